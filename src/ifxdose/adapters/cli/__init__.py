@@ -1,0 +1,48 @@
+"""The ``ifxdose`` command line. Each sub-module registers its commands on ``app``.
+
+Bad input raises :class:`ifxdose.core.errors.InputError` (or a pydantic ValidationError)
+anywhere below; :func:`main` turns it into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="ifxdose",
+    help="Infliximab dosing for rheumatoid arthritis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Command modules register themselves on `app` when imported.
+from ifxdose.adapters.cli import pk as _pk  # noqa: E402,F401
+from ifxdose.adapters.cli import demo as _demo  # noqa: E402,F401
+
+
+def _one_line(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"]) or "input"
+            parts.append(f"{loc}: {err['msg']}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+def main() -> None:
+    """Console-script entry point: run the app, map bad input to exit code 2."""
+    from pydantic import ValidationError
+
+    from ifxdose.core.errors import InputError
+
+    try:
+        app()
+    except (InputError, ValidationError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        sys.exit(2)
