@@ -30,9 +30,9 @@ class Joint(BaseModel):
 
 
 def _label(side: str, site: str) -> str:
-    name = {"mcp": "MCP", "pip": "PIP"}.get(site[:3], site.capitalize())
-    return f"{side.capitalize()} {name}{site[3:]}" if site[:3] in ("mcp", "pip") else \
-        f"{side.capitalize()} {name}"
+    """``left_mcp2`` -> "Left MCP2"; ``right_knee`` -> "Right Knee"."""
+    name = site.upper() if site[:3] in ("mcp", "pip") else site.capitalize()
+    return f"{side.capitalize()} {name}"
 
 
 JOINTS_28: tuple[Joint, ...] = tuple(
