@@ -69,21 +69,20 @@ class DoseTable:
             raise InputError("dose_mg", float(bad[0]), "allowed range is [0, inf) mg")
         if np.any(self.duration_days[present] < 0):
             raise InputError("duration_days", float(self.duration_days[present].min()), "allowed range is [0, inf) days")
-        for i in range(self.n_patients):
-            m = present[i]
-            for route in (ROUTE_IV, ROUTE_SC):
-                sel = m & (self.route[i] == route) & (self.duration_days[i] > 0)
-                start = self.time_days[i, sel]
-                end = start + self.duration_days[i, sel]
-                order = np.argsort(start, kind="stable")
-                start, end = start[order], end[order]
-                if np.any(start[1:] < end[:-1]):
-                    k = int(np.nonzero(start[1:] < end[:-1])[0][0])
-                    raise InputError(
-                        "doses",
-                        f"infusion at day {start[k + 1]:g}",
-                        f"infusions must not overlap; the previous one (day {start[k]:g}) runs until day {end[k]:g}",
-                    )
+        for route in (ROUTE_IV, ROUTE_SC):
+            sel = present & (self.route == route) & (self.duration_days > 0)
+            start = np.where(sel, self.time_days, np.inf)
+            order = np.argsort(start, axis=1, kind="stable")
+            start = np.take_along_axis(start, order, 1)
+            end = start + np.take_along_axis(np.where(sel, self.duration_days, 0.0), order, 1)
+            overlap = np.isfinite(start[:, 1:]) & (start[:, 1:] < end[:, :-1])
+            if np.any(overlap):
+                i, k = (int(x[0]) for x in np.nonzero(overlap))
+                raise InputError(
+                    "doses",
+                    f"infusion at day {start[i, k + 1]:g}",
+                    f"infusions must not overlap; the previous one (day {start[i, k]:g}) runs until day {end[i, k]:g}",
+                )
         return self
 
 

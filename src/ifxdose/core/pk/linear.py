@@ -44,10 +44,33 @@ def rate_matrix(structure: str, params: dict[str, np.ndarray]) -> np.ndarray:
     return K
 
 
+def _eigen_2x2(K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenpairs of 2-compartment matrices [[a, b], [c, d]] with b, c > 0, in closed form.
+
+    lam = tr/2 -+ sqrt(tr^2/4 - det) (distinct and real since b c > 0); eigenvector
+    (b, lam - a). Written so that no cancellation occurs in the smaller eigenvalue.
+    """
+    a, b, c, d = K[..., 0, 0], K[..., 0, 1], K[..., 1, 0], K[..., 1, 1]
+    half_tr = 0.5 * (a + d)
+    root = np.sqrt(0.25 * (a - d) ** 2 + b * c)
+    lam_fast = half_tr - root  # most negative
+    lam_slow = (a * d - b * c) / lam_fast  # product of roots = det, avoids cancellation
+    lam = np.stack([lam_fast, lam_slow], axis=-1)
+    V = np.empty(K.shape)
+    V[..., 0, :] = b[..., None]
+    V[..., 1, :] = lam - a[..., None]
+    return lam, V
+
+
 def eigen(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Real eigen-decomposition of a batch of rate matrices: (lam, V, W = V^-1, condition)."""
-    lam, V = np.linalg.eig(K)
-    lam, V = lam.real, V.real  # mammillary matrices are similar to symmetric ones: real spectrum
+    if K.shape[-1] == 1:
+        lam, V = K[..., 0].copy(), np.ones(K.shape)
+    elif K.shape[-1] == 2:
+        lam, V = _eigen_2x2(K)
+    else:
+        lam, V = np.linalg.eig(K)
+        lam, V = lam.real, V.real  # mammillary matrices are similar to symmetric ones: real spectrum
     W = np.linalg.inv(V)
     cond = np.abs(V).sum(-2).max(-1) * np.abs(W).sum(-2).max(-1)  # 1-norm condition number
     return lam, V, W, cond
@@ -59,7 +82,7 @@ def _phi(lam: np.ndarray, h: np.ndarray | float) -> tuple[np.ndarray, np.ndarray
     return np.exp(x), np.expm1(x) / lam
 
 
-def simulate_linear(
+def _simulate_ragged(
     structure: str,
     params: dict[str, np.ndarray],
     segment_start_days: np.ndarray,
@@ -73,9 +96,7 @@ def simulate_linear(
     Returns (concentration, ill_conditioned mask (P,)).
     """
     P, T = obs_days.shape
-    K = rate_matrix(structure, params)
-    lam_all, V_all, W_all, cond = eigen(K)
-    ill = (cond > MAX_CONDITION).any(axis=1)
+    lam_all, V_all, W_all, ill = _eigen_all(structure, params)
     times, kinds, payload = build_schedule(doses, segment_start_days, obs_days)
     n = K.shape[-1]
     depot = n - 1
@@ -148,4 +169,103 @@ def simulate_linear(
                     active[i_idx, i_comp] += sign
                     rate[i_idx, i_comp] = np.where(active[i_idx, i_comp] == 0, 0.0, rate[i_idx, i_comp])
                     rz[i_idx] = np.einsum("pik,pk->pi", W[i_idx], rate[i_idx])
+    return conc, ill
+
+
+def _eigen_all(structure: str, params: dict[str, np.ndarray]):
+    lam, V, W, cond = eigen(rate_matrix(structure, params))
+    return lam, V, W, (cond > MAX_CONDITION).any(axis=1)
+
+
+def _same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
+    """True when every patient has the same event times, durations and routes."""
+    def same(a: np.ndarray) -> bool:
+        return bool(np.array_equal(a, np.broadcast_to(a[:1], a.shape), equal_nan=True))
+
+    return all(same(a) for a in (doses.time_days, doses.duration_days, doses.route, segment_start_days))
+
+
+def simulate_linear(
+    structure: str,
+    params: dict[str, np.ndarray],
+    segment_start_days: np.ndarray,
+    doses: DoseTable,
+    obs_days: np.ndarray,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Central concentrations (P, T) in mg/L at ``obs_days`` ((T,) shared or (P, T)), exact.
+
+    ``params`` maps parameter names to (P, S) arrays, one column per covariate segment;
+    segment s applies from ``segment_start_days[:, s]`` (column 0 from -inf; inf pads).
+    Returns (concentration, ill_conditioned mask (P,)). Patients sharing one schedule
+    (the usual population case) take a fast path that steps all of them at once.
+    """
+    P = doses.n_patients
+    if obs_days.ndim == 1:
+        if P > 1 and _same_schedule(doses, segment_start_days):
+            return _simulate_uniform(structure, params, segment_start_days, doses, obs_days, out)
+        obs_days = np.broadcast_to(obs_days, (P, obs_days.size))
+    return _simulate_ragged(structure, params, segment_start_days, doses, obs_days)
+
+
+def _simulate_uniform(structure, params, segment_start_days, doses, obs_days, out=None):
+    """Same event schedule for all patients: one sort, component-major vectors, no masks.
+
+    State z is (n, P) so each eigen-component is a contiguous vector; results go straight
+    into ``out`` (P, T) when given (e.g. a slice of a Fortran-ordered population array).
+    """
+    P, T = doses.n_patients, obs_days.size
+    lam_all, V_all, W_all, ill = _eigen_all(structure, params)
+    one = DoseTable(doses.time_days[:1], doses.amount_mg[:1], doses.duration_days[:1], doses.route[:1])
+    times, kinds, payload = (a[0] for a in build_schedule(one, segment_start_days[:1], obs_days[None, :]))
+    n = lam_all.shape[-1]
+    conc = np.full((P, T), np.nan, order="F") if out is None else out
+
+    def segment(s):
+        V, W = V_all[:, s], W_all[:, s]
+        lam = np.ascontiguousarray(lam_all[:, s].T)  # (n, P)
+        c_row = np.ascontiguousarray((V[:, 0, :] / params["V1"][:, s, None]).T)  # (n, P)
+        f_sc = params["F"][:, s] if "F" in params else 1.0
+        return lam, V, W, c_row, f_sc
+
+    lam, V, W, c_row, f_sc = segment(0)
+    z = np.zeros((n, P))
+    rate = np.zeros((P, n))
+    active = np.zeros(n, dtype=np.int32)
+    rz = None  # (n, P) eigen-coordinates of the infusion rate; None while nothing infuses
+    t_prev, cache_h, cache = times[0], None, None
+    for t, kind, pl in zip(times, kinds, payload):
+        if not np.isfinite(t):
+            break
+        h = t - t_prev
+        if h > 0:
+            if cache_h != h or cache is None:
+                cache_h, cache = h, _phi(lam, h)
+            z *= cache[0]
+            if rz is not None:
+                z += cache[1] * rz
+            t_prev = t
+        if kind == OBS:
+            col = c_row[0] * z[0]
+            for k in range(1, n):
+                col += c_row[k] * z[k]
+            conc[:, pl] = col
+        elif kind == SWITCH:
+            amounts = np.einsum("pik,kp->pi", V, z)
+            lam, V, W, c_row, f_sc = segment(pl)
+            z = np.einsum("pik,pk->ip", W, amounts)
+            rz = np.einsum("pik,pk->ip", W, rate) if active.any() else None
+            cache = None
+        elif kind in (DOSE, INF_END):
+            sc = doses.route[0, pl] == ROUTE_SC
+            comp = n - 1 if sc else 0
+            amount = doses.amount_mg[:, pl] * (f_sc if sc else 1.0)
+            dur = doses.duration_days[0, pl]
+            if dur > 0:
+                sign = 1 if kind == DOSE else -1
+                active[comp] += sign
+                rate[:, comp] = 0.0 if active[comp] == 0 else rate[:, comp] + sign * amount / dur
+                rz = np.einsum("pik,pk->ip", W, rate) if active.any() else None
+            elif kind == DOSE:
+                z += W[:, :, comp].T * amount
     return conc, ill

@@ -89,7 +89,9 @@ def simulate_ode(
 
     ``patients`` restricts the work to those rows (others stay NaN).
     """
-    P, T = obs_days.shape
+    P = doses.n_patients
+    obs_days = np.broadcast_to(obs_days, (P, np.shape(obs_days)[-1]))
+    T = obs_days.shape[1]
     conc = np.full((P, T), np.nan)
     times, kinds, payload = build_schedule(doses, segment_start_days, obs_days)
     linear = structure in ("1cmt", "2cmt", "3cmt")

@@ -34,21 +34,23 @@ def simulate_concentrations(
     if engine == "closed-form" and not model.is_linear:
         raise InputError("engine", engine, f"model {model.name} is non-linear ({model.structure}); use 'ode' or 'auto'")
     P = doses.n_patients
-    obs = np.broadcast_to(np.asarray(obs_days, float), (P, np.shape(obs_days)[-1]))
-    if np.any(np.diff(obs, axis=1) < 0):
+    obs = np.asarray(obs_days, float)
+    if np.any(np.diff(obs, axis=-1) < 0):
         raise InputError("times", "not ascending", "observation times must be in ascending order")
-    out = np.empty(obs.shape)
+    out = np.empty((P, obs.shape[-1]), order="F")
     for lo in range(0, P, chunk_size):
         sl = slice(lo, min(lo + chunk_size, P))
         part = DoseTable(doses.time_days[sl], doses.amount_mg[sl], doses.duration_days[sl], doses.route[sl])
         p = {k: v[sl] for k, v in params.items()}
         seg = segment_start_days[sl]
+        obs_part = obs if obs.ndim == 1 else obs[sl]
         if model.is_linear and engine != "ode":
-            conc, ill = simulate_linear(model.structure, p, seg, part, obs[sl])
+            conc, ill = simulate_linear(model.structure, p, seg, part, obs_part, out=out[sl])
             if ill.any():
-                fallback = simulate_ode(model.structure, p, seg, part, obs[sl], patients=np.nonzero(ill)[0])
+                fallback = simulate_ode(model.structure, p, seg, part, obs_part, patients=np.nonzero(ill)[0])
                 conc[ill] = fallback[ill]
         else:
-            conc = simulate_ode(model.structure, p, seg, part, obs[sl])
-        out[sl] = conc
+            conc = simulate_ode(model.structure, p, seg, part, obs_part)
+        if not np.shares_memory(conc, out):  # the uniform path wrote in place
+            out[sl] = conc
     return out
