@@ -6,6 +6,7 @@ anywhere below; :func:`main` turns it into one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -49,3 +50,8 @@ def main() -> None:
     except (InputError, ValidationError) as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:  # a defect, not bad input: one line unless debugging
+        if os.environ.get("IFXDOSE_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set IFXDOSE_DEBUG=1 for the traceback)", file=sys.stderr)
+        sys.exit(1)

@@ -98,7 +98,7 @@ def _simulate_ragged(
     P, T = obs_days.shape
     lam_all, V_all, W_all, ill = _eigen_all(structure, params)
     times, kinds, payload = build_schedule(doses, segment_start_days, obs_days)
-    n = K.shape[-1]
+    n = lam_all.shape[-1]
     depot = n - 1
     rows = np.arange(P)
     seg = np.zeros(P, dtype=int)

@@ -6,7 +6,7 @@ The integration is split at every event (covariate switch, observation, infusion
 and end), so inputs are constant on each piece; events at equal times follow the order
 of :mod:`ifxdose.core.pk.events`.
 
-Tolerances: ``rtol`` 1e-10 and ``atol`` 1e-12 mg (states) by default, method LSODA
+Tolerances: ``rtol`` 1e-10 and ``atol`` 1e-14 mg (states) by default, method LSODA
 (stiff-aware: TMDD models carry fast target turnover, e.g. KDEG 20/day). Pass looser
 tolerances for speed when 1e-6 agreement is not needed.
 """
@@ -82,7 +82,7 @@ def simulate_ode(
     doses: DoseTable,
     obs_days: np.ndarray,
     rtol: float = 1e-10,
-    atol: float = 1e-12,
+    atol: float = 1e-14,
     patients: np.ndarray | None = None,
 ) -> np.ndarray:
     """Concentrations (P, T) in mg/L by piecewise ODE integration (one patient at a time).
