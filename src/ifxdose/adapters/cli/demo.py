@@ -40,6 +40,8 @@ def demo(
     console.print(table)
     if res.assumed_covariates:
         console.print("Assumed model-reference covariates: " + ", ".join(f"{k}={v:g}" for k, v in res.assumed_covariates.items()))
+    if res.unused_covariates:
+        console.print("Not used by this model: " + ", ".join(res.unused_covariates))
     png = plot_profile(res.time_days, res.concentration_mg_l, out_dir / "label_55kg.png",
                        f"Japanese label regimen, {weight_kg:g} kg, MTX — {model}",
                        dose_days=[d["time_days"] for d in res.doses], target_band_mg_l=(1.0, 8.0))
