@@ -208,16 +208,28 @@ def simulate_linear(
     return _simulate_ragged(structure, params, segment_start_days, doses, obs_days)
 
 
+def shared_schedule(doses: DoseTable, segment_start_days: np.ndarray, obs_days: np.ndarray):
+    """The sorted event schedule (times, kinds, payload) of the first patient, for reuse by
+    :func:`simulate_shared` when many parameter sets share it (populations, estimation)."""
+    one = DoseTable(doses.time_days[:1], doses.amount_mg[:1], doses.duration_days[:1], doses.route[:1])
+    return tuple(a[0] for a in build_schedule(one, segment_start_days[:1], obs_days[None, :]))
+
+
 def _simulate_uniform(structure, params, segment_start_days, doses, obs_days, out=None):
+    schedule = shared_schedule(doses, segment_start_days, obs_days)
+    return simulate_shared(structure, params, doses, obs_days.size, schedule, out)
+
+
+def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     """Same event schedule for all patients: one sort, component-major vectors, no masks.
 
-    State z is (n, P) so each eigen-component is a contiguous vector; results go straight
-    into ``out`` (P, T) when given (e.g. a slice of a Fortran-ordered population array).
+    ``schedule`` comes from :func:`shared_schedule`; ``doses`` may carry per-patient
+    amounts. State z is (n, P) so each eigen-component is a contiguous vector; results go
+    straight into ``out`` (P, T) when given (e.g. a slice of a Fortran-ordered array).
     """
-    P, T = doses.n_patients, obs_days.size
+    P, T = doses.n_patients, n_obs
     lam_all, V_all, W_all, ill = _eigen_all(structure, params)
-    one = DoseTable(doses.time_days[:1], doses.amount_mg[:1], doses.duration_days[:1], doses.route[:1])
-    times, kinds, payload = (a[0] for a in build_schedule(one, segment_start_days[:1], obs_days[None, :]))
+    times, kinds, payload = schedule
     n = lam_all.shape[-1]
     conc = np.full((P, T), np.nan, order="F") if out is None else out
 
