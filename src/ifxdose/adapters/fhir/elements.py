@@ -54,11 +54,6 @@ def parse_when(text: Any, tz: str, *, where: str) -> date | datetime:
     return moment.astimezone(zone(tz)).replace(tzinfo=None)
 
 
-def parse_date(text: Any, tz: str, *, where: str) -> date:
-    when = parse_when(text, tz, where=where)
-    return when.date() if isinstance(when, datetime) else when
-
-
 def quantity(value: float, unit: str, code: str | None = None) -> dict[str, Any]:
     """A UCUM Quantity; ``code`` defaults to ``unit``."""
     return {"value": value, "unit": unit, "system": c.UCUM, "code": code or unit}

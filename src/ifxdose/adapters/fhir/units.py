@@ -56,10 +56,6 @@ def _scale(value: float, power: int) -> float:
     return value * 10**power if power >= 0 else value / 10**-power
 
 
-def convertible(unit: str, target: str) -> bool:
-    return factor_or_none(unit, target) is not None
-
-
 def factor_or_none(unit: str, target: str) -> tuple[str, float | int] | None:
     """How to go from ``unit`` to ``target``: ("pow10", n) or ("factor", f); None if impossible."""
     source = normalise(unit)
