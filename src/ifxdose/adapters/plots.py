@@ -13,7 +13,7 @@ def plot_profile(
     path: str | Path,
     title: str,
     dose_days: list[float] | None = None,
-    target_band_mg_l: tuple[float, float] | None = None,
+    target_band_mg_l: tuple[float, float | None] | None = None,
     observed: list[tuple[float, float, bool]] | None = None,
     band: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
@@ -29,10 +29,14 @@ def plot_profile(
     c = np.where(np.asarray(concentration_mg_l) > 0, concentration_mg_l, np.nan)
     if band is not None:
         ax.fill_between(weeks, np.maximum(band[0], 1e-3), np.maximum(band[1], 1e-3), color="tab:blue", alpha=0.18,
-                        label="prediction interval")
+                        label="80% prediction interval")
     ax.plot(weeks, c, color="tab:blue", lw=1.6, label="predicted concentration")
     if target_band_mg_l is not None:
-        ax.axhspan(*target_band_mg_l, color="tab:green", alpha=0.12, label=f"target {target_band_mg_l[0]:g}-{target_band_mg_l[1]:g} mg/L")
+        low, high = target_band_mg_l
+        if high is None:
+            ax.axhline(low, color="tab:green", lw=1.2, ls="--", label=f"target >= {low:g} mg/L")
+        else:
+            ax.axhspan(low, high, color="tab:green", alpha=0.12, label=f"target {low:g}-{high:g} mg/L")
     for d in dose_days or []:
         ax.axvline(d / 7.0, color="grey", lw=0.6, ls=":")
     if observed:

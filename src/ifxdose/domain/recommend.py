@@ -241,7 +241,7 @@ def recommend(
             cost_per_year_jpy=round(vials * price * 365.25 / (7 * interval)),
             label_flags=[f.message for f in flags]))
     chosen, rationale = _choose(options, history, weight, current_interval, target, pta_threshold, warnings)
-    citations += [_cite("S0"), target.source, _cite("S10")]
+    citations += [_cite("S0"), *target.source.split("; "), _cite("S10")]
     return Recommendation(action="infuse", chosen=chosen, options=options, rationale=rationale,
                           citations=list(dict.fromkeys(citations)), warnings=warnings, **common)
 

@@ -22,9 +22,11 @@ app = typer.Typer(
 # Command modules register themselves on `app` when imported.
 from ifxdose.adapters.cli import pk as _pk  # noqa: E402,F401
 from ifxdose.adapters.cli import demo as _demo  # noqa: E402,F401
+from ifxdose.adapters.cli import tdm as _tdm  # noqa: E402,F401
 from ifxdose.adapters.cli import score as _score  # noqa: E402,F401
 from ifxdose.adapters.cli import dosing as _dosing  # noqa: E402,F401
 from ifxdose.adapters.cli import evidence as _evidence  # noqa: E402,F401
+from ifxdose.adapters.cli import fhir as _fhir  # noqa: E402,F401
 
 
 def _one_line(exc: Exception) -> str:

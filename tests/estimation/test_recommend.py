@@ -1,0 +1,104 @@
+"""Recommendation: ADA rules (seed S12, S13), PTA recomputed through an independent path,
+label conformity, choice rule, bad histories."""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from ifxdose.core.errors import InputError
+from ifxdose.domain.label import max_dose_mg_per_kg
+from ifxdose.domain.recommend import Target, recommend
+from ifxdose.domain.simulation import simulate
+from ifxdose.domain.tdm import estimate
+
+from .conftest import history
+
+TODAY = dt.date(2024, 7, 1)  # after the week-22 infusion (2024-06-10)
+TROUGH = [(98, {"value_mg_l": 0.7, "lloq_mg_l": 0.1})]
+
+
+@pytest.mark.parametrize("titre, action", [(50.0, "stop"), (120.0, "stop")])
+def test_ada_at_or_above_50_ug_l_stops(titre, action):
+    """NOR-DRUM B (S13): anti-drug antibodies >= 50 ug/L -> stop infliximab (50 exactly included)."""
+    h = history(TROUGH, ada=[(150, {"result": "positive", "titre": titre, "titre_unit": "ug/L"})])
+    rec = recommend(h, today=TODAY)
+    assert rec.action == action and rec.chosen is None
+    assert any("S13" in c for c in rec.citations)
+
+
+def test_ada_below_50_ug_l_continues_with_ada_in_the_model():
+    h = history(TROUGH, ada=[(150, {"result": "positive", "titre": 49.9, "titre_unit": "ug/L"})])
+    rec = recommend(h, today=TODAY)
+    assert rec.action == "infuse"
+
+
+def test_ada_with_undetectable_drug_switches():
+    """Bendtzen 2006 (S12): antibodies with low/undetectable levels mean treatment failure."""
+    h = history([(154, {"below_lloq": True, "lloq_mg_l": 0.1})], ada=[(154, {"result": "positive"})])
+    rec = recommend(h, today=TODAY)
+    assert rec.action == "switch" and any("S12" in c for c in rec.citations)
+
+
+def test_pta_recomputed_through_the_regimen_path():
+    """Re-simulate the chosen option for every posterior sample with the public simulate()
+    (regimen text, covariate series): the share above target must equal the reported PTA."""
+    h = history(TROUGH)
+    rec = recommend(h, today=TODAY, n_samples=300, seed=4)
+    est = estimate(h, n_samples=300, seed=4)
+    o = rec.chosen
+    start = h.day_of(o.next_date)
+    step = o.interval_weeks * 7
+    given = "; ".join(f"{i.dose_mg:g} mg at day {h.day_of(i.date):g}" for i in h.infusions)
+    future = f"{o.dose_mg:g} mg at days {','.join(f'{start + j * step:g}' for j in range(4))}"
+    t_trough = start + 3 * step
+    cov = {"weight_kg": 55.0, "mtx": 1}
+    troughs = np.array([simulate("passot_2016_ra", f"{given}; {future}", cov, [t_trough], eta=e).concentration_mg_l[0]
+                        for e in est.posterior.eta])
+    assert np.mean(troughs >= 1.0) == pytest.approx(o.pta, abs=1e-12)
+    assert np.median(troughs) == pytest.approx(o.predicted_trough_median_mg_l, rel=1e-9)
+
+
+def test_choice_is_cheapest_option_reaching_the_threshold_and_label_conform():
+    rec = recommend(history(TROUGH), today=TODAY, n_samples=300)
+    ok = [o for o in rec.options if o.pta >= 0.9]
+    assert rec.chosen.cost_per_year_jpy == min(o.cost_per_year_jpy for o in ok)
+    for o in rec.options:  # JP label: <= 10 mg/kg at 8 weeks, <= 6 mg/kg when shortened, >= 4 weeks
+        assert o.dose_mg_per_kg <= max_dose_mg_per_kg(o.interval_weeks, "jp") + 1e-9
+        assert o.interval_weeks >= 4 and not o.label_flags
+    labels = " ".join(o.label for o in rec.options)
+    assert "more mg" in labels or "shorter interval" in labels or rec.chosen.label.startswith("current")
+
+
+def test_window_target_and_unreachable_threshold_warns():
+    rec = recommend(history(TROUGH), today=TODAY, target=Target.window(3, 8), pta_threshold=0.99, n_samples=300)
+    assert rec.action == "infuse"
+    assert any("PTA threshold" in w for w in rec.warnings) or rec.chosen.pta >= 0.99
+
+
+def test_no_mtx_is_warned():
+    h = history(TROUGH)
+    h = h.model_copy(update={"mtx": []})
+    rec = recommend(h, today=TODAY, n_samples=200)
+    assert any("MTX" in w or "methotrexate" in w.lower() for w in rec.warnings)
+
+
+def test_entries_after_today_are_rejected_by_name():
+    h = history([(300, {"value_mg_l": 1.0})], n_infusions=9)
+    with pytest.raises(InputError, match=r"infusions\[\d\]|levels\[0\]"):
+        recommend(h, today=TODAY)
+
+
+@pytest.mark.parametrize("level, match", [
+    ({"value_mg_l": -1.0}, "value_mg_l"),
+    ({"value": 3.0}, "value"),  # a level without its unit in the field name
+    ({"below_lloq": True}, "lloq"),
+])
+def test_bad_levels_name_the_entry(level, match):
+    with pytest.raises(ValueError, match=match):
+        history([(98, level)])
+
+
+def test_level_before_first_infusion_is_rejected():
+    with pytest.raises(ValueError, match=r"levels\[0\].*before the first infusion"):
+        history([(-3, {"value_mg_l": 1.0})])
