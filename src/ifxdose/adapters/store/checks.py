@@ -20,6 +20,8 @@ MAX_TEXT_CHARS = 2000
 def check_value(field: str, value: Any) -> None:
     if isinstance(value, (date, datetime)):
         day = value.date() if isinstance(value, datetime) else value
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            raise InputError(field, value.isoformat(), "a local clinic time without a UTC offset")
         if not EARLIEST <= day <= LATEST:
             raise InputError(field, value.isoformat(), f"allowed dates are {EARLIEST} to {LATEST}")
     elif isinstance(value, str):

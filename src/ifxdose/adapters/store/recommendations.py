@@ -3,6 +3,7 @@ Recommendation), and what the clinician did with it (accepted, or overridden wit
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -34,13 +35,15 @@ def save_recommendation(store: Store, code: str, payload: dict[str, Any], snapsh
         return row.id
 
 
-def _option_labels(row: RecommendationRow) -> list[str]:
-    return [str(o.get("label")) for o in row.payload.get("options", [])]
+def chosen_option(row: RecommendationRow) -> dict[str, Any] | None:
+    """The option the clinician went with (None for an override without one, or stop/switch)."""
+    return json.loads(row.chosen_option) if row.chosen_option else None
 
 
 def decide(store: Store, code: str, rec_id: int, decision: Decision, *, user: str, reason: str = "",
-           option: str | None = None) -> RecommendationRow:
-    """Accept the recommendation (its chosen option, or ``option``), or override it with a reason."""
+           option_index: int | None = None) -> RecommendationRow:
+    """Accept the recommendation (its chosen option, or option ``option_index``), or override
+    it with a reason (optionally naming the option used instead)."""
     reason = (reason or "").strip()
     check_value("reason", reason)
     if decision not in ("accept", "override"):
@@ -55,15 +58,18 @@ def decide(store: Store, code: str, rec_id: int, decision: Decision, *, user: st
             raise NotFound("recommendation", rec_id)
         if row.status != "proposed":
             raise Conflict("recommendation", rec_id, f"was already {row.status}")
-        chosen = (row.payload.get("chosen") or {}).get("label")
-        if option is not None and option != "" and option not in _option_labels(row):
-            raise InputError("option", option, f"allowed options are {', '.join(_option_labels(row))}")
+        options = row.payload.get("options") or []
+        if option_index is not None and not 0 <= option_index < len(options):
+            raise InputError("option_index", option_index, f"allowed are 0 to {len(options) - 1}"
+                             if options else "this recommendation has no options")
+        option = options[option_index] if option_index is not None else (
+            row.payload.get("chosen") if decision == "accept" else None)
         row.status = "accepted" if decision == "accept" else "overridden"
-        row.chosen_option = option or (chosen if decision == "accept" else None)
+        row.chosen_option = json.dumps(option) if option else None
         row.decided_by, row.decided_at = user, datetime.now(timezone.utc)
         row.decision_reason = reason or None
         audit(session, user, row.status, "recommendation", row.id, code,
-              {"option": row.chosen_option, "reason": row.decision_reason})
+              {"option_index": option_index, "reason": row.decision_reason})
         return row
 
 

@@ -90,14 +90,16 @@ def _history_data(session: Session, patient: Patient) -> dict[str, Any]:
     return data
 
 
-def _validated(data: dict[str, Any]) -> PatientHistory:
+def _validated(data: dict[str, Any], entry: BaseModel | None = None) -> PatientHistory:
+    """The history, or InputError naming the field (the new entry's date for ordering rules)."""
     try:
         return PatientHistory.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "date"
-        raise InputError(field, err.get("input", "")
-                         if not isinstance(err.get("input"), dict) else "(entry)", err["msg"]) from None
+        if err["loc"] or entry is None:
+            field = ".".join(str(p) for p in err["loc"]) or "history"
+            raise InputError(field, err.get("input"), err["msg"]) from None
+        raise InputError("date", entry.date.isoformat(), err["msg"]) from None  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------------- patients
@@ -177,7 +179,7 @@ def add_entry(store: Store, code: str, kind: str, entry: BaseModel, *, user: str
         patient = _patient(session, code, lock=True)
         data = _history_data(session, patient)
         data[kind].append(entry.model_dump())
-        _validated(data)
+        _validated(data, entry)
         row = _to_row(kind, patient, entry, vials)
         session.add(row)
         session.flush()

@@ -1,0 +1,28 @@
+"""A writer process for the concurrency and crash tests: records alternating infusions and
+levels for one patient and prints the id of each write once its commit has returned
+("acknowledged"). Usage: python writer.py URL CODE TAG COUNT (COUNT 0: until killed)."""
+
+import sys
+from datetime import date, timedelta
+
+from ifxdose.adapters.store import add_entry, open_store
+from ifxdose.domain.patient import Infusion, Level
+
+
+def main() -> None:
+    url, code, tag, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    store = open_store(url, migrate=False)
+    i = 0
+    while count == 0 or i < count:
+        day = date(2024, 1, 1) + timedelta(days=1 + i % 3000)
+        if i % 2:
+            entry, kind = Level(date=day, value_mg_l=1.0 + i, assay=f"{tag}-{i}"), "levels"
+        else:
+            entry, kind = Infusion(date=day, dose_mg=100.0, lot=f"{tag}-{i}"), "infusions"
+        row_id = add_entry(store, code, kind, entry, user=tag)
+        print(f"{kind} {row_id} {tag}-{i}", flush=True)
+        i += 1
+
+
+if __name__ == "__main__":
+    main()
