@@ -98,3 +98,25 @@ def test_population_paths_agree_with_ode(rng):
         a = simulate_concentrations(m, p, seg, doses, obs)
         b = simulate_concentrations(m, p, seg, doses, obs, engine="ode")
         assert rel_close(a, b)
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_superposition_equals_event_stepping_and_ode(name, rng):
+    """The event-loop-free superposition (used for estimation) against both other engines."""
+    from ifxdose.core.pk.linear import superpose
+
+    m = load_model(name)
+    P = 4
+    eta = m.sample_eta(P, rng)
+    p = m.individual_parameters({"weight_kg": np.full((P, 1), 64.0)}, eta[:, None, :])
+    seg = np.full((P, 1), -np.inf)
+    days = np.array([0.0, 14.0, 42.0, 98.0, 100.0])
+    route = np.array([ROUTE_IV, ROUTE_IV, ROUTE_IV, ROUTE_IV, ROUTE_SC if "sc" in m.routes else ROUTE_IV])
+    dur = np.array([2 / 24, 2 / 24, 1 / 24, 0.0, 0.0])
+    amt = np.array([200.0, 200.0, 300.0, 150.0, 120.0])
+    obs = np.concatenate([GRID[GRID < 200], days])
+    obs.sort()
+    sup, _ = superpose(m.structure, {k: v[:, 0] for k, v in p.items()}, days, amt, dur, route, obs)
+    doses = DoseTable.same_for_all(P, days, amt, dur, route)
+    assert rel_close(sup, simulate_concentrations(m, p, seg, doses, obs), rtol=1e-9)
+    assert rel_close(sup, simulate_concentrations(m, p, seg, doses, obs, engine="ode"))

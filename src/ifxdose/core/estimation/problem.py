@@ -12,9 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from ifxdose.core.pk.events import DoseTable
-from ifxdose.core.pk.linear import shared_schedule, simulate_shared
+from ifxdose.core.pk.linear import shared_schedule, simulate_shared, superpose
 from ifxdose.core.pk.model import PKModel
 from ifxdose.core.pk.simulate import simulate_concentrations
+
+
+#: Superposition (no event loop) is used up to this many (eta x dose x time) cells.
+SUPERPOSE_MAX_CELLS = 2_000_000
 
 
 class Problem:
@@ -36,6 +40,7 @@ class Problem:
         self.doses = doses
         self._table = DoseTable.from_lists([doses])  # validated once
         self._schedules: dict[tuple, tuple] = {}
+        self._eta_index = {name: i for i, name in enumerate(model.eta_parameters)}
 
     @property
     def n_eta(self) -> int:
@@ -44,9 +49,9 @@ class Problem:
     def parameters(self, eta: np.ndarray) -> dict[str, np.ndarray]:
         """Individual parameters (N, S) for etas (N, k)."""
         eta = np.atleast_2d(np.asarray(eta, float))
-        out = {k: np.broadcast_to(v, (eta.shape[0], v.size)) for k, v in self.typical.items()}
-        for i, name in enumerate(self.model.eta_parameters):
-            out[name] = self.typical[name][None, :] * np.exp(eta[:, i : i + 1])
+        varied = self._eta_index
+        out = {k: (v[None, :] * np.exp(eta[:, varied[k] : varied[k] + 1]) if k in varied
+                   else np.broadcast_to(v, (eta.shape[0], v.size))) for k, v in self.typical.items()}
         return out
 
     def predict(self, eta: np.ndarray, times_days: np.ndarray) -> np.ndarray:
@@ -61,6 +66,11 @@ class Problem:
         if not self.model.is_linear:
             return simulate_concentrations(self.model, {k: np.ascontiguousarray(v) for k, v in params.items()},
                                            seg, doses, times, engine="ode")
+        if self.segment_start_days.size == 1 and N * t.time_days.shape[1] * times.size <= SUPERPOSE_MAX_CELLS:
+            conc, ill = superpose(self.model.structure, {k: v[:, 0] for k, v in params.items()}, t.time_days[0],
+                                  t.amount_mg[0], t.duration_days[0], t.route[0], times)
+            if not ill.any():
+                return conc
         key = tuple(times.tolist())
         if key not in self._schedules:
             self._schedules[key] = shared_schedule(self._table, self.segment_start_days[None, :], times)
