@@ -102,3 +102,10 @@ def test_bad_levels_name_the_entry(level, match):
 def test_level_before_first_infusion_is_rejected():
     with pytest.raises(ValueError, match=r"levels\[0\].*before the first infusion"):
         history([(-3, {"value_mg_l": 1.0})])
+
+
+def test_drug_sensitive_negative_ada_with_drug_present_is_flagged():
+    h = history([(98, {"value_mg_l": 2.5})], ada=[(98, {"result": "negative", "drug_tolerant": False})])
+    assert any("false negative" in w for w in estimate(h, n_samples=200).warnings)
+    h = history([(98, {"value_mg_l": 2.5})], ada=[(98, {"result": "negative", "drug_tolerant": True})])
+    assert not any("false negative" in w for w in estimate(h, n_samples=200).warnings)

@@ -118,5 +118,25 @@ def estimate(history: PatientHistory, model: str | PKModel | None = None, n_samp
     except EstimationError as exc:
         raise InputError("levels", f"{obs.n} level(s)", f"estimation failed: {exc}") from None
     ipred = problem.predict(fit.eta[None, :], obs.time_days)[0] if obs.n else np.array([])
+    warnings = list(fit.warnings) + ada_assay_warnings(history)
     params = {k: float(v[0, -1]) for k, v in problem.parameters(fit.eta[None, :]).items()}
-    return Estimate(m, fit, post, cov, obs, ipred, params, list(fit.warnings))
+    return Estimate(m, fit, post, cov, obs, ipred, params, warnings)
+
+
+#: Above this level a drug-sensitive ADA assay can miss antibodies (drug interference).
+#: Assumption: 1 mg/L, the order of the drug tolerance of bridging ELISAs; configurable.
+DRUG_INTERFERENCE_MG_L = 1.0
+
+
+def ada_assay_warnings(history: PatientHistory) -> list[str]:
+    """A negative ADA result from a drug-sensitive assay, with drug present, may be false."""
+    out = []
+    for a in history.ada:
+        if a.result != "negative" or a.drug_tolerant is not False:
+            continue
+        same_day = [lv.value_mg_l for lv in history.levels
+                    if abs(history.day_of(lv.date) - history.day_of(a.date)) < 1.0 and lv.value_mg_l is not None]
+        if any(v >= DRUG_INTERFERENCE_MG_L for v in same_day):
+            out.append(f"ADA negative on {a.date} by a drug-sensitive assay with infliximab >= "
+                       f"{DRUG_INTERFERENCE_MG_L:g} mg/L present: the result may be a false negative")
+    return out
