@@ -10,7 +10,7 @@ from ifxdose.adapters.store.audit import audit_trail
 from ifxdose.adapters.store.db import Store, open_store
 from ifxdose.adapters.store.errors import Conflict, NotFound
 from ifxdose.adapters.store.records import (
-    ENTRY_KINDS, PatientSummary, add_entry, all_histories, create_patient, entry_rows, import_history,
+    ENTRY_KINDS, PatientSummary, add_entries, add_entry, all_histories, create_patient, entry_rows, import_history,
     list_patients, patient_history, set_baseline_tnf,
 )
 from ifxdose.adapters.store.recommendations import accepted_plan, chosen_option, decide, recommendations, save_recommendation
@@ -20,7 +20,7 @@ from ifxdose.adapters.store.users import (
 
 __all__ = [
     "Conflict", "ENTRY_KINDS", "LOCALES", "NotFound", "PatientSummary", "ROLES", "Store", "WRITER_ROLES",
-    "accepted_plan", "add_entry", "chosen_option", "all_histories", "audit_trail", "authenticate", "create_patient", "create_user",
+    "accepted_plan", "add_entries", "add_entry", "chosen_option", "all_histories", "audit_trail", "authenticate", "create_patient", "create_user",
     "decide", "end_sessions", "entry_rows", "get_user", "import_history", "list_patients", "open_store",
     "patient_history", "recommendations", "record_sign_in", "save_recommendation", "set_locale",
 ]

@@ -5,6 +5,7 @@ refuses them) and of bounded length. Every failure is an InputError (field, valu
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -34,6 +35,16 @@ def check_value(field: str, value: Any) -> None:
             check_value(f"{field}[{i}]", item)
     elif isinstance(value, BaseModel):
         check_model(value, prefix=f"{field}.")
+
+
+#: Patient codes that a URL can carry: letters, digits, '.', '_' and '-'.
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+def check_code(field: str, code: str) -> None:
+    if not re.fullmatch(CODE_PATTERN, code):
+        raise InputError(field, code, "a pseudonymous code of letters, digits, '.', '_' and '-' "
+                                      "(1 to 64 characters, starting with a letter or digit)")
 
 
 def check_model(model: BaseModel, prefix: str = "") -> None:

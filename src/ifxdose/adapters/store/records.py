@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ifxdose.adapters.store.audit import audit
-from ifxdose.adapters.store.checks import check_model, check_value
+from ifxdose.adapters.store.checks import check_code, check_model, check_value
 from ifxdose.adapters.store.db import Store
 from ifxdose.adapters.store.errors import Conflict, NotFound
 from ifxdose.adapters.store.tables import (
@@ -113,6 +113,7 @@ def _patient(session: Session, code: str, *, lock: bool = False) -> Patient:
 
 def create_patient(store: Store, info: PatientInfo, *, user: str, baseline_tnf_pg_ml: float | None = None) -> str:
     check_model(info)
+    check_code("id", info.id)
     try:
         with store.transaction() as session:
             if session.scalars(select(Patient.id).where(Patient.code == info.id)).first() is not None:
@@ -169,22 +170,33 @@ def entry_rows(store: Store, code: str, kind: str) -> list:
 
 
 # -------------------------------------------------------------------------- writes
-def add_entry(store: Store, code: str, kind: str, entry: BaseModel, *, user: str, vials: int | None = None) -> int:
-    """Record one entry (a weight, infusion, level, ADA result, lab, MTX dose or assessment)."""
-    _, model = _kind(kind)
-    if not isinstance(entry, model):
-        entry = model.model_validate(entry.model_dump() if isinstance(entry, BaseModel) else entry)
-    check_model(entry)
+def add_entries(store: Store, code: str, entries: list[tuple[str, BaseModel, int | None]], *, user: str) -> list[int]:
+    """Record several entries at once (all or none): ``[(kind, entry, vials), ...]``."""
+    checked = []
+    for kind, entry, vials in entries:
+        _, model = _kind(kind)
+        if not isinstance(entry, model):
+            entry = model.model_validate(entry.model_dump() if isinstance(entry, BaseModel) else entry)
+        check_model(entry)
+        checked.append((kind, entry, vials))
     with store.transaction() as session:
         patient = _patient(session, code, lock=True)
         data = _history_data(session, patient)
-        data[kind].append(entry.model_dump())
-        _validated(data, entry)
-        row = _to_row(kind, patient, entry, vials)
-        session.add(row)
-        session.flush()
-        audit(session, user, "create", kind, row.id, code, entry.model_dump(mode="json"))
-        return row.id
+        ids = []
+        for kind, entry, vials in checked:
+            data[kind].append(entry.model_dump())
+            _validated(data, entry)
+            row = _to_row(kind, patient, entry, vials)
+            session.add(row)
+            session.flush()
+            audit(session, user, "create", kind, row.id, code, entry.model_dump(mode="json"))
+            ids.append(row.id)
+        return ids
+
+
+def add_entry(store: Store, code: str, kind: str, entry: BaseModel, *, user: str, vials: int | None = None) -> int:
+    """Record one entry (a weight, infusion, level, ADA result, lab, MTX dose or assessment)."""
+    return add_entries(store, code, [(kind, entry, vials)], user=user)[0]
 
 
 def set_baseline_tnf(store: Store, code: str, tnf_pg_ml: float | None, *, user: str) -> None:
@@ -200,6 +212,7 @@ def import_history(store: Store, history: PatientHistory, *, user: str, replace:
     """Store a whole patient from its canonical history; ``replace`` an existing one's entries."""
     check_model(history)
     code = history.patient.id
+    check_code("patient.id", code)
     with store.transaction() as session:
         existing = session.scalars(select(Patient).where(Patient.code == code).with_for_update()).first()
         if existing is not None and not replace:

@@ -1,0 +1,63 @@
+"""``ifxdose serve``: the clinic web app (uvicorn); ``ifxdose clinic-user``: add an account."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import typer
+
+from ifxdose.adapters.cli import app
+
+DEMO_DATABASE = Path("out") / "demo-clinic.sqlite3"
+
+
+@app.command("serve")
+def serve(
+    demo: bool = typer.Option(False, "--demo", help="fictional demo clinic in out/demo-clinic.sqlite3 (recreated)"),
+    host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
+    port: int = typer.Option(8000, min=1, max=65535),
+) -> None:
+    """Start the clinic web app. Settings come from IFXDOSE_* variables (docs/clinic.md)."""
+    import uvicorn
+
+    from ifxdose.adapters.web.app import create_app
+    from ifxdose.adapters.web.demo import ACCOUNTS, CLINIC_NAME, PASSWORD, seed_demo
+    from ifxdose.adapters.web.settings import WebSettings
+
+    if demo:
+        url = os.environ.get("IFXDOSE_DATABASE_URL")
+        if url is None:
+            DEMO_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
+            url = f"sqlite:///{DEMO_DATABASE}"
+        settings = WebSettings(mode="demo", database_url=url, secret_key=secrets.token_urlsafe(48))
+    else:
+        settings = WebSettings()
+    application = create_app(settings)
+    if demo:
+        seed_demo(application.state.store, application.state.recommender, settings.current_date())
+        typer.echo(f"{CLINIC_NAME}: every patient is invented.")
+        typer.echo(f"Sign in as {ACCOUNTS[0][0]} / {PASSWORD} "
+                   f"(also {ACCOUNTS[1][0]}, {ACCOUNTS[2][0]} (read-only), same password)")
+    typer.echo(f"ifxdose clinic on http://{host}:{port}/  (API: http://{host}:{port}/api/docs)  Ctrl+C to stop")
+    uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
+
+
+@app.command("clinic-user")
+def clinic_user(
+    username: str = typer.Argument(..., help="sign-in name"),
+    role: str = typer.Option("physician", help="physician | pharmacist | readonly"),
+    locale: str = typer.Option("ja", help="ja | en"),
+) -> None:
+    """Add a local account to the clinic database (password from IFXDOSE_NEW_PASSWORD or a prompt)."""
+    from ifxdose.adapters.store import create_user, open_store
+    from ifxdose.adapters.web.settings import WebSettings
+
+    password = os.environ.get("IFXDOSE_NEW_PASSWORD") or typer.prompt("password", hide_input=True,
+                                                                      confirmation_prompt=True)
+    store = open_store(os.environ.get("IFXDOSE_DATABASE_URL", WebSettings.model_fields["database_url"].default))
+    create_user(store, username, password, role, locale=locale, by="cli")
+    typer.echo(f"added {username} ({role})")

@@ -1,0 +1,134 @@
+"""``create_app(settings)``: the clinic web app (FastAPI, server-rendered Jinja2 pages and a
+JSON API under /api/v1; OpenAPI at /api/openapi.json, read as a page at /api/docs). Built by a factory, never at import."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ifxdose.adapters import store as st
+from ifxdose.adapters.web.deps import Forbidden, SignInRequired
+from ifxdose.adapters.web.engine import Recommender, default_recommender
+from ifxdose.adapters.web.forms import describe_errors, from_input_error
+from ifxdose.adapters.web.render import render
+from ifxdose.adapters.web.sessions import COOKIE, SessionCodec, SignInLimiter
+from ifxdose.adapters.web.settings import WebSettings
+from ifxdose.core.errors import InputError
+
+log = logging.getLogger("ifxdose.web")
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _install_middleware(app: FastAPI, settings: WebSettings) -> None:
+    codec = SessionCodec(settings.secret_key.get_secret_value(), settings.session_max_age_s)
+
+    @app.middleware("http")
+    async def sessions_and_headers(request: Request, call_next):
+        started = time.perf_counter()
+        cookie = request.cookies.get(COOKIE)
+        request.state.session = codec.load(cookie)
+        original = dict(request.state.session)
+        response = await call_next(request)
+        if request.state.session != original or cookie is None:
+            response.set_cookie(COOKIE, codec.dump(request.state.session), max_age=settings.session_max_age_s,
+                                httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        # No patient data in logs: the route's template (/patients/{code}), never the URL.
+        route = request.scope.get("route")
+        log.info("%s %s %s %.0fms", request.method, getattr(route, "path", "-"), response.status_code,
+                 1000 * (time.perf_counter() - started))
+        return response
+
+
+def _error_page(request: Request, status: int, message: str):
+    return render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        detail = [e.model_dump() for e in describe_errors(list(exc.errors()))]
+        if _is_api(request):
+            return JSONResponse({"detail": detail}, status_code=422)
+        return _error_page(request, 422, "; ".join(f"{d['field']}: {d['allowed']}" for d in detail))
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, exc: InputError):
+        if _is_api(request):
+            return JSONResponse({"detail": [from_input_error(exc).model_dump()]}, status_code=422)
+        return _error_page(request, 422, str(exc))
+
+    @app.exception_handler(st.NotFound)
+    async def not_found(request: Request, exc: st.NotFound):
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        return _error_page(request, 404, str(exc))
+
+    @app.exception_handler(st.Conflict)
+    async def conflict(request: Request, exc: st.Conflict):
+        if _is_api(request):
+            return JSONResponse({"detail": [{"field": exc.field, "value": str(exc.value), "msg": str(exc),
+                                             "allowed": "a value not already used"}]}, status_code=409)
+        return _error_page(request, 409, str(exc))
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, exc: SignInRequired):
+        if _is_api(request):
+            return JSONResponse({"detail": "sign in first (POST /api/v1/session)"}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden):
+        message = ("missing or wrong CSRF token (reload the page)" if exc.reason == "csrf"
+                   else "your role may only read")
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=403)
+        return _error_page(request, 403, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if _is_api(request) or exc.status_code == 405:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return _error_page(request, exc.status_code, str(exc.detail))
+
+
+def create_app(settings: WebSettings | None = None, *, recommender: Recommender | None = None,
+               store: st.Store | None = None) -> FastAPI:
+    """The app for ``settings`` (default: from IFXDOSE_* environment variables)."""
+    from ifxdose.adapters.web.routes import include_routes
+
+    settings = settings or WebSettings()
+    app = FastAPI(title="ifxdose clinic", version="1", docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json",
+                  description="Infliximab dosing for rheumatoid arthritis: the clinic's JSON API. "
+                              "Sign in with POST /api/v1/session; send the returned csrf_token as "
+                              "X-CSRF-Token on every write. Research software; not a medical device.")
+    app.state.settings = settings
+    app.state.store = store or st.open_store(settings.database_url)
+    app.state.recommender = recommender or default_recommender()
+    app.state.limiter = SignInLimiter(settings.sign_in_attempts, settings.sign_in_window_s)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
+    _install_middleware(app, settings)
+    _install_handlers(app)
+    include_routes(app)
+    return app

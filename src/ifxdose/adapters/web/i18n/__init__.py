@@ -1,0 +1,62 @@
+"""Japanese and English message catalogs (``ja.json``, ``en.json``) and locale formatting.
+
+``translator(locale)("key", n=3)`` formats the message with ``str.format``; a key missing in
+a catalog falls back to English, then to the key itself (a test keeps the catalogs complete).
+Dates: ja ``2024年7月8日``, en ``8 Jul 2024``; numbers: grouping with commas in both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import cache
+from importlib import resources
+from typing import Callable
+
+LOCALES = ("ja", "en")
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    return json.loads((resources.files(__package__) / f"{locale}.json").read_text(encoding="utf-8"))
+
+
+def translator(locale: str) -> Callable[..., str]:
+    messages, fallback = catalog(locale if locale in LOCALES else "en"), catalog("en")
+
+    def t(key: str, **values: object) -> str:
+        text = messages.get(key) or fallback.get(key) or key
+        return text.format(**values) if values else text
+
+    return t
+
+
+def format_date(value: dt.date | dt.datetime | str | None, locale: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+    day = value.date() if isinstance(value, dt.datetime) else value
+    text = f"{day.year}年{day.month}月{day.day}日" if locale == "ja" else f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+    if isinstance(value, dt.datetime) and (value.hour or value.minute):
+        text += f" {value.hour:02d}:{value.minute:02d}"
+    return text
+
+
+def format_number(value: float | int | None, locale: str, digits: int = 1) -> str:
+    """Grouped with commas, ``digits`` decimals with trailing zeros dropped ("—" for None)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{digits}f}"
+    if digits and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_percent(value: float | None, locale: str) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def format_yen(value: float | None, locale: str) -> str:
+    return "—" if value is None else (f"{value:,.0f}円" if locale == "ja" else f"¥{value:,.0f}")

@@ -1,0 +1,25 @@
+"""Rendering pages: the Jinja2 environment (autoescaped) and the context every page has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from ifxdose.adapters.web.deps import get_locale, optional_user, session_of
+from ifxdose.adapters.web.sessions import CSRF_FIELD
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES.env.globals["CSRF_FIELD"] = CSRF_FIELD
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any):
+    loc = get_locale(request)
+    response = TEMPLATES.TemplateResponse(request, template, {
+        "loc": loc, "t": loc.t, "user": optional_user(request), "csrf": session_of(request)["csrf"],
+        "settings": request.app.state.settings, "errors": {}, "values": {}, **context,
+    }, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

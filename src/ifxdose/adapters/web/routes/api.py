@@ -1,0 +1,158 @@
+"""The JSON API (/api/v1), mirroring the pages. Writes need a physician or pharmacist and
+the session's CSRF token in X-CSRF-Token; bad input is a 422 naming the field, the value
+and what is allowed."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+
+from ifxdose.adapters import store as st
+from ifxdose.adapters.web import services
+from ifxdose.adapters.web.deps import ApiWriter, CurrentUser, PatientCode, RecId, StoreDep, today
+from ifxdose.adapters.web.routes.auth import api as session_api
+from ifxdose.adapters.web.routes.evidence import StudyId, find_study
+from ifxdose.adapters.web.routes.patients import parse_history
+from ifxdose.adapters.web.schemas import Created, DecisionIn, InfusionIn, PatientCreate, RecommendationOut
+from ifxdose.core.errors import InputError
+from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend
+from ifxdose.domain.evidence import Study, load_studies
+from ifxdose.domain.patient import PatientHistory
+
+ERRORS = {401: {"description": "not signed in"}, 403: {"description": "role may only read, or no CSRF token"},
+          404: {"description": "no such patient"}, 422: {"description": "bad input: field, value, allowed"}}
+router = APIRouter(responses=ERRORS)
+router.include_router(session_api)
+
+
+def _rec_out(row) -> RecommendationOut:
+    return RecommendationOut(id=row.id, created_at=row.created_at, created_by=row.created_by, model=row.model,
+                             model_version=row.model_version, action=row.action, status=row.status,
+                             recommendation=row.payload, chosen_option=st.chosen_option(row),
+                             decided_by=row.decided_by, decided_at=row.decided_at, decision_reason=row.decision_reason)
+
+
+# ------------------------------------------------------------------------------ patients
+@router.get("/patients", response_model=list[st.PatientSummary], tags=["patients"])
+def list_patients(store: StoreDep, user: CurrentUser, q: Annotated[str, Query(max_length=64)] = ""):
+    """Patients whose code contains ``q``."""
+    return st.list_patients(store, q)
+
+
+@router.post("/patients", response_model=Created, status_code=201, tags=["patients"])
+def create_patient(body: PatientCreate, store: StoreDep, user: ApiWriter):
+    code = st.create_patient(store, body, user=user.username, baseline_tnf_pg_ml=body.baseline_tnf_pg_ml)
+    return Created(kind="patient", id=code, patient=code)
+
+
+@router.post("/patients/import", response_model=Created, status_code=201, tags=["patients"])
+def import_patient(store: StoreDep, user: ApiWriter, body: Annotated[dict[str, Any], Body()],
+                   replace: bool = False):
+    """Store a whole patient from its canonical history JSON (schemas/patient-history.schema.json)."""
+    history = parse_history(_json(body))
+    code = st.import_history(store, history, user=user.username, replace=replace)
+    return Created(kind="patient", id=code, patient=code)
+
+
+def _json(body: dict[str, Any]) -> str:
+    import json
+
+    try:
+        return json.dumps(body, allow_nan=False)
+    except ValueError:
+        raise InputError("history", "(document)", "JSON without NaN or Infinity") from None
+
+
+@router.get("/patients/{code}/history", response_model=PatientHistory, tags=["patients"])
+def export_patient(code: PatientCode, store: StoreDep, user: CurrentUser):
+    """The whole patient as the canonical history JSON (lossless: import gives the same history)."""
+    return st.patient_history(store, code)
+
+
+@router.get("/patients/{code}/due", response_model=DueStatus, tags=["patients"])
+def due(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
+    return services.patient_view(store, request.app.state.recommender, code, today(request), with_profile=False).due
+
+
+@router.get("/patients/{code}/schedule", response_model=list[ScheduleRow], tags=["patients"])
+def schedule(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
+    """Infusions given and the next planned ones, with their windows (the calendar)."""
+    return services.patient_view(store, request.app.state.recommender, code, today(request),
+                                 with_profile=False).schedule
+
+
+@router.get("/patients/{code}/trend", response_model=list[Trend], tags=["patients"])
+def trend(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
+    """DAS28 and SDAI over time with their category bands."""
+    return services.patient_view(store, request.app.state.recommender, code, today(request),
+                                 with_profile=False).trends
+
+
+@router.get("/patients/{code}/profile", tags=["patients"])
+def profile(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser) -> dict[str, Any]:
+    """The concentration-time profile behind the plot: individual prediction, 80 % band, observed levels."""
+    view = services.patient_view(store, request.app.state.recommender, code, today(request))
+    if view.profile_error:
+        raise InputError("history", code, view.profile_error)
+    return view.profile.model_dump(mode="json") if view.profile is not None else {}
+
+
+@router.get("/worklist", response_model=list[services.WorklistItem], tags=["patients"])
+def worklist(request: Request, store: StoreDep, user: CurrentUser):
+    """Patients due for an infusion or a trough level within a week."""
+    return services.worklist(store, today(request))
+
+
+# ------------------------------------------------------------------------------ entries
+def _entry_route(kind: str, model: type) -> None:
+    def record(code: PatientCode, entry: model, store: StoreDep, user: ApiWriter) -> Created:  # type: ignore[valid-type]
+        vials = getattr(entry, "vials", None)
+        data = entry.model_dump(exclude={"vials"})
+        row_id = st.add_entry(store, code, kind, st.ENTRY_KINDS[kind][1].model_validate(data),
+                              user=user.username, vials=vials)
+        return Created(kind=kind, id=row_id, patient=code)
+
+    record.__name__ = f"record_{kind}"
+    router.post(f"/patients/{{code}}/{kind}", response_model=Created, status_code=201, tags=["records"],
+                summary=f"Record {kind}")(record)
+
+
+for _kind, (_, _model) in st.ENTRY_KINDS.items():
+    _entry_route(_kind, InfusionIn if _kind == "infusions" else _model)
+
+
+# ------------------------------------------------------------------------ recommendations
+@router.post("/patients/{code}/recommendations", response_model=RecommendationOut, status_code=201,
+             tags=["recommendations"])
+def new_recommendation(request: Request, code: PatientCode, store: StoreDep, user: ApiWriter):
+    """Run the recommendation engine on the stored history and store its answer."""
+    services.compute_recommendation(store, request.app.state.recommender, code, today(request), user=user.username)
+    return _rec_out(st.recommendations(store, code, limit=1)[0])
+
+
+@router.get("/patients/{code}/recommendations", response_model=list[RecommendationOut], tags=["recommendations"])
+def list_recommendations(code: PatientCode, store: StoreDep, user: CurrentUser):
+    return [_rec_out(row) for row in st.recommendations(store, code)]
+
+
+@router.post("/patients/{code}/recommendations/{rec_id}/decision", response_model=RecommendationOut,
+             tags=["recommendations"])
+def decide(code: PatientCode, rec_id: RecId, body: DecisionIn, store: StoreDep, user: ApiWriter):
+    """Accept (optionally another option than the chosen one) or override with a reason."""
+    return _rec_out(st.decide(store, code, rec_id, body.decision, user=user.username, reason=body.reason,
+                              option_index=body.option_index))
+
+
+# ------------------------------------------------------------------------------- evidence
+@router.get("/evidence", response_model=list[Study], tags=["evidence"])
+def evidence(user: CurrentUser):
+    return load_studies()
+
+
+@router.get("/evidence/{study_id}", response_model=Study, tags=["evidence"])
+def study(study_id: StudyId, user: CurrentUser):
+    return find_study(study_id)
+
+
+@router.get("/health", include_in_schema=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}

@@ -1,0 +1,149 @@
+"""Patient pages: the list with the worklist, a new patient, the patient page (plot, trend,
+calendar, recommendation panel), export and import, computing and deciding on a recommendation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from ifxdose.adapters import store as st
+from ifxdose.adapters.web import services
+from ifxdose.adapters.web.deps import CurrentUser, FormWriter, PatientCode, RecId, StoreDep, get_locale, today
+from ifxdose.adapters.web.forms import describe_errors, form_values, from_input_error, parse_form
+from ifxdose.adapters.web.render import render
+from ifxdose.adapters.web.schemas import PatientCreate
+from ifxdose.adapters.web.svg import profile_svg, trend_svg
+from ifxdose.adapters.web.views import citation_links, decision_labels
+from ifxdose.core.errors import InputError
+from ifxdose.domain.patient import PatientHistory
+
+router = APIRouter(include_in_schema=False)
+MAX_IMPORT_BYTES = 5_000_000
+
+
+@router.get("/")
+def home(user: CurrentUser):
+    return RedirectResponse("/patients", status_code=303)
+
+
+@router.get("/patients")
+def patient_list(request: Request, store: StoreDep, user: CurrentUser, q: str = ""):
+    q = q[:64]
+    try:
+        patients = st.list_patients(store, q)
+    except InputError:
+        patients = []
+    return render(request, "patients.html", q=q, patients=patients,
+                  worklist=services.worklist(store, today(request)), today=today(request))
+
+
+@router.get("/patients/new")
+def new_patient_page(request: Request, user: CurrentUser):
+    return render(request, "patient_new.html")
+
+
+@router.post("/patients/new")
+async def new_patient(request: Request, store: StoreDep, user: FormWriter):
+    values = form_values(await request.form())
+    info, errors = parse_form(PatientCreate, values)
+    if info is not None:
+        try:
+            code = st.create_patient(store, info, user=user.username, baseline_tnf_pg_ml=info.baseline_tnf_pg_ml)
+            return RedirectResponse(f"/patients/{code}", status_code=303)
+        except InputError as exc:
+            errors = {"id" if exc.field in ("id", "patient.id") else exc.field: from_input_error(exc)}
+        except st.Conflict as exc:
+            errors = {"id": from_input_error(InputError("id", exc.value, "a code not used by another patient"))}
+    return render(request, "patient_new.html", status=422, values=values, errors=errors)
+
+
+@router.post("/patients/import")
+async def import_patient(request: Request, store: StoreDep, user: FormWriter):
+    form = await request.form()
+    upload = form.get("history")
+    raw = await upload.read(MAX_IMPORT_BYTES + 1) if hasattr(upload, "read") else b""
+    errors = {}
+    try:
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise InputError("history", f"{len(raw)} bytes", f"at most {MAX_IMPORT_BYTES} bytes")
+        history = parse_history(raw)
+        code = st.import_history(store, history, user=user.username, replace=form.get("replace") == "on")
+        return RedirectResponse(f"/patients/{code}", status_code=303)
+    except InputError as exc:
+        errors = {"history": from_input_error(exc)}
+    except st.Conflict as exc:
+        errors = {"history": from_input_error(InputError("patient.id", exc.value, "tick 'replace' to overwrite"))}
+    return render(request, "patients.html", status=422, q="", patients=st.list_patients(store),
+                  worklist=services.worklist(store, today(request)), today=today(request), errors=errors)
+
+
+def parse_history(raw: bytes | str) -> PatientHistory:
+    """A history from JSON text; every failure is an InputError (422), never a 500."""
+    try:
+        return PatientHistory.model_validate_json(raw)
+    except ValidationError as exc:
+        first = describe_errors(exc)[0]
+        raise InputError(first.field, first.value, f"{first.allowed} ({first.msg})") from None
+    except (TypeError, ValueError) as exc:  # e.g. mixing dates with and without a UTC offset
+        raise InputError("history", "(document)", f"a valid patient history: {exc}") from None
+
+
+def patient_context(request: Request, store: st.Store, code: str) -> dict:
+    loc = get_locale(request)
+    view = services.patient_view(store, request.app.state.recommender, code, today(request))
+    t = loc.t
+    plot = None
+    if view.profile is not None:
+        plot = profile_svg(view.profile, title=t("plot.title", code=code), labels={
+            "x": t("plot.x"), "y": t("plot.y"), "target": t("plot.target"), "band": t("plot.band"),
+            "ipred": t("plot.ipred"), "dose": t("plot.dose"), "observed": t("plot.observed"), "blq": t("plot.blq")})
+    trend_labels = {"x": t("trend.x"), **{k: t(f"category.{k}") for k in ("remission", "low", "moderate", "high")}}
+    trends = [(trend, trend_svg(trend, title=t("trend.title", measure=trend.measure), labels=trend_labels,
+                                fmt_date=loc.date)) for trend in view.trends if trend.points]
+    latest = view.latest
+    return {"code": code, "view": view, "plot": plot, "trends": trends, "latest": latest,
+            "rec": latest.payload if latest else None, "decision_labels": decision_labels(latest),
+            "citations": citation_links(latest.payload.get("citations", []) if latest else [])}
+
+
+@router.get("/patients/{code}")
+def patient_page(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
+    return render(request, "patient.html", **patient_context(request, store, code))
+
+
+@router.get("/patients/{code}/export")
+def export_patient(code: PatientCode, store: StoreDep, user: CurrentUser):
+    history = st.patient_history(store, code)
+    return Response(history.model_dump_json(indent=2), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{code}.history.json"',
+                             "Cache-Control": "no-store"})
+
+
+@router.post("/patients/{code}/recommendations")
+def new_recommendation(request: Request, code: PatientCode, store: StoreDep, user: FormWriter):
+    try:
+        services.compute_recommendation(store, request.app.state.recommender, code, today(request),
+                                        user=user.username)
+    except InputError as exc:
+        return render(request, "patient.html", status=422, **patient_context(request, store, code),
+                      errors={"recommendation": from_input_error(exc)})
+    return RedirectResponse(f"/patients/{code}#recommendation", status_code=303)
+
+
+@router.post("/patients/{code}/recommendations/{rec_id}/decision")
+async def decide(request: Request, code: PatientCode, rec_id: RecId, store: StoreDep, user: FormWriter):
+    values = form_values(await request.form())
+    option = values.get("option_index")
+    try:
+        index = int(option) if option not in (None, "", "chosen") else None
+        st.decide(store, code, rec_id, values.get("decision", ""), user=user.username,
+                  reason=values.get("reason", ""), option_index=index)
+    except ValueError as exc:
+        error = exc if isinstance(exc, InputError) else InputError("option_index", option, "an option number")
+        return render(request, "patient.html", status=422, **patient_context(request, store, code),
+                      values=values, errors={error.field: from_input_error(error)})
+    except st.Conflict as exc:
+        return render(request, "patient.html", status=409, **patient_context(request, store, code),
+                      errors={"decision": from_input_error(InputError("decision", rec_id, str(exc)))})
+    return RedirectResponse(f"/patients/{code}#recommendation", status_code=303)

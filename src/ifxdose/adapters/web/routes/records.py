@@ -1,0 +1,151 @@
+"""Recording forms: infusion, labs (drug level, ADA, CRP/ESR/albumin, baseline TNF-α),
+28-joint assessment, weight and MTX. Bad input re-renders the form with a message next to
+each field (422); a valid form writes all its entries in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
+
+from ifxdose.adapters import store as st
+from ifxdose.adapters.web.deps import CurrentUser, FormWriter, PatientCode, StoreDep, get_locale
+from ifxdose.adapters.web.views import JOINT_XY, joint_label
+from ifxdose.adapters.web.forms import FieldError, form_values, from_input_error, parse_form
+from ifxdose.adapters.web.render import render
+from ifxdose.adapters.web.schemas import MAX_VIALS
+from ifxdose.core.errors import InputError, check_range
+from ifxdose.domain.patient import AdaResult, Infusion, JointAssessment, LabEntry, Level, MtxEntry, WeightEntry
+from ifxdose.domain.scores import JOINTS_28, joint_counts
+
+router = APIRouter(include_in_schema=False)
+FormName = Literal["infusion", "labs", "assessment", "weight"]
+
+
+@dataclass
+class Parsed:
+    entries: list[tuple[str, BaseModel, int | None]] = field(default_factory=list)
+    baseline_tnf_pg_ml: float | None = None
+    errors: dict[str, FieldError] = field(default_factory=dict)
+
+
+def _with_time(values: dict[str, Any], time_field: str) -> str | None:
+    day = values.get("date")
+    when = values.get(time_field)
+    return f"{day}T{when}" if day and when else day
+
+
+def _number(parsed: Parsed, values: dict[str, Any], name: str, low: float, high: float, *, unit: str,
+            integer: bool = False) -> float | None:
+    """A bounded number from the form, or None (absent, or an error recorded for the field)."""
+    raw = values.get(name)
+    if not raw:
+        return None
+    try:
+        if integer and not str(raw).isdigit():
+            raise InputError(name, raw, f"a whole number from {low:g} to {high:g}")
+        return check_range(name, raw, low, high, unit=unit)
+    except InputError as exc:
+        parsed.errors[name] = from_input_error(exc)
+        return None
+
+
+def _section(parsed: Parsed, kind: str, model: type[BaseModel], data: dict[str, Any], vials: int | None = None,
+             ) -> BaseModel | None:
+    entry, errors = parse_form(model, data)
+    parsed.errors.update(errors)
+    if entry is not None:
+        parsed.entries.append((kind, entry, vials))
+    return entry
+
+
+def _parse_infusion(values: dict[str, Any]) -> Parsed:
+    parsed = Parsed()
+    vials = _number(parsed, values, "vials", 1, MAX_VIALS, unit="vials", integer=True)
+    _section(parsed, "infusions", Infusion, {**values, "date": _with_time(values, "time")},
+             None if vials is None else int(vials))
+    return parsed
+
+
+_LEVEL = ("value_mg_l", "below_lloq", "lloq_mg_l", "assay")
+_ADA = ("ada_result", "titre", "titre_unit", "drug_tolerant")
+_CHEM = ("crp_mg_l", "esr_mm_h", "albumin_g_dl")
+
+
+def _parse_labs(values: dict[str, Any]) -> Parsed:
+    parsed = Parsed()
+    given = lambda names: any(values.get(n) for n in names)  # noqa: E731
+    if given(_LEVEL):
+        data = {k: values.get(k) for k in _LEVEL if values.get(k)}
+        data["below_lloq"] = values.get("below_lloq") == "on"
+        _section(parsed, "levels", Level, {**data, "date": _with_time(values, "time")})
+    if given(_ADA):
+        data = {"result": values.get("ada_result"), "titre": values.get("titre"), "titre_unit": values.get("titre_unit"),
+                "drug_tolerant": {"yes": True, "no": False}.get(values.get("drug_tolerant", ""))}
+        entry, errors = parse_form(AdaResult, {"date": values.get("date"), **{k: v for k, v in data.items() if v is not None}})
+        parsed.errors.update({("ada_result" if k == "result" else k): e for k, e in errors.items()})
+        if entry is not None:
+            parsed.entries.append(("ada", entry, None))
+    if given(_CHEM):
+        _section(parsed, "labs", LabEntry, {"date": values.get("date"), **{k: values[k] for k in _CHEM if k in values}})
+    parsed.baseline_tnf_pg_ml = _number(parsed, values, "baseline_tnf_pg_ml", 0, 1000, unit="pg/mL")
+    if not parsed.entries and not parsed.errors and parsed.baseline_tnf_pg_ml is None:
+        parsed.errors["__all__"] = FieldError(field="__all__", allowed="at least one result", msg="form.empty")
+    return parsed
+
+
+def _parse_assessment(values: dict[str, Any]) -> Parsed:
+    parsed = Parsed()
+    try:
+        counts = joint_counts(tender=values.get("tender_joints", []), swollen=values.get("swollen_joints", []))
+    except InputError as exc:
+        parsed.errors[exc.field + "_joints"] = from_input_error(exc)
+        return parsed
+    _section(parsed, "assessments", JointAssessment, {
+        **values, "tjc28": counts.tjc28, "sjc28": counts.sjc28,
+        "tender_joints": counts.tender, "swollen_joints": counts.swollen})
+    return parsed
+
+
+def _parse_weight(values: dict[str, Any]) -> Parsed:
+    parsed = Parsed()
+    if values.get("weight_kg") or not values.get("dose_mg_week"):
+        _section(parsed, "weights", WeightEntry, {k: values.get(k) for k in ("date", "weight_kg") if values.get(k)})
+    if values.get("dose_mg_week"):
+        _section(parsed, "mtx", MtxEntry, {k: values.get(k) for k in ("date", "dose_mg_week") if values.get(k)})
+    return parsed
+
+
+PARSERS: dict[str, Callable[[dict[str, Any]], Parsed]] = {
+    "infusion": _parse_infusion, "labs": _parse_labs, "assessment": _parse_assessment, "weight": _parse_weight}
+
+
+def _render_form(request: Request, code: str, form: str, status: int = 200, **context):
+    t = get_locale(request).t
+    return render(request, f"form_{form}.html", status=status, code=code, form=form, joints=JOINTS_28,
+                  joint_xy=JOINT_XY, joint_label=lambda joint: joint_label(joint, t), **context)
+
+
+@router.get("/patients/{code}/record/{form}")
+def record_form(request: Request, code: PatientCode, form: FormName, store: StoreDep, user: CurrentUser):
+    st.patient_history(store, code)  # 404 for an unknown patient
+    return _render_form(request, code, form, values={"date": request.app.state.settings.current_date().isoformat()})
+
+
+@router.post("/patients/{code}/record/{form}")
+async def record(request: Request, code: PatientCode, form: FormName, store: StoreDep, user: FormWriter):
+    values = form_values(await request.form(), list_fields=("tender_joints", "swollen_joints"))
+    parsed = PARSERS[form](values)
+    if not parsed.errors:
+        try:
+            if parsed.entries:
+                st.add_entries(store, code, parsed.entries, user=user.username)
+            if parsed.baseline_tnf_pg_ml is not None:
+                st.set_baseline_tnf(store, code, parsed.baseline_tnf_pg_ml, user=user.username)
+            return RedirectResponse(f"/patients/{code}", status_code=303)
+        except InputError as exc:
+            parsed.errors[exc.field] = from_input_error(exc)
+    return _render_form(request, code, form, status=422, values=values, errors=parsed.errors)

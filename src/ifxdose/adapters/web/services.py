@@ -1,0 +1,99 @@
+"""What a page and its API twin both need, assembled once: store reads, one domain call
+each, no clinical rules of their own (those live in ``ifxdose.domain.clinic`` and
+``ifxdose.domain.recommend``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ifxdose.adapters import store as st
+from ifxdose.adapters.store.tables import RecommendationRow
+from ifxdose.adapters.web.engine import Recommender
+from ifxdose.core.errors import InputError
+from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend, activity_trend, due_status, infusion_schedule
+from ifxdose.domain.patient import PatientHistory, as_date
+
+
+@dataclass
+class Plan:
+    """The next infusion as planned by the newest accepted recommendation, if still current."""
+
+    next_date: date | None = None
+    interval_weeks: float | None = None
+
+
+def current_plan(history: PatientHistory, accepted: RecommendationRow | None) -> Plan:
+    option = st.chosen_option(accepted) if accepted is not None else None
+    if not option or not option.get("next_date"):
+        return Plan()
+    next_date = date.fromisoformat(option["next_date"])
+    given = history.infusions
+    if given and next_date <= as_date(given[-1].date):
+        return Plan()  # already given: the plan is spent
+    return Plan(next_date=next_date, interval_weeks=option.get("interval_weeks"))
+
+
+@dataclass
+class PatientView:
+    history: PatientHistory
+    due: DueStatus
+    schedule: list[ScheduleRow]
+    trends: list[Trend]
+    recommendations: list[RecommendationRow]
+    profile: Any | None = None
+    profile_error: str | None = None
+    infusion_rows: list = field(default_factory=list)
+    assessment_rows: list = field(default_factory=list)
+
+    @property
+    def latest(self) -> RecommendationRow | None:
+        return self.recommendations[0] if self.recommendations else None
+
+
+def patient_view(store: st.Store, recommender: Recommender, code: str, today: date, *, with_profile: bool = True
+                 ) -> PatientView:
+    history = st.patient_history(store, code)
+    plan = current_plan(history, st.accepted_plan(store, code))
+    view = PatientView(
+        history=history,
+        due=due_status(history, today, plan.next_date),
+        schedule=infusion_schedule(history, today, plan.next_date, **(
+            {"interval_weeks": plan.interval_weeks} if plan.interval_weeks else {})),
+        trends=activity_trend(history),
+        recommendations=st.recommendations(store, code),
+        infusion_rows=st.entry_rows(store, code, "infusions"),
+        assessment_rows=st.entry_rows(store, code, "assessments"),
+    )
+    if with_profile and history.infusions:
+        try:
+            view.profile = recommender.predict_profile(history)
+        except (InputError, ValueError) as exc:
+            view.profile_error = str(exc)
+    return view
+
+
+def compute_recommendation(store: st.Store, recommender: Recommender, code: str, today: date, *, user: str) -> int:
+    """Run the engine on the stored history and store its answer with the input snapshot."""
+    history = st.patient_history(store, code)
+    recommendation = recommender.recommend(history, today=today)
+    return st.save_recommendation(store, code, recommendation.model_dump(mode="json"),
+                                  history.model_dump(mode="json"), user=user)
+
+
+@dataclass
+class WorklistItem:
+    code: str
+    due: DueStatus
+
+
+def worklist(store: st.Store, today: date) -> list[WorklistItem]:
+    """Patients whose next infusion (or a trough before it) is due within a week, most overdue first."""
+    items = []
+    for history in st.all_histories(store):
+        code = history.patient.id
+        due = due_status(history, today, current_plan(history, st.accepted_plan(store, code)).next_date)
+        if due.infusion_due or due.level_due:
+            items.append(WorklistItem(code=code, due=due))
+    return sorted(items, key=lambda i: (i.due.next_infusion_date or today, i.code))

@@ -1,0 +1,48 @@
+"""Small presentation helpers for templates (no clinical logic)."""
+
+from __future__ import annotations
+
+import re
+
+from ifxdose.adapters import store as st
+
+_STUDY_ID = re.compile(r"\[(S\d{1,2}-[a-z0-9-]+)\]")
+
+
+def citation_links(citations: list[str]) -> list[tuple[str, str | None]]:
+    """(text, evidence study id or None): '... [S10-attract-pk-2002]' links to /evidence/S10-attract-pk-2002."""
+    out = []
+    for text in citations:
+        match = _STUDY_ID.search(text)
+        out.append((text, match.group(1) if match else None))
+    return out
+
+
+def decision_labels(row) -> dict | None:
+    """The decided option of a stored recommendation, for display."""
+    return st.chosen_option(row) if row is not None else None
+
+
+def _joint_xy() -> dict[str, tuple[int, int]]:
+    """Where each of the 28 joints sits on the diagram (patient facing the viewer: the
+    patient's right on the left; palms forward, thumbs outward)."""
+    big = {"shoulder": (100, 86), "elbow": (72, 150), "wrist": (57, 205), "knee": (124, 360)}
+    xy = {}
+    for side, mirror in (("right", False), ("left", True)):
+        place = (lambda x, y: (300 - x, y)) if mirror else (lambda x, y: (x, y))
+        for site, (x, y) in big.items():
+            xy[f"{side}_{site}"] = place(x, y)
+        for i in range(1, 6):  # MCP row, then PIP row; digit 1 (thumb) outermost
+            xy[f"{side}_mcp{i}"] = place(22 + 12 * (i - 1), 236)
+            xy[f"{side}_pip{i}"] = place(22 + 12 * (i - 1), 262)
+    return xy
+
+
+JOINT_XY = _joint_xy()
+
+
+def joint_label(joint, t) -> str:
+    """'右 手関節' / 'Right wrist' from the joint's side and site (message catalog)."""
+    site = joint.site
+    name = t(f"joints.site.{site}") if site[:3] not in ("mcp", "pip") else f"{site[:3].upper()}{site[3:]}"
+    return t("joints.label", side=t(f"joints.side.{joint.side}"), site=name)

@@ -1,0 +1,68 @@
+"""Web test fixtures: an app per test on a fresh database, clients signed in by role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from store.databases import db_url, make_db_url  # noqa: F401  (fixtures)
+
+from ifxdose.adapters import store as st
+from ifxdose.adapters.web.app import create_app
+from ifxdose.adapters.web.settings import WebSettings
+from ifxdose.domain.patient import PatientHistory
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "history_label_55kg.json"
+TODAY = dt.date(2024, 8, 26)
+PASSWORD = "test-password-1"
+USERS = {"doc": "physician", "pharm": "pharmacist", "viewer": "readonly"}
+
+
+def example_history() -> PatientHistory:
+    return PatientHistory.model_validate(json.loads(EXAMPLE.read_text()))
+
+
+def make_app(url: str, **kwargs):
+    settings = WebSettings(mode="test", database_url=url, secret_key="test-secret-" + "x" * 32, today=TODAY,
+                           **kwargs.pop("settings", {}))
+    app = create_app(settings, **kwargs)
+    for name, role in USERS.items():
+        st.create_user(app.state.store, name, PASSWORD, role, locale="en")
+    return app
+
+
+def sign_in(client: TestClient, username: str = "doc") -> str:
+    response = client.post("/api/v1/session", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    token = response.json()["csrf_token"]
+    client.headers["X-CSRF-Token"] = token
+    return token
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def app(tmp_path):
+    application = make_app(f"sqlite:///{tmp_path / 'web.sqlite3'}")
+    yield application
+    application.state.store.close()
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, base_url="http://testserver") as c:
+        sign_in(c)
+        yield c
+
+
+@pytest.fixture
+def with_example(app):
+    st.import_history(app.state.store, example_history(), user="fixture")
+    return "RA-0001"
