@@ -43,16 +43,18 @@ def objective(problem: Problem, obs: Observations, eta: np.ndarray, omega_inv: n
     eta = np.atleast_2d(np.asarray(eta, float))
     model = problem.model
     if omega_inv is None:
-        omega_inv = np.linalg.inv(model.omega)
-    prior = np.einsum("ni,ij,nj->n", eta, omega_inv, eta)
+        omega_inv = problem.omega_inv
+    total = np.einsum("ni,ij,nj->n", eta, omega_inv, eta)
     if obs.n == 0:
-        return prior
+        return total
     f = problem.predict(eta, obs.time_days)
     sd = np.sqrt(model.residual_additive_mg_l**2 + (model.residual_proportional * f) ** 2)
     blq = obs.below_lloq
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (obs.value_mg_l[None, ~blq] - f[:, ~blq]) / sd[:, ~blq]
-        quantified = np.sum(z * z + 2.0 * np.log(sd[:, ~blq]), axis=1)
-        censored = -2.0 * np.sum(log_ndtr((obs.lloq_mg_l[None, blq] - f[:, blq]) / sd[:, blq]), axis=1)
-    total = prior + quantified + censored
+        if not blq.all():
+            q = ~blq
+            z = (obs.value_mg_l[q] - f[:, q]) / sd[:, q]
+            total = total + np.sum(z * z + 2.0 * np.log(sd[:, q]), axis=1)
+        if blq.any():
+            total = total - 2.0 * np.sum(log_ndtr((obs.lloq_mg_l[blq] - f[:, blq]) / sd[:, blq]), axis=1)
     return np.where(np.isfinite(total), total, np.inf)

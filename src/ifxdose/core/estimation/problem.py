@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ifxdose.core.pk.events import DoseTable
-from ifxdose.core.pk.linear import shared_schedule, simulate_shared, superpose
+from ifxdose.core.pk.linear import shared_schedule, simulate_shared, superpose, superpose_geometry
 from ifxdose.core.pk.model import PKModel
 from ifxdose.core.pk.simulate import simulate_concentrations
 
@@ -41,6 +41,7 @@ class Problem:
         self._table = DoseTable.from_lists([doses])  # validated once
         self._schedules: dict[tuple, tuple] = {}
         self._eta_index = {name: i for i, name in enumerate(model.eta_parameters)}
+        self.omega_inv = np.linalg.inv(model.omega)
 
     @property
     def n_eta(self) -> int:
@@ -61,16 +62,19 @@ class Problem:
         N = eta.shape[0]
         params = self.parameters(eta)
         t = self._table
+        if self.model.is_linear and self.segment_start_days.size == 1 and N * t.time_days.shape[1] * times.size <= SUPERPOSE_MAX_CELLS:
+            key = ("superpose", times.tobytes())
+            if key not in self._schedules:
+                self._schedules[key] = superpose_geometry(t.time_days[0], t.duration_days[0], times)
+            conc, ill = superpose(self.model.structure, {k: v[:, 0] for k, v in params.items()}, t.time_days[0],
+                                  t.amount_mg[0], t.duration_days[0], t.route[0], times, self._schedules[key])
+            if not ill.any():
+                return conc
         doses = DoseTable(*(np.broadcast_to(a, (N, a.shape[1])) for a in (t.time_days, t.amount_mg, t.duration_days, t.route)))
         seg = np.broadcast_to(self.segment_start_days, (N, self.segment_start_days.size))
         if not self.model.is_linear:
             return simulate_concentrations(self.model, {k: np.ascontiguousarray(v) for k, v in params.items()},
                                            seg, doses, times, engine="ode")
-        if self.segment_start_days.size == 1 and N * t.time_days.shape[1] * times.size <= SUPERPOSE_MAX_CELLS:
-            conc, ill = superpose(self.model.structure, {k: v[:, 0] for k, v in params.items()}, t.time_days[0],
-                                  t.amount_mg[0], t.duration_days[0], t.route[0], times)
-            if not ill.any():
-                return conc
         key = tuple(times.tolist())
         if key not in self._schedules:
             self._schedules[key] = shared_schedule(self._table, self.segment_start_days[None, :], times)

@@ -66,12 +66,16 @@ def eigen(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     """Real eigen-decomposition of a batch of rate matrices: (lam, V, W = V^-1, condition)."""
     if K.shape[-1] == 1:
         lam, V = K[..., 0].copy(), np.ones(K.shape)
+        W = V.copy()
     elif K.shape[-1] == 2:
         lam, V = _eigen_2x2(K)
+        det = V[..., 0, 0] * V[..., 1, 1] - V[..., 0, 1] * V[..., 1, 0]
+        W = np.stack([np.stack([V[..., 1, 1], -V[..., 0, 1]], -1), np.stack([-V[..., 1, 0], V[..., 0, 0]], -1)], -2)
+        W /= det[..., None, None]
     else:
         lam, V = np.linalg.eig(K)
         lam, V = lam.real, V.real  # mammillary matrices are similar to symmetric ones: real spectrum
-    W = np.linalg.inv(V)
+        W = np.linalg.inv(V)
     cond = np.abs(V).sum(-2).max(-1) * np.abs(W).sum(-2).max(-1)  # 1-norm condition number
     return lam, V, W, cond
 
@@ -283,6 +287,19 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     return conc, ill
 
 
+def superpose_geometry(dose_time_days, dose_duration_days, obs_days) -> dict[str, np.ndarray]:
+    """The eta-independent part of :func:`superpose`: elapsed times and infusion overlaps (T, D)."""
+    t = np.asarray(obs_days, float)[:, None]
+    s = np.asarray(dose_time_days, float)[None, :]
+    dur = np.asarray(dose_duration_days, float)[None, :]
+    after = t > s  # a dose at exactly t is not yet given: the sample is pre-dose
+    elapsed = np.where(after, t - s, 0.0)
+    infusing = np.minimum(elapsed, dur)  # m - s, time spent infusing before t
+    infusion = np.broadcast_to(dur > 0, after.shape)
+    return {"after": after, "elapsed": elapsed, "infusing": infusing, "since_end": elapsed - infusing,
+            "infusion": infusion, "rate_per_mg": np.where(infusion, 1.0 / np.where(dur > 0, dur, 1.0), 1.0)}
+
+
 def superpose(
     structure: str,
     params: dict[str, np.ndarray],
@@ -291,6 +308,7 @@ def superpose(
     dose_duration_days: np.ndarray,
     dose_route: np.ndarray,
     obs_days: np.ndarray,
+    geometry: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Concentrations (N, T) by superposition of exact single-dose responses.
 
@@ -303,27 +321,20 @@ def superpose(
     (a bolus: amount * exp(lam_k (t - s))), and C(t) = sum_k V[0,k] W[k,c] h_k(t) / V1.
     A dose at exactly t is not yet given (the sample is pre-dose). Fully vectorised over
     parameter sets, doses and times: no event loop. ``params`` are (N,) arrays; doses (D,).
+    ``geometry`` (from :func:`superpose_geometry`) may be passed to reuse the time part.
     Returns (concentration, ill-conditioned mask (N,)).
     """
+    g = geometry or superpose_geometry(dose_time_days, dose_duration_days, obs_days)
     lam, V, W, cond = eigen(rate_matrix(structure, params))  # (N, n), (N, n, n)
     n = lam.shape[-1]
     sc = dose_route == ROUTE_SC
     comp = np.where(sc, n - 1, 0)
-    f_sc = params["F"][:, None] if "F" in params else 1.0
-    amount = dose_amount_mg[None, :] * np.where(sc[None, :], f_sc, 1.0)  # (N, D)
+    amount = dose_amount_mg[None, :] * (np.where(sc[None, :], params["F"][:, None], 1.0) if sc.any() else 1.0)
     # weight of each eigen-component in the central amount per unit input into comp: (N, D, n)
     coef = V[:, 0, :][:, None, :] * np.swapaxes(W[:, :, comp], 1, 2)
-    t = obs_days[None, :, None, None]  # (1, T, 1, 1)
-    s = dose_time_days[None, None, :, None]  # (1, 1, D, 1)
-    dur = dose_duration_days[None, None, :, None]
     lam4 = lam[:, None, None, :]  # (N, 1, 1, n)
-    after = t > s
-    elapsed = np.where(after, t - s, 0.0)
-    infusion = dur > 0
-    m_minus_s = np.minimum(elapsed, np.where(infusion, dur, 0.0))
-    with np.errstate(over="ignore", invalid="ignore"):
-        h_inf = np.exp(lam4 * (elapsed - m_minus_s)) * np.expm1(lam4 * m_minus_s) / lam4 / np.where(infusion, dur, 1.0)
-        h_bol = np.exp(lam4 * elapsed)
-    h = np.where(after, np.where(infusion, h_inf, h_bol), 0.0)  # (N, T, D, n) per mg
+    h = np.exp(lam4 * g["since_end"][..., None])
+    h = np.where(g["infusion"][..., None], h * np.expm1(lam4 * g["infusing"][..., None]) / lam4, h)
+    h *= (g["rate_per_mg"] * g["after"])[..., None]  # (N, T, D, n) per mg
     central = np.einsum("ntdk,ndk,nd->nt", h, coef, amount)
     return central / params["V1"][:, None], cond > MAX_CONDITION
