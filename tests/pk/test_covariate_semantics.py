@@ -12,8 +12,11 @@ def test_ada_switch_changes_clearance_only_after_its_day():
     t = np.arange(0, 200, 0.5)
     neg = simulate("fasanmade_2009_uc", REG, {"weight_kg": 70.0, "ada": 0}, t)
     pos = simulate("fasanmade_2009_uc", REG, {"weight_kg": 70.0, "ada": [(0, 0), (140, 1)]}, t)
-    before, after = t <= 140, t > 140
+    before, after = t < 140, t > 140
     assert np.array_equal(neg.concentration_mg_l[before], pos.concentration_mg_l[before])
+    # at day 140 the new clearance starts; the concentration itself is continuous (V1 unchanged)
+    at = t == 140
+    assert np.allclose(neg.concentration_mg_l[at], pos.concentration_mg_l[at], rtol=1e-12, atol=0)
     assert np.all(pos.concentration_mg_l[after] < neg.concentration_mg_l[after])
     cl = [row["CL"]["value"] for row in pos.parameters]
     assert cl[1] / cl[0] == 1.471  # Fasanmade 2009: ATI multiplies CL by (1 + 0.471)
