@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,13 +28,28 @@ def example_history() -> PatientHistory:
     return PatientHistory.model_validate(json.loads(EXAMPLE.read_text()))
 
 
-def make_app(url: str, **kwargs):
+def add_users(store: st.Store) -> None:
+    for name, role in USERS.items():
+        st.create_user(store, name, PASSWORD, role, locale="en")
+
+
+def make_app(url: str, *, users: bool = True, **kwargs):
     settings = WebSettings(mode="test", database_url=url, secret_key="test-secret-" + "x" * 32, today=TODAY,
                            **kwargs.pop("settings", {}))
     app = create_app(settings, **kwargs)
-    for name, role in USERS.items():
-        st.create_user(app.state.store, name, PASSWORD, role, locale="en")
+    if users:
+        add_users(app.state.store)
     return app
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    """A migrated SQLite database with the test accounts (argon2 hashing is slow on purpose)."""
+    path = tmp_path_factory.mktemp("template") / "web.sqlite3"
+    store = st.open_store(f"sqlite:///{path}")
+    add_users(store)
+    store.close()
+    return path
 
 
 def sign_in(client: TestClient, username: str = "doc") -> str:
@@ -49,8 +65,9 @@ def csrf_of(html: str) -> str:
 
 
 @pytest.fixture
-def app(tmp_path):
-    application = make_app(f"sqlite:///{tmp_path / 'web.sqlite3'}")
+def app(tmp_path, template_db):
+    shutil.copy(template_db, tmp_path / "web.sqlite3")
+    application = make_app(f"sqlite:///{tmp_path / 'web.sqlite3'}", users=False)
     yield application
     application.state.store.close()
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ifxdose.adapters.store.checks import CODE_PATTERN
 from ifxdose.domain.patient import Infusion, PatientInfo
 
 MAX_VIALS = 50
@@ -32,6 +33,8 @@ class LocaleIn(BaseModel):
 
 
 class PatientCreate(PatientInfo):
+    id: str = Field(min_length=1, max_length=64, pattern=CODE_PATTERN,
+                    description="pseudonymous code: letters, digits, '.', '_' and '-', never a name")
     baseline_tnf_pg_ml: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
 
 

@@ -1,0 +1,65 @@
+"""A real server for the browser and concurrency tests: ``python live_server.py PORT`` with
+the IFXDOSE_* settings in the environment; creates the test accounts, then serves."""
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PASSWORD = "test-password-1"
+USERS = {"doc": "physician", "pharm": "pharmacist", "viewer": "readonly"}
+
+
+def main() -> None:
+    import uvicorn
+
+    from ifxdose.adapters import store as st
+    from ifxdose.adapters.web.app import create_app
+
+    app = create_app()
+    for name, role in USERS.items():
+        try:
+            st.create_user(app.state.store, name, PASSWORD, role, locale="en")
+        except st.Conflict:
+            pass
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=False, log_level="warning")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """Start the server; return (process, base URL) once it answers."""
+    import httpx
+
+    port = free_port()
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, __file__, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log_path.read_text())
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("server did not start: " + log_path.read_text())
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+if __name__ == "__main__":
+    main()

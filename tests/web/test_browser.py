@@ -1,0 +1,113 @@
+"""The browser test: Playwright driving Debian's Chromium (headless) against a real server.
+Sign in, create a patient, record the induction infusions, a weight and a trough, see the
+plot and a recommendation, accept it, switch language. Screenshots: tests/artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from web.live_server import PASSWORD, start, stop
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test installs it)")
+
+
+@pytest.fixture
+def server(tmp_path):
+    env = dict(os.environ, IFXDOSE_MODE="test", IFXDOSE_DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite3'}",
+               IFXDOSE_SECRET_KEY="b" * 40, IFXDOSE_TODAY="2024-07-08", IFXDOSE_DEFAULT_LOCALE="en")
+    proc, base = start(env, tmp_path / "server.log")
+    yield base
+    stop(proc)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)  # a fresh temporary profile
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        yield context.new_page()
+        browser.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _record(page, base: str, form: str, fields: dict[str, str]) -> None:
+    page.goto(f"{base}/patients/BR-0001/record/{form}")
+    for name, value in fields.items():
+        page.fill(f"#f-{name}", value)
+    page.click("[data-testid=save]")
+    page.wait_for_url(f"{base}/patients/BR-0001")
+
+
+def test_clinic_workflow_in_the_browser(server, page):
+    base = server
+    page.goto(f"{base}/patients")  # redirected to sign-in
+    assert "/login" in page.url
+    page.fill("#f-username", "doc")
+    page.fill("#f-password", "wrong password")
+    page.click("button[type=submit]")
+    assert page.locator("#err-password").is_visible()
+    page.fill("#f-password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/patients")
+    _shot(page, "01-patients")
+
+    page.click("text=New patient")
+    page.fill("#f-id", "BR-0001")
+    page.select_option("#f-sex", "female")
+    page.fill("#f-birth_year", "18")  # bad input first: the message appears next to the field
+    page.click("button[type=submit]")
+    assert page.locator("#err-birth_year").is_visible()
+    _shot(page, "02-field-error")
+    page.fill("#f-birth_year", "1968")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/patients/BR-0001")
+
+    _record(page, base, "weight", {"date": "2024-03-30", "weight_kg": "55"})
+    for day in ("2024-04-01", "2024-04-15", "2024-05-13"):
+        _record(page, base, "infusion", {"date": day, "dose_mg": "165", "dose_mg_per_kg": "3"})
+    _record(page, base, "labs", {"date": "2024-07-08", "time": "09:30", "value_mg_l": "0.8", "lloq_mg_l": "0.1"})
+    page.goto(f"{base}/patients/BR-0001/record/assessment")
+    for joint in ("tender-left_wrist", "tender-right_mcp2", "swollen-left_wrist"):
+        page.click(f'[data-joint="{joint}"]')
+    assert page.locator("output[data-count=tender]").inner_text() == "2"
+    page.fill("#f-ptga_mm", "30")
+    page.fill("#f-phga_mm", "25")
+    page.fill("#f-crp_mg_l", "4")
+    _shot(page, "03-joint-diagram")
+    page.click("[data-testid=save]")
+    page.wait_for_url(f"{base}/patients/BR-0001")
+
+    assert page.locator("[data-testid=conc-plot] svg circle.obs").count() == 1
+    assert page.locator("[data-testid=conc-plot] svg polyline.ipred").count() == 1
+    page.click("[data-testid=compute]")
+    page.wait_for_selector("[data-testid=options] tbody tr")
+    assert page.locator("[data-testid=options] tbody tr").count() >= 1
+    assert "PTA" in page.locator("[data-testid=recommendation]").inner_text()
+    _shot(page, "04-patient-recommendation")
+
+    page.click("[data-testid=accept]")
+    page.wait_for_selector("[data-testid=decision]")
+    assert "accepted" in page.locator("[data-testid=rec-status]").inner_text()
+
+    page.click("[data-testid=lang-ja]")
+    page.wait_for_selector("text=投与カレンダー")
+    assert "承認済み" in page.locator("[data-testid=rec-status]").inner_text()
+    assert "2024年4月1日" in page.content()
+    _shot(page, "05-patient-ja")
+    page.goto(f"{base}/patients")
+    assert "患者一覧" in page.content()
