@@ -1,9 +1,14 @@
 # Two commands on a fresh machine: `make run` and `make test`.
+SHELL  := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Debian packages the tests need: Chromium (browser test), PostgreSQL (storage tests),
+# a Japanese font (legible screenshots of the Japanese pages).
+SYSTEM_PACKAGES := chromium postgresql fonts-ipafont-gothic
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test bench clean
+.PHONY: run test system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +22,26 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
+# The clinic web app with the fictional demo clinic, on 127.0.0.1 (prints the URL and sign-in).
 run: $(VENV)/.installed
-	$(BIN)/ifxdose demo --out-dir out
+	$(BIN)/ifxdose serve --demo --host 127.0.0.1 --port $(or $(PORT),8000)
 
-test: $(VENV)/.installed-test
+# Installs the Debian packages once (skipped when present), starts a throwaway PostgreSQL on
+# 127.0.0.1 at a free high port for the storage tests, runs the import-layer check and every
+# test, and stops PostgreSQL afterwards even when a test fails.
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+
+test: $(VENV)/.installed-test system-deps
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	@pgdir=$$(mktemp -d /tmp/ifxdose-pg.XXXXXX); \
+	trap 'bash tests/store/postgres.sh stop "$$pgdir"' EXIT; \
+	url=$$(bash tests/store/postgres.sh start "$$pgdir") || exit 1; \
+	echo "PostgreSQL for the tests: $$url"; \
+	IFXDOSE_TEST_POSTGRES_URL="$$url" $(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/simulate.py
