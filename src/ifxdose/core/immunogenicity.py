@@ -62,3 +62,25 @@ def onset_days(times_days: np.ndarray, cum_hazard: np.ndarray, exp_draws: np.nda
 def incidence(cum_hazard: np.ndarray) -> np.ndarray:
     """Expected share with ADA by each grid time (T,): mean over patients of 1 - exp(-H)."""
     return np.mean(-np.expm1(-cum_hazard), axis=0)
+
+
+def window_weights(times_days: np.ndarray, start_day: float, end_day: float, decline_per_day: float = 0.0) -> np.ndarray:
+    """w (T,): exp(-decline * t_k) times the length of [t_k, t_{k+1}) within [start, end)."""
+    t = np.asarray(times_days, float)
+    left = np.clip(t[:-1], start_day, end_day)
+    right = np.clip(t[1:], start_day, end_day)
+    w = np.zeros(t.size)
+    w[:-1] = np.exp(-decline_per_day * t[:-1]) * (right - left)
+    return w
+
+
+def window_cumulative_hazard(times_days: np.ndarray, below: np.ndarray, start_day: float, end_day: float,
+                             h0_per_day: float, beta_low: float, multiplier: np.ndarray | float = 1.0,
+                             decline_per_day: float = 0.0) -> np.ndarray:
+    """H(end) - H(start) (P,) from the indicator ``below`` = 1[C < threshold] (P, T).
+
+    The same hazard as :func:`cumulative_hazard`, as one matrix-vector product: fast when
+    only h0, beta_low, the multiplier or the decline change (calibration).
+    """
+    w = window_weights(times_days, start_day, end_day, decline_per_day)
+    return h0_per_day * np.asarray(multiplier, float) * (w.sum() + np.expm1(beta_low) * (below @ w))

@@ -1,0 +1,113 @@
+"""``ifxdose trial list|run|calibrate``: replicate the seed's trials on virtual populations.
+
+``run NAME`` (or ``all``) prints, per trial, every modelled quantity: published value,
+simulated median and 95 % interval over replicates, and whether the published value is
+inside. ``--report DIR`` writes PNG/SVG plots and one HTML report. Bad input (unknown
+trial, n <= 0) raises InputError: one line, exit 2 (``ifxdose.adapters.cli.main``).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from ifxdose.adapters.cli import app
+from ifxdose.core.errors import InputError
+from ifxdose.domain.trials import get_trial, load_models, run_trial, trial_names
+from ifxdose.domain.trials.runner import TrialResult
+
+console = Console()
+trial_app = typer.Typer(help="Replicate the seed's trials (arms, policies, published vs simulated).", no_args_is_help=True)
+app.add_typer(trial_app, name="trial")
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+@trial_app.command("list")
+def trial_list(as_json: Json = False) -> None:
+    """The trials that can be run, with their arms and sizes."""
+    rows = []
+    for name in trial_names():
+        t = get_trial(name)
+        rows.append({"name": name, "title": t.title, "arms": {a.name: t.arm_n(a) for a in t.arms},
+                     "quantities": len(t.quantities)})
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(title="ifxdose trials")
+    for col in ("name", "title", "arms (n)", "quantities"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], r["title"], ", ".join(f"{k} ({v})" for k, v in r["arms"].items()), str(r["quantities"]))
+    console.print(table)
+
+
+def _fmt(x) -> str:
+    return "—" if x is None else (f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}")
+
+
+def _print_result(res: TrialResult) -> None:
+    s = res.summary()
+    table = Table(title=f"{res.trial.title} — {s['inside']}/{s['compared']} published values inside the 95% interval "
+                        f"({res.replicates} replicates, seed {res.seed})")
+    for col in ("quantity", "arm", "role", "published", "median", "95% interval", "inside"):
+        table.add_column(col, overflow="fold")
+    for r in res.rows():
+        interval = "—" if r["simulated_low95"] is None else f"{_fmt(r['simulated_low95'])}–{_fmt(r['simulated_high95'])}"
+        table.add_row(r["quantity"], r["arm"] or "", r["role"], r["published"] or "—", _fmt(r["simulated_median"]),
+                      interval, {True: "yes", False: "[red]no[/red]", None: "—"}[r["inside_95"]])
+    console.print(table)
+
+
+@trial_app.command("run")
+def trial_run(
+    name: Annotated[str, typer.Argument(help="A trial name from 'ifxdose trial list', or 'all'.")],
+    n: Annotated[Optional[int], typer.Option("--n", help="Patients per arm (default: the trial's arm sizes).")] = None,
+    replicates: Annotated[int, typer.Option("--replicates", help="Replicates of the whole trial.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")] = 0,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Folder for PNG/SVG plots and trials.html.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Run a trial's arms with replicates and compare with the published values."""
+    names = trial_names() if name == "all" else [name]
+    for x in names:
+        get_trial(x)  # unknown name -> InputError before any work
+    if n is not None and n <= 0:
+        raise InputError("n", n, "allowed range is [1, inf) patients per arm")
+    if replicates <= 0:
+        raise InputError("replicates", replicates, "allowed range is [1, inf)")
+    models = load_models()
+    results = []
+    with Progress(console=Console(stderr=True), transient=True, disable=as_json) as progress:
+        for x in names:
+            task = progress.add_task(f"{x}", total=replicates)
+            results.append(run_trial(x, n, replicates, seed, models,
+                                     progress=lambda done, task=task: progress.update(task, completed=done)))
+    if as_json:
+        print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            _print_result(r)
+    if report is not None:
+        from ifxdose.adapters.report.trials import write_html
+
+        path = write_html(results, report, "ifxdose " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+        Console(stderr=True).print(f"report: {path}")
+
+
+@trial_app.command("calibrate")
+def trial_calibrate(
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output file (default: the packaged calibration.toml).")] = None,
+) -> None:
+    """Re-run the calibration (a few minutes) and write the calibrated values."""
+    from ifxdose.domain.trials.calibrate import main as calibrate_main
+
+    calibrate_main(["--markdown"] + ([] if out is None else ["--out", str(out)]))

@@ -1,0 +1,1 @@
+"""Static reports (PNG/SVG plots, one self-contained HTML file; no CDN assets)."""

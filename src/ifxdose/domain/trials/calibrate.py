@@ -1,0 +1,412 @@
+"""Calibrate the immunogenicity and exposure-response models to the evidence base.
+
+Run: ``.venv/bin/python -m ifxdose.domain.trials.calibrate [--out PATH] [--markdown]`` or
+``ifxdose trial calibrate``. Inputs: ``data/calibration_setup.toml`` (targets as evidence
+outcome references, fixed assumptions, start values); observed values and n are read from
+the evidence base. Output: ``data/calibration.toml`` (version, date, inputs, fitted values,
+fit per figure).
+
+Method (docs/trials.md):
+1. Immunogenicity. For each target scenario, simulate ``n_virtual`` ADA-free virtual
+   patients (fixed seed); the expected share with ADA by the target day is the mean of
+   1 - exp(-(H(day) - H(entry))). Maximise the binomial likelihood (observed share x n)
+   over log h0, beta_low, log MTX hazard ratio (Nelder-Mead).
+2. Exposure-response. With the fitted ADA model, simulate each scenario once with
+   stochastic ADA (fixed seed); the expected response is the mean of P(Ce(day)). Maximise
+   the binomial likelihood of the ACR20 targets over the intercept, log emax, log ec50 and
+   log ke0, with a log-normal prior on ke0 from S1's onset ("maximal from week 3"; without
+   it ke0 and ec50 drift to 0 together: the arms' ACR20 alone cannot separate them); then
+   each remission intercept alone, the drug effect fixed.
+3. Fit per figure: observed (with the Wilson 95 % CI for its n) vs predicted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import tomllib
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from scipy import optimize, stats
+from scipy.special import expit, logit
+
+from ifxdose.core.errors import InputError
+from ifxdose.core.immunogenicity import window_cumulative_hazard
+from ifxdose.core.pk import PKModel, load_model
+from ifxdose.domain.evidence import get_study
+from ifxdose.domain.evidence.models import Outcome, Study
+from ifxdose.domain.trials.engine import (
+    Cohort, ada_free_concentrations, daily_grid, dose_table, exposure, make_cohort, regimen_mg_per_kg,
+)
+from ifxdose.domain.trials.models import AdaModel, Models, ResponseModel
+from ifxdose.domain.trials.population import virtual_population
+
+DATA = resources.files("ifxdose.domain.trials") / "data"
+
+
+def load_setup() -> dict:
+    return tomllib.loads((DATA / "calibration_setup.toml").read_text(encoding="utf-8"))
+
+
+def find_outcome(study: Study, name: str, arm: str | None, time_point: str | None = None) -> Outcome:
+    """The one outcome with this exact name, arm (and time point if given)."""
+    found = [o for o in study.outcomes if o.name == name and o.arm == arm
+             and (time_point is None or o.time_point == time_point)]
+    if len(found) != 1:
+        raise InputError("outcome", f"{study.key}: {name} / {arm} / {time_point}", f"matches {len(found)} outcomes, need 1")
+    return found[0]
+
+
+def arm_n(study: Study, arm: str) -> int | None:
+    return next((a.n for a in study.arms if a.name == arm), None)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One calibration figure: the evidence outcome, its n, and the scenario that predicts it."""
+
+    spec: dict
+    outcome: Outcome
+    n: int
+
+    @property
+    def observed_pct(self) -> float:
+        return float(self.outcome.value)
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec['study']}: {self.outcome.name}, {self.outcome.arm}, {self.outcome.time_point}"
+
+
+def _n_of(spec: dict, study: Study, outcome: Outcome) -> int:
+    if "n_from" in spec:
+        ref = find_outcome(study, spec["n_from"]["outcome"], spec["arm"])
+        return int(ref.value) if spec["n_from"]["part"] == "count" else int(ref.total - ref.value)
+    n = outcome.total or arm_n(study, spec["arm"])
+    if n is None:
+        raise InputError("n", spec, "the evidence gives no n for this target")
+    return int(n)
+
+
+def make_target(spec: dict) -> Target:
+    study = get_study(spec["study"])
+    outcome = find_outcome(study, spec["outcome"], spec.get("outcome_arm", spec["arm"]) or None, spec.get("time_point"))
+    return Target(spec, outcome, _n_of(spec, study, outcome))
+
+
+def target_regimen(spec: dict) -> str | None:
+    """The scenario's regimen: explicit, or the evidence arm's (or its variant's); None = placebo."""
+    if "regimen" in spec:
+        return spec["regimen"]
+    study = get_study(spec["study"])
+    arm = next(a for a in study.arms if a.name == spec.get("regimen_arm", spec["arm"]))
+    if "regimen_variant" in spec:
+        return next(v.regimen for v in arm.variants if v.when == spec["regimen_variant"])
+    return arm.regimen
+
+
+def scenario_cohort(pk: PKModel, population: str, n: int, seed: int) -> Cohort:
+    """The same virtual patients for every evaluation (common random numbers)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(population.encode()),)))
+    return make_cohort(virtual_population(population, n, rng), Models(pk, None, None), rng)  # type: ignore[arg-type]
+
+
+def binomial_nll(pred_pct: np.ndarray, obs_pct: np.ndarray, n: np.ndarray) -> float:
+    p = np.clip(pred_pct / 100.0, 1e-9, 1 - 1e-9)
+    k = obs_pct / 100.0 * n
+    return float(-np.sum(k * np.log(p) + (n - k) * np.log1p(-p)))
+
+
+def interp_columns(values: np.ndarray, grid: np.ndarray, day: float) -> np.ndarray:
+    """values (P, T) at ``day`` by linear interpolation on the grid."""
+    k = int(np.clip(np.searchsorted(grid, day, side="right") - 1, 0, grid.size - 2))
+    w = (day - grid[k]) / (grid[k + 1] - grid[k])
+    return (1 - w) * values[:, k] + w * values[:, k + 1]
+
+
+# ------------------------------------------------------------------ immunogenicity
+@dataclass
+class AdaScenario:
+    target: Target
+    below: np.ndarray  # (P, T) 1[C < threshold] for the patients of the target (ADA-free profile)
+    grid: np.ndarray
+    mtx: np.ndarray
+
+
+def ada_scenarios(setup: dict, pk: PKModel) -> list[AdaScenario]:
+    out = []
+    for spec in setup["immunogenicity"]["targets"]:
+        target = make_target(spec)
+        cohort = scenario_cohort(pk, spec["population"], setup["n_virtual"], setup["seed"])
+        grid = daily_grid(np.ceil(spec["day"]) + 1)
+        times, mgkg = regimen_mg_per_kg(target_regimen(spec), float(grid[-1]))
+        conc = ada_free_concentrations(pk, cohort, dose_table(times, mgkg, cohort.weight_kg), grid)
+        mtx = cohort.covariates["mtx"]
+        mask = np.ones(cohort.n, bool) if "mtx" not in spec else (mtx == spec["mtx"])
+        below = (conc[mask] < setup["immunogenicity"]["fixed"]["threshold_mg_l"]).astype(float)
+        out.append(AdaScenario(target, below, grid, mtx[mask]))
+    return out
+
+
+def ada_model(x: np.ndarray, threshold_mg_l: float) -> AdaModel:
+    """x = log h0, log beta_low (beta_low > 0: low concentrations raise the hazard), log MTX HR, log decline."""
+    return AdaModel(float(np.exp(x[0])), float(np.exp(x[1])), threshold_mg_l, float(np.exp(x[2])), float(np.exp(x[3])))
+
+
+def predict_ada_pct(model: AdaModel, sc: AdaScenario) -> float:
+    """Expected % with ADA between entry and the target day (ADA-free at entry)."""
+    spec = sc.target.spec
+    multiplier = np.where(sc.mtx > 0, model.mtx_hazard_ratio, 1.0)
+    dH = window_cumulative_hazard(sc.grid, sc.below, spec.get("entry_day", 0.0), spec["day"], model.h0_per_day,
+                                  model.beta_low, multiplier, model.decline_per_day)
+    return float(100 * np.mean(-np.expm1(-dH)))
+
+
+def fit_immunogenicity(setup: dict, pk: PKModel) -> tuple[AdaModel, list[dict], float]:
+    sc = ada_scenarios(setup, pk)
+    thr = setup["immunogenicity"]["fixed"]["threshold_mg_l"]
+    fit = [s for s in sc if s.target.spec["use"] == "fit"]
+    obs = np.array([s.target.observed_pct for s in fit])
+    n = np.array([s.target.n for s in fit], float)
+
+    def nll(x):
+        return binomial_nll(np.array([predict_ada_pct(ada_model(x, thr), s) for s in fit]), obs, n)
+
+    s0 = setup["immunogenicity"]["start"]
+    x0 = np.log([s0["h0_per_day"], s0["beta_low"], s0["mtx_hazard_ratio"], s0["decline_per_day"]])
+    res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
+    model = ada_model(res.x, thr)
+    rows = [fit_row(s.target, predict_ada_pct(model, s)) for s in sc]
+    return model, rows, float(res.fun)
+
+
+def fit_row(target: Target, predicted_pct: float) -> dict:
+    k = int(round(target.observed_pct / 100 * target.n))
+    ci = stats.binomtest(k, target.n).proportion_ci(method="wilson")
+    lo, hi = 100 * ci.low, 100 * ci.high
+    spec = target.spec
+    relation = target.outcome.relation
+    inside = (lo <= predicted_pct <= hi) if relation in ("=", "~") else (
+        predicted_pct <= target.observed_pct if relation in ("<", "<=") else predicted_pct >= target.observed_pct)
+    return {"study": spec["study"], "outcome": target.outcome.name, "arm": target.outcome.arm or "",
+            "time_point": target.outcome.time_point, "use": spec["use"], "n": target.n,
+            "observed": target.outcome.value_text(), "observed_pct": target.observed_pct,
+            "ci95_low_pct": round(lo, 2), "ci95_high_pct": round(hi, 2), "predicted_pct": round(predicted_pct, 2),
+            "inside": bool(inside)}
+
+
+# ------------------------------------------------------------------ exposure-response
+@dataclass
+class ErScenario:
+    target: Target
+    conc: np.ndarray  # (P, T) shared by the targets of one (population, regimen)
+    grid: np.ndarray
+
+    def ce_at_day(self, model: ResponseModel, cache: dict) -> np.ndarray:
+        key = (id(self.conc), model.ke0_per_day)
+        if key not in cache:
+            cache.clear() if len(cache) > 32 else None
+            cache[key] = model.effect_site(self.grid, self.conc)
+        return interp_columns(cache[key], self.grid, self.target.spec["day"])
+
+
+def er_scenarios(setup: dict, models: Models) -> list[ErScenario]:
+    cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    out = []
+    for spec in setup["exposure_response"]["targets"]:
+        target = make_target(spec)
+        regimen = target_regimen(spec)
+        key = (spec["population"], regimen)
+        if key not in cache:
+            cohort = scenario_cohort(models.pk, spec["population"], setup["n_virtual"], setup["seed"])
+            grid = daily_grid(400)
+            doses = None
+            if regimen is not None:
+                times, mgkg = regimen_mg_per_kg(regimen, float(grid[-1]))
+                doses = dose_table(times, mgkg, cohort.weight_kg)
+            cache[key] = (exposure(models, cohort, doses, grid).conc_mg_l, grid)
+        conc, grid = cache[key]
+        out.append(ErScenario(target, conc, grid))
+    return out
+
+
+def response_model(x: np.ndarray, hill: float, intercepts: dict[str, float]) -> ResponseModel:
+    return ResponseModel(float(np.exp(x[3])), float(np.exp(x[1])), float(np.exp(x[2])), hill,
+                         {"acr20": float(x[0]), **intercepts})
+
+
+def predict_response_pct(model: ResponseModel, sc: ErScenario, cache: dict) -> float:
+    return float(100 * np.mean(model.probability(sc.target.spec["endpoint"], sc.ce_at_day(model, cache))))
+
+
+def ke0_prior(setup: dict) -> tuple[float, float, str]:
+    """(mean of log ke0, SD, source): the onset time scale from the evidence (S1: maximal from week 3).
+
+    Assumption: 'maximal from week N' means N weeks = ``half_lives`` effect-site half-lives.
+    """
+    spec = setup["exposure_response"]["prior_ke0"]
+    onset = find_outcome(get_study(spec["study"]), spec["outcome"], None)
+    half_life_days = onset.value * 7.0 / spec["half_lives"]
+    return float(np.log(np.log(2) / half_life_days)), float(spec["log_sd"]), spec["source"]
+
+
+def fit_exposure_response(setup: dict, models: Models) -> tuple[ResponseModel, list[dict], float]:
+    sc = er_scenarios(setup, models)
+    hill = setup["exposure_response"]["fixed"]["hill"]
+    acr = [s for s in sc if s.target.spec["endpoint"] == "acr20" and s.target.spec["use"] == "fit"]
+    obs = np.array([s.target.observed_pct for s in acr])
+    n = np.array([s.target.n for s in acr], float)
+
+    prior_mean, prior_sd, _ = ke0_prior(setup)
+    cache: dict = {}
+
+    def nll(x):
+        m = response_model(x, hill, {})
+        penalty = 0.5 * ((x[3] - prior_mean) / prior_sd) ** 2
+        return binomial_nll(np.array([predict_response_pct(m, s, cache) for s in acr]), obs, n) + penalty
+
+    s0 = setup["exposure_response"]["start"]
+    x0 = np.array([s0["intercept_acr20"], np.log(s0["emax"]), np.log(s0["ec50_mg_l"]), np.log(s0["ke0_per_day"])])
+    res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
+    intercepts = {}
+    for endpoint in sorted({s.target.spec["endpoint"] for s in sc} - {"acr20"}):
+        own = [s for s in sc if s.target.spec["endpoint"] == endpoint and s.target.spec["use"] == "fit"]
+        o = np.array([s.target.observed_pct for s in own])
+        nn = np.array([s.target.n for s in own], float)
+        def nll1(a, endpoint=endpoint, own=own, o=o, nn=nn):
+            m = response_model(res.x, hill, {endpoint: float(a)})
+            return binomial_nll(np.array([predict_response_pct(m, s, cache) for s in own]), o, nn)
+
+        intercepts[endpoint] = float(optimize.minimize_scalar(nll1, bounds=(-8, 4), method="bounded",
+                                                              options={"xatol": 1e-7}).x)
+    model = response_model(res.x, hill, intercepts)
+    rows = [fit_row(s.target, predict_response_pct(model, s, cache)) for s in sc]
+    return model, rows, float(res.fun)
+
+
+def s10_check(models: Models, setup: dict) -> dict:
+    """S10: ACR20 at week 54 higher with trough >= 1 mg/L than below (ATTRACT infliximab arms pooled)."""
+    study = get_study("attract")
+    above, below = [], []
+    for arm in study.arms:
+        if arm.regimen is None:
+            continue
+        cohort = scenario_cohort(models.pk, "attract", setup["n_virtual"], setup["seed"])
+        grid = daily_grid(378)
+        times, mgkg = regimen_mg_per_kg(arm.regimen, 378.0)
+        conc = exposure(models, cohort, dose_table(times, mgkg, cohort.weight_kg), grid).conc_mg_l
+        p = models.response.probability("acr20", models.response.effect_site(grid, conc)[:, -1])
+        above.append(p[conc[:, -1] >= 1.0])
+        below.append(p[conc[:, -1] < 1.0])
+    a, b = np.concatenate(above), np.concatenate(below)
+    outcome = find_outcome(get_study("stclair2002"), "trough associated with higher ACR response", "infliximab (all arms)")
+    return {"study": "stclair2002", "outcome": outcome.name, "arm": outcome.arm, "time_point": "week 54",
+            "use": "check", "observed": "higher ACR response with trough >= 1 ug/mL",
+            "predicted_acr20_trough_ge_1_pct": round(100 * float(a.mean()), 2),
+            "predicted_acr20_trough_lt_1_pct": round(100 * float(b.mean()), 2),
+            "share_trough_ge_1_pct": round(100 * a.size / (a.size + b.size), 2), "inside": bool(a.mean() > b.mean())}
+
+
+# ------------------------------------------------------------------ the document
+def calibrate(setup: dict | None = None) -> dict:
+    setup = setup or load_setup()
+    pk = load_model(setup["pk_model"])
+    ada, ada_rows, ada_nll = fit_immunogenicity(setup, pk)
+    models = Models(pk, ada, None)  # type: ignore[arg-type]
+    er, er_rows, er_nll = fit_exposure_response(setup, models)
+    models = Models(pk, ada, er)
+    return {
+        "version": setup["version"],
+        "calibrated_on": dt.date.today().isoformat(),
+        "pk_model": setup["pk_model"],
+        "pk_model_ada_factor": 1.0 + next(e.theta for e in pk.covariate_effects if e.covariate == "ada"),
+        "n_virtual": setup["n_virtual"],
+        "seed": setup["seed"],
+        "method": "binomial maximum likelihood (Nelder-Mead) on expected shares over a fixed virtual population; "
+                  "see the docstring of ifxdose.domain.trials.calibrate and docs/trials.md",
+        "immunogenicity": {
+            "form": setup["immunogenicity"]["form"],
+            "values": {"h0_per_day": ada.h0_per_day, "beta_low": ada.beta_low, "threshold_mg_l": ada.threshold_mg_l,
+                       "mtx_hazard_ratio": ada.mtx_hazard_ratio, "decline_per_day": ada.decline_per_day},
+            "fixed_sources": setup["immunogenicity"]["fixed_sources"],
+            "neg_log_likelihood": ada_nll,
+            "fit": ada_rows,
+        },
+        "exposure_response": {
+            "form": setup["exposure_response"]["form"],
+            "values": {"ke0_per_day": er.ke0_per_day, "emax": er.emax, "ec50_mg_l": er.ec50_mg_l, "hill": er.hill,
+                       **{f"intercept_{k}": v for k, v in er.intercepts.items()}},
+            "fixed_sources": {**setup["exposure_response"]["fixed_sources"], "prior_ke0": ke0_prior(setup)[2]},
+            "prior_log_ke0": {"mean": ke0_prior(setup)[0], "sd": ke0_prior(setup)[1]},
+            "penalised_neg_log_likelihood_acr20": er_nll,
+            "fit": er_rows,
+            "checks": [s10_check(models, setup)],
+        },
+    }
+
+
+def _toml_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(float(v)) if isinstance(v, float) else str(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    return "[\n" + "".join(f"  {_toml_value(x)},\n" for x in v) + "]"
+
+
+def to_toml(doc: dict, prefix: str = "") -> str:
+    """A small TOML writer for this document (scalars, inline tables, arrays of inline tables)."""
+    lines, tables = [], []
+    for k, v in doc.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        else:
+            lines.append(f"{k} = {_toml_value(v)}")
+    out = "\n".join(lines) + "\n"
+    for k, v in tables:
+        name = f"{prefix}{k}"
+        out += f"\n[{name}]\n" + to_toml(v, name + ".")
+    return out
+
+
+def fit_markdown(doc: dict) -> str:
+    """The fit per figure as Markdown tables (docs/trials.md)."""
+    out = []
+    for part in ("immunogenicity", "exposure_response"):
+        out.append(f"\n**{part}** — " + ", ".join(f"{k} = {v:.4g}" for k, v in doc[part]["values"].items()) + "\n")
+        out.append("| study | figure | arm | time | use | n | observed % (95% CI) | predicted % | inside |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for r in doc[part]["fit"]:
+            out.append(f"| {r['study']} | {r['outcome']} | {r['arm']} | {r['time_point']} | {r['use']} | {r['n']} | "
+                       f"{r['observed']} ({r['ci95_low_pct']:.1f}–{r['ci95_high_pct']:.1f}) | {r['predicted_pct']:.1f} | "
+                       f"{'yes' if r['inside'] else 'no'} |")
+    for c in doc["exposure_response"].get("checks", []):
+        out.append(f"\nS10 check: predicted ACR20 at week 54 {c['predicted_acr20_trough_ge_1_pct']:.1f}% with trough "
+                   f">= 1 mg/L vs {c['predicted_acr20_trough_lt_1_pct']:.1f}% below "
+                   f"({c['share_trough_ge_1_pct']:.0f}% of patients >= 1 mg/L): {'consistent' if c['inside'] else 'not consistent'}.")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(Path(str(DATA)) / "calibration.toml"))
+    ap.add_argument("--markdown", action="store_true", help="also print the fit per figure as Markdown")
+    args = ap.parse_args(argv)
+    doc = calibrate()
+    Path(args.out).write_text("# Written by ifxdose.domain.trials.calibrate; do not edit by hand.\n" + to_toml(doc),
+                              encoding="utf-8")
+    print(f"wrote {args.out}")
+    if args.markdown:
+        print(fit_markdown(doc))
+
+
+if __name__ == "__main__":
+    main()

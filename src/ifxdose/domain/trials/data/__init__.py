@@ -1,0 +1,1 @@
+"""Data files of the trial replication: population, calibration setup and calibrated values."""

@@ -1,0 +1,83 @@
+"""The calibrated models beyond PK, as values read from ``data/calibration.toml``.
+
+The calibration script (:mod:`ifxdose.domain.trials.calibrate`) writes that file; nothing
+here is tuned by hand. ``load_models()`` joins them with the default RA PK model.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from ifxdose.core.immunogenicity import cumulative_hazard
+from ifxdose.core.pk import PKModel, default_model_name, load_model
+from ifxdose.core.response import effect_site, emax_logit_probability
+
+ENDPOINTS = ("acr20", "sdai_remission", "das28_esr_remission")
+
+
+@dataclass(frozen=True)
+class AdaModel:
+    """h(t) = h0 * exp(-decline * t) * exp(beta_low * 1[C < threshold]) * mtx_hazard_ratio^mtx (per day)."""
+
+    h0_per_day: float
+    beta_low: float
+    threshold_mg_l: float
+    mtx_hazard_ratio: float
+    decline_per_day: float = 0.0
+
+    def cumulative_hazard(self, grid_days: np.ndarray, conc_mg_l: np.ndarray, mtx: np.ndarray) -> np.ndarray:
+        multiplier = np.where(np.asarray(mtx) > 0, self.mtx_hazard_ratio, 1.0)
+        return cumulative_hazard(grid_days, conc_mg_l, self.h0_per_day, self.beta_low, self.threshold_mg_l,
+                                 multiplier, self.decline_per_day)
+
+
+@dataclass(frozen=True)
+class ResponseModel:
+    """logit P = intercept[endpoint] + emax * Ce^hill / (ec50^hill + Ce^hill); Ce with ke0."""
+
+    ke0_per_day: float
+    emax: float
+    ec50_mg_l: float
+    hill: float
+    intercepts: dict[str, float] = field(default_factory=dict)
+
+    def effect_site(self, grid_days: np.ndarray, conc_mg_l: np.ndarray) -> np.ndarray:
+        return effect_site(grid_days, conc_mg_l, self.ke0_per_day)
+
+    def probability(self, endpoint: str, ce_mg_l: np.ndarray) -> np.ndarray:
+        return emax_logit_probability(ce_mg_l, self.intercepts[endpoint], self.emax, self.ec50_mg_l, self.hill)
+
+
+@dataclass(frozen=True)
+class Models:
+    pk: PKModel
+    ada: AdaModel
+    response: ResponseModel
+    calibration_version: str = ""
+
+
+def calibration_data() -> dict:
+    path = resources.files("ifxdose.domain.trials") / "data" / "calibration.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def models_from(data: dict, pk: PKModel | None = None) -> Models:
+    """Models from a calibration document (the file's structure)."""
+    ada, er = data["immunogenicity"]["values"], data["exposure_response"]["values"]
+    return Models(
+        pk=pk or load_model(data.get("pk_model", default_model_name())),
+        ada=AdaModel(ada["h0_per_day"], ada["beta_low"], ada["threshold_mg_l"], ada["mtx_hazard_ratio"],
+                     ada["decline_per_day"]),
+        response=ResponseModel(er["ke0_per_day"], er["emax"], er["ec50_mg_l"], er["hill"],
+                               {e: er[f"intercept_{e}"] for e in ENDPOINTS if f"intercept_{e}" in er}),
+        calibration_version=str(data.get("version", "")),
+    )
+
+
+def load_models() -> Models:
+    """The calibrated models (``data/calibration.toml``) with their PK model."""
+    return models_from(calibration_data())

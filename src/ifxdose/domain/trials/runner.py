@@ -1,0 +1,187 @@
+"""Run a trial's arms on virtual populations of the trial's size, with replicates.
+
+``run_trial("attract", replicates=20, seed=1)`` -> :class:`TrialResult`: per quantity, the
+published value, the simulated median and 95 % interval over replicates (the spread of a
+trial of that size: sampling of patients, ADA and responses; not parameter uncertainty),
+and whether the published value falls inside. Deterministic for a seed: replicate r, arm a
+draws from ``SeedSequence(seed, spawn_key=(r, a))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ifxdose.core.errors import InputError
+from ifxdose.domain.cost import vial_price
+from ifxdose.domain.evidence import cite, get_study
+from ifxdose.domain.policies import get_policy
+from ifxdose.domain.policies.programmed import tnf_tier
+from ifxdose.domain.trials.adaptive import maintenance_arm, programmed_arm, start_arm
+from ifxdose.domain.trials.calibrate import find_outcome
+from ifxdose.domain.trials.definitions import ArmSpec, Quantity, Trial, get_trial
+from ifxdose.domain.trials.engine import (
+    LOD_MG_L, ArmRun, daily_grid, fixed_arm, make_cohort, measured, regimen_mg_per_kg,
+)
+from ifxdose.domain.trials.models import ENDPOINTS, Models, load_models
+from ifxdose.domain.trials.population import virtual_population
+
+
+def simulate_arm(models: Models, trial: Trial, arm: ArmSpec, n: int, rng: np.random.Generator) -> ArmRun:
+    cohort = make_cohort(virtual_population(trial.population, n, rng), models, rng)
+    grid = daily_grid(trial.horizon_day)
+    if arm.kind == "placebo":
+        return fixed_arm(models, cohort, None, None, grid)
+    if arm.kind == "fixed":
+        times, mgkg = regimen_mg_per_kg(arm.regimen, trial.horizon_day)
+        return fixed_arm(models, cohort, times, mgkg, grid)
+    if arm.kind == "start":
+        return start_arm(models, cohort, arm.regimen, grid)
+    if arm.kind == "programmed":
+        return programmed_arm(models, cohort, arm.regimen, grid)
+    if arm.kind in ("tdm", "standard-maintenance"):
+        return maintenance_arm(models, cohort, arm.regimen, grid, trial.entry_day, trial.horizon_day, arm.kind == "tdm")
+    raise InputError("arm kind", arm.kind, "known kinds are placebo, fixed, start, programmed, tdm, standard-maintenance")
+
+
+def drug_cost_jpy(run: ArmRun, from_day: float, to_day: float) -> np.ndarray:
+    """Per patient: vials (rounded up per infusion, Assumption: no tolerance) x the Remicade price."""
+    if run.doses is None:
+        return np.zeros(run.cohort.n)
+    price = vial_price()
+    t = run.doses.time_days
+    given = (t >= from_day) & (t <= to_day)
+    vials = np.ceil(np.where(given, run.doses.amount_mg, 0.0) / price.vial_mg - 1e-9)
+    return vials.sum(axis=1) * float(price.price)
+
+
+def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarray]:
+    """Per-patient values the quantities read (see :mod:`ifxdose.domain.trials.metrics`)."""
+    grid, conc = run.exposure.grid_days, run.exposure.conc_mg_l
+    rec: dict[str, np.ndarray] = {}
+    if trial.response_days:
+        ce = models.response.effect_site(grid, conc)
+        for day in trial.response_days:
+            k = int(np.searchsorted(grid, day))
+            for endpoint in ENDPOINTS:
+                rec[f"{endpoint}@{day:g}"] = run.cohort.response_u < models.response.probability(endpoint, ce[:, k])
+    for j, day in enumerate(trial.trough_days):
+        c = conc[:, int(np.searchsorted(grid, day))]
+        rec[f"measured@{day:g}"] = measured(models, c, run.cohort.residual_z[:, -1 - j])
+        rec[f"undetectable@{day:g}"] = rec[f"measured@{day:g}"] < LOD_MG_L
+    rec["ada"] = run.exposure.onset_day <= trial.horizon_day
+    rec["cost_jpy"] = drug_cost_jpy(run, trial.entry_day, trial.horizon_day)
+    rec["mtx_dose_mg_week"] = run.cohort.covariates["mtx_dose_mg_week"]
+    rec["tnf_tier"] = np.array([tnf_tier(float(x)) for x in run.cohort.covariates["tnf_pg_ml"]])
+    rec["tnf_tier_high"] = rec["tnf_tier"] == "high"
+    rec.update(run.flags)
+    if "final_dose_mg_per_kg" in run.flags:
+        policy = get_policy("nordrum-tdm")
+        end = rec[f"measured@{trial.horizon_day:g}"]
+        rec["in_range_end"] = (end >= policy.low_mg_l) & (end <= policy.high_mg_l)
+        rec["dose_raised"] = np.nan_to_num(run.flags["final_dose_mg_per_kg"]) > 3.0
+        rec["interval_shortened"] = np.nan_to_num(run.flags["final_interval_weeks"], nan=8.0) < 8.0
+    return rec
+
+
+def replicate_records(models: Models, trial: Trial, n: int | None, seed: int, r: int) -> dict[str, dict[str, np.ndarray]]:
+    out = {}
+    for a, arm in enumerate(trial.arms):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(r, a)))
+        out[arm.name] = arm_records(models, trial, simulate_arm(models, trial, arm, n or trial.arm_n(arm), rng))
+    return out
+
+
+# ------------------------------------------------------------------------------ comparison
+def published(q: Quantity):
+    if q.ref is None or not q.ref.study:
+        return None
+    return find_outcome(get_study(q.ref.study), q.ref.outcome, q.ref.arm, q.ref.time_point)
+
+
+def published_for_compare(q: Quantity, outcome) -> tuple[float | None, float | None, str]:
+    """(low, high, relation) of the published value on the simulated metric's scale."""
+    if outcome is None:
+        return None, None, ""
+    if outcome.unit == "count" and outcome.total and q.unit == "%":
+        v = 100.0 * outcome.value / outcome.total
+        return v, v, outcome.relation
+    if outcome.value is None:
+        return outcome.low, outcome.high, "range"
+    return outcome.value, outcome.value, outcome.relation
+
+
+def inside(q: Quantity, outcome, lo: float, hi: float) -> bool | None:
+    """Is the published value consistent with the simulated 95 % interval [lo, hi]?"""
+    if q.metric is None or outcome is None or not np.isfinite(lo):
+        return None
+    if q.check == "positive":
+        return bool(lo > 0)
+    a, b, rel = published_for_compare(q, outcome)
+    if rel in ("<", "<="):
+        return bool(lo <= b)
+    if rel in (">", ">="):
+        return bool(hi >= a)
+    return bool(lo <= b and hi >= a)  # a point (a = b) or a range: overlap
+
+
+@dataclass
+class TrialResult:
+    trial: Trial
+    n: int | None
+    replicates: int
+    seed: int
+    calibration_version: str
+    values: dict[int, list[float]] = field(default_factory=dict)  # quantity index -> per replicate
+
+    def rows(self) -> list[dict]:
+        out = []
+        for i, q in enumerate(self.trial.quantities):
+            outcome = published(q)
+            vals = np.array(self.values.get(i, []), float)
+            finite = vals[np.isfinite(vals)]
+            med, lo, hi = (np.percentile(finite, [50, 2.5, 97.5]) if finite.size else (np.nan,) * 3)
+            out.append({
+                "quantity": q.label, "arm": q.ref.arm if q.ref else None, "role": q.role, "unit": q.unit,
+                "published": outcome.value_text() if outcome is not None else None,
+                "published_time": outcome.time_point if outcome is not None else None,
+                "source": cite(q.ref.study) if q.ref and q.ref.study else None,
+                "simulated_median": None if q.metric is None or not np.isfinite(med) else float(med),
+                "simulated_low95": None if q.metric is None or not np.isfinite(lo) else float(lo),
+                "simulated_high95": None if q.metric is None or not np.isfinite(hi) else float(hi),
+                "inside_95": inside(q, outcome, lo, hi), "note": q.note,
+            })
+        return out
+
+    def summary(self) -> dict:
+        compared = [r for r in self.rows() if r["inside_95"] is not None]
+        return {"compared": len(compared), "inside": sum(r["inside_95"] for r in compared),
+                "not_modelled": sum(r["role"] == "not modelled" for r in self.rows())}
+
+    def to_dict(self) -> dict:
+        return {"trial": self.trial.name, "title": self.trial.title, "study": cite(self.trial.study),
+                "n_per_arm": self.n or {a.name: self.trial.arm_n(a) for a in self.trial.arms},
+                "replicates": self.replicates, "seed": self.seed, "calibration_version": self.calibration_version,
+                "summary": self.summary(), "rows": self.rows()}
+
+
+def run_trial(name: str, n: int | None = None, replicates: int = 20, seed: int = 0, models: Models | None = None,
+              progress: Callable[[int], None] | None = None) -> TrialResult:
+    """Simulate every arm ``replicates`` times; ``n`` overrides every arm's size."""
+    if n is not None and n <= 0:
+        raise InputError("n", n, "allowed range is [1, inf) patients per arm")
+    if replicates <= 0:
+        raise InputError("replicates", replicates, "allowed range is [1, inf)")
+    trial = get_trial(name)
+    models = models or load_models()
+    result = TrialResult(trial, n, replicates, seed, models.calibration_version)
+    for r in range(replicates):
+        records = replicate_records(models, trial, n, seed, r)
+        for i, q in enumerate(trial.quantities):
+            if q.metric is not None:
+                result.values.setdefault(i, []).append(q.metric(records))
+        if progress:
+            progress(r + 1)
+    return result
