@@ -26,6 +26,7 @@ from ifxdose.adapters.cli import tdm as _tdm  # noqa: E402,F401
 from ifxdose.adapters.cli import score as _score  # noqa: E402,F401
 from ifxdose.adapters.cli import dosing as _dosing  # noqa: E402,F401
 from ifxdose.adapters.cli import evidence as _evidence  # noqa: E402,F401
+from ifxdose.adapters.cli import trial as _trial  # noqa: E402,F401
 from ifxdose.adapters.cli import fhir as _fhir  # noqa: E402,F401
 from ifxdose.adapters.cli import serve as _serve  # noqa: E402,F401
 
