@@ -1,0 +1,47 @@
+"""``ifxdose trial list|run``: tables, JSON, reports, and exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ifxdose.adapters.cli import app
+
+runner = CliRunner()
+IFXDOSE = Path(sys.executable).parent / "ifxdose"
+
+
+def test_list_json_and_table():
+    result = runner.invoke(app, ["trial", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["attract"]["arms"]["10 mg/kg q4w"] == 81
+    assert set(rows) >= {"elliott1993", "elliott1994", "attract", "start", "aspire", "rising", "nor-drum-b", "rrrr"}
+    table = runner.invoke(app, ["trial", "list"], terminal_width=200)
+    assert table.exit_code == 0 and "ATTRACT" in table.stdout
+
+
+def test_run_json_and_report(tmp_path):
+    args = ["trial", "run", "elliott1994", "--n", "12", "--replicates", "3", "--seed", "5", "--json",
+            "--report", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout)
+    again = json.loads(runner.invoke(app, args).stdout)
+    assert first == again
+    rows = first[0]["rows"]
+    assert first[0]["n_per_arm"] == 12 and any(r["published"] == "19 of 24" for r in rows)
+    html = (tmp_path / "trials.html").read_text()
+    assert "data:image/png;base64" in html and "http" not in html.split("<body>")[1].split("Elliott")[0]
+    assert (tmp_path / "elliott1994.png").exists() and (tmp_path / "elliott1994.svg").exists()
+
+
+def test_bad_input_exits_2_with_one_line():
+    for args in (["trial", "run", "nope"], ["trial", "run", "attract", "--n", "0"]):
+        proc = subprocess.run([str(IFXDOSE), *args], capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error:")
