@@ -37,6 +37,16 @@ def as_date(when: DateOrTime) -> date:
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @model_validator(mode="after")
+    def _local_times_only(self) -> "_Entry":
+        """Times are the clinic's local times: an offset would make entries incomparable."""
+        when = getattr(self, "date", None)
+        if isinstance(when, datetime) and when.tzinfo is not None:
+            raise PydanticCustomError(
+                "time_zone", "date: {d} carries a time-zone offset; give the clinic's local time without one",
+                {"d": when.isoformat()})
+        return self
+
 
 class PatientInfo(_Entry):
     id: str = Field(min_length=1, max_length=64, description="pseudonymous code, never a name")
