@@ -29,6 +29,9 @@ class WebSettings(BaseSettings):
     sign_in_window_s: int = Field(300, ge=1, le=86400)
     default_locale: Literal["ja", "en"] = "ja"
     today: dt.date | None = Field(None, description="fix 'today' (demo and tests); default: the real date")
+    cds_token: SecretStr | None = Field(None, description="bearer token CDS Hooks clients must send; unset: "
+                                        "CDS endpoints answer only loopback clients (and demo/test mode)")
+    fhir_tz: str = Field("UTC", description="zone of the history's naive times in FHIR import and export")
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "WebSettings":

@@ -2,10 +2,12 @@
 
 from fastapi import FastAPI
 
-from ifxdose.adapters.web.routes import api, auth, docs, evidence, patients, records
+from ifxdose.adapters.web.routes import api, auth, cds, docs, evidence, fhir, patients, records
 
 
 def include_routes(app: FastAPI) -> None:
     for module in (auth, patients, records, evidence, docs):
         app.include_router(module.router)
     app.include_router(api.router, prefix="/api/v1")
+    app.include_router(fhir.router, prefix="/api/v1")
+    app.include_router(cds.router)
