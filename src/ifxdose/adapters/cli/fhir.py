@@ -1,14 +1,16 @@
 """``ifxdose fhir import|export``: FHIR R4B bundles in and out.
 
-``export`` takes the patient as a history JSON file until the clinic database exists;
-``export PATIENT`` by database id will be added with the clinic app. Bad input raises
-InputError / ValidationError, which ``ifxdose.adapters.cli.main`` prints as one line
-(exit code 2).
+``export PATIENT`` takes a history JSON file or a patient code in the clinic database
+(``IFXDOSE_DATABASE_URL``, default ``sqlite:///ifxdose-data/clinic.sqlite3`` as for the
+app); ``import FILE --into-db`` stores the patient there (created, or its entries
+replaced). Bad input raises InputError / ValidationError, which
+``ifxdose.adapters.cli.main`` prints as one line (exit code 2).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -45,11 +47,24 @@ def import_(
     out: Out = None,
     mapping: Annotated[Optional[Path], typer.Option(help="TOML file with local codes (docs/fhir.md).")] = None,
     tz: Tz = "UTC",
+    into_db: Annotated[bool, typer.Option("--into-db", help="Store the patient in the clinic database "
+                                                            "(IFXDOSE_DATABASE_URL) instead of printing it.")] = False,
 ) -> None:
-    """Read a Bundle and print (or write) the canonical patient history JSON."""
+    """Read a Bundle and print (or write) the canonical patient history JSON, or store it."""
+    from ifxdose.adapters.fhir.clinic import import_into_store
     from ifxdose.adapters.fhir.importer import import_bundle
     from ifxdose.adapters.fhir.mapping import load_mapping
 
+    if into_db:
+        store = _clinic_store(create=True)
+        try:
+            done = import_into_store(store, _read(file, "bundle"), user="cli", tz=tz, mapping=load_mapping(mapping))
+        finally:
+            store.close()
+        for line in done.skipped:
+            typer.echo(f"skipped {line}", err=True)
+        typer.echo(f"{'created' if done.created else 'updated'} patient {done.patient}")
+        return
     result = import_bundle(_read(file, "bundle"), load_mapping(mapping), tz=tz)
     for line in result.skipped:
         typer.echo(f"skipped {line}", err=True)
@@ -58,22 +73,57 @@ def import_(
 
 @fhir_app.command("export")
 def export(
-    history: Annotated[Path, typer.Argument(help="Patient history JSON (schemas/patient-history.schema.json).")],
+    patient: Annotated[str, typer.Argument(help="Patient history JSON (schemas/patient-history.schema.json), "
+                                                "or a patient code in the clinic database (IFXDOSE_DATABASE_URL).")],
     recommendation: Annotated[Optional[Path], typer.Option(help="Recommendation JSON to add (docs/fhir.md).")] = None,
     out: Out = None,
     tz: Tz = "UTC",
     bundle_type: Annotated[str, typer.Option("--type", help="collection | transaction.")] = "collection",
 ) -> None:
-    """Write a patient history (and a recommendation) as a validated FHIR R4B Bundle."""
+    """Write a patient (and a recommendation) as a validated FHIR R4B Bundle. A patient from the
+    database comes with its newest accepted (else still proposed) recommendation unless one is given."""
     from ifxdose.adapters.fhir.exporter import history_to_bundle
     from ifxdose.domain.patient import PatientHistory
 
-    patient = PatientHistory.model_validate_json(_read(history, "history"))
     rec = None
     if recommendation is not None:
         try:
             rec = json.loads(_read(recommendation, "recommendation"))
         except json.JSONDecodeError as exc:
             raise InputError("recommendation", str(recommendation), f"valid JSON ({exc.msg})") from None
-    bundle = history_to_bundle(patient, rec, tz=tz, bundle_type=bundle_type)
+    path = Path(patient)
+    if path.is_file() or path.suffix == ".json" or os.sep in patient:
+        history = PatientHistory.model_validate_json(_read(path, "history"))
+        bundle = history_to_bundle(history, rec, tz=tz, bundle_type=bundle_type)
+    else:
+        bundle = _export_stored(patient, rec, tz=tz, bundle_type=bundle_type)
     _write(json.dumps(bundle, indent=2, ensure_ascii=False), out)
+
+
+def _clinic_store(*, create: bool):
+    """The clinic database of ``IFXDOSE_DATABASE_URL`` (default: the app's); a missing SQLite
+    file is an error unless ``create`` (export never creates a database)."""
+    from sqlalchemy.engine import make_url
+
+    from ifxdose.adapters.store import open_store
+    from ifxdose.adapters.web.settings import WebSettings
+
+    url = os.environ.get("IFXDOSE_DATABASE_URL", WebSettings.model_fields["database_url"].default)
+    database = make_url(url).database
+    if url.startswith("sqlite") and database not in (None, "", ":memory:") and not create \
+            and not Path(database).expanduser().is_file():
+        raise InputError("IFXDOSE_DATABASE_URL", url, "an existing clinic database (or a history JSON file)")
+    return open_store(url)
+
+
+def _export_stored(code: str, rec, *, tz: str, bundle_type: str) -> dict:
+    from ifxdose.adapters.fhir.clinic import export_patient
+    from ifxdose.adapters.store import NotFound
+
+    store = _clinic_store(create=False)
+    try:
+        return export_patient(store, code, tz=tz, bundle_type=bundle_type, recommendation=rec)
+    except NotFound:
+        raise InputError("PATIENT", code, "a history JSON file or a patient code in the clinic database") from None
+    finally:
+        store.close()
