@@ -1,6 +1,7 @@
 """Closed form against textbook formulas written out by hand (independent of the engine)."""
 
 import numpy as np
+import pytest
 
 from ifxdose.core.pk import DoseTable, ROUTE_IV, load_model, simulate_concentrations
 from ifxdose.core.pk.metrics import auc_trapezoid, time_above
@@ -52,3 +53,22 @@ def test_time_above_threshold_by_hand():
     # a triangle 0 -> 4 -> 0 over days 0, 2, 4 is above 1 mg/L from day 0.5 to day 3.5: 3 days
     assert time_above(np.array([0.0, 2.0, 4.0]), np.array([0.0, 4.0, 0.0]), 1.0) == 3.0
     assert time_above(np.array([0.0, 1.0]), np.array([2.0, 3.0]), 1.0) == 1.0
+
+
+def test_interval_auc_and_time_above_by_hand():
+    """1-cmt, one 2-h infusion of D every 56 days at steady state is not needed: for the
+    first dose alone, AUC(0-56) = D/CL (1 - e^-56k) approximately (infusion short vs t1/2);
+    exactly, integrate the infusion formula: AUC = D/CL - tail, tail = C(56)/k."""
+    from ifxdose.domain.simulation import infusion_metrics
+
+    cl, v, dose = 0.3576, 5.4, 165.0
+    k = cl / v
+    rows = infusion_metrics("passot_2016_ra", "165 mg at weeks 0,8", {"weight_kg": 55.0})
+    c56 = rows[0]["trough_mg_l"]
+    assert rows[0]["auc_mg_day_l"] == pytest.approx(dose / cl - c56 / k, rel=2e-4)
+    # above 1 mg/L from t1, when R/CL (1 - e^-k t1) = 1 during the infusion (rate R = D/T),
+    # until C(T) e^-k(t - T) = 1 after it: time above = T + ln(C(T))/k - t1
+    T = 2 / 24
+    t1 = -np.log(1 - cl / (dose / T)) / k
+    expected = T + np.log(rows[0]["peak_mg_l"]) / k - t1
+    assert rows[0]["days_above_threshold"] == pytest.approx(expected, abs=1e-4)

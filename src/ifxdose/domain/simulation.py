@@ -17,6 +17,7 @@ from ifxdose.core.errors import InputError
 from ifxdose.core.pk import DoseTable, PKModel, load_model, simulate_concentrations
 from ifxdose.core.pk.covariates import COVARIATES, check_covariate
 from ifxdose.core.pk.events import ROUTE_IV, ROUTE_SC
+from ifxdose.core.pk.metrics import auc_trapezoid, time_above
 from ifxdose.core.pk.model import UNITS
 from ifxdose.domain.regimen import Regimen, parse_regimen
 
@@ -184,11 +185,15 @@ def infusion_metrics(
     covariates: Mapping[str, CovariateInput],
     eta: Sequence[float] | np.ndarray | None = None,
     horizon_days: float | None = None,
+    threshold_mg_l: float = 1.0,
 ) -> list[dict]:
-    """Per dose: day, mg, peak (end of infusion; grid maximum for SC) and trough.
+    """Per dose: day, mg, peak (end of infusion; grid maximum for SC), trough, AUC over the
+    dosing interval and days above ``threshold_mg_l`` in it (default 1 mg/L, seed S10).
 
     The trough of a dose is the pre-dose level at the next dose; for the last dose it is
-    taken one previous interval later (assumption: the schedule continues).
+    taken one previous interval later (assumption: the schedule continues). AUC and time
+    above use a 0.1-day grid plus the exact dose, end-of-infusion and trough times
+    (trapezoidal rule; crossings by linear interpolation).
     """
     m, reg = as_model(model), as_regimen(regimen)
     horizon = default_times(reg, 1.0, horizon_days)[-1]
@@ -198,7 +203,8 @@ def infusion_metrics(
     intervals = np.diff(starts) if len(starts) > 1 else np.array([56.0])
     trough_t = [*starts[1:], starts[-1] + float(intervals[-1])]
     peak_t = [d["time_days"] + d["duration_days"] for d in doses]
-    times = np.unique(np.concatenate([trough_t, peak_t, np.arange(0.0, trough_t[-1] + 1e-9, 0.25)]))
+    just_after = [t + 1e-7 for t in starts]  # a bolus lifts the level right after its time
+    times = np.unique(np.concatenate([trough_t, peak_t, just_after, np.arange(0.0, trough_t[-1] + 1e-9, 0.1)]))
     res = simulate(m, reg, covariates, times, eta)
     c_at = dict(zip(res.time_days.tolist(), res.concentration_mg_l.tolist()))
     out = []
@@ -208,9 +214,13 @@ def infusion_metrics(
             peak = float(res.concentration_mg_l[window].max())
         else:
             peak = c_at[peak_t[k]]
+        inside = (res.time_days > d["time_days"]) & (res.time_days <= trough_t[k])
+        t_in, c_in = res.time_days[inside], res.concentration_mg_l[inside]
         out.append({"number": k + 1, "day": d["time_days"], "week": d["time_days"] / 7.0,
                     "dose_mg": d["amount_mg"], "peak_mg_l": peak, "trough_day": trough_t[k],
-                    "trough_mg_l": c_at[trough_t[k]]})
+                    "trough_mg_l": c_at[trough_t[k]], "auc_mg_day_l": float(auc_trapezoid(t_in, c_in)),
+                    "days_above_threshold": float(time_above(t_in, c_in, threshold_mg_l)),
+                    "threshold_mg_l": threshold_mg_l})
     return out
 
 
