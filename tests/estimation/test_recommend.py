@@ -109,3 +109,14 @@ def test_drug_sensitive_negative_ada_with_drug_present_is_flagged():
     assert any("false negative" in w for w in estimate(h, n_samples=200).warnings)
     h = history([(98, {"value_mg_l": 2.5})], ada=[(98, {"result": "negative", "drug_tolerant": True})])
     assert not any("false negative" in w for w in estimate(h, n_samples=200).warnings)
+
+
+def test_induction_continues_as_labelled():
+    """Seed S0: 3 mg/kg at weeks 0, 2, 6 — no TDM-guided change during induction."""
+    h = history([(13, {"value_mg_l": 12.0})], n_infusions=1)  # first infusion 2024-01-08
+    rec = recommend(h, today=dt.date(2024, 1, 21), n_samples=300)
+    assert rec.action == "infuse" and len(rec.options) == 1
+    o = rec.chosen
+    assert o.next_date == dt.date(2024, 1, 22)  # week 2
+    assert o.dose_mg == 165.0 and o.dose_mg_per_kg == 3.0 and o.vials == 2  # 3 x 55 kg, 2 vials
+    assert o.interval_weeks == 4.0  # the trough is predicted at week 6, before the third infusion

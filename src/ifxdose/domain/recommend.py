@@ -46,11 +46,13 @@ from ifxdose.domain.cost import vial_price
 from ifxdose.domain.evidence import get_study
 from ifxdose.domain.label import check_infusion, max_dose_mg_per_kg, min_interval_weeks, mtx_flags
 from ifxdose.domain.patient import PatientHistory, as_date
+from ifxdose.domain.vials import dose_mg
 from ifxdose.domain.tdm import Estimate, build_problem, estimate
 
 VIAL_MG = 100  # seed S0: Remicade 100 mg vials
 ADA_STOP_UG_L = 50.0  # seed S13: NOR-DRUM B, ADA >= 50 ug/L -> recommend stopping
 INTERVALS_WEEKS = (4, 5, 6, 7, 8)
+INDUCTION_WEEKS = (0, 2, 6)  # seed S0: 3 mg/kg at weeks 0, 2, 6
 STEADY_STATE_DOSES = 4
 
 
@@ -177,11 +179,13 @@ def _candidates(weight_kg: float) -> list[tuple[int, float]]:
     return out
 
 
-def _predict_troughs(history, model, est: Estimate, vials: int, interval: float, next_day: float) -> np.ndarray:
+def _predict_troughs(history, model, est: Estimate, dose_mg_given: float, interval: float, next_day: float,
+                     n_doses: int) -> np.ndarray:
+    """Posterior troughs just before the n-th future dose of ``dose_mg_given`` every ``interval`` weeks."""
     step = interval * 7.0
-    future = [(next_day + j * step, vials * VIAL_MG, 2 / 24, "iv") for j in range(STEADY_STATE_DOSES)]
+    future = [(next_day + j * step, dose_mg_given, 2 / 24, "iv") for j in range(n_doses - 1)]
     problem = build_problem(history, model, future)
-    return problem.predict(est.posterior.eta, [next_day + (STEADY_STATE_DOSES - 1) * step])[:, 0]
+    return problem.predict(est.posterior.eta, [next_day + (n_doses - 1) * step])[:, 0]
 
 
 def recommend(
@@ -221,29 +225,54 @@ def recommend(
         action, why, cites = ada
         return Recommendation(action=action, chosen=None, options=[], rationale=why, citations=cites,
                               warnings=warnings, **common)
+    price = int(vial_price("Remicade", today, "JPY").price)
+    n_given = len(history.infusions)
+    if n_given < len(INDUCTION_WEEKS):
+        return _induction(history, m, est, weight, price, target, today, warnings, common)
     last_date = as_date(history.infusions[-1].date)
     current_interval = _current_interval_weeks(history)
     next_date = max(last_date + dt.timedelta(weeks=current_interval), today)
     next_day = history.day_of(next_date)
-    price = int(vial_price("Remicade", today, "JPY").price)
-    n_given = len(history.infusions)
     options = []
     for vials, interval in _candidates(weight):
-        troughs = _predict_troughs(history, m, est, vials, interval, next_day)
-        q = np.quantile(troughs, [0.5, 0.1, 0.9, 0.025, 0.975])
-        mg_per_kg = vials * VIAL_MG / weight
-        flags = check_infusion(n_given + 1, mg_per_kg, (next_date - last_date).days / 7.0 if n_given >= 3 else interval, "jp")
-        options.append(Option(
-            label="", dose_mg_per_kg=round(mg_per_kg, 3), dose_mg=vials * VIAL_MG, vials=vials, interval_weeks=interval,
-            next_date=next_date, predicted_trough_median_mg_l=q[0], predicted_trough_p10_mg_l=q[1],
-            predicted_trough_p90_mg_l=q[2], predicted_trough_p2_5_mg_l=q[3], predicted_trough_p97_5_mg_l=q[4],
-            pta=float(np.mean(target.attained(troughs))),
-            cost_per_year_jpy=round(vials * price * 365.25 / (7 * interval)),
-            label_flags=[f.message for f in flags]))
+        troughs = _predict_troughs(history, m, est, vials * VIAL_MG, interval, next_day, STEADY_STATE_DOSES)
+        flags = check_infusion(n_given + 1, vials * VIAL_MG / weight, (next_date - last_date).days / 7.0, "jp")
+        options.append(_option(troughs, vials * VIAL_MG, weight, interval, next_date, price, target, flags))
     chosen, rationale = _choose(options, history, weight, current_interval, target, pta_threshold, warnings)
     citations += [_cite("S0"), *target.source.split("; "), _cite("S10")]
     return Recommendation(action="infuse", chosen=chosen, options=options, rationale=rationale,
                           citations=list(dict.fromkeys(citations)), warnings=warnings, **common)
+
+
+def _option(troughs, dose_mg_given, weight, interval, next_date, price, target, flags, label="") -> Option:
+    q = np.quantile(troughs, [0.5, 0.1, 0.9, 0.025, 0.975])
+    vials = math.ceil(dose_mg_given / VIAL_MG - 1e-9)
+    return Option(
+        label=label, dose_mg_per_kg=round(dose_mg_given / weight, 3), dose_mg=dose_mg_given, vials=vials,
+        interval_weeks=interval, next_date=next_date, predicted_trough_median_mg_l=q[0],
+        predicted_trough_p10_mg_l=q[1], predicted_trough_p90_mg_l=q[2], predicted_trough_p2_5_mg_l=q[3],
+        predicted_trough_p97_5_mg_l=q[4], pta=float(np.mean(target.attained(troughs))),
+        cost_per_year_jpy=round(vials * price * 365.25 / (7 * interval)), label_flags=[f.message for f in flags])
+
+
+def _induction(history, model, est, weight, price, target, today, warnings, common) -> Recommendation:
+    """Fewer than three infusions: the label's induction continues unchanged (seed S0)."""
+    n_given = len(history.infusions)
+    first = as_date(history.infusions[0].date)
+    next_date = max(first + dt.timedelta(weeks=INDUCTION_WEEKS[n_given]), today)
+    following = INDUCTION_WEEKS[n_given + 1] if n_given + 1 < len(INDUCTION_WEEKS) else INDUCTION_WEEKS[-1] + 8
+    gap_weeks = float(following - INDUCTION_WEEKS[n_given])
+    dose = dose_mg(3.0, weight)
+    troughs = _predict_troughs(history, model, est, dose, gap_weeks, history.day_of(next_date), 2)
+    flags = check_infusion(n_given + 1, 3.0, None, "jp")
+    option = _option(troughs, dose, weight, gap_weeks, next_date, price, target, flags, label="label induction, recommended")
+    why = (f"Induction continues as labelled: 3 mg/kg ({dose:g} mg, {option.vials} vials) on {next_date} "
+           f"(weeks 0, 2 and 6, then every 8 weeks); dose changes guided by levels start in maintenance. "
+           f"Predicted trough before the following infusion: median {option.predicted_trough_median_mg_l:.2f} mg/L "
+           f"(80% interval {option.predicted_trough_p10_mg_l:.2f}-{option.predicted_trough_p90_mg_l:.2f}), "
+           f"{option.pta:.0%} probability {target.text()}.")
+    return Recommendation(action="infuse", chosen=option, options=[option], rationale=why,
+                          citations=[_cite("S0")], warnings=warnings, **common)
 
 
 def _choose(options, history, weight, current_interval, target, threshold, warnings):
