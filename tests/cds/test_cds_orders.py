@@ -63,7 +63,8 @@ def test_draft_matching_the_recommendation_is_info(ehr):
 
 def test_hospital_record_and_draft_named_only_in_japanese(ehr):
     orders = draft_orders(medication_request(
-        "rx-9", coding=("https://ehr.example.jp/drug", "620009401"), text="インフリキシマブBS点滴静注用100mg「CTH」",
+        "rx-9", coding=("https://ehr.example.jp/drug", "620009401"),
+        text="インフリキシマブBS点滴静注用100mg「CTH」",
         dose=3, unit="mg/kg", patient="jp-778"))
     prefetch = hospital_prefetch()
     card = _one_card(ehr.post(ORDER_SELECT, json=hook_request(patient="jp-778", orders=orders, prefetch=prefetch)))
@@ -75,7 +76,8 @@ def test_hospital_record_and_draft_named_only_in_japanese(ehr):
     history = bundle_to_history(bundle)
     assert len(history.infusions) == 4 and history.levels[0].value_mg_l == 1.4 and history.labs[0].crp_mg_l == 3.5
     o = recommend(history, today=TODAY).chosen
-    assert card["summary"].startswith(f"Infliximab {o.dose_mg:g} mg every {o.interval_weeks:g} weeks: {round(100 * o.pta)}%")
+    assert card["summary"].startswith(
+        f"Infliximab {o.dose_mg:g} mg every {o.interval_weeks:g} weeks: {round(100 * o.pta)}%")
     assert "rx-9: 3 mg/kg, every 8 weeks" in card["detail"]
     assert "MedicationAdministration/ma-x: status not-done" in card["detail"]  # what was not read is shown
 

@@ -14,7 +14,8 @@ from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator,
+                      model_validator)
 
 from ifxdose.adapters.fhir.elements import validate_bundle
 from ifxdose.adapters.web.cds.services import Service
