@@ -124,6 +124,8 @@ def describe_errors(exc: ValidationError | list[dict[str, Any]], models: Iterabl
             continue  # a union reports each alternative: keep the first
         if not loc:  # a rule across fields: its message says what is allowed
             allowed = msg
+        elif err.get("type") == "time_zone":  # PatientHistory entries are clinic-local times
+            allowed = "a local date and time without a UTC offset (the clinic's own time)"
         elif name == "date":
             allowed = _DATE_ALLOWED
         else:
