@@ -15,6 +15,7 @@ from rich.table import Table
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk import default_model_name, list_models, load_model
+from ifxdose.core.pk.covariates import COVARIATES
 from ifxdose.domain.simulation import infusion_metrics, simulate
 
 console = Console()
@@ -97,7 +98,11 @@ def models_show(
 
 
 def parse_covariates(weight_kg: float, items: list[str]) -> dict:
-    """`--cov NAME=VALUE` (constant) or `NAME=VALUE@DAY` (from that day); repeated."""
+    """`--cov NAME=VALUE` (constant) or `NAME=VALUE@DAY` (from that day); repeated.
+
+    A 0/1 indicator given only from a later day is off before it (`ada=1@140`: negative until
+    day 140); any other covariate takes its first value before its first day (DESIGN.md).
+    """
     series: dict[str, list[tuple[float, float]]] = {"weight_kg": [(0.0, weight_kg)]}
     constant: dict[str, float] = {}
     for item in items:
@@ -108,6 +113,8 @@ def parse_covariates(weight_kg: float, items: list[str]) -> dict:
             day = float(day_s) if day_s else None
         except ValueError:
             raise InputError("--cov", item, "expected NAME=VALUE or NAME=VALUE@DAY, e.g. ada=1@140") from None
+        if name not in COVARIATES:
+            raise InputError("covariate", name, f"known covariates are {', '.join(sorted(COVARIATES))}")
         if day is None:
             constant[name] = value
         else:
@@ -117,19 +124,10 @@ def parse_covariates(weight_kg: float, items: list[str]) -> dict:
         if name in constant:
             raise InputError("--cov", name, "give either a constant value or values from days, not both")
         pairs = sorted(pairs)
-        out[name] = pairs[0][1] if len(pairs) == 1 and name == "weight_kg" else pairs
-    for name, pairs in list(out.items()):
-        if isinstance(pairs, list) and name != "weight_kg":
-            # before its first day, a covariate takes its first value (DESIGN.md); a clinician
-            # who writes ada=1@140 means "negative until day 140"
-            if pairs[0][0] > 0 and COVARIATE_BASELINE.get(name) is not None:
-                out[name] = [(0.0, COVARIATE_BASELINE[name]), *pairs]
-    out.update(constant)
-    return out
-
-
-#: For 0/1 indicators given only from a later day, the value before it (the indicator is off).
-COVARIATE_BASELINE = {"ada": 0.0}
+        if COVARIATES[name].binary and pairs[0][0] > 0:
+            pairs = [(0.0, 0.0), *pairs]
+        out[name] = pairs[0][1] if len(pairs) == 1 else pairs
+    return {**out, **constant}
 
 
 def _times(at_days: Optional[str], every_days: Optional[float], until_day: Optional[float]) -> Optional[np.ndarray]:
