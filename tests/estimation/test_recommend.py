@@ -120,3 +120,16 @@ def test_induction_continues_as_labelled():
     assert o.next_date == dt.date(2024, 1, 22)  # week 2
     assert o.dose_mg == 165.0 and o.dose_mg_per_kg == 3.0 and o.vials == 2  # 3 x 55 kg, 2 vials
     assert o.interval_weeks == 4.0  # the trough is predicted at week 6, before the third infusion
+
+
+def test_japanese_rationale_and_warnings_carry_the_same_numbers():
+    """The Japanese text (for the clinic UI) states the same dose, interval, PTA and costs."""
+    import re
+
+    h = history(TROUGH).model_copy(update={"mtx": []})
+    rec = recommend(h, today=TODAY, n_samples=300)
+    numbers = lambda text: sorted(re.findall(r"\d[\d,.]*", text))  # noqa: E731
+    assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", rec.rationale_ja)
+    assert numbers(rec.rationale_ja.replace("〜", "-")) == numbers(rec.rationale.replace("2002", "2002"))
+    assert len(rec.warnings_ja) == len(rec.warnings)
+    assert any("メトトレキサート" in w for w in rec.warnings_ja)

@@ -92,6 +92,7 @@ class DueStatus(BaseModel):
     overdue_days: int
     level_due: bool
     reason: str
+    reason_code: str = ""  # "accepted_recommendation" | "label_schedule" | "no_data" (for translations)
 
 
 def _next_date(history: PatientHistory, today: date, planned_date: date | None) -> tuple[int, date | None]:
@@ -113,15 +114,18 @@ def due_status(history: PatientHistory, today: date, planned_date: date | None =
     number, when = _next_date(history, today, planned_date)
     if when is None:
         return DueStatus(next_infusion_number=number, next_infusion_date=None, infusion_due=False,
-                         overdue_days=0, level_due=False, reason="no infusion or weight recorded")
+                         overdue_days=0, level_due=False, reason="no infusion or weight recorded",
+                         reason_code="no_data")
     due = (when - today).days <= DUE_AHEAD_DAYS
     given = history.infusions_until(today)
     since = as_date(given[-1].date) if given else date.min
     has_level = any(as_date(level.date) > since for level in history.levels)
     level_due = due and number > INDUCTION_INFUSIONS and not has_level
     reason = "planned date from an accepted recommendation" if planned_date else "label schedule (policy 'label')"
+    reason_code = "accepted_recommendation" if planned_date else "label_schedule"
     return DueStatus(next_infusion_number=number, next_infusion_date=when, infusion_due=due,
-                     overdue_days=max(0, (today - when).days), level_due=level_due, reason=reason)
+                     overdue_days=max(0, (today - when).days), level_due=level_due, reason=reason,
+                     reason_code=reason_code)
 
 
 class ScheduleRow(BaseModel):

@@ -99,6 +99,9 @@ class Target(BaseModel):
     def text(self) -> str:
         return f">= {self.low_mg_l:g} mg/L" if self.kind == "lower" else f"{self.low_mg_l:g}-{self.high_mg_l:g} mg/L"
 
+    def text_ja(self) -> str:
+        return f"{self.low_mg_l:g} mg/L以上" if self.kind == "lower" else f"{self.low_mg_l:g}〜{self.high_mg_l:g} mg/L"
+
 
 class Option(BaseModel):
     label: str
@@ -124,11 +127,13 @@ class Recommendation(BaseModel):
     target: Target
     pta_threshold: float
     rationale: str
+    rationale_ja: str = ""
     citations: list[str]
     model: str
     model_version: str
     estimation: dict
     warnings: list[str] = Field(default_factory=list)
+    warnings_ja: list[str] = Field(default_factory=list, description="the warnings in Japanese, same order")
     inputs_sha256: str
     today: dt.date
     generated_at: dt.datetime
@@ -147,7 +152,7 @@ def _current_interval_weeks(history: PatientHistory) -> float:
     return 8.0  # label maintenance interval (seed S0)
 
 
-def _ada_decision(history: PatientHistory) -> tuple[str, str, list[str]] | None:
+def _ada_decision(history: PatientHistory) -> tuple[str, str, str, list[str]] | None:
     """Stop/switch when ADA say so; None otherwise."""
     if not history.ada or history.ada[-1].result != "positive":
         return None
@@ -155,12 +160,40 @@ def _ada_decision(history: PatientHistory) -> tuple[str, str, list[str]] | None:
     titre = last.titre_ug_l()
     if titre is not None and titre >= ADA_STOP_UG_L:
         return ("stop", f"anti-drug antibodies {titre:g} ug/L on {last.date} are at or above {ADA_STOP_UG_L:g} ug/L: "
-                "stop infliximab and switch to another biologic rather than escalate", [_cite("S13")])
+                "stop infliximab and switch to another biologic rather than escalate",
+                f"{last.date}の抗薬物抗体 {titre:g} µg/L は {ADA_STOP_UG_L:g} µg/L 以上です。増量ではなく、"
+                "インフリキシマブを中止して他の生物学的製剤へ切り替えてください。", [_cite("S13")])
     recent = [lv for lv in history.levels if as_date(lv.date) >= last.date - dt.timedelta(days=7)]
     if any(lv.below_lloq for lv in recent):
         return ("switch", f"anti-drug antibodies on {last.date} with an undetectable infliximab level: the drug is "
-                "being cleared by antibodies; switch rather than escalate", [_cite("S12")])
+                "being cleared by antibodies; switch rather than escalate",
+                f"{last.date}に抗薬物抗体が陽性で、インフリキシマブ濃度は検出限界未満です。抗体により薬剤が"
+                "除去されているため、増量ではなく切り替えを推奨します。", [_cite("S12")])
     return None
+
+
+NO_OPTION_WARNING = "no label-conform option reaches the PTA threshold: consider switching (S11, S13)"
+_WARNINGS_JA = {
+    NO_OPTION_WARNING: "添付文書の範囲内で必要な目標達成確率に届く選択肢がありません：切り替えを検討してください（S11、S13）。",
+    "no drug levels: the estimate is the population prior": "血中濃度の測定値がないため、推定値は母集団の事前分布です。",
+}
+
+
+def _warnings_ja(warnings: list[str]) -> list[str]:
+    """Japanese for the warnings this module knows; others (label texts) are shown as they are."""
+    out = []
+    for w in warnings:
+        if w in _WARNINGS_JA:
+            out.append(_WARNINGS_JA[w])
+        elif "methotrexate" in w.lower():
+            out.append("メトトレキサート（MTX）の併用がありません：添付文書はMTXとの併用を求めています。")
+        elif "false negative" in w:
+            out.append("薬剤感受性の抗体測定系で陰性ですが、インフリキシマブが存在するため偽陰性の可能性があります。")
+        elif "different optima" in w:
+            out.append("開始点により異なる最適解に到達しました（最良を採用）：事後分布が多峰性の可能性があります。")
+        else:
+            out.append(w)
+    return out
 
 
 def _inputs_hash(history: PatientHistory, **params) -> str:
@@ -222,9 +255,9 @@ def recommend(
                   today=today, generated_at=dt.datetime.now(dt.timezone.utc))
     ada = _ada_decision(history)
     if ada is not None:
-        action, why, cites = ada
-        return Recommendation(action=action, chosen=None, options=[], rationale=why, citations=cites,
-                              warnings=warnings, **common)
+        action, why, why_ja, cites = ada
+        return Recommendation(action=action, chosen=None, options=[], rationale=why, rationale_ja=why_ja,
+                              citations=cites, warnings=warnings, warnings_ja=_warnings_ja(warnings), **common)
     price = int(vial_price("Remicade", today, "JPY").price)
     n_given = len(history.infusions)
     if n_given < len(INDUCTION_WEEKS):
@@ -238,10 +271,11 @@ def recommend(
         troughs = _predict_troughs(history, m, est, vials * VIAL_MG, interval, next_day, STEADY_STATE_DOSES)
         flags = check_infusion(n_given + 1, vials * VIAL_MG / weight, (next_date - last_date).days / 7.0, "jp")
         options.append(_option(troughs, vials * VIAL_MG, weight, interval, next_date, price, target, flags))
-    chosen, rationale = _choose(options, history, weight, current_interval, target, pta_threshold, warnings)
+    chosen, rationale, rationale_ja = _choose(options, history, weight, current_interval, target, pta_threshold, warnings)
     citations += [_cite("S0"), *target.source.split("; "), _cite("S10")]
     return Recommendation(action="infuse", chosen=chosen, options=options, rationale=rationale,
-                          citations=list(dict.fromkeys(citations)), warnings=warnings, **common)
+                          rationale_ja=rationale_ja, citations=list(dict.fromkeys(citations)), warnings=warnings,
+                          warnings_ja=_warnings_ja(warnings), **common)
 
 
 def _option(troughs, dose_mg_given, weight, interval, next_date, price, target, flags, label="") -> Option:
@@ -271,8 +305,12 @@ def _induction(history, model, est, weight, price, target, today, warnings, comm
            f"Predicted trough before the following infusion: median {option.predicted_trough_median_mg_l:.2f} mg/L "
            f"(80% interval {option.predicted_trough_p10_mg_l:.2f}-{option.predicted_trough_p90_mg_l:.2f}), "
            f"{option.pta:.0%} probability {target.text()}.")
-    return Recommendation(action="infuse", chosen=option, options=[option], rationale=why,
-                          citations=[_cite("S0")], warnings=warnings, **common)
+    why_ja = (f"導入期は添付文書どおり継続します：3 mg/kg（{dose:g} mg、{option.vials}バイアル）を{next_date}に投与"
+              f"（0、2、6週、その後8週ごと）。血中濃度に基づく変更は維持期から行います。次回投与前の予測トラフは"
+              f"中央値 {option.predicted_trough_median_mg_l:.2f} mg/L（80%区間 {option.predicted_trough_p10_mg_l:.2f}〜"
+              f"{option.predicted_trough_p90_mg_l:.2f}）、{target.text_ja()}となる確率 {option.pta:.0%} です。")
+    return Recommendation(action="infuse", chosen=option, options=[option], rationale=why, rationale_ja=why_ja,
+                          citations=[_cite("S0")], warnings=warnings, warnings_ja=_warnings_ja(warnings), **common)
 
 
 def _choose(options, history, weight, current_interval, target, threshold, warnings):
@@ -292,6 +330,11 @@ def _choose(options, history, weight, current_interval, target, threshold, warni
         shorter.label = (shorter.label + ", shorter interval").strip(", ")
     if ok:
         chosen = min(ok, key=lambda o: (o.cost_per_year_jpy, -o.interval_weeks, o.vials))
+        why_ja = (f"{chosen.vials * VIAL_MG} mg（{chosen.dose_mg_per_kg:.1f} mg/kg、{chosen.vials}バイアル）を"
+                  f"{chosen.next_date}から{chosen.interval_weeks:g}週ごとに投与する案が、定常状態トラフが"
+                  f"{target.text_ja()}となる確率 {chosen.pta:.0%} を満たす最も安価な選択肢です（予測中央値 "
+                  f"{chosen.predicted_trough_median_mg_l:.2f} mg/L、80%区間 {chosen.predicted_trough_p10_mg_l:.2f}〜"
+                  f"{chosen.predicted_trough_p90_mg_l:.2f}）。")
         why = (f"{chosen.vials * VIAL_MG} mg ({chosen.dose_mg_per_kg:.1f} mg/kg, {chosen.vials} vials) every "
                f"{chosen.interval_weeks:g} weeks from {chosen.next_date} is the cheapest option with a "
                f"{chosen.pta:.0%} probability of a steady-state trough {target.text()} "
@@ -302,7 +345,9 @@ def _choose(options, history, weight, current_interval, target, threshold, warni
         why = (f"No option within the label reaches a {threshold:.0%} probability of a trough {target.text()}; "
                f"the best is {chosen.vials * VIAL_MG} mg every {chosen.interval_weeks:g} weeks "
                f"(PTA {chosen.pta:.0%}).")
-        warnings.append("no label-conform option reaches the PTA threshold: consider switching (S11, S13)")
+        why_ja = (f"添付文書の範囲内で、トラフが{target.text_ja()}となる確率 {threshold:.0%} に届く選択肢はありません。"
+                  f"最良は {chosen.vials * VIAL_MG} mg を{chosen.interval_weeks:g}週ごと（PTA {chosen.pta:.0%}）です。")
+        warnings.append(NO_OPTION_WARNING)
     if more_mg or shorter:
         parts = []
         if more_mg:
@@ -312,8 +357,16 @@ def _choose(options, history, weight, current_interval, target, threshold, warni
             parts.append(f"a shorter interval ({shorter.vials * VIAL_MG} mg every {shorter.interval_weeks:g} weeks: "
                          f"PTA {shorter.pta:.0%}, {shorter.cost_per_year_jpy:,} JPY/year)")
         why += " Compared: " + " versus ".join(parts) + " (St Clair 2002, S10)."
+        parts_ja = []
+        if more_mg:
+            parts_ja.append(f"増量（{more_mg.vials * VIAL_MG} mg を{more_mg.interval_weeks:g}週ごと：PTA "
+                            f"{more_mg.pta:.0%}、年間{more_mg.cost_per_year_jpy:,}円）")
+        if shorter:
+            parts_ja.append(f"投与間隔の短縮（{shorter.vials * VIAL_MG} mg を{shorter.interval_weeks:g}週ごと："
+                            f"PTA {shorter.pta:.0%}、年間{shorter.cost_per_year_jpy:,}円）")
+        why_ja += " 比較：" + "と".join(parts_ja) + "（St Clair 2002, S10）。"
     chosen.label = (chosen.label + ", recommended").strip(", ")
-    return chosen, why
+    return chosen, why, why_ja
 
 
 class Profile(BaseModel):
