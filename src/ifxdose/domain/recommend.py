@@ -51,9 +51,9 @@ from ifxdose.domain.tdm import Estimate, build_problem, estimate
 
 VIAL_MG = 100  # seed S0: Remicade 100 mg vials
 ADA_STOP_UG_L = 50.0  # seed S13: NOR-DRUM B, ADA >= 50 ug/L -> recommend stopping
-INTERVALS_WEEKS = (4, 5, 6, 7, 8)
+INTERVALS_WEEKS = (4, 5, 6, 7, 8)  # JP label: shortest 4 weeks, standard 8 (S0; domain/data/label_rules.toml)
 INDUCTION_WEEKS = (0, 2, 6)  # seed S0: 3 mg/kg at weeks 0, 2, 6
-STEADY_STATE_DOSES = 4
+STEADY_STATE_DOSES = 4  # Assumption: trough before the 4th infusion of a candidate (see module docstring)
 
 
 class Target(BaseModel):

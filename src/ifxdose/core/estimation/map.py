@@ -23,7 +23,7 @@ from ifxdose.core.estimation.objective import Observations, objective
 from ifxdose.core.estimation.problem import Problem
 
 FD_STEP = 1e-5  #: central-difference step in eta units
-MAX_ABS_Z = 5.0  #: an eta beyond 5 prior SDs is treated as a bound hit
+MAX_ABS_Z = 5.0  #: Assumption (numerical check, not literature): an eta beyond 5 prior SDs is a bound hit
 
 
 class EstimationError(RuntimeError):
