@@ -33,6 +33,7 @@ def test_card_numbers_equal_recommend_called_directly(ehr):
     for text in (f"{o.predicted_trough_median_mg_l:.2f} mg/L",
                  f"{o.predicted_trough_p10_mg_l:.2f}–{o.predicted_trough_p90_mg_l:.2f} mg/L",
                  f"{o.cost_per_year_jpy:,} JPY", rec.model, rec.model_version, *rec.citations, rec.rationale,
+                 rec.rationale_ja,
                  o.next_date.isoformat()):
         assert text in detail, text
     # the draft asks for 165 mg every 8 weeks; ifxdose recommends otherwise -> warning

@@ -100,6 +100,7 @@ def _option_table(rec: Recommendation, o: Option) -> str:
 def dose_detail(rec: Recommendation, drafts: list[DraftOrder], skipped: list[str]) -> str:
     parts = [_option_table(rec, rec.chosen) if rec.chosen is not None else f"**Action: {rec.action}**",
              f"**Why:** {rec.rationale}",
+             f"**理由:** {rec.rationale_ja}" if rec.rationale_ja else "",  # Japanese clinicians read this line
              _bullets("Draft order", [_draft_text(d) + (" — differs from the recommendation"
                                                          if rec.chosen is not None and differs(d, rec.chosen) else "")
                                       for d in drafts]),
