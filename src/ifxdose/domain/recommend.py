@@ -349,24 +349,28 @@ def _choose(options, history, weight, current_interval, target, threshold, warni
                   f"最良は {chosen.vials * VIAL_MG} mg を{chosen.interval_weeks:g}週ごと（PTA {chosen.pta:.0%}）です。")
         warnings.append(NO_OPTION_WARNING)
     if more_mg or shorter:
-        parts = []
-        if more_mg:
-            parts.append(f"more mg ({more_mg.vials * VIAL_MG} mg every {more_mg.interval_weeks:g} weeks: PTA "
-                         f"{more_mg.pta:.0%}, {more_mg.cost_per_year_jpy:,} JPY/year)")
-        if shorter:
-            parts.append(f"a shorter interval ({shorter.vials * VIAL_MG} mg every {shorter.interval_weeks:g} weeks: "
-                         f"PTA {shorter.pta:.0%}, {shorter.cost_per_year_jpy:,} JPY/year)")
-        why += " Compared: " + " versus ".join(parts) + " (St Clair 2002, S10)."
-        parts_ja = []
-        if more_mg:
-            parts_ja.append(f"増量（{more_mg.vials * VIAL_MG} mg を{more_mg.interval_weeks:g}週ごと：PTA "
-                            f"{more_mg.pta:.0%}、年間{more_mg.cost_per_year_jpy:,}円）")
-        if shorter:
-            parts_ja.append(f"投与間隔の短縮（{shorter.vials * VIAL_MG} mg を{shorter.interval_weeks:g}週ごと："
-                            f"PTA {shorter.pta:.0%}、年間{shorter.cost_per_year_jpy:,}円）")
-        why_ja += " 比較：" + "と".join(parts_ja) + "（St Clair 2002, S10）。"
+        why += _comparison(more_mg, shorter, "en")
+        why_ja += _comparison(more_mg, shorter, "ja")
     chosen.label = (chosen.label + ", recommended").strip(", ")
     return chosen, why, why_ja
+
+
+#: "More mg" versus "shorter interval" (St Clair 2002, S10), in each language of the clinic.
+_COMPARISON = {
+    "en": {"more": "more mg ({mg} mg every {weeks:g} weeks: PTA {pta:.0%}, {cost:,} JPY/year)",
+           "shorter": "a shorter interval ({mg} mg every {weeks:g} weeks: PTA {pta:.0%}, {cost:,} JPY/year)",
+           "frame": " Compared: {parts} (St Clair 2002, S10).", "join": " versus "},
+    "ja": {"more": "増量（{mg} mg を{weeks:g}週ごと：PTA {pta:.0%}、年間{cost:,}円）",
+           "shorter": "投与間隔の短縮（{mg} mg を{weeks:g}週ごと：PTA {pta:.0%}、年間{cost:,}円）",
+           "frame": " 比較：{parts}（St Clair 2002, S10）。", "join": "と"},
+}
+
+
+def _comparison(more_mg: Option | None, shorter: Option | None, language: str) -> str:
+    text = _COMPARISON[language]
+    parts = [text[key].format(mg=o.vials * VIAL_MG, weeks=o.interval_weeks, pta=o.pta, cost=o.cost_per_year_jpy)
+             for key, o in (("more", more_mg), ("shorter", shorter)) if o is not None]
+    return text["frame"].format(parts=text["join"].join(parts))
 
 
 class Profile(BaseModel):
