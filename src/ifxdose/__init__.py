@@ -22,6 +22,11 @@ _EXPORTS = {
     "simulate_population": "ifxdose.domain.simulation",
     "parse_regimen": "ifxdose.domain.regimen",
     "Regimen": "ifxdose.domain.regimen",
+    "PatientHistory": "ifxdose.domain.patient",
+    "estimate": "ifxdose.domain.tdm",
+    "recommend": "ifxdose.domain.recommend",
+    "Target": "ifxdose.domain.recommend",
+    "predict_profile": "ifxdose.domain.recommend",
 }
 
 
