@@ -5,7 +5,6 @@ plot and a recommendation, accept it, switch language. Screenshots: tests/artifa
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest

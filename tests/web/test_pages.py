@@ -9,7 +9,6 @@ import re
 from web.conftest import csrf_of, example_history
 
 from ifxdose.adapters import store as st
-from ifxdose.domain.patient import PatientHistory
 
 
 def _post(client, path, data, page=None):

@@ -38,11 +38,7 @@ class MapResult:
     gradient_norm: float
     n_evaluations: int
     starts: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def converged(self) -> bool:
-        return True  # a result only exists if every check passed
+    warnings: list[str] = field(default_factory=list)  # a MapResult only exists if every check passed
 
 
 class _Derivatives:

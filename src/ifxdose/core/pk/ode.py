@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ifxdose.core.pk.events import DOSE, INF_END, NOOP, OBS, ROUTE_SC, SWITCH, DoseTable, build_schedule
+from ifxdose.core.pk.events import DOSE, NOOP, OBS, ROUTE_SC, SWITCH, DoseTable, build_schedule
 from ifxdose.core.pk.linear import n_states, rate_matrix
 
 #: 1 nM infliximab in mg/L (Ternant 2021 Appendix A).

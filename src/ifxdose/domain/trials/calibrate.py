@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import optimize, stats
-from scipy.special import expit, logit
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.immunogenicity import window_cumulative_hazard
