@@ -1,11 +1,28 @@
-"""Benchmark: population simulation of the Japanese label regimen to week 54.
+"""Benchmark: population simulation of the Japanese label regimen to week 54 (issue 16).
 
-Prints JSON: patients per second for 10,000 and 100,000 virtual patients (default RA
-model, random effects, daily grid 0..378 days), the same job done by a straightforward
-per-patient scipy ``solve_ivp`` baseline on a subset (per-patient rate) in the same run,
-the ratio, and the peak resident memory of a 100,000-patient run (child process).
+Label regimen (3 mg/kg at weeks 0, 2, 6 then every 8 weeks until week 54, 2-h infusions),
+daily grid 0..378 days, random effects, 100,000 patients, for the 2-compartment RA model
+(Ternant 2014) and the 1-compartment default (Passot 2016). Prints JSON with same-run
+references, each the competent version of what a user would write:
 
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/simulate.py`` (one core).
+- ``numpy_recurrence``: a hand-written NumPy exact recurrence (eigen-decomposition per
+  patient, interval-to-interval propagation vectorised over patients, step exponentials
+  cached per step length);
+- ``numba_fused``: a hand-written numba kernel fused over patients x times, specialised to
+  the structure (scalars in registers, one schedule), single thread;
+- ``memory_floor``: allocating and writing the (P, T) output array once.
+
+``ratio_to_fused_kernel`` = ifxdose engine time / hand-written numba time, single thread
+(goal <= 1.5); ``thread_speedup_2_vs_1`` = ifxdose kernel 1 thread / 2 threads (goal
+>= 1.7); ``end_to_end`` adds what ``simulate_population`` does around the engine (random
+effects, covariate model, dose table checks). Every figure is the median of REPEATS runs,
+interleaved so that load from other processes hits all of them alike; ``load_average``
+records the machine's load during the run. Peak memory comes from child processes that
+stream 10,000 and 100,000 patients chunk by chunk (``iter_concentrations``), keeping one
+summary per patient. Compile time: a child process with an empty numba cache (first call
+ever) and one with the cache filled (first call in a new process).
+
+Run: ``.venv/bin/python benchmarks/simulate.py`` (~1-2 min; set IFXDOSE_BENCH_N to change N).
 """
 
 from __future__ import annotations
@@ -13,87 +30,298 @@ from __future__ import annotations
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
-from scipy.integrate import solve_ivp  # noqa: E402
 
-from ifxdose.core.pk import default_model_name, load_model  # noqa: E402
-from ifxdose.core.pk.linear import rate_matrix  # noqa: E402
+from ifxdose.core.pk import DoseTable, load_model, simulate_concentrations  # noqa: E402
+from ifxdose.core.pk import kernel  # noqa: E402
+from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_IV  # noqa: E402
+from ifxdose.core.pk.linear import shared_schedule  # noqa: E402
+from ifxdose.core.pk.simulate import iter_concentrations  # noqa: E402
 from ifxdose.domain.regimen import parse_regimen  # noqa: E402
 from ifxdose.domain.simulation import simulate_population  # noqa: E402
 
 LABEL = "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 54"
 GRID = np.arange(0.0, 379.0)  # daily to week 54
+MODELS = {"2cmt": "ternant_2014_ra", "1cmt": "passot_2016_ra"}
+N = int(os.environ.get("IFXDOSE_BENCH_N", 100_000))
+REPEATS = 5
 
 
-def covariates(n: int, rng: np.random.Generator) -> dict:
-    return {"weight_kg": rng.uniform(40, 100, n), "mtx": 1.0, "crp_mg_l": rng.uniform(1, 40, n)}
-
-
-def ours(n: int, seed: int = 1) -> tuple[float, np.ndarray, np.ndarray]:
+def inputs(model_name: str, n: int, seed: int = 1):
+    """Individual parameters (P, 1), the dose table and covariates of n virtual patients."""
     rng = np.random.default_rng(seed)
-    cov = covariates(n, rng)
-    t0 = time.perf_counter()
-    res = simulate_population(default_model_name(), LABEL, cov, GRID, seed=seed)
-    return time.perf_counter() - t0, res.concentration_mg_l, res.parameters
+    m = load_model(model_name)
+    cov = {"weight_kg": rng.uniform(40, 100, n), "mtx": np.ones(n), "crp_mg_l": rng.uniform(1, 40, n),
+           "ada": np.zeros(n)}
+    cov = {k: v for k, v in cov.items() if k in m.covariates}
+    eta = m.sample_eta(n, rng)
+    params = m.individual_parameters({k: v[:, None] for k, v in cov.items()}, eta[:, None, :])
+    params = {k: np.ascontiguousarray(np.broadcast_to(v, (n, 1))) for k, v in params.items()}
+    planned = parse_regimen(LABEL).doses(float(GRID[-1]))
+    amounts = cov["weight_kg"][:, None] * np.array([d.dose for d in planned])[None, :]
+    doses = DoseTable.same_for_all(n, [d.time_days for d in planned], amounts, [d.duration_days for d in planned],
+                                   ROUTE_IV)
+    return m, params, doses, cov
 
 
-def ode_baseline(params: dict, weights: np.ndarray, n: int) -> tuple[float, np.ndarray]:
-    """Per patient: solve_ivp (LSODA, rtol 1e-6, atol 1e-9) piecewise between dose events."""
-    model = load_model(default_model_name())
-    doses = parse_regimen(LABEL).doses(378.0)
+# ----------------------------------------------------------------- same-run references
+def numpy_recurrence(params: dict, doses: DoseTable, schedule) -> np.ndarray:
+    """Hand-written NumPy exact recurrence: K = V diag(lam) V^-1 per patient (LAPACK),
+    state z = V^-1 A (P, n), step to each event with exp(lam h) and the infusion integral."""
+    P = doses.n_patients
+    cl, v1 = params["CL"][:, 0], params["V1"][:, 0]
+    if "Q" in params:
+        q, v2 = params["Q"][:, 0], params["V2"][:, 0]
+        K = np.zeros((P, 2, 2))
+        K[:, 0, 0], K[:, 0, 1], K[:, 1, 0], K[:, 1, 1] = -(cl + q) / v1, q / v2, q / v1, -q / v2
+    else:
+        K = (-cl / v1)[:, None, None]
+    lam, V = np.linalg.eig(K)
+    lam, V = lam.real, V.real
+    W = np.linalg.inv(V)
+    times, kinds, payload = schedule
+    out = np.empty((P, GRID.size), order="F")  # one contiguous column per sample time
+    n = lam.shape[1]
+    lam_t = np.ascontiguousarray(lam.T)  # (n, P): one contiguous vector per eigen-component
+    z = np.zeros((n, P))
+    rz = np.zeros((n, P))
+    c0 = np.ascontiguousarray((V[:, 0, :] / v1[:, None]).T)
+    w0 = np.ascontiguousarray(W[:, :, 0].T)  # input into the central compartment
+    cache: dict[float, tuple] = {}
+    t_prev = times[0]
+    for t, kind, pl in zip(times, kinds, payload):
+        h = t - t_prev
+        if h > 0:
+            if h not in cache:
+                cache[h] = (np.exp(lam_t * h), np.expm1(lam_t * h) / lam_t)
+            e, g = cache[h]
+            z *= e
+            z += g * rz
+            t_prev = t
+        if kind == OBS:
+            out[:, pl] = (c0 * z).sum(axis=0)
+        elif kind == DOSE:
+            rz = w0 * (doses.amount_mg[:, pl] / doses.duration_days[0, pl])
+        elif kind == INF_END:
+            rz = np.zeros((n, P))  # infusions do not overlap: the rate returns to zero
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _fused_2cmt(cl, v1, q, v2, amount, dur, times, kinds, payload, out):
+    """Hand-written numba kernel, 2-compartment: per patient the analytic eigenpairs, the
+    state in four scalars, patients over threads."""
+    for i in numba.prange(cl.size):
+        a, b, c, d = -(cl[i] + q[i]) / v1[i], q[i] / v2[i], q[i] / v1[i], -q[i] / v2[i]
+        root = np.sqrt(0.25 * (a - d) ** 2 + b * c)
+        l0 = 0.5 * (a + d) - root
+        l1 = (a * d - b * c) / l0
+        v10, v11 = l0 - a, l1 - a  # V = [[b, b], [v10, v11]]
+        det = b * v11 - b * v10
+        w00, w01, w10 = v11 / det, -b / det, -v10 / det
+        c0, c1 = b / v1[i], b / v1[i]
+        z0 = z1 = r0 = r1 = 0.0
+        e0 = e1 = g0 = g1 = 0.0
+        last = -1.0
+        t_prev = times[0]
+        for j in range(times.size):
+            h = times[j] - t_prev
+            if h > 0.0:
+                if h != last:
+                    e0, e1 = np.exp(l0 * h), np.exp(l1 * h)
+                    g0, g1 = np.expm1(l0 * h) / l0, np.expm1(l1 * h) / l1
+                    last = h
+                z0 = e0 * z0 + g0 * r0
+                z1 = e1 * z1 + g1 * r1
+                t_prev = times[j]
+            k, p = kinds[j], payload[j]
+            if k == 1:  # OBS
+                out[i, p] = c0 * z0 + c1 * z1
+            elif k == 3:  # DOSE (infusion start)
+                rate = amount[i, p] / dur[p]
+                r0, r1 = w00 * rate, w10 * rate
+            elif k == 2:  # INF_END
+                r0 = r1 = 0.0
+        _ = w01
+
+
+@numba.njit(parallel=True, cache=True)
+def _fused_1cmt(cl, v1, amount, dur, times, kinds, payload, out):
+    """Hand-written numba kernel, 1-compartment (amount in one scalar)."""
+    for i in numba.prange(cl.size):
+        lam = -cl[i] / v1[i]
+        a = r = e = g = 0.0
+        last = -1.0
+        t_prev = times[0]
+        for j in range(times.size):
+            h = times[j] - t_prev
+            if h > 0.0:
+                if h != last:
+                    e, g = np.exp(lam * h), np.expm1(lam * h) / lam
+                    last = h
+                a = e * a + g * r
+                t_prev = times[j]
+            k, p = kinds[j], payload[j]
+            if k == 1:
+                out[i, p] = a / v1[i]
+            elif k == 3:
+                r = amount[i, p] / dur[p]
+            elif k == 2:
+                r = 0.0
+
+
+def numba_fused(params: dict, doses: DoseTable, schedule) -> np.ndarray:
+    """The hand-written kernel, returning a new (P, T) array like any simulator would."""
+    times, kinds, payload = schedule
+    out = np.empty((doses.n_patients, GRID.size))
+    args = (doses.amount_mg, doses.duration_days[0].copy(), times, kinds.astype(np.int64), payload, out)
+    if "Q" in params:
+        _fused_2cmt(params["CL"][:, 0].copy(), params["V1"][:, 0].copy(), params["Q"][:, 0].copy(),
+                    params["V2"][:, 0].copy(), *args)
+    else:
+        _fused_1cmt(params["CL"][:, 0].copy(), params["V1"][:, 0].copy(), *args)
+    return out
+
+
+def memory_floor(n: int) -> np.ndarray:
     out = np.empty((n, GRID.size))
+    out.fill(1.0)
+    return out
+
+
+# ------------------------------------------------------------------------- measuring
+def timed(fn) -> float:
     t0 = time.perf_counter()
-    for i in range(n):
-        p = {k: float(v[i]) for k, v in params.items()}
-        K = rate_matrix(model.structure, p)
-        edges = sorted(e for e in {0.0, *(d.time_days for d in doses), *(d.time_days + d.duration_days for d in doses)} if e <= 378.0)
-        y = np.zeros(K.shape[0])
-        for a, b in zip(edges[:-1], edges[1:]):
-            rate = sum(d.amount_mg(weights[i]) / d.duration_days for d in doses if d.time_days <= a < d.time_days + d.duration_days)
-            r = np.zeros(K.shape[0])
-            r[0] = rate
-            inside = GRID[(GRID >= a) & (GRID < b)]
-            sol = solve_ivp(lambda _t, A: K @ A + r, (a, b), y, method="LSODA", rtol=1e-6, atol=1e-9,
-                            t_eval=np.append(inside, b))
-            out[i, (GRID >= a) & (GRID < b)] = sol.y[0, :-1] / p["V1"]
-            y = sol.y[:, -1]
-        out[i, -1] = y[0] / p["V1"]  # day 378 is a dose time: the sample is pre-dose
-    return time.perf_counter() - t0, out
+    fn()
+    return time.perf_counter() - t0
 
 
-def peak_memory_mb(n: int) -> float:
-    """Peak resident set size (MB) of a child process that simulates n patients."""
-    proc = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True, check=True)
-    return float(proc.stdout.strip())
+def median_times(jobs: dict, repeats: int = REPEATS) -> dict:
+    """Median wall time of each job, the jobs interleaved round-robin."""
+    runs: dict[str, list[float]] = {k: [] for k in jobs}
+    for _ in range(repeats):
+        for name, job in jobs.items():
+            runs[name].append(job())
+    return {k: statistics.median(v) for k, v in runs.items()}
+
+
+def with_threads(n: int, fn):
+    def job():
+        kernel.set_threads(n)
+        numba.set_num_threads(n)
+        return timed(fn)
+    return job
+
+
+def model_block(label: str, model_name: str) -> dict:
+    m, params, doses, cov = inputs(model_name, N)
+    seg = np.full((N, 1), -np.inf)
+    schedule = shared_schedule(doses, seg, GRID)
+
+    def engine():
+        return simulate_concentrations(m, params, seg, doses, GRID)
+
+    def numpy_engine():
+        kernel.KERNEL_ENABLED = False
+        try:
+            return simulate_concentrations(m, params, seg, doses, GRID)
+        finally:
+            kernel.KERNEL_ENABLED = True
+
+    def end_to_end():
+        return simulate_population(m, LABEL, cov, GRID, seed=3)
+
+    # correctness first (also warms every path): all references against the engine
+    ours = engine()
+    checks = {"numpy_fallback": numpy_engine(), "numpy_recurrence": numpy_recurrence(params, doses, schedule),
+              "numba_fused": numba_fused(params, doses, schedule)}
+    floor_c = 1e-3 * ours.max()
+    max_rel = {k: float(np.max(np.abs(v - ours) / np.maximum(np.abs(ours), floor_c))) for k, v in checks.items()}
+    t = median_times({
+        "ifxdose_engine_1_thread": with_threads(1, engine),
+        "ifxdose_engine_2_threads": with_threads(2, engine),
+        "ifxdose_end_to_end_1_thread": with_threads(1, end_to_end),
+        "ifxdose_numpy_fallback": with_threads(1, numpy_engine),
+        "numpy_recurrence": with_threads(1, lambda: numpy_recurrence(params, doses, schedule)),
+        "numba_fused_1_thread": with_threads(1, lambda: numba_fused(params, doses, schedule)),
+        "numba_fused_2_threads": with_threads(2, lambda: numba_fused(params, doses, schedule)),
+        "memory_floor": lambda: timed(lambda: memory_floor(N)),
+    })
+    kernel.set_threads(None)
+    base = t["numba_fused_1_thread"]
+    return {
+        "model": model_name,
+        "structure": label,
+        "patients": N,
+        "patients_per_s": {k: round(N / v) for k, v in t.items()},
+        "seconds_median": {k: round(v, 4) for k, v in t.items()},
+        "time_over_numba_fused": {k: round(v / base, 3) for k, v in t.items()},
+        "ratio_to_fused_kernel": round(t["ifxdose_engine_1_thread"] / base, 3),
+        "ratio_end_to_end_to_fused_kernel": round(t["ifxdose_end_to_end_1_thread"] / base, 3),
+        "thread_speedup_2_vs_1": round(t["ifxdose_engine_1_thread"] / t["ifxdose_engine_2_threads"], 3),
+        "reference_thread_speedup_2_vs_1": round(base / t["numba_fused_2_threads"], 3),
+        "max_rel_diff_vs_ifxdose": max_rel,
+    }
+
+
+def child_stream(n: int) -> None:
+    """Stream n patients chunk by chunk and keep only each patient's week-54 trough."""
+    m, params, doses, _ = inputs(MODELS["2cmt"], n)
+    seg = np.full((n, 1), -np.inf)
+    trough = np.empty(n)
+    for rows, conc in iter_concentrations(m, params, seg, doses, GRID):
+        trough[rows] = conc[:, -1]
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def child_compile() -> None:
+    """Time importing numba and the first kernel call (compiles unless the cache is warm)."""
+    t0 = time.perf_counter()
+    kernel.kernel()
+    t1 = time.perf_counter()
+    m, params, doses, _ = inputs(MODELS["2cmt"], 64)
+    kernel.KERNEL_MIN_WORK = 0
+    t2 = time.perf_counter()
+    simulate_concentrations(m, params, np.full((64, 1), -np.inf), doses, GRID)
+    t3 = time.perf_counter()
+    print(json.dumps({"import_s": round(t1 - t0, 3), "first_call_s": round(t3 - t2, 3)}))
+
+
+def run_child(*args: str, env: dict | None = None) -> str:
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True,
+                          env={**os.environ, **(env or {})})
+    return proc.stdout.strip().splitlines()[-1]
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--child":
-        ours(int(sys.argv[2]))
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-        return
-    ours(1000)  # warm-up (imports, model load)
-    result: dict = {"regimen": LABEL, "model": default_model_name(), "grid_points": int(GRID.size)}
-    for n in (10_000, 100_000):
-        secs = min(ours(n)[0] for _ in range(3))
-        result[f"patients_per_s_{n}"] = round(n / secs)
-        result[f"seconds_{n}"] = round(secs, 3)
-    n_base = 20
-    _, conc, params = ours(n_base, seed=7)
-    weights = covariates(n_base, np.random.default_rng(7))["weight_kg"]
-    base_secs, base_conc = ode_baseline(params, weights, n_base)
-    result["ode_baseline_patients_per_s"] = round(n_base / base_secs, 2)
-    result["ode_baseline_subset"] = n_base
-    result["speedup_vs_ode_baseline"] = round(result["patients_per_s_100000"] / (n_base / base_secs))
-    result["max_rel_diff_vs_ode_baseline"] = float(np.max(np.abs(conc - base_conc) / np.maximum(np.abs(base_conc), 1e-3)))
-    result["peak_rss_mb_100000"] = round(peak_memory_mb(100_000), 1)
+    if len(sys.argv) >= 2 and sys.argv[1] == "--stream":
+        return child_stream(int(sys.argv[2]))
+    if len(sys.argv) >= 2 and sys.argv[1] == "--compile":
+        return child_compile()
+    result: dict = {"regimen": LABEL, "grid_points": int(GRID.size), "repeats": REPEATS,
+                    "numba": numba.__version__, "threading_layer_threads": numba.config.NUMBA_NUM_THREADS,
+                    "load_average_before": os.getloadavg()}
+    with tempfile.TemporaryDirectory() as cache:
+        result["compile_empty_cache"] = json.loads(run_child("--compile", env={"NUMBA_CACHE_DIR": cache}))
+        result["compile_cached"] = json.loads(run_child("--compile", env={"NUMBA_CACHE_DIR": cache}))
+    for label, name in MODELS.items():
+        result[label] = model_block(label, name)
+    result["ratio_to_fused_kernel"] = result["2cmt"]["ratio_to_fused_kernel"]
+    result["thread_speedup_2_vs_1"] = result["2cmt"]["thread_speedup_2_vs_1"]
+    rss = {n: float(run_child("--stream", str(n))) for n in (10_000, 100_000)}
+    result["streaming_peak_rss_mb"] = {str(k): round(v, 1) for k, v in rss.items()}
+    result["streaming_rss_ratio_100k_vs_10k"] = round(rss[100_000] / rss[10_000], 3)
+    result["load_average_after"] = os.getloadavg()
     print(json.dumps(result, indent=2))
 
 

@@ -20,6 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ifxdose.adapters.cli import app
+from ifxdose.adapters.scale import executor, parse_scheduler
 from ifxdose.core.errors import InputError
 from ifxdose.domain.trials import get_trial, load_models, run_trial, trial_names
 from ifxdose.domain.trials.runner import TrialResult
@@ -74,6 +75,9 @@ def trial_run(
     replicates: Annotated[int, typer.Option("--replicates", help="Replicates of the whole trial.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")] = 0,
     report: Annotated[Optional[Path], typer.Option("--report", help="Folder for PNG/SVG plots and trials.html.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Run replicates as Dask tasks: 'local', 'local:N' (N worker processes) or a "
+                            "scheduler address (tcp://host:8786). Same results as without.")] = None,
     as_json: Json = False,
 ) -> None:
     """Run a trial's arms with replicates and compare with the published values."""
@@ -84,13 +88,16 @@ def trial_run(
         raise InputError("n", n, "allowed range is [1, inf) patients per arm")
     if replicates <= 0:
         raise InputError("replicates", replicates, "allowed range is [1, inf)")
+    parse_scheduler(scheduler)  # a bad spec -> InputError before any work
     models = load_models()
     results = []
-    with Progress(console=Console(stderr=True), transient=True, disable=as_json) as progress:
+    with executor(scheduler) as map_fn, Progress(console=Console(stderr=True), transient=True,
+                                                  disable=as_json) as progress:
         for x in names:
             task = progress.add_task(f"{x}", total=replicates)
             results.append(run_trial(x, n, replicates, seed, models,
-                                     progress=lambda done, task=task: progress.update(task, completed=done)))
+                                     progress=lambda done, task=task: progress.update(task, completed=done),
+                                     map_fn=map_fn))
     if as_json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_SC, SWITCH, DoseTable, build_schedule
+from ifxdose.core.pk.kernel import use_kernel
 
 #: Patients whose eigenvector matrix has a condition estimate above this go to the ODE engine.
 MAX_CONDITION = 1e8
@@ -76,6 +77,12 @@ def eigen(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         lam, V = np.linalg.eig(K)
         lam, V = lam.real, V.real  # mammillary matrices are similar to symmetric ones: real spectrum
         W = np.linalg.inv(V)
+    if K.shape[-1] == 1:
+        return lam, V, W, np.ones(K.shape[:-2])
+    if K.shape[-1] == 2:  # the same 1-norm, written out (reductions over axes of 2 are slow)
+        def norm1(M):
+            return np.maximum(np.abs(M[..., 0, 0]) + np.abs(M[..., 1, 0]), np.abs(M[..., 0, 1]) + np.abs(M[..., 1, 1]))
+        return lam, V, W, norm1(V) * norm1(W)
     cond = np.abs(V).sum(-2).max(-1) * np.abs(W).sum(-2).max(-1)  # 1-norm condition number
     return lam, V, W, cond
 
@@ -184,9 +191,37 @@ def _eigen_all(structure: str, params: dict[str, np.ndarray]):
 def _same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
     """True when every patient has the same event times, durations and routes."""
     def same(a: np.ndarray) -> bool:
-        return bool(np.array_equal(a, np.broadcast_to(a[:1], a.shape), equal_nan=True))
+        eq = a == a[:1]
+        if a.dtype.kind == "f":
+            eq |= np.isnan(a) & np.isnan(a[:1])
+        return bool(eq.all())
 
     return all(same(a) for a in (doses.time_days, doses.duration_days, doses.route, segment_start_days))
+
+
+def _run_kernel(structure, params, doses, schedule, n_obs: int, obs_finite: bool, out):
+    """The compiled kernel on a sorted schedule (times, kinds, payload), each (M,) when
+    shared by all patients or (P, M); returns (conc (P, n_obs), ill-conditioned mask)."""
+    from ifxdose.core.pk.kernel import propagate
+
+    times, kinds, payload = schedule
+    shared = times.ndim == 1
+    P = doses.n_patients
+    lam, V, W, ill = _eigen_all(structure, params)
+    S = lam.shape[1]
+    v1 = np.broadcast_to(params["V1"], (P, S))
+    f_sc = np.broadcast_to(params["F"] if "F" in params else 1.0, (P, S))
+    rows = slice(0, 1) if shared else slice(None)
+    direct = out is not None and out.flags.c_contiguous and out.dtype == np.float64
+    target = out if direct else np.empty((P, n_obs))
+    if not obs_finite:  # samples at non-finite times are never reached: NaN, as on the NumPy path
+        target.fill(np.nan)
+    propagate(times, kinds, payload, lam, V, W, v1, f_sc, doses.amount_mg, doses.duration_days[rows],
+              doses.route[rows], target)
+    if out is not None and not direct:
+        out[...] = target
+        target = out
+    return target, ill
 
 
 def simulate_linear(
@@ -209,7 +244,16 @@ def simulate_linear(
         if P > 1 and _same_schedule(doses, segment_start_days):
             return _simulate_uniform(structure, params, segment_start_days, doses, obs_days, out)
         obs_days = np.broadcast_to(obs_days, (P, obs_days.size))
-    return _simulate_ragged(structure, params, segment_start_days, doses, obs_days)
+    n_events = obs_days.shape[1] + 2 * doses.time_days.shape[1] + segment_start_days.shape[1]
+    if use_kernel(P, n_events):
+        schedule = build_schedule(doses, segment_start_days, obs_days)
+        return _run_kernel(structure, params, doses, schedule, obs_days.shape[1],
+                           bool(np.isfinite(obs_days).all()), out)
+    conc, ill = _simulate_ragged(structure, params, segment_start_days, doses, obs_days)
+    if out is not None:
+        out[...] = conc
+        conc = out
+    return conc, ill
 
 
 def shared_schedule(doses: DoseTable, segment_start_days: np.ndarray, obs_days: np.ndarray):
@@ -232,8 +276,10 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     straight into ``out`` (P, T) when given (e.g. a slice of a Fortran-ordered array).
     """
     P, T = doses.n_patients, n_obs
-    lam_all, V_all, W_all, ill = _eigen_all(structure, params)
     times, kinds, payload = schedule
+    if use_kernel(P, times.size):
+        return _run_kernel(structure, params, doses, schedule, T, bool(np.isfinite(times[kinds == OBS]).all()), out)
+    lam_all, V_all, W_all, ill = _eigen_all(structure, params)
     n = lam_all.shape[-1]
     conc = np.full((P, T), np.nan, order="F") if out is None else out
 
@@ -249,17 +295,20 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     rate = np.zeros((P, n))
     active = np.zeros(n, dtype=np.int32)
     rz = None  # (n, P) eigen-coordinates of the infusion rate; None while nothing infuses
-    t_prev, cache_h, cache = times[0], None, None
+    tmp = np.empty((n, P))
+    t_prev, cache = times[0], {}  # step length -> (exp(lam h), expm1(lam h)/lam), per segment
     for t, kind, pl in zip(times, kinds, payload):
         if not np.isfinite(t):
             break
         h = t - t_prev
         if h > 0:
-            if cache_h != h or cache is None:
-                cache_h, cache = h, _phi(lam, h)
-            z *= cache[0]
+            phi = cache.get(h)
+            if phi is None:
+                phi = cache[h] = _phi(lam, h)
+            z *= phi[0]
             if rz is not None:
-                z += cache[1] * rz
+                np.multiply(phi[1], rz, out=tmp)
+                z += tmp
             t_prev = t
         if kind == OBS:
             col = c_row[0] * z[0]
@@ -271,7 +320,7 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
             lam, V, W, c_row, f_sc = segment(pl)
             z = np.einsum("pik,pk->ip", W, amounts)
             rz = np.einsum("pik,pk->ip", W, rate) if active.any() else None
-            cache = None
+            cache = {}
         elif kind in (DOSE, INF_END):
             sc = doses.route[0, pl] == ROUTE_SC
             comp = n - 1 if sc else 0

@@ -2,15 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.events import DoseTable
+from ifxdose.core.pk.kernel import use_kernel
 from ifxdose.core.pk.linear import simulate_linear
 from ifxdose.core.pk.model import PKModel
 from ifxdose.core.pk.ode import simulate_ode
 
 ENGINES = ("auto", "closed-form", "ode")
+
+
+def _checked(model: PKModel, engine: str, obs_days) -> np.ndarray:
+    if engine not in ENGINES:
+        raise InputError("engine", engine, f"allowed values are {', '.join(ENGINES)}")
+    if engine == "closed-form" and not model.is_linear:
+        raise InputError("engine", engine, f"model {model.name} is non-linear ({model.structure}); use 'ode' or 'auto'")
+    obs = np.asarray(obs_days, float)
+    if np.any(np.diff(obs, axis=-1) < 0):
+        raise InputError("times", "not ascending", "observation times must be in ascending order")
+    return obs
+
+
+def _chunk(model, params, segment_start_days, doses, obs, sl, linear: bool, out=None) -> np.ndarray:
+    part = DoseTable(doses.time_days[sl], doses.amount_mg[sl], doses.duration_days[sl], doses.route[sl])
+    p = {k: v[sl] for k, v in params.items()}
+    seg = segment_start_days[sl]
+    obs_part = obs if obs.ndim == 1 else obs[sl]
+    if not linear:
+        return simulate_ode(model.structure, p, seg, part, obs_part)
+    conc, ill = simulate_linear(model.structure, p, seg, part, obs_part, out=out)
+    if ill.any():
+        fallback = simulate_ode(model.structure, p, seg, part, obs_part, patients=np.nonzero(ill)[0])
+        conc[ill] = fallback[ill]
+    return conc
+
+
+def iter_concentrations(
+    model: PKModel,
+    params: dict[str, np.ndarray],
+    segment_start_days: np.ndarray,
+    doses: DoseTable,
+    obs_days: np.ndarray,
+    engine: str = "auto",
+    chunk_size: int = 8192,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Stream :func:`simulate_concentrations` chunk by chunk: yields (patient slice,
+    concentrations (chunk, T) in mg/L). Memory is bounded by one chunk, not by P; the
+    array yielded is reused for the next chunk (copy what you keep)."""
+    obs = _checked(model, engine, obs_days)
+    P, T = doses.n_patients, obs.shape[-1]
+    linear = model.is_linear and engine != "ode"
+    use_kernel(P, T + 2 * doses.time_days.shape[1] + segment_start_days.shape[1]) if linear else None
+    buffer = np.empty((min(P, chunk_size), T))
+    for lo in range(0, P, chunk_size):
+        sl = slice(lo, min(lo + chunk_size, P))
+        yield sl, _chunk(model, params, segment_start_days, doses, obs, sl, linear, out=buffer[: sl.stop - lo])
 
 
 def simulate_concentrations(
@@ -26,31 +76,20 @@ def simulate_concentrations(
 
     ``params``: name -> (P, S); ``segment_start_days``: (P, S) with column 0 = -inf;
     ``obs_days``: (P, T) or (T,). Linear models use the exact closed form (patients with an
-    ill-conditioned eigenbasis fall back to the ODE engine); non-linear models, or
-    ``engine="ode"``, use the ODE engine.
+    ill-conditioned eigenbasis fall back to the ODE engine): the compiled kernel
+    (:mod:`ifxdose.core.pk.kernel`) for large jobs, the NumPy recurrence otherwise.
+    Non-linear models, or ``engine="ode"``, use the ODE engine.
     """
-    if engine not in ENGINES:
-        raise InputError("engine", engine, f"allowed values are {', '.join(ENGINES)}")
-    if engine == "closed-form" and not model.is_linear:
-        raise InputError("engine", engine, f"model {model.name} is non-linear ({model.structure}); use 'ode' or 'auto'")
-    P = doses.n_patients
-    obs = np.asarray(obs_days, float)
-    if np.any(np.diff(obs, axis=-1) < 0):
-        raise InputError("times", "not ascending", "observation times must be in ascending order")
-    out = np.empty((P, obs.shape[-1]), order="F")
+    obs = _checked(model, engine, obs_days)
+    P, T = doses.n_patients, obs.shape[-1]
+    linear = model.is_linear and engine != "ode"
+    # Decided once for the whole job (loads numba when the job is large); the chunks follow.
+    # The compiled kernel writes patient rows (C order); the NumPy path time columns (F).
+    fast = linear and use_kernel(P, T + 2 * doses.time_days.shape[1] + segment_start_days.shape[1])
+    out = np.empty((P, T), order="C" if fast else "F")
     for lo in range(0, P, chunk_size):
         sl = slice(lo, min(lo + chunk_size, P))
-        part = DoseTable(doses.time_days[sl], doses.amount_mg[sl], doses.duration_days[sl], doses.route[sl])
-        p = {k: v[sl] for k, v in params.items()}
-        seg = segment_start_days[sl]
-        obs_part = obs if obs.ndim == 1 else obs[sl]
-        if model.is_linear and engine != "ode":
-            conc, ill = simulate_linear(model.structure, p, seg, part, obs_part, out=out[sl])
-            if ill.any():
-                fallback = simulate_ode(model.structure, p, seg, part, obs_part, patients=np.nonzero(ill)[0])
-                conc[ill] = fallback[ill]
-        else:
-            conc = simulate_ode(model.structure, p, seg, part, obs_part)
-        if not np.shares_memory(conc, out):  # the uniform path wrote in place
+        conc = _chunk(model, params, segment_start_days, doses, obs, sl, linear, out=out[sl] if linear else None)
+        if not np.shares_memory(conc, out):  # the linear paths write in place
             out[sl] = conc
     return out

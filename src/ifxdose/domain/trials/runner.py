@@ -168,8 +168,12 @@ class TrialResult:
 
 
 def run_trial(name: str, n: int | None = None, replicates: int = 20, seed: int = 0, models: Models | None = None,
-              progress: Callable[[int], None] | None = None) -> TrialResult:
-    """Simulate every arm ``replicates`` times; ``n`` overrides every arm's size."""
+              progress: Callable[[int], None] | None = None, map_fn: Callable | None = None) -> TrialResult:
+    """Simulate every arm ``replicates`` times; ``n`` overrides every arm's size.
+
+    ``map_fn(fn, replicate_numbers)`` (default: the built-in ``map``) may run the replicates
+    elsewhere (e.g. as Dask tasks, ``ifxdose.adapters.scale``); it must yield the results in
+    order. Each replicate draws from its own seed sequence, so the result is the same."""
     if n is not None and n <= 0:
         raise InputError("n", n, "allowed range is [1, inf) patients per arm")
     if replicates <= 0:
@@ -177,11 +181,13 @@ def run_trial(name: str, n: int | None = None, replicates: int = 20, seed: int =
     trial = get_trial(name)
     models = models or load_models()
     result = TrialResult(trial, n, replicates, seed, models.calibration_version)
-    for r in range(replicates):
+    def replicate(r: int) -> list[tuple[int, float]]:
         records = replicate_records(models, trial, n, seed, r)
-        for i, q in enumerate(trial.quantities):
-            if q.metric is not None:
-                result.values.setdefault(i, []).append(q.metric(records))
+        return [(i, q.metric(records)) for i, q in enumerate(trial.quantities) if q.metric is not None]
+
+    for r, values in enumerate((map_fn or map)(replicate, range(replicates))):
+        for i, v in values:
+            result.values.setdefault(i, []).append(v)
         if progress:
             progress(r + 1)
     return result

@@ -1,0 +1,114 @@
+"""Compiled event-to-event propagation of linear compartment models (numba), fused over
+patients and times and multithreaded over patients.
+
+The same exact recurrence as :mod:`ifxdose.core.pk.linear` (docs/engine.md): with the
+rate matrix K = V diag(lam) W (W = V^-1) of the patient's current covariate segment and
+z = W A the eigen-coordinates of the amounts A, a step of length h with constant input
+rate r (amount space) is
+
+    z(t + h) = exp(lam h) z(t) + expm1(lam h) / lam * (W r)
+
+applied from event to event and grid point to grid point, one patient per thread
+iteration. A bolus adds W[:, c] * amount; a zero-order infusion changes r while it runs;
+an SC dose goes into the depot (last state) times bioavailability F; a covariate switch
+maps z back to amounts (V z) and into the new eigenbasis. The step's exponentials are
+recomputed only when h changes (a daily grid mostly repeats h = 1 day).
+
+Why numba: the loop over events is sequential per patient and tiny (n <= 4 states), so
+NumPy can only vectorise across patients, paying one temporary array and one Python
+dispatch per event and component; a compiled loop keeps the state in registers, writes
+each concentration once, and ``prange`` spreads patients over cores with no pickling.
+numba is a well-kept LLVM compiler for exactly this kind of NumPy loop, has wheels for
+every platform NumPy has, and needs no C toolchain. It is imported lazily (CLI start-up
+and small MAP problems never pay for it); the compiled code is cached on disk
+(``cache=True``), so only the first call on a machine compiles.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+#: Use the compiled kernel for jobs of at least this many patient-events (patients x
+#: events per patient) while numba is not yet loaded in the process: importing numba and
+#: loading the cached machine code costs ~1 s once per process (~4 s on the loaded 2-core
+#: development machine), about what the NumPy path spends on 40-80 million patient-events
+#: (100,000 patients on a daily 54-week grid). Assumption: tuning constants measured on the
+#: 2-core development machine (benchmarks/simulate.py), not correctness limits;
+#: IFXDOSE_KERNEL_MIN_WORK overrides the cold one (0 forces the kernel).
+KERNEL_MIN_WORK = int(os.environ.get("IFXDOSE_KERNEL_MIN_WORK", 40_000_000))
+#: ... and once numba is loaded, for jobs of at least this many (a kernel call costs
+#: microseconds; below this the NumPy path is as fast).
+KERNEL_MIN_WORK_LOADED = min(KERNEL_MIN_WORK, 20_000)
+
+#: Set IFXDOSE_KERNEL=0 to never use the compiled kernel (pure NumPy).
+KERNEL_ENABLED = os.environ.get("IFXDOSE_KERNEL", "1") != "0"
+
+_STATE: dict[str, object] = {}
+
+
+def kernel():
+    """The compiled kernel (numba imported and the function compiled on first use), or None
+    when numba is unavailable or disabled."""
+    if "fn" not in _STATE:
+        fn = None
+        if KERNEL_ENABLED:
+            try:
+                from ifxdose.core.pk import kernel_numba as fn
+            except ImportError:  # pragma: no cover - numba is a declared dependency
+                fn = None
+        _STATE["fn"] = fn
+    return _STATE["fn"]
+
+
+def use_kernel(n_patients: int, n_events: int) -> bool:
+    """Whether a job of ``n_patients`` x ``n_events`` should run on the compiled kernel."""
+    if not KERNEL_ENABLED:
+        return False
+    work = n_patients * n_events
+    if _STATE.get("fn") is not None and work >= KERNEL_MIN_WORK_LOADED:
+        return True
+    return work >= KERNEL_MIN_WORK and kernel() is not None
+
+
+def set_threads(n: int | None) -> int:
+    """Threads for the kernel (None: all cores numba sees); returns the number in force."""
+    if kernel() is None:
+        return 1
+    import numba
+
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if n is None else max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    return numba.get_num_threads()
+
+
+def step_table(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For a sorted shared schedule (M,): the distinct positive step lengths (H,) and, per
+    event, the index of the step taken before it (-1: none). Exact: the same float
+    differences t_j - t_(j-1) that event-by-event stepping computes."""
+    finite = np.isfinite(times)
+    t = np.where(finite, times, times[0] if times.size and finite[0] else 0.0)
+    h = np.diff(t, prepend=t[:1])
+    h[~finite] = 0.0
+    values, index = np.unique(h, return_inverse=True)
+    index = np.where(h > 0, index - int(np.count_nonzero(values <= 0)), -1)
+    return values[values > 0], index.astype(np.int64)
+
+
+def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out) -> np.ndarray:
+    """Run the compiled kernel; returns ``out`` (P, T). A schedule of shape (M,) is shared by
+    all patients (blocked, vectorised kernel); (P, M) is one schedule per patient (shapes in
+    :func:`ifxdose.core.pk.kernel_numba.propagate`)."""
+    mod = kernel()
+    if mod is None:
+        raise RuntimeError("the compiled kernel is not available (numba missing or IFXDOSE_KERNEL=0)")
+    def c(a, dtype=np.float64):  # one compiled signature: C-contiguous, writeable, fixed dtypes
+        return np.require(a, dtype, ["C", "W"])
+
+    rest = (c(lam), c(V), c(W), c(v1), c(f_sc), c(amount), c(np.atleast_2d(duration)), c(np.atleast_2d(route), np.int8), out)
+    if np.ndim(times) == 1:
+        h_values, h_index = step_table(times)
+        mod.propagate_shared(c(times), c(kinds, np.int8), c(payload, np.int64), h_index, h_values, *rest)
+    else:
+        mod.propagate(c(times), c(kinds, np.int8), c(payload, np.int64), *rest)
+    return out

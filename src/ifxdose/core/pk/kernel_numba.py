@@ -1,0 +1,234 @@
+"""The numba-compiled body of :mod:`ifxdose.core.pk.kernel` (imported only on demand).
+
+See :mod:`ifxdose.core.pk.kernel` for the recurrence, the shapes and why numba.
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_SC, SWITCH
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out):
+    """Concentrations into ``out`` (P, T), patients spread over threads (``prange``).
+
+    times/kinds/payload: (1, M) shared schedule or (P, M) per patient, sorted, padding +inf.
+    lam (P, S, n); V, W (P, S, n, n); v1, f_sc (P, S); amount (P, D); duration, route
+    (1 or P, D); out (P, T) written in place.
+    """
+    P = lam.shape[0]
+    rs = 0 if times.shape[0] == 1 else 1  # row stride: 0 = one schedule shared by all
+    rd = 0 if duration.shape[0] == 1 else 1
+    for i in prange(P):
+        _patient(i, i * rs, i * rd, times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _patient(i, r, rd, times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out):
+    """One patient's events in order: the exact recurrence of :mod:`ifxdose.core.pk.linear`."""
+    n = lam.shape[2]
+    M = times.shape[1]
+    z = np.zeros(n)
+    rate = np.zeros(n)
+    rz = np.zeros(n)
+    amounts = np.zeros(n)
+    active = np.zeros(n, dtype=np.int64)
+    E = np.zeros(n)
+    G = np.zeros(n)
+    c = np.zeros(n)
+    s = 0
+    for k in range(n):
+        c[k] = V[i, s, 0, k] / v1[i, s]
+    infusing = False
+    last_h = -1.0
+    t0 = times[r, 0]
+    t_prev = t0 if np.isfinite(t0) else 0.0
+    for j in range(M):
+        t = times[r, j]
+        if not np.isfinite(t):
+            break
+        h = t - t_prev
+        if h > 0.0:
+            if h != last_h:
+                for k in range(n):
+                    x = lam[i, s, k] * h
+                    E[k] = np.exp(x)
+                    G[k] = np.expm1(x) / lam[i, s, k]
+                last_h = h
+            if infusing:
+                for k in range(n):
+                    z[k] = E[k] * z[k] + G[k] * rz[k]
+            else:
+                for k in range(n):
+                    z[k] = E[k] * z[k]
+            t_prev = t
+        kind = kinds[r, j]
+        pl = payload[r, j]
+        if kind == OBS:
+            acc = 0.0
+            for k in range(n):
+                acc += c[k] * z[k]
+            out[i, pl] = acc
+        elif kind == SWITCH:
+            for a in range(n):
+                acc = 0.0
+                for k in range(n):
+                    acc += V[i, s, a, k] * z[k]
+                amounts[a] = acc
+            s = pl
+            for a in range(n):
+                acc = 0.0
+                acc_r = 0.0
+                for k in range(n):
+                    acc += W[i, s, a, k] * amounts[k]
+                    acc_r += W[i, s, a, k] * rate[k]
+                z[a] = acc
+                rz[a] = acc_r
+            for k in range(n):
+                c[k] = V[i, s, 0, k] / v1[i, s]
+            last_h = -1.0
+        elif kind == DOSE or kind == INF_END:
+            sc = route[rd, pl] == ROUTE_SC
+            comp = n - 1 if sc else 0
+            dose = amount[i, pl] * (f_sc[i, s] if sc else 1.0)
+            dur = duration[rd, pl]
+            if dur > 0.0:
+                if kind == DOSE:
+                    active[comp] += 1
+                    rate[comp] += dose / dur
+                else:
+                    active[comp] -= 1
+                    rate[comp] = 0.0 if active[comp] == 0 else rate[comp] - dose / dur
+                infusing = False
+                for a in range(n):
+                    if active[a] != 0:
+                        infusing = True
+                for a in range(n):
+                    acc = 0.0
+                    for k in range(n):
+                        acc += W[i, s, a, k] * rate[k]
+                    rz[a] = acc
+            elif kind == DOSE:
+                for k in range(n):
+                    z[k] += W[i, s, k, comp] * dose
+
+
+#: Patients per block of the shared-schedule kernel: state (n, B) stays in L1 and the inner
+#: loops over patients vectorise (SIMD). Assumption: tuning constant, not a correctness limit.
+BLOCK = 64
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def propagate_shared(times, kinds, payload, h_index, h_values, lam, V, W, v1, f_sc, amount, duration, route, out):
+    """One schedule for all patients: blocks of BLOCK patients over threads, events in order,
+    patients innermost (vectorised). ``h_index[j]`` is the index in ``h_values`` of the step
+    length before event j (-1: no step), so each distinct step's exponentials are computed
+    once per block and segment. Other shapes as in :func:`propagate` with (M,) schedules."""
+    P = lam.shape[0]
+    for b in prange((P + BLOCK - 1) // BLOCK):
+        _block(b * BLOCK, min(P, (b + 1) * BLOCK), times, kinds, payload, h_index, h_values, lam, V, W, v1,
+               f_sc, amount, duration, route, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def _block(lo, hi, times, kinds, payload, h_index, h_values, lam, V, W, v1, f_sc, amount, duration, route, out):
+    n = lam.shape[2]
+    B = hi - lo
+    H = h_values.size
+    z = np.zeros((n, B))
+    rate = np.zeros((n, B))
+    rz = np.zeros((n, B))
+    amounts = np.zeros((n, B))
+    c = np.zeros((n, B))
+    E = np.zeros((H, n, B))
+    G = np.zeros((H, n, B))
+    ready = np.zeros(H, dtype=np.bool_)
+    active = np.zeros(n, dtype=np.int64)
+    s = 0
+    for k in range(n):
+        for p in range(B):
+            c[k, p] = V[lo + p, s, 0, k] / v1[lo + p, s]
+    infusing = False
+    for j in range(times.size):
+        if not np.isfinite(times[j]):
+            break
+        q = h_index[j]
+        if q >= 0:
+            if not ready[q]:
+                h = h_values[q]
+                for k in range(n):
+                    for p in range(B):
+                        x = lam[lo + p, s, k] * h
+                        E[q, k, p] = np.exp(x)
+                        G[q, k, p] = np.expm1(x) / lam[lo + p, s, k]
+                ready[q] = True
+            if infusing:
+                for k in range(n):
+                    for p in range(B):
+                        z[k, p] = E[q, k, p] * z[k, p] + G[q, k, p] * rz[k, p]
+            else:
+                for k in range(n):
+                    for p in range(B):
+                        z[k, p] *= E[q, k, p]
+        kind = kinds[j]
+        pl = payload[j]
+        if kind == OBS:
+            for p in range(B):
+                acc = 0.0
+                for k in range(n):
+                    acc += c[k, p] * z[k, p]
+                out[lo + p, pl] = acc
+        elif kind == SWITCH:
+            for a in range(n):
+                for p in range(B):
+                    acc = 0.0
+                    for k in range(n):
+                        acc += V[lo + p, s, a, k] * z[k, p]
+                    amounts[a, p] = acc
+            s = pl
+            for a in range(n):
+                for p in range(B):
+                    acc = 0.0
+                    acc_r = 0.0
+                    for k in range(n):
+                        acc += W[lo + p, s, a, k] * amounts[k, p]
+                        acc_r += W[lo + p, s, a, k] * rate[k, p]
+                    z[a, p] = acc
+                    rz[a, p] = acc_r
+            for k in range(n):
+                for p in range(B):
+                    c[k, p] = V[lo + p, s, 0, k] / v1[lo + p, s]
+            ready[:] = False
+        elif kind == DOSE or kind == INF_END:
+            sc = route[0, pl] == ROUTE_SC
+            comp = n - 1 if sc else 0
+            dur = duration[0, pl]
+            if dur > 0.0:
+                if kind == DOSE:
+                    active[comp] += 1
+                else:
+                    active[comp] -= 1
+                for p in range(B):
+                    dose = amount[lo + p, pl] * (f_sc[lo + p, s] if sc else 1.0)
+                    if active[comp] == 0:
+                        rate[comp, p] = 0.0
+                    elif kind == DOSE:
+                        rate[comp, p] += dose / dur
+                    else:
+                        rate[comp, p] -= dose / dur
+                infusing = False
+                for a in range(n):
+                    if active[a] != 0:
+                        infusing = True
+                for a in range(n):
+                    for p in range(B):
+                        acc = 0.0
+                        for k in range(n):
+                            acc += W[lo + p, s, a, k] * rate[k, p]
+                        rz[a, p] = acc
+            elif kind == DOSE:
+                for k in range(n):
+                    for p in range(B):
+                        z[k, p] += W[lo + p, s, k, comp] * amount[lo + p, pl] * (f_sc[lo + p, s] if sc else 1.0)

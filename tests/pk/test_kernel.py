@@ -1,0 +1,196 @@
+"""The compiled kernel (issue 16) against the ODE reference and the NumPy fallback.
+
+Oracles: the tight-tolerance ODE engine (every test of test_engines_agree.py is re-run
+here with the compiled kernel forced for every problem size), and the independent NumPy
+recurrence (a different implementation of the same exact algebra: agreement to 1e-12).
+"""
+
+import contextlib
+import functools
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ifxdose.core.pk import DoseTable, ROUTE_IV, ROUTE_SC, kernel, load_model, simulate_concentrations
+from ifxdose.core.pk.model import PKModel, Value
+
+from . import test_engines_agree as agree
+from .conftest import rel_close
+
+
+@pytest.fixture
+def force_kernel(monkeypatch):
+    monkeypatch.setattr(kernel, "KERNEL_MIN_WORK", 0)
+    monkeypatch.setattr(kernel, "KERNEL_MIN_WORK_LOADED", 0)
+    assert kernel.use_kernel(1, 1)
+
+
+@pytest.fixture
+def force_numpy(monkeypatch):
+    monkeypatch.setattr(kernel, "KERNEL_ENABLED", False)
+
+
+# Every closed-form-vs-ODE test, again on the compiled path (the originals run on NumPy:
+# their problems are below the size threshold).
+@contextlib.contextmanager
+def compiled_kernel():
+    saved = kernel.KERNEL_MIN_WORK, kernel.KERNEL_MIN_WORK_LOADED
+    kernel.KERNEL_MIN_WORK = kernel.KERNEL_MIN_WORK_LOADED = 0
+    try:
+        yield
+    finally:
+        kernel.KERNEL_MIN_WORK, kernel.KERNEL_MIN_WORK_LOADED = saved
+
+
+def _on_kernel(test):
+    @functools.wraps(test)  # same parameters and marks; the original test is left untouched
+    def wrapper(*args, **kwargs):
+        with compiled_kernel():
+            return test(*args, **kwargs)
+    return wrapper
+
+
+for _name in [name for name in dir(agree) if name.startswith("test_")]:
+    globals()[f"{_name}_compiled"] = _on_kernel(getattr(agree, _name))
+
+
+def both_paths(monkeypatch, fn):
+    """fn() on the compiled kernel and on the NumPy fallback."""
+    with monkeypatch.context() as mp:
+        mp.setattr(kernel, "KERNEL_MIN_WORK", 0)
+        mp.setattr(kernel, "KERNEL_MIN_WORK_LOADED", 0)
+        compiled = fn()
+    with monkeypatch.context() as mp:
+        mp.setattr(kernel, "KERNEL_ENABLED", False)
+        fallback = fn()
+    return compiled, fallback
+
+
+def test_compiled_path_is_taken_when_forced(force_kernel, monkeypatch):
+    """Guard against a test of the kernel that silently runs NumPy: count kernel calls."""
+    calls = []
+    real = kernel.propagate
+    monkeypatch.setattr(kernel, "propagate", lambda *a: calls.append(1) or real(*a))
+    m = load_model("ternant_2014_ra")
+    p = m.individual_parameters({"weight_kg": np.array([[60.0], [80.0]])})
+    doses = DoseTable.same_for_all(2, [0.0, 14.0], 300.0, 2 / 24, ROUTE_IV)
+    simulate_concentrations(m, p, np.full((2, 1), -np.inf), doses, np.arange(0, 30.0))
+    assert calls
+
+
+def _population(P, rng, ragged: bool, sc: bool):
+    """P patients on the Hanzel model (IV + SC depot, 3 states), two covariate switches."""
+    m = load_model("hanzel_2021_ctp13")
+    weights = np.stack([rng.uniform(45, 95, P), rng.uniform(45, 95, P), rng.uniform(45, 95, P)], axis=1)
+    ada = np.array([0, 0, 1.0])[None, :] * np.ones((P, 1))
+    eta = m.sample_eta(P, rng)
+    p = m.individual_parameters({"weight_kg": weights, "ada": ada}, eta[:, None, :])
+    p = {k: np.ascontiguousarray(np.broadcast_to(v, (P, 3))) for k, v in p.items()}
+    if ragged:
+        seg = np.stack([np.full(P, -np.inf), 30.0 + rng.integers(0, 20, P), 80.0 + rng.integers(0, 20, P)], axis=1)
+        rows = []
+        for i in range(P):
+            iv = [(t + i % 3, 300.0 + i, (1 + i % 2) / 24, ROUTE_IV) for t in (0.0, 14.0, 42.0)]
+            bolus = [(50.0 + i % 5, 100.0, 0.0, ROUTE_IV)]
+            depot = [(t, 120.0 + i, 0.0, ROUTE_SC) for t in (56.0, 70.0, 84.0)] if sc else []
+            rows.append(iv + bolus + depot)
+        doses = DoseTable.from_lists(rows)
+    else:
+        seg = np.broadcast_to(np.array([-np.inf, 35.0, 90.0]), (P, 3)).copy()
+        days = [0.0, 14.0, 42.0, 50.0, 56.0, 70.0, 84.0]
+        routes = [ROUTE_IV] * 4 + [ROUTE_SC if sc else ROUTE_IV] * 3
+        durs = [2 / 24, 2 / 24, 1 / 24, 0.0, 0.0, 0.0, 0.0]
+        amounts = rng.uniform(100, 400, (P, len(days)))
+        doses = DoseTable.same_for_all(P, days, amounts, durs, routes)
+    return m, p, seg, doses
+
+
+@pytest.mark.parametrize("ragged", [False, True], ids=["shared schedule", "ragged schedules"])
+@pytest.mark.parametrize("P", [1, 63, 130])
+def test_kernel_equals_numpy_fallback(monkeypatch, ragged, P):
+    """Blocked (shared) and per-patient (ragged) kernels vs the NumPy recurrence: SC depot,
+    IV bolus, infusions, covariate switches, P not a multiple of the block size."""
+    rng = np.random.default_rng(P)
+    m, p, seg, doses = _population(P, rng, ragged, sc=True)
+    obs = np.concatenate([np.arange(0.0, 140.0, 0.5), [14 + 1 / 24, 35.0, 90.0]])
+    obs.sort()
+    compiled, fallback = both_paths(monkeypatch, lambda: simulate_concentrations(m, p, seg, doses, obs))
+    assert np.isfinite(compiled).all()
+    assert rel_close(compiled, fallback, rtol=1e-12, floor_mg_l=1e-9)
+
+
+def test_kernel_per_patient_times(monkeypatch):
+    """Observation times that differ per patient ((P, T)) take the per-patient kernel."""
+    rng = np.random.default_rng(3)
+    m, p, seg, doses = _population(20, rng, ragged=False, sc=False)
+    obs = np.sort(rng.uniform(0, 120, (20, 40)), axis=1)
+    compiled, fallback = both_paths(monkeypatch, lambda: simulate_concentrations(m, p, seg, doses, obs))
+    assert rel_close(compiled, fallback, rtol=1e-12, floor_mg_l=1e-9)
+
+
+def test_kernel_against_ode_with_switches_and_depot(force_kernel):
+    """Independent oracle for the hardest case (3 states, switches, SC, bolus, infusions)."""
+    rng = np.random.default_rng(11)
+    for ragged in (False, True):
+        m, p, seg, doses = _population(3, rng, ragged, sc=True)
+        obs = np.arange(0.0, 120.0, 0.5)
+        a = simulate_concentrations(m, p, seg, doses, obs)
+        b = simulate_concentrations(m, p, seg, doses, obs, engine="ode")
+        assert rel_close(a, b)
+
+
+def test_ill_conditioned_patients_fall_back_to_ode(force_kernel):
+    """KA equal to the elimination rate of a 1-compartment model makes the eigenvectors
+    parallel (condition number -> inf): those patients go to the ODE engine, the others
+    stay on the kernel; all agree with the ODE reference."""
+    params = {k: Value(v) for k, v in dict(CL=0.3, V1=3.0, KA=0.1, F=0.7).items()}
+    m = PKModel("synthetic_1cmt_sc", "synthetic", "1cmt", "none", "none", params, routes=("iv", "sc"))
+    p = m.individual_parameters({"weight_kg": np.full((3, 1), 70.0)})
+    p["KA"] = np.array([[0.1], [0.1 * (1 + 1e-12)], [0.5]])  # CL/V1 = 0.1 per day
+    doses = DoseTable.same_for_all(3, [0.0, 14.0], 200.0, 0.0, ROUTE_SC)
+    obs = np.arange(0.0, 60.0, 0.5)
+    from ifxdose.core.pk.linear import _eigen_all
+
+    assert _eigen_all("1cmt", p)[3].tolist() == [True, True, False]
+    a = simulate_concentrations(m, p, np.full((3, 1), -np.inf), doses, obs)
+    b = simulate_concentrations(m, p, np.full((3, 1), -np.inf), doses, obs, engine="ode")
+    assert np.isfinite(a).all() and rel_close(a, b)
+
+
+def test_thread_count_does_not_change_results(force_kernel):
+    rng = np.random.default_rng(5)
+    m, p, seg, doses = _population(200, rng, ragged=False, sc=True)
+    obs = np.arange(0.0, 100.0)
+    try:
+        kernel.set_threads(1)
+        one = simulate_concentrations(m, p, seg, doses, obs)
+        kernel.set_threads(2)
+        two = simulate_concentrations(m, p, seg, doses, obs)
+    finally:
+        kernel.set_threads(None)
+    assert np.array_equal(one, two)
+
+
+def test_step_table_is_exact():
+    """The distinct steps are the exact float differences the event loop would take."""
+    times = np.array([0.0, 0.0, 1 / 12, 1.0, 2.0, 14.0, 14.0 + 1 / 12, 15.0, np.inf])
+    values, index = kernel.step_table(times)
+    h = np.diff(times[:-1], prepend=0.0)
+    for j in range(len(times) - 1):
+        assert (index[j] == -1) if h[j] == 0 else values[index[j]] == h[j]
+    assert index[-1] == -1
+
+
+def test_small_jobs_do_not_load_numba():
+    """CLI start-up and small problems never import numba (fresh interpreter)."""
+    code = (
+        "import sys, numpy as np\n"
+        "from ifxdose.domain.simulation import simulate\n"
+        "simulate('passot_2016_ra', '5 mg/kg at weeks 0,2,6', {'weight_kg': 70.0}, np.arange(0, 100.0))\n"
+        "import ifxdose.adapters.cli\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
