@@ -19,8 +19,9 @@ effects, covariate model, dose table checks). Every figure is the median of REPE
 interleaved so that load from other processes hits all of them alike; ``load_average``
 records the machine's load during the run. Peak memory comes from child processes that
 stream 10,000 and 100,000 patients chunk by chunk (``iter_concentrations``), keeping one
-summary per patient. Compile time: a child process with an empty numba cache (first call
-ever) and one with the cache filled (first call in a new process).
+summary per patient. Compile time: a fresh interpreter with an empty numba cache (first call
+ever: JIT compilation) and one with the cache filled (first call in a new process), each
+also timing the import of numba and the kernel module.
 
 Run: ``.venv/bin/python benchmarks/simulate.py`` (~1-2 min; set IFXDOSE_BENCH_N to change N).
 """
@@ -193,6 +194,35 @@ def numba_fused(params: dict, doses: DoseTable, schedule) -> np.ndarray:
     return out
 
 
+def ode_baseline(model_name: str, n: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Per patient: scipy solve_ivp (LSODA, rtol 1e-6, atol 1e-9) piecewise between dose
+    events, the straightforward ODE approach; returns (seconds, its result, ifxdose's)."""
+    from scipy.integrate import solve_ivp
+
+    from ifxdose.core.pk.linear import rate_matrix
+
+    m, params, doses, _ = inputs(model_name, n, seed=7)
+    ours = simulate_concentrations(m, params, np.full((n, 1), -np.inf), doses, GRID)
+    starts, amounts, durs = doses.time_days[0], doses.amount_mg, doses.duration_days[0]
+    edges = sorted({0.0, *starts, *(starts + durs)} | {float(GRID[-1])})
+    edges = [e for e in edges if e <= GRID[-1]]
+    out = np.empty((n, GRID.size))
+    t0 = time.perf_counter()
+    for i in range(n):
+        K = rate_matrix(m.structure, {k: float(v[i, 0]) for k, v in params.items()})
+        y = np.zeros(K.shape[0])
+        for a, b in zip(edges[:-1], edges[1:]):
+            r = np.zeros(K.shape[0])
+            r[0] = sum(amounts[i, d] / durs[d] for d in range(starts.size) if starts[d] <= a < starts[d] + durs[d])
+            inside = (GRID >= a) & (GRID < b)
+            sol = solve_ivp(lambda _t, A: K @ A + r, (a, b), y, method="LSODA", rtol=1e-6, atol=1e-9,
+                            t_eval=np.append(GRID[inside], b))
+            out[i, inside] = sol.y[0, :-1] / params["V1"][i, 0]
+            y = sol.y[:, -1]
+        out[i, -1] = y[0] / params["V1"][i, 0]  # day 378 is a dose time: the sample is pre-dose
+    return time.perf_counter() - t0, out, ours
+
+
 def memory_floor(n: int) -> np.ndarray:
     out = np.empty((n, GRID.size))
     out.fill(1.0)
@@ -284,21 +314,27 @@ def child_stream(n: int) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def child_compile() -> None:
-    """Time importing numba and the first kernel call (compiles unless the cache is warm)."""
-    t0 = time.perf_counter()
-    kernel.kernel()
-    t1 = time.perf_counter()
-    m, params, doses, _ = inputs(MODELS["2cmt"], 64)
-    kernel.KERNEL_MIN_WORK = 0
-    t2 = time.perf_counter()
-    simulate_concentrations(m, params, np.full((64, 1), -np.inf), doses, GRID)
-    t3 = time.perf_counter()
-    print(json.dumps({"import_s": round(t1 - t0, 3), "first_call_s": round(t3 - t2, 3)}))
+COMPILE_PROBE = """
+import json, time
+t0 = time.perf_counter()
+from ifxdose.core.pk import kernel
+kernel.kernel()  # imports numba and the kernel module
+t1 = time.perf_counter()
+import numpy as np
+from ifxdose.core.pk import DoseTable, load_model, simulate_concentrations
+m = load_model("ternant_2014_ra")
+p = m.individual_parameters({"weight_kg": np.full((64, 1), 70.0)})
+doses = DoseTable.same_for_all(64, [0.0, 14.0, 42.0], 210.0, 2 / 24, 0)
+kernel.KERNEL_MIN_WORK = 0
+t2 = time.perf_counter()
+simulate_concentrations(m, p, np.full((64, 1), -np.inf), doses, np.arange(0.0, 379.0))
+t3 = time.perf_counter()
+print(json.dumps({"import_numba_and_kernel_s": round(t1 - t0, 3), "first_call_s": round(t3 - t2, 3)}))
+"""
 
 
 def run_child(*args: str, env: dict | None = None) -> str:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True,
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True,
                           env={**os.environ, **(env or {})})
     return proc.stdout.strip().splitlines()[-1]
 
@@ -306,19 +342,22 @@ def run_child(*args: str, env: dict | None = None) -> str:
 def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "--stream":
         return child_stream(int(sys.argv[2]))
-    if len(sys.argv) >= 2 and sys.argv[1] == "--compile":
-        return child_compile()
     result: dict = {"regimen": LABEL, "grid_points": int(GRID.size), "repeats": REPEATS,
                     "numba": numba.__version__, "threading_layer_threads": numba.config.NUMBA_NUM_THREADS,
                     "load_average_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as cache:
-        result["compile_empty_cache"] = json.loads(run_child("--compile", env={"NUMBA_CACHE_DIR": cache}))
-        result["compile_cached"] = json.loads(run_child("--compile", env={"NUMBA_CACHE_DIR": cache}))
+        result["compile_empty_cache"] = json.loads(run_child("-c", COMPILE_PROBE, env={"NUMBA_CACHE_DIR": cache}))
+        result["compile_cached"] = json.loads(run_child("-c", COMPILE_PROBE, env={"NUMBA_CACHE_DIR": cache}))
     for label, name in MODELS.items():
         result[label] = model_block(label, name)
+    secs, base, ours = ode_baseline(MODELS["1cmt"], 10)
+    result["ode_baseline"] = {"model": MODELS["1cmt"], "patients": 10, "patients_per_s": round(10 / secs, 2),
+                              "speedup_of_ifxdose_1_thread": round(result["1cmt"]["patients_per_s"]["ifxdose_engine_1_thread"]
+                                                                   / (10 / secs)),
+                              "max_rel_diff": float(np.max(np.abs(base - ours) / np.maximum(ours, 1e-3 * ours.max())))}
     result["ratio_to_fused_kernel"] = result["2cmt"]["ratio_to_fused_kernel"]
     result["thread_speedup_2_vs_1"] = result["2cmt"]["thread_speedup_2_vs_1"]
-    rss = {n: float(run_child("--stream", str(n))) for n in (10_000, 100_000)}
+    rss = {n: float(run_child(__file__, "--stream", str(n))) for n in (10_000, 100_000)}
     result["streaming_peak_rss_mb"] = {str(k): round(v, 1) for k, v in rss.items()}
     result["streaming_rss_ratio_100k_vs_10k"] = round(rss[100_000] / rss[10_000], 3)
     result["load_average_after"] = os.getloadavg()

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ifxdose.adapters.cli import app
-from ifxdose.adapters.scale import client, executor, map_tasks, parse_scheduler
+from ifxdose.adapters.scale import WORKER_ENV, client, executor, map_tasks, parse_scheduler
 from ifxdose.core.errors import InputError
 from ifxdose.domain.trials import load_models, run_trial
 
@@ -19,8 +19,12 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def cluster_map():
-    """One LocalCluster (2 worker processes) for the module: starting one costs seconds."""
-    with executor("local:2") as map_fn:
+    """A cluster of 2 worker processes reached by its address, as a remote one would be
+    (``--scheduler local:2`` is exercised by the CLI test); one for the module."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      env=WORKER_ENV) as cluster, executor(cluster.scheduler_address) as map_fn:
         yield map_fn
 
 
