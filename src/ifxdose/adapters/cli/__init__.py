@@ -6,10 +6,66 @@ anywhere below; :func:`main` turns it into one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
+import click
 import typer
+import typer.main
+from typer.core import TyperGroup
+
+#: Every command: name -> (module that registers it on ``app``, one-line help). The help
+#: lines are shown by ``ifxdose --help`` without importing the command modules (which pull in
+#: scipy, pydantic, FastAPI ...); tests/test_cli_lazy.py checks this table against the
+#: commands the modules really register, so the two cannot drift apart.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("pk", "Simulate a regimen for one typical patient of a model."),
+    "models": ("pk", "The population-PK model library."),
+    "demo": ("demo", "Simulate the Japanese label regimen for a 55 kg RA patient on MTX."),
+    "estimate": ("tdm", "Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA."),
+    "recommend": ("tdm", "Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale."),
+    "advise": ("dosing", "Advise the next infusion (or stop/switch) for a patient under a policy."),
+    "regimen": ("dosing", "Check a regimen against the label, cost it, or lay out its calendar."),
+    "score": ("score", "RA disease activity and response: DAS28, SDAI, CDAI, Boolean, EULAR, ACR, Paulus."),
+    "evidence": ("evidence", "The evidence base: the seed's studies (S0–S15) with citations, arms and outcomes."),
+    "trial": ("trial", "Replicate the seed's trials (arms, policies, published vs simulated)."),
+    "fhir": ("fhir", "Import a FHIR R4/R4B Bundle as a patient history, or export one."),
+    "serve": ("serve", "Start the clinic web app."),
+    "clinic-user": ("serve", "Add a local account to the clinic database (password from IFXDOSE_NEW_PASSWORD or a prompt)."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The top-level group: lists commands from :data:`COMMANDS`, imports a module only to run it.
+
+    ``ifxdose --help`` shows stub commands carrying the help line; resolving a command name
+    (running it, or its own ``--help``) imports its module, which registers the real command
+    on ``app``, and returns that command.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in COMMANDS:
+            return None
+        return click.Command(cmd_name, help=COMMANDS[cmd_name][1], short_help=COMMANDS[cmd_name][1])
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else None
+        if name in COMMANDS and name not in self.commands:
+            self.commands[name] = load_command(name)
+        return super().resolve_command(ctx, args)
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module that registers ``name`` and return the real click command."""
+    importlib.import_module(f"ifxdose.adapters.cli.{COMMANDS[name][0]}")
+    return typer.main.get_group(app).commands[name]
+
 
 app = typer.Typer(
     name="ifxdose",
@@ -17,18 +73,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
 )
 
-# Command modules register themselves on `app` when imported.
-from ifxdose.adapters.cli import pk as _pk  # noqa: E402,F401
-from ifxdose.adapters.cli import demo as _demo  # noqa: E402,F401
-from ifxdose.adapters.cli import tdm as _tdm  # noqa: E402,F401
-from ifxdose.adapters.cli import score as _score  # noqa: E402,F401
-from ifxdose.adapters.cli import dosing as _dosing  # noqa: E402,F401
-from ifxdose.adapters.cli import evidence as _evidence  # noqa: E402,F401
-from ifxdose.adapters.cli import trial as _trial  # noqa: E402,F401
-from ifxdose.adapters.cli import fhir as _fhir  # noqa: E402,F401
-from ifxdose.adapters.cli import serve as _serve  # noqa: E402,F401
+
+@app.callback()
+def _root() -> None:
+    """Infliximab dosing for rheumatoid arthritis."""
 
 
 def _one_line(exc: Exception) -> str:
@@ -45,17 +96,17 @@ def _one_line(exc: Exception) -> str:
 
 def main() -> None:
     """Console-script entry point: run the app, map bad input to exit code 2."""
-    from pydantic import ValidationError
-
-    from ifxdose.core.errors import InputError
-
     try:
         app()
-    except (InputError, ValidationError) as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
-        sys.exit(2)
-    except Exception as exc:  # a defect, not bad input: one line unless debugging
-        if os.environ.get("IFXDOSE_DEBUG"):
+    except Exception as exc:
+        from pydantic import ValidationError  # imported here: `ifxdose --help` never pays for it
+
+        from ifxdose.core.errors import InputError
+
+        if isinstance(exc, (InputError, ValidationError)):
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
+            sys.exit(2)
+        if os.environ.get("IFXDOSE_DEBUG"):  # a defect, not bad input: one line unless debugging
             raise
         print(f"internal error: {type(exc).__name__}: {exc} (set IFXDOSE_DEBUG=1 for the traceback)", file=sys.stderr)
         sys.exit(1)

@@ -1,0 +1,68 @@
+"""Benchmark: start-up time of the ``ifxdose`` command line, whole process, several runs.
+
+Measures, in the same run, the median wall time of
+- ``python -c "import numpy, scipy"`` (the baseline: what any scientific Python CLI pays),
+- ``ifxdose --help`` (goal < 0.5 s),
+- ``ifxdose score das28-crp ...`` (goal < 0.5 s),
+- ``ifxdose simulate ...`` for one typical patient (goal < 1.5 s),
+and prints JSON with each median and its ratio to the baseline. The load average is printed
+too: on a busy machine every figure grows, the ratios less so.
+
+Run: ``.venv/bin/python benchmarks/cli_startup.py [--runs 7]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+IFXDOSE = shutil.which("ifxdose", path=str(BIN)) or "ifxdose"
+
+COMMANDS = {
+    "numpy_scipy_import": [sys.executable, "-c", "import numpy, scipy"],
+    "help": [IFXDOSE, "--help"],
+    "score": [IFXDOSE, "score", "das28-crp", "--tjc28", "4", "--sjc28", "5", "--crp-mg-l", "7", "--ptga-mm", "40"],
+    "simulate": [IFXDOSE, "simulate", "--regimen", "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 22",
+                 "--weight-kg", "60", "--json"],
+}
+GOALS_S = {"help": 0.5, "score": 0.5, "simulate": 1.5}
+
+
+def wall_time(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    runs = parser.parse_args().runs
+    times: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    for cmd in COMMANDS.values():  # warm the file cache once
+        wall_time(cmd)
+    for _ in range(runs):  # interleaved, so load changes hit every command alike
+        for name, cmd in COMMANDS.items():
+            times[name].append(wall_time(cmd))
+    base = statistics.median(times["numpy_scipy_import"])
+    out = {"runs": runs, "load_average_1min": os.getloadavg()[0],
+           "baseline_numpy_scipy_import_s": round(base, 3)}
+    for name, goal in GOALS_S.items():
+        med = statistics.median(times[name])
+        out[f"{name}_median_s"] = round(med, 3)
+        out[f"{name}_ratio_to_numpy_scipy_import"] = round(med / base, 2)
+        out[f"{name}_goal_s"] = goal
+        out[f"{name}_meets_goal"] = med < goal
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

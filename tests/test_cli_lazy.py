@@ -1,0 +1,61 @@
+"""The lazy top-level CLI: its command table matches what the modules register, and
+``ifxdose --help`` imports none of the heavy libraries (issue 14: start-up under 0.5 s)."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import typer.main
+from typer.testing import CliRunner
+
+import ifxdose.adapters.cli as cli
+
+
+def _all_registered() -> dict[str, str]:
+    """Import every command module, then read the real commands off the Typer app."""
+    for mod in pkgutil.iter_modules(cli.__path__):
+        __import__(f"ifxdose.adapters.cli.{mod.name}")
+    group = typer.main.get_group(cli.app)
+    return {name: cmd.get_short_help_str(limit=1000) for name, cmd in group.commands.items()}
+
+
+def test_command_table_matches_the_registered_commands():
+    registered = _all_registered()
+    assert set(registered) == set(cli.COMMANDS), "add new commands to COMMANDS in adapters/cli/__init__.py"
+    for name, (_module, help_line) in cli.COMMANDS.items():
+        assert registered[name] == help_line, name
+
+
+def test_each_command_is_found_in_the_module_the_table_names():
+    for name, (module, _help) in cli.COMMANDS.items():
+        command = cli.load_command(name)
+        callback_module = getattr(command.callback, "__module__", "") or ""
+        if command.callback is not None and callback_module.startswith("ifxdose.adapters.cli."):
+            assert callback_module.endswith(module), (name, callback_module)
+
+
+def test_help_lists_every_command_and_a_subcommand_runs():
+    runner = CliRunner()
+    out = runner.invoke(cli.app, ["--help"])
+    assert out.exit_code == 0
+    for name in cli.COMMANDS:
+        assert name in out.stdout
+    sdai = runner.invoke(cli.app, ["score", "sdai", "--tjc28", "1", "--sjc28", "1", "--ptga-mm", "10",
+                                   "--phga-mm", "10", "--crp-mg-l", "5", "--json"])
+    assert sdai.exit_code == 0, sdai.output
+    assert json.loads(sdai.stdout)["value"] == 4.5  # 1 + 1 + 1.0 cm + 1.0 cm + 0.5 mg/dL, by hand
+    assert runner.invoke(cli.app, ["no-such-command"]).exit_code == 2
+
+
+def test_help_imports_no_heavy_library():
+    # One subprocess (a fresh interpreter is the only honest way to see what an import pulls in).
+    code = ("import sys; sys.argv = ['ifxdose', '--help']\n"
+            "from ifxdose.adapters.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('numpy', 'scipy', 'pydantic', 'fastapi', 'sqlalchemy', 'matplotlib') if m in sys.modules]\n"
+            "print('HEAVY=' + ','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "HEAVY=", out[-300:]
