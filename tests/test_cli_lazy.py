@@ -59,3 +59,20 @@ def test_help_imports_no_heavy_library():
             "print('HEAVY=' + ','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY=", out[-300:]
+
+
+def test_a_missing_optional_package_names_the_extra_to_install(monkeypatch, tmp_path, capsys):
+    # Hide matplotlib (the [plot] extra) as if it were not installed: `import matplotlib`
+    # then raises ModuleNotFoundError, which main() must turn into one line naming the extra.
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.delitem(sys.modules, "ifxdose.adapters.plots", raising=False)
+    monkeypatch.setattr(sys, "argv", ["ifxdose", "demo", "--out-dir", str(tmp_path)])
+    try:
+        cli.main()
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ifxdose[plot]" in err and "Traceback" not in err

@@ -54,3 +54,30 @@ def check_range(
     )
     suffix = f" {unit}" if unit else ""
     raise InputError(field, value, f"allowed range is {interval}{suffix}")
+
+
+#: Optional dependency groups (pyproject ``[project.optional-dependencies]``): the top-level
+#: module a feature imports -> the extra that installs it.
+EXTRA_OF_MODULE = {
+    "fastapi": "clinic", "starlette": "clinic", "uvicorn": "clinic", "jinja2": "clinic",
+    "sqlalchemy": "clinic", "alembic": "clinic", "psycopg": "clinic", "argon2": "clinic",
+    "itsdangerous": "clinic", "multipart": "clinic", "python_multipart": "clinic",
+    "pydantic_settings": "clinic", "fhir": "fhir", "matplotlib": "plot", "dask": "scale",
+    "distributed": "scale", "pharmpy": "nonmem",
+}
+
+
+class MissingExtraError(ImportError):
+    """A feature needs an optional dependency that is not installed; names the extra to install."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(f"this needs the optional package '{module}': pip install 'ifxdose[{extra}]' "
+                         f"(or 'ifxdose[all]')")
+
+
+def missing_extra(exc: ModuleNotFoundError) -> MissingExtraError | None:
+    """The :class:`MissingExtraError` for an import that failed on an optional package, else None."""
+    top = (exc.name or "").split(".")[0]
+    return MissingExtraError(top, EXTRA_OF_MODULE[top]) if top in EXTRA_OF_MODULE else None

@@ -103,7 +103,11 @@ def main() -> None:
 
         from ifxdose.core.errors import InputError
 
-        if isinstance(exc, (InputError, ValidationError)):
+        from ifxdose.core.errors import MissingExtraError, missing_extra
+
+        if isinstance(exc, ModuleNotFoundError) and missing_extra(exc) is not None:
+            exc = missing_extra(exc)
+        if isinstance(exc, (InputError, ValidationError, MissingExtraError)):
             print(f"error: {_one_line(exc)}", file=sys.stderr)
             sys.exit(2)
         if os.environ.get("IFXDOSE_DEBUG"):  # a defect, not bad input: one line unless debugging

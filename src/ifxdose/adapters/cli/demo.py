@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ifxdose.adapters.cli import app
-from ifxdose.adapters.plots import plot_profile
 from ifxdose.core.pk import default_model_name
 from ifxdose.domain.simulation import infusion_metrics, simulate
 
@@ -27,6 +26,8 @@ def demo(
     weight_kg: Annotated[float, typer.Option(help="body weight, kg")] = 55.0,
 ) -> None:
     """Simulate the Japanese label regimen for a 55 kg RA patient on MTX."""
+    from ifxdose.adapters.plots import plot_profile  # matplotlib: the [plot] extra
+
     console = Console()
     model = default_model_name()
     cov = {"weight_kg": weight_kg, "mtx": 1.0}
