@@ -175,7 +175,7 @@ def test_nordrum_positive_ada_without_ug_l_titre_is_flagged():
     h = build(weeks=MAINT, levels=[{"week": 14, "value_mg_l": 4.0}],
               ada=[{"week": 14, "result": "positive", "titre": 12, "titre_unit": "AU/mL"}])
     d = decide("nordrum-tdm", h, week(15))
-    assert d.action == "infuse" and "nordrum-ada-unit" in {f.rule_id for f in d.flags}
+    assert d.action == "infuse" and any("AU/mL" in w and "50 µg/L" in w for w in d.warnings)
 
 
 def test_nordrum_below_lloq():

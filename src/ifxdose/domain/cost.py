@@ -61,6 +61,29 @@ def vial_price(product: str = "Remicade", on: date | None = None, currency: str 
     return valid[-1]
 
 
+#: Assumption: Japanese NHI prices are revised every April; a price older than 400 days on
+#: the date it is used for is stale (a warning, the price is still shown).
+STALE_AFTER_DAYS = 400
+
+
+def price_for(product: str, on: date, currency: str = "JPY", vial_mg: int = 100
+              ) -> tuple[VialPrice | None, list[str]]:
+    """The sourced price of ``product`` on ``on`` with warnings, or ``None`` ("price unknown").
+
+    Never another product's price: a biosimilar without a sourced entry has no price.
+    """
+    try:
+        price = vial_price(product, on, currency, vial_mg)
+    except InputError:
+        return None, [f"price unknown: no sourced {currency} price for {product} {vial_mg} mg on {on} "
+                      "(add it to data/prices.toml); costs are not shown"]
+    warnings = []
+    if (on - price.valid_from).days > STALE_AFTER_DAYS:
+        warnings.append(f"price-stale: the {product} price ({price.price} {currency}/vial) is dated {price.valid_from}, "
+                        f"more than {STALE_AFTER_DAYS} days before {on}; NHI prices are revised yearly")
+    return price, warnings
+
+
 def money(amount: Decimal, currency: str) -> Decimal:
     """Round half up to the currency's minor unit (1 JPY, else 0.01)."""
     return amount.quantize(_MINOR_UNIT.get(currency, Decimal("0.01")), rounding=ROUND_HALF_UP)

@@ -3,13 +3,21 @@
 A policy subclasses :class:`Policy` and writes :meth:`Policy.plan`, which sees a
 :class:`PatientState` (the history up to ``today``) and returns a :class:`Plan`: the action,
 the dose in mg/kg, the weeks since the last infusion, and a rationale. :meth:`Policy.decide`
-adds the practicalities every policy needs the same way: the date, mg from the weight,
-vials and waste, the label's flags (JP or US) and the MTX warning.
+applies what every policy must do the same way, from the ONE set of rules in
+``ifxdose.domain.decisions``:
 
-Conventions (assumptions, documented in docs/policies.md):
-- The next infusion is dated from the last one given (last date + gap), so a delayed
-  infusion shifts the rest; an overdue infusion is dated ``today``.
-- Induction is the label's 3 mg/kg at weeks 0, 2, 6 (gaps 2 and 4 weeks).
+- plausibility checks (errors raise ``InputError``; named warnings are reported);
+- date-only infusions placed at the clinic infusion time; every level classified as
+  trough / peak / mid-interval / late; a policy that reads a trough gets the posterior-
+  predicted trough when the sample is not one, and the decision says so;
+- safety first: a severe infusion reaction stops, ADA >= 50 µg/L or ADA with an
+  undetectable level switches (S12, S13) — a protocol replay (``replay=True``) keeps its
+  arm and is flagged instead; a mild reaction adds premedication advice;
+- remission: never escalate (the JP label allows increases only for inadequate or waning
+  response; replays are flagged);
+- the practicalities: the date (last infusion + the new interval, or today), mg from
+  mg/kg and the weight, the one vial rounding, the label's flags (JP or US), the MTX
+  warning, and the next visit.
 """
 
 from __future__ import annotations
@@ -20,19 +28,26 @@ import datetime as dt
 from datetime import date, timedelta
 from typing import Literal
 
+import numpy as np
+
 from pydantic import BaseModel, ConfigDict
 
 from ifxdose.core.errors import InputError
+from ifxdose.domain.decisions import activity as act
+from ifxdose.domain.decisions import ada as ada_rules
+from ifxdose.domain.decisions import dosing, plausibility, reactions, sampling
+from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.decisions.nextvisit import LOW_LEVEL_MG_L, NextVisit, next_visit
 from ifxdose.domain.label import Flag, check_infusion, mtx_flags
-from ifxdose.domain.patient import Infusion, PatientHistory, as_date
-from ifxdose.domain.vials import Rounding, dose_mg, round_to_vials
+from ifxdose.domain.patient import Infusion, Level, PatientHistory, as_date
+from ifxdose.domain.vials import Rounding
 
 Action = Literal["infuse", "stop", "switch", "wait"]
-#: Label induction (seed S0): weeks 0, 2, 6 at 3 mg/kg.
-INDUCTION_WEEKS = (0.0, 2.0, 6.0)
-INDUCTION_MG_PER_KG = 3.0
-LABEL_INTERVAL_WEEKS = 8.0
-LABEL_CITATION = "Remicade JP label (S0); REMICADE US PI"
+#: Label induction, read from the label rule data (seed S0): weeks 0, 2, 6 at 3 mg/kg.
+INDUCTION_WEEKS = dosing.induction_weeks()
+INDUCTION_MG_PER_KG = dosing.induction_mg_per_kg()
+LABEL_INTERVAL_WEEKS = dosing.standard_interval_weeks()
+LABEL_CITATION = cite("label-jp") + "; " + cite("label-us")
 
 
 class Decision(BaseModel):
@@ -52,6 +67,9 @@ class Decision(BaseModel):
     rationale: str
     citations: list[str]
     flags: list[Flag] = []
+    kind: str = ""  # induction / escalate / keep / reduce / stop / switch / change_mechanism / resample / wait
+    warnings: list[str] = []
+    next_visit: NextVisit | None = None
 
 
 @dataclass
@@ -75,10 +93,13 @@ def warning(rule_id: str, message: str, citation: str) -> Flag:
 class PatientState:
     """The history as seen on ``today``: only what was known by then."""
 
-    def __init__(self, history: PatientHistory, today: date) -> None:
-        self.history = history
+    def __init__(self, history: PatientHistory, today: date,
+                 clinic_time: dt.time = sampling.CLINIC_INFUSION_TIME) -> None:
+        self.original = history
+        self.history, self.time_warnings = sampling.place_infusion_times(history, clinic_time)
         self.today = today
-        self.infusions: list[Infusion] = history.infusions_until(today)
+        self.infusions: list[Infusion] = self.history.infusions_until(today)
+        self.notes: list[str] = []  # what the decision must say about its inputs (non-trough samples)
 
     @property
     def n_given(self) -> int:
@@ -93,7 +114,7 @@ class PatientState:
 
     def last_gap_weeks(self) -> float:
         """Weeks between the last two infusions, to the nearest week (label 8 if fewer than 4)."""
-        if self.n_given <= len(INDUCTION_WEEKS):
+        if self.n_given <= dosing.n_induction():
             return LABEL_INTERVAL_WEEKS
         a, b = (as_date(i.date) for i in self.infusions[-2:])
         return float(round((b - a).days / 7.0))
@@ -115,20 +136,32 @@ class PatientState:
 
     def induction_plan(self, rationale: str, citations: list[str]) -> Plan:
         """The label's next induction infusion (call while fewer than 3 were given)."""
-        n = self.n_given
-        gap = None if n == 0 else INDUCTION_WEEKS[n] - INDUCTION_WEEKS[n - 1]
+        gap = dosing.induction_gap_weeks(self.n_given)
         return Plan("infuse", rationale, INDUCTION_MG_PER_KG, gap, gap, citations)
 
-    def _since_previous(self, entries: list) -> list:
-        """Entries dated after the second-to-last infusion and on or before today: a sample or
-        assessment taken before the last infusion on its day (pre-dose) counts."""
-        after = as_date(self.infusions[-2].date) if self.n_given >= 2 else date.min
-        return [e for e in entries if after < as_date(e.date) <= self.today]
+    def sample(self) -> sampling.Sample | None:
+        return sampling.latest_sample(self.history, self.today)
 
-    def latest_trough(self):
-        """The latest level since the previous infusion (see :meth:`_since_previous`)."""
-        levels = self._since_previous(self.history.levels)
-        return levels[-1] if levels else None
+    def latest_trough(self) -> Level | None:
+        """The trough a policy reads: the latest level since the previous infusion when it is
+        a trough; otherwise the posterior-predicted trough before the infusion that was due
+        (and a note that says so); None without a level."""
+        s = self.sample()
+        if s is None or s.kind == "baseline":
+            return None
+        if s.is_trough:
+            return s.level
+        assert s.due is not None
+        due = s.due - dt.timedelta(minutes=1)
+        predicted = predicted_trough_mg_l(self.history, due)
+        if predicted is None:
+            self.notes.append(f"levels[{s.index}] is a {s.describe()}, not a trough, and no trough could be "
+                              "predicted: draw a pre-dose trough")
+            return None
+        self.notes.append(f"levels[{s.index}] is a {s.describe()}, not a trough: the posterior-predicted trough "
+                          f"before the infusion due {due:%Y-%m-%d} ({predicted:.3g} mg/L, RA default model) is "
+                          "used instead")
+        return Level(date=due, value_mg_l=round(predicted, 3))
 
     def latest_ada(self):
         known = [a for a in self.history.ada if a.date <= self.today]
@@ -142,9 +175,31 @@ class PatientState:
         return known[-1] if known else None
 
     def visit_assessment(self):
-        """The latest assessment since the previous infusion (see :meth:`_since_previous`)."""
-        known = self._since_previous(self.history.assessments) if self.infusions else []
-        return known[-1] if known else None
+        """The latest assessment since the previous infusion (``decisions.activity``)."""
+        return act.visit_assessment(self.history, self.today) if self.infusions else None
+
+    def activity(self) -> act.Activity:
+        return act.current_activity(self.history, self.today)
+
+
+_PREDICTED: dict[tuple[str, str], float | None] = {}
+
+
+def predicted_trough_mg_l(history: PatientHistory, when: dt.datetime) -> float | None:
+    """Posterior median concentration at ``when`` (RA default model, 200 SIR samples), cached."""
+    from ifxdose.domain.tdm import build_problem, estimate
+
+    key = (history.model_dump_json(), when.isoformat())
+    if key not in _PREDICTED:
+        if len(_PREDICTED) > 256:
+            _PREDICTED.clear()
+        try:
+            est = estimate(history, n_samples=200, seed=0)
+            conc = build_problem(history, est.model).predict(est.posterior.eta, [history.day_of(when)])[:, 0]
+            _PREDICTED[key] = float(np.median(conc))
+        except InputError:
+            _PREDICTED[key] = None
+    return _PREDICTED[key]
 
 
 class Policy(ABC):
@@ -156,6 +211,7 @@ class Policy(ABC):
     seed_tags: tuple[str, ...] = ()
     rules: str = "jp"  # label rule set for flags: "jp" or "us"
     rounding: Rounding = "up"
+    replay: bool = False  # a protocol replay keeps its arm on safety findings and flags them
 
     @abstractmethod
     def plan(self, state: PatientState) -> Plan:
@@ -163,41 +219,110 @@ class Policy(ABC):
 
     @property
     def citations(self) -> list[str]:
-        return [*self.seed_tags, self.citation]
+        return [cite(t) for t in self.seed_tags] + [self.citation]
 
     def decide(self, history: PatientHistory, today: date) -> Decision:
+        named = plausibility.check_history(history, today)
         state = PatientState(history, today)
+        warnings = [*state.time_warnings, *(w.text() for w in named)]
+        ada = ada_rules.ada_status(state.history, today)
+        warnings += ada.warnings
+        reaction = reactions.reaction_status(state.history, today)
+        stop = None
+        if reaction.severity == "severe":
+            stop = ("stop", reaction.stop_reason(), reaction.citations())
+        elif ada.switch:
+            stop = ("switch", ada.reason(), ada.citations())
+        ctx = (state, ada, reaction, warnings)
+        if stop is not None and not self.replay:
+            return self._final(ctx, Decision(policy=self.name, action=stop[0], kind=stop[0], date=today,
+                                             rationale=stop[1][0].upper() + stop[1][1:] + ".",
+                                             citations=list(dict.fromkeys([*self.citations, *stop[2]])),
+                                             warnings=warnings))
         plan = self.plan(state)
         citations = list(dict.fromkeys([*self.citations, *plan.citations]))
+        flags = list(plan.flags)
+        if stop is not None:
+            flags.append(warning(f"safety-{stop[0]}", f"{stop[1]} (protocol replay: the arm is kept)",
+                                 "; ".join(stop[2])))
+        for note in state.notes:
+            flags.append(warning("non-trough", note, cite("S13")))
+            plan.rationale = f"{plan.rationale} [{note}]"
+        if reaction.severity == "mild":
+            flags.append(warning("infusion-reaction", reaction.premedication(), "; ".join(reaction.citations())))
+        plan = self._remission_guard(state, plan, flags)
+        plan.flags = flags
         if plan.action in ("stop", "switch"):
-            return Decision(policy=self.name, action=plan.action, date=today, rationale=plan.rationale,
-                            citations=citations, flags=plan.flags)
-        return self._dosed(state, plan, citations)
+            return self._final(ctx, Decision(policy=self.name, action=plan.action, kind=plan.action, date=today,
+                                             rationale=plan.rationale, citations=citations, flags=plan.flags,
+                                             warnings=warnings))
+        return self._final(ctx, self._dosed(state, plan, citations, warnings))
 
-    def _dosed(self, state: PatientState, plan: Plan, citations: list[str]) -> Decision:
+    def _remission_guard(self, state: PatientState, plan: Plan, flags: list[Flag]) -> Plan:
+        """Never escalate in remission (replays: flag it)."""
+        if plan.dose_mg_per_kg is None or state.n_given < dosing.n_induction():
+            return plan
+        current = (state.current_mg_per_kg(), state.last_gap_weeks())
+        new = (plan.dose_mg_per_kg, plan.interval_weeks or current[1])
+        if dosing.exposure_change(current, new) != "escalate":
+            return plan
+        activity = state.activity()
+        if not activity.remission:
+            return plan
+        why = (f"{activity.text()} is remission: the JP label allows increases only for inadequate or waning "
+               "response (効果不十分又は効果が減弱した場合)")
+        if self.replay:
+            flags.append(warning("remission-escalation", f"{why} (protocol replay: the arm is kept)",
+                                 cite("label-jp-stepwise")))
+            return plan
+        flags.append(warning("remission-no-escalation", f"{plan.rationale} — not applied: {why}",
+                             cite("label-jp-stepwise")))
+        return Plan("infuse", f"{plan.rationale} Not applied: {why}; keep {current[0]:g} mg/kg every "
+                              f"{current[1]:g} weeks.", current[0], current[1], current[1],
+                    [*plan.citations, cite("label-jp-stepwise"), cite("felson-2011")])
+
+    def _final(self, ctx, decision: Decision) -> Decision:
+        state, ada, reaction, _ = ctx
+        s = state.sample()
+        low = s is not None and (s.level.below_lloq or (s.level.value_mg_l or 0.0) < LOW_LEVEL_MG_L)
+        known = [a.date for a in state.history.ada if a.date <= state.today]
+        going_on = decision.action in ("infuse", "wait")
+        decision.next_visit = next_visit(decision.date if going_on else None, decision.infusion_number, reaction,
+                                         ada.positive, low, known[-1] if known else None)
+        if not decision.kind:
+            decision.kind = self._kind(state, decision)
+        return decision
+
+    @staticmethod
+    def _kind(state: PatientState, d: Decision) -> str:
+        if d.action == "wait":
+            return "wait"
+        if state.n_given < dosing.n_induction() or d.dose_mg_per_kg is None:
+            return "induction"
+        current = (state.current_mg_per_kg(), state.last_gap_weeks())
+        return dosing.exposure_change(current, (d.dose_mg_per_kg, d.interval_weeks or current[1]))
+
+    def _dosed(self, state: PatientState, plan: Plan, citations: list[str], warnings: list[str]) -> Decision:
         assert plan.dose_mg_per_kg is not None
         today = state.today
         rationale = plan.rationale
-        if state.last is None or plan.gap_weeks is None:
-            when = today
-        else:
-            when = as_date(state.last.date) + timedelta(days=round(plan.gap_weeks * 7))
-            if when < today:
-                rationale += f" (due {when.isoformat()}: overdue, so today)"
-                when = today
+        last = as_date(state.last.date) if state.last is not None else None
+        when = dosing.next_due(last, plan.gap_weeks, today)
+        if last is not None and plan.gap_weeks is not None and when == today \
+                and last + timedelta(days=round(plan.gap_weeks * 7)) < today:
+            rationale += f" (due {(last + timedelta(days=round(plan.gap_weeks * 7))).isoformat()}: overdue, so today)"
         weight = state.history.weight_on(when)
         if weight is None:
             raise InputError("weights", [], "at least one weight is needed to turn mg/kg into mg")
-        mg = dose_mg(plan.dose_mg_per_kg, weight)
-        vials = round_to_vials(mg, rounding=self.rounding)
+        vials = dosing.prepare(plan.dose_mg_per_kg, weight, self.rounding)
         number = state.n_given + 1
-        gap = None if state.last is None else (when - as_date(state.last.date)).days / 7.0
+        gap = None if last is None else (when - last).days / 7.0
         flags = [*plan.flags, *check_infusion(number, plan.dose_mg_per_kg, gap, self.rules),
                  *mtx_flags(state.history.on_mtx(when), self.rules)]
         return Decision(policy=self.name, action=plan.action, infusion_number=number, date=when,
                         dose_mg_per_kg=plan.dose_mg_per_kg, dose_mg=vials.given_mg, vials=vials.vials,
                         wasted_mg=vials.wasted_mg, interval_weeks=plan.interval_weeks,
-                        rationale=rationale, citations=citations, flags=flags)
+                        rationale=rationale, citations=citations, flags=flags, warnings=warnings)
 
 
 def record(history: PatientHistory, decision: Decision) -> PatientHistory:

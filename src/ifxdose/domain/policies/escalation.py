@@ -17,9 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ifxdose.domain.label import max_dose_mg_per_kg
-from ifxdose.domain.policies.base import LABEL_INTERVAL_WEEKS, PatientState, Plan, Policy, warning
+from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.policies.base import LABEL_CITATION, LABEL_INTERVAL_WEEKS, PatientState, Plan, Policy, warning
 
-START_CITATION = "Rahman MU et al. Ann Rheum Dis 2007;66:1233-8 (START escalation)"
+START_CITATION = cite("start")
 
 
 def improved_less_than(baseline: int, current: int, pct: int) -> bool:
@@ -87,7 +88,7 @@ class StartEscalation(Policy):
         if wanted > ceiling:
             flag = warning("start-ceiling", f"escalation to {wanted:g} mg/kg would exceed the label "
                                             f"ceiling {ceiling:g} mg/kg; kept at {min(current, ceiling):g}",
-                           "Remicade JP label (S0); REMICADE US PI")
+                           LABEL_CITATION)
             return Plan("infuse", f"START: {why}; at the label ceiling, dose not raised.",
                         min(current, ceiling), 8.0, 8.0, flags=[flag])
         return Plan("infuse", f"START: {why}, so +{self.step_mg_per_kg:g} mg/kg: {current:g} -> {wanted:g} mg/kg.",

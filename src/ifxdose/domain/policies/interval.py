@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ifxdose.domain.decisions.cite import cite
 from ifxdose.domain.policies.base import PatientState, Plan, Policy
 from ifxdose.domain.policies.steps import step_up
 from ifxdose.domain.policies.troughs import describe, trough_band
@@ -22,7 +23,7 @@ from ifxdose.domain.policies.troughs import describe, trough_band
 class IntervalShortening(Policy):
     name = "interval-shortening"
     title = "Shorten 8 -> 6 -> 4 weeks for a low trough"
-    citation = "St Clair EW et al. Arthritis Rheum 2002;46:1451-9"
+    citation = cite("st-clair-2002")
     seed_tags = ("S10", "S11")
 
     low_trough_mg_l: float = 1.0  # Assumption from S10/S11 (>= 1 ug/mL associated with response)

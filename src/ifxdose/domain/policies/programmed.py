@@ -19,9 +19,10 @@ from typing import Literal
 
 from ifxdose.core.errors import InputError
 from ifxdose.domain import scores
+from ifxdose.domain.decisions.cite import cite
 from ifxdose.domain.policies.base import LABEL_INTERVAL_WEEKS, PatientState, Plan, Policy
 
-RRRR = "Tanaka Y et al. Ann Rheum Dis 2020;79:94-102 (RRRR)"
+RRRR = cite("rrrr")
 RISING_TNF = "Takeuchi T et al. Ann Rheum Dis 2011;70:1208-15 (RISING TNF sub-analysis)"
 STOP_INFUSION = 9  # weeks 0, 2, 6, 14, 22, 30, 38, 46, 54: the 9th infusion is at week 54
 
@@ -91,7 +92,7 @@ class RrrrProgrammed(Policy):
         sign = "<=" if self.sdai_stop_inclusive else "<"
         if remission:
             return Plan("stop", f"RRRR week 54: SDAI {sdai} {sign} {limit} (remission), so stop infliximab "
-                                "and monitor for flare.", citations=["Felson DT et al. Ann Rheum Dis 2011;70:404-13"])
+                                "and monitor for flare.", citations=[cite("felson-2011")])
         return Plan("infuse", f"RRRR week 54: SDAI {sdai} is not {sign} {limit}; continue {dose:g} mg/kg "
                               "every 8 weeks.", dose, 8.0, 8.0)
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from ifxdose.domain import scores
-from ifxdose.domain.patient import JointAssessment, LabEntry
+from ifxdose.domain.decisions.activity import das28_of
+from ifxdose.domain.decisions.cite import cite
 from ifxdose.domain.policies.base import PatientState, Plan, Policy, warning
 from ifxdose.domain.policies.steps import step_down, step_up
 from ifxdose.domain.policies.troughs import describe, trough_band
 
-NORDRUM = "Syversen SW et al. JAMA 2021;326:2375-84 (NOR-DRUM B)"
-MULLEMAN = "Mulleman D et al. Arthritis Res Ther 2009;11:R178, Table 1 (https://arthritis-research.biomedcentral.com/articles/10.1186/ar2867/tables/1)"
+NORDRUM = cite("nordrum")
+MULLEMAN = cite("mulleman-2009")
 
 
 def _no_trough(dose: float, interval: float) -> Plan:
@@ -28,7 +28,8 @@ def _no_trough(dose: float, interval: float) -> Plan:
 
 @dataclass
 class NordrumTdm(Policy):
-    """Keep the trough in 3-8 mg/L; ADA >= 50 ug/L -> stop infliximab and switch (seed S13)."""
+    """Keep the trough in 3-8 mg/L. ADA >= 50 µg/L -> switch (seed S13) is the shared safety
+    rule of every policy (``decisions.ada``), applied by :meth:`Policy.decide`."""
 
     name = "nordrum-tdm"
     title = "NOR-DRUM B proactive TDM (trough 3-8 mg/L)"
@@ -37,7 +38,6 @@ class NordrumTdm(Policy):
 
     low_mg_l: float = 3.0  # S13: therapeutic range 3-8 mg/L (both ends in range)
     high_mg_l: float = 8.0  # S13
-    ada_stop_ug_l: float = 50.0  # S13: anti-drug antibodies >= 50 ug/L -> recommend stopping
     dose_step_mg_per_kg: float = 1.5  # Assumption: START step (S5); NOR-DRUM steps not found
     interval_step_weeks: float = 2.0  # Assumption: S10's 8 -> 6 weeks; NOR-DRUM steps not found
     prefer: Literal["dose", "interval"] = "dose"  # Assumption
@@ -47,24 +47,11 @@ class NordrumTdm(Policy):
         if state.n_given < 3:
             return state.induction_plan("NOR-DRUM B is maintenance TDM; label induction first: "
                                         "3 mg/kg at weeks 0, 2, 6.", [])
-        ada = state.latest_ada()
-        flags = []
-        if ada is not None and ada.result == "positive":
-            titre = ada.titre_ug_l()
-            if titre is not None and titre >= self.ada_stop_ug_l:
-                return Plan("switch", f"Anti-drug antibodies {titre:g} ug/L on {ada.date} are >= "
-                                      f"{self.ada_stop_ug_l:g} ug/L: stop infliximab and switch (NOR-DRUM B).")
-            if titre is None:
-                flags.append(warning("nordrum-ada-unit", f"ADA positive on {ada.date} without a titre in ug/L: "
-                                     f"the {self.ada_stop_ug_l:g} ug/L stop rule cannot be applied; retest",
-                                     NORDRUM))
         dose, interval = state.current_mg_per_kg(), state.last_gap_weeks()
         level = state.latest_trough()
         if level is None:
             return _no_trough(dose, interval)
-        plan = self._on_trough(level, dose, interval)
-        plan.flags = flags + plan.flags
-        return plan
+        return self._on_trough(level, dose, interval)
 
     def _on_trough(self, level, dose: float, interval: float) -> Plan:
         seen = describe(level)
@@ -86,7 +73,7 @@ class NordrumTdm(Policy):
             return Plan("infuse", f"{seen} is below {target}: {step.how}.", step.dose_mg_per_kg,
                         step.interval_weeks, step.interval_weeks)
         step = step_down(dose, interval, dose_step_mg_per_kg=self.dose_step_mg_per_kg,
-                         interval_step_weeks=self.interval_step_weeks)
+                         interval_step_weeks=self.interval_step_weeks, rules=self.rules)
         if not step.how:
             return Plan("infuse", f"{seen} is above {target}, but {dose:g} mg/kg every {interval:g} weeks is the "
                                   "label standard: keep it.", dose, interval, interval)
@@ -95,21 +82,6 @@ class NordrumTdm(Policy):
 
 
 Control = Literal["optimal", "acceptable", "inadequate"]
-
-
-def das28_of(visit: JointAssessment, labs: list[LabEntry]) -> Decimal | None:
-    """DAS28-ESR if an ESR is known for the visit day, else DAS28-CRP; None without either."""
-    same_day = [lab for lab in labs if lab.date == visit.date]
-    esr = visit.esr_mm_h if visit.esr_mm_h is not None else next((x.esr_mm_h for x in same_day if x.esr_mm_h), None)
-    crp = visit.crp_mg_l if visit.crp_mg_l is not None else next(
-        (x.crp_mg_l for x in same_day if x.crp_mg_l is not None), None)
-    if esr is not None:
-        score = scores.das28_esr(tjc28=visit.tjc28, sjc28=visit.sjc28, esr_mm_h=esr, ptga_mm=visit.ptga_mm)
-    elif crp is not None:
-        score = scores.das28_crp(tjc28=visit.tjc28, sjc28=visit.sjc28, crp_mg_l=crp, ptga_mm=visit.ptga_mm)
-    else:
-        return None
-    return Decimal(score.decided_on)
 
 
 #: Mulleman 2009 Table 1: (trough band, disease control) -> decision.
@@ -194,3 +166,6 @@ class Mulleman2009(Policy):
                                   f"keep {dose:g} mg/kg.", dose, interval, interval)
         return Plan("infuse", f"{seen}: increase: {step.how}.", step.dose_mg_per_kg, step.interval_weeks,
                     step.interval_weeks)
+
+
+__all__ = ["Control", "MULLEMAN", "MULLEMAN_TABLE", "Mulleman2009", "NORDRUM", "NordrumTdm", "das28_of"]
