@@ -125,8 +125,9 @@ def test_antibodies_at_stop_threshold_give_a_critical_card(ehr):
     history.ada.append(AdaResult(date="2024-08-19", result="positive", titre=80, titre_unit="ug/L"))
     card = _one_card(ehr.post(ORDER_SELECT, json=hook_request(prefetch=prefetch_of(history))))
     rec = recommend(history, today=TODAY)
-    assert rec.action == "stop" and card["indicator"] == "critical"
-    assert card["summary"].startswith("Stop infliximab") and rec.rationale in card["detail"]
+    # ADA >= 50 ug/L (NOR-DRUM B, S13): stop infliximab AND switch — one action for every path
+    assert rec.action == "switch" and card["indicator"] == "critical"
+    assert card["summary"].startswith("Switch from infliximab") and rec.rationale in card["detail"]
     [suggestion] = card["suggestions"]
     assert suggestion["actions"] == [{"type": "delete", "description": "Remove MedicationRequest/draft-1",
                                       "resourceId": "MedicationRequest/draft-1"}]

@@ -29,6 +29,16 @@ def trough_band(level: Level, low_mg_l: float, high_mg_l: float = float("inf"), 
     return "target"
 
 
+def band_array(level_mg_l, low_mg_l: float, high_mg_l: float = float("inf"), *, high_inclusive: bool):
+    """Vectorised :func:`trough_band` for measured values (trial arms): an array of
+    "low" / "target" / "high" (a result below the LLOQ is given as a value below ``low_mg_l``)."""
+    import numpy as np
+
+    v = np.asarray(level_mg_l, float)
+    high = (v > high_mg_l) | ((v == high_mg_l) & (not high_inclusive))
+    return np.where(v < low_mg_l, "low", np.where(high, "high", "target"))
+
+
 def describe(level: Level) -> str:
     when = as_date(level.date).isoformat()
     if level.below_lloq:

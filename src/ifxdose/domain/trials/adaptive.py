@@ -12,8 +12,10 @@ Assumptions (docs/trials.md):
   secondary non-responder if a responder at an earlier visit from week 22, else primary.
 - NOR-DRUM B: patients enter at a maintenance infusion (``entry_day``) ADA-free after label
   dosing; the TDM arm measures the pre-dose trough (with the PK model's residual error) at
-  every infusion and steps dose/interval with the policy's own step functions; an ADA
-  onset before a visit counts as ADA >= 50 ug/L and stops infliximab (switch).
+  every infusion, classifies it with the policy's own band rule (``policies.troughs``) and
+  steps dose/interval with the shared step functions (``decisions.dosing``); an ADA onset
+  before a visit counts as ADA >= 50 ug/L and switches by the shared ADA rule
+  (``decisions.ada.ada_switch_mask``), as ``Policy.decide`` does for one patient.
 - RRRR programmed: the TNF tier and its doses come from the policy module.
 """
 
@@ -21,10 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ifxdose.domain.decisions.ada import ADA_STOP_UG_L, ada_switch_mask
+from ifxdose.domain.decisions.dosing import step_down, step_up
 from ifxdose.domain.label import max_dose_mg_per_kg
 from ifxdose.domain.policies import get_policy
 from ifxdose.domain.policies.programmed import TIER_DOSES, tnf_tier
-from ifxdose.domain.policies.steps import step_down, step_up
+from ifxdose.domain.policies.troughs import band_array
 from ifxdose.domain.trials.engine import ArmRun, Cohort, conc_at, fixed_arm, measured, regimen_mg_per_kg, responder
 from ifxdose.domain.trials.models import Models
 
@@ -66,6 +70,15 @@ def _step_all(fn, dose: np.ndarray, interval: np.ndarray, mask: np.ndarray, **kw
         dose[sel], interval[sel] = s.dose_mg_per_kg, s.interval_weeks
 
 
+def nordrum_step(dose: np.ndarray, interval: np.ndarray, band: np.ndarray, due: np.ndarray, policy) -> None:
+    """NOR-DRUM B's step for every patient at once, in place: low -> one step up, high -> one
+    step down (the policy's step sizes and preference; ``NordrumTdm._on_trough`` for one patient)."""
+    _step_all(step_up, dose, interval, due & (band == "low"), rules=policy.rules, prefer=policy.prefer,
+              dose_step_mg_per_kg=policy.dose_step_mg_per_kg, interval_step_weeks=policy.interval_step_weeks)
+    _step_all(step_down, dose, interval, due & (band == "high"), dose_step_mg_per_kg=policy.dose_step_mg_per_kg,
+              interval_step_weeks=policy.interval_step_weeks, rules=policy.rules)
+
+
 def maintenance_arm(models: Models, cohort: Cohort, label_regimen: str, grid: np.ndarray, entry_day: float,
                     end_day: float, tdm: bool) -> ArmRun:
     """NOR-DRUM B: label dosing before entry, then standard care or proactive TDM to ``end_day``."""
@@ -89,15 +102,13 @@ def maintenance_arm(models: Models, cohort: Cohort, label_regimen: str, grid: np
             idx = np.searchsorted(grid, next_day)
             c = run.exposure.conc_mg_l[np.arange(P), np.minimum(idx, grid.size - 1)]
             level = measured(models, c, cohort.residual_z[:, visits % cohort.residual_z.shape[1]])
-            stop = due & (run.exposure.onset_day < next_day)
+            onset = run.exposure.onset_day < next_day
+            stop = due & ada_switch_mask(onset, np.where(onset, ADA_STOP_UG_L, np.nan), np.zeros(P, bool))
             switched |= stop
             active &= ~stop
             due &= ~stop
-            _step_all(step_up, dose, interval, due & (level < policy.low_mg_l), rules=policy.rules,
-                      prefer=policy.prefer, dose_step_mg_per_kg=policy.dose_step_mg_per_kg,
-                      interval_step_weeks=policy.interval_step_weeks)
-            _step_all(step_down, dose, interval, due & (level > policy.high_mg_l),
-                      dose_step_mg_per_kg=policy.dose_step_mg_per_kg, interval_step_weeks=policy.interval_step_weeks)
+            band = band_array(level, policy.low_mg_l, policy.high_mg_l, high_inclusive=True)
+            nordrum_step(dose, interval, band, due, policy)
         times.append(np.where(due, next_day, np.nan))
         doses.append(np.where(due, dose, 0.0))
         next_day = np.where(due, next_day + 7.0 * interval, next_day)

@@ -58,7 +58,8 @@ def patient_link(base_url: str, code: str | None) -> list[Json] | None:
 
 def differs(draft: DraftOrder, chosen: Option) -> bool:
     return ((draft.dose_mg is not None and abs(draft.dose_mg - chosen.dose_mg) > 0.5)
-            or (draft.dose_mg_per_kg is not None and abs(draft.dose_mg_per_kg - chosen.dose_mg_per_kg) > 0.05)
+            or (draft.dose_mg_per_kg is not None
+                and abs(draft.dose_mg_per_kg - (chosen.prescribed_mg_per_kg or chosen.dose_mg_per_kg)) > 0.05)
             or (draft.interval_weeks is not None and abs(draft.interval_weeks - chosen.interval_weeks) > 0.01))
 
 
@@ -66,7 +67,8 @@ def indicator(rec: Recommendation, drafts: Iterable[DraftOrder]) -> str:
     chosen = rec.chosen
     if rec.action in ("stop", "switch") or chosen is None:
         return "critical"
-    if chosen.label_flags or chosen.pta < rec.pta_threshold or any(differs(d, chosen) for d in drafts):
+    if chosen.label_flags or chosen.pta < rec.pta_threshold or rec.decision in ("resample", "reduce") \
+            or any(differs(d, chosen) for d in drafts):
         return "warning"
     return "info"
 
@@ -91,9 +93,13 @@ def _option_table(rec: Recommendation, o: Option) -> str:
         ("Predicted trough, 80% interval",
          f"{o.predicted_trough_p10_mg_l:.2f}–{o.predicted_trough_p90_mg_l:.2f} mg/L"),
         (f"Probability of target attainment (trough {_target(rec)})", f"{o.pta:.0%}"),
-        ("Cost per year", f"{o.cost_per_year_jpy:,} JPY"),
+        ("Cost per year", "price unknown" if o.cost_per_year_jpy is None else f"{o.cost_per_year_jpy:,} JPY"),
         ("Label flags", "; ".join(o.label_flags) or "none"),
     ]
+    if o.pct_change_mg_per_kg is not None:
+        rows.insert(1, ("Change in mg/kg vs current", f"{o.pct_change_mg_per_kg:+.1f}%"))
+    rows += [(f"Trough under {m.model}", "—" if m.predicted_trough_median_mg_l is None
+              else f"{m.predicted_trough_median_mg_l:.2f} mg/L {m.note}".strip()) for m in rec.model_spread]
     return "| | |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
 
 
@@ -105,18 +111,26 @@ def dose_detail(rec: Recommendation, drafts: list[DraftOrder], skipped: list[str
                                                          if rec.chosen is not None and differs(d, rec.chosen) else "")
                                       for d in drafts]),
              _bullets("Warnings", rec.warnings),
+             _bullets("Next visit", rec.next_visit.advice if rec.next_visit else []),
              _bullets("Sources", rec.citations),
              _bullets("Not read from the record", skipped[:20]),
-             f"Model: {rec.model} {rec.model_version}. {NOT_A_DEVICE}"]
+             f"Model: {rec.model} {rec.model_version} ({rec.model_grade}). {NOT_A_DEVICE}"]
     return "\n\n".join(p for p in parts if p)
 
 
 def dose_summary(rec: Recommendation) -> str:
+    """One line from the engine's decision (no clinical rule here)."""
     o = rec.chosen
+    if rec.decision == "change_mechanism":
+        return "Change mechanism: adequate infliximab level with active disease; do not escalate"
     if rec.action == "switch":
-        return "Switch from infliximab: antibodies with an undetectable drug level; do not escalate"
+        return "Switch from infliximab: anti-drug antibodies (high titre or undetectable level); do not escalate"
     if o is None:
-        return "Stop infliximab: anti-drug antibodies; switch to another biologic rather than escalate"
+        return "Stop infliximab: " + rec.rationale.split(":")[0]
+    if rec.decision == "resample":
+        return f"Re-sample a trough before deciding; meanwhile {o.dose_mg:g} mg every {o.interval_weeks:g} weeks"
+    if rec.decision == "reduce":
+        return f"Remission, high trough: offer {o.dose_mg:g} mg every {o.interval_weeks:g} weeks, or stopping"
     return f"Infliximab {o.dose_mg:g} mg every {o.interval_weeks:g} weeks: {o.pta:.0%} chance of trough {_target(rec)}"
 
 
