@@ -270,7 +270,9 @@ class ModelInformedPolicy:
     replay = False
 
     def __init__(self, model: str | None = None, target: Target | None = None, pta_threshold: float = 0.9,
-                 n_samples: int = 1000, seed: int = 0, model_spread: bool = True) -> None:
+                 n_samples: int = 1000, seed: int = 0, model_spread: bool = True, rules: str = "jp") -> None:
+        if rules != "jp":
+            raise InputError("rules", rules, "recommend applies the JP label (rules='jp')")
         self.kw = dict(model=model, target=target, pta_threshold=pta_threshold, n_samples=n_samples, seed=seed,
                        model_spread=model_spread)
 

@@ -81,6 +81,26 @@ def estimate_cmd(
         console.print(f"plot written to {plot}")
 
 
+_TEXT = {
+    "en": {"options": "options (steady-state trough, posterior)", "cols": ("", "mg", "mg/kg (given)", "% mg/kg",
+           "vials", "every (wk)", "median mg/L", "80% interval", "PTA", "JPY/year", "label"),
+           "warning": "warning", "next": "Next visit", "spread": "Predicted trough of the chosen option by RA model",
+           "cite": "Citations", "model": "model", "grade": "evidence", "activity": "activity", "sample": "sample",
+           "unknown": "price unknown", "ok": "ok", "target": "target", "action": {"infuse": "INFUSE", "stop": "STOP",
+                                                                                 "switch": "SWITCH"}},
+    "ja": {"options": "選択肢（定常状態トラフ、事後分布）", "cols": ("", "mg", "mg/kg（実投与）", "mg/kg変化",
+           "バイアル", "間隔（週）", "中央値 mg/L", "80%区間", "達成確率", "年間費用（円）", "添付文書"),
+           "warning": "注意", "next": "次回受診", "spread": "選択した案の予測トラフ（RAモデル別）",
+           "cite": "出典", "model": "モデル", "grade": "エビデンス", "activity": "疾患活動性", "sample": "検体",
+           "unknown": "薬価不明", "ok": "適合", "target": "目標", "action": {"infuse": "投与", "stop": "中止",
+                                                                         "switch": "切り替え"}},
+}
+_LABEL_JA = {"current (whole vials)": "現行（バイアル単位）", "current": "現行", "prescribed mg/kg": "処方mg/kg",
+             "recommended": "推奨", "more mg": "増量", "shorter interval": "間隔短縮", "label induction": "添付文書の導入"}
+_DECISION_JA = {"induction": "導入", "escalate": "増量（段階的）", "keep": "継続", "reduce": "減量", "stop": "中止",
+                "switch": "切り替え", "change_mechanism": "作用機序の変更", "resample": "再採血"}
+
+
 @app.command("recommend")
 def recommend_cmd(
     history: HistoryOpt,
@@ -90,8 +110,11 @@ def recommend_cmd(
     pta: Annotated[float, typer.Option(help="required probability of target attainment, (0, 1)")] = 0.9,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     seed: Annotated[int, typer.Option(help="random seed for the posterior sample")] = 0,
+    lang: Annotated[str, typer.Option(help="language of the advice: en | ja")] = "en",
 ) -> None:
-    """Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale."""
+    """Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale, next visit."""
+    if lang not in _TEXT:
+        raise InputError("--lang", lang, "allowed values are en, ja")
     h = load_history(history)
     try:
         day = dt.date.fromisoformat(today) if today else None
@@ -102,18 +125,41 @@ def recommend_cmd(
     if as_json:
         print(rec.model_dump_json(indent=2))
         return
-    console.print(f"[bold]{h.patient.id}[/bold] · {rec.today} · target {tgt.text()} · model {rec.model}")
-    console.print(f"[bold]{rec.action.upper()}[/bold]: {rec.rationale}")
+    _print_recommendation(h, rec, tgt, lang)
+
+
+def _print_recommendation(h: PatientHistory, rec, tgt: Target, lang: str) -> None:
+    tx = _TEXT[lang]
+    ja = lang == "ja"
+    target_text = tgt.text_ja() if ja else tgt.text()
+    console.print(f"[bold]{h.patient.id}[/bold] · {rec.today} · {tx['target']} {target_text} · {tx['model']} {rec.model}")
+    decision = _DECISION_JA.get(rec.decision, rec.decision) if ja else rec.decision
+    console.print(f"[bold]{tx['action'][rec.action]}[/bold] ({decision}): "
+                  f"{rec.rationale_ja if ja and rec.rationale_ja else rec.rationale}")
     if rec.options:
-        t = Table(title="options (steady-state trough, posterior)")
-        for col in ("", "mg", "mg/kg", "vials", "every (wk)", "median mg/L", "80% interval", "PTA", "JPY/year", "label"):
+        t = Table(title=tx["options"])
+        for col in tx["cols"]:
             t.add_column(col, justify="right")
         for o in rec.options:
-            t.add_row(o.label, f"{o.dose_mg:.0f}", f"{o.dose_mg_per_kg:.1f}", str(o.vials), f"{o.interval_weeks:g}",
+            pct = "" if o.pct_change_mg_per_kg is None else f"{o.pct_change_mg_per_kg:+.0f}%"
+            cost = tx["unknown"] if o.cost_per_year_jpy is None else f"{o.cost_per_year_jpy:,}"
+            label = ", ".join(_LABEL_JA.get(p, p) for p in o.label.split(", ")) if ja and o.label else o.label
+            t.add_row(label, f"{o.dose_mg:.0f}", f"{o.dose_mg_per_kg:.2f}", pct, str(o.vials), f"{o.interval_weeks:g}",
                       f"{o.predicted_trough_median_mg_l:.2f}",
                       f"{o.predicted_trough_p10_mg_l:.2f}-{o.predicted_trough_p90_mg_l:.2f}", f"{o.pta:.0%}",
-                      f"{o.cost_per_year_jpy:,}", "; ".join(o.label_flags) or "ok")
+                      cost, "; ".join(o.label_flags) or tx["ok"])
         console.print(t)
-    for w in rec.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
-    console.print("Citations: " + "; ".join(rec.citations))
+    for w in (rec.warnings_ja if ja else rec.warnings):
+        console.print(f"[yellow]{tx['warning']}:[/yellow] {w}")
+    if rec.next_visit is not None:
+        console.print(f"[bold]{tx['next']}:[/bold]")
+        for line in (rec.next_visit.advice_ja if ja else rec.next_visit.advice):
+            console.print(f"  - {line}")
+    grade = rec.model_grade.replace("parameter grades", "パラメータの根拠等級").replace("worst", "最低") if ja \
+        else rec.model_grade
+    console.print(f"{tx['model']}: {rec.model} · {tx['grade']}: {grade}")
+    if rec.model_spread:
+        console.print(f"{tx['spread']}: " + ", ".join(
+            f"{m.model} {'—' if m.predicted_trough_median_mg_l is None else f'{m.predicted_trough_median_mg_l:.2f} mg/L'}"
+            for m in rec.model_spread))
+    console.print(f"{tx['cite']}: " + "; ".join(rec.citations))
