@@ -417,6 +417,9 @@ def _induction(ctx: _Context) -> dict:
     flags = check_infusion(n_given + 1, mgkg, None, "jp")
     option = _option(ctx, troughs, mgkg, plan.given_mg, plan.vials, gap_weeks, next_date, flags, None,
                      label="label induction, recommended", yearly_infusions=FIRST_YEAR_INFUSIONS)
+    # the interval in force is the induction gap that leads to this infusion (as for every policy);
+    # the predicted trough is the one before the following infusion
+    option.interval_weeks = float(weeks[n_given] - weeks[n_given - 1])
     dose = plan.given_mg
     why = (f"Induction continues as labelled: 3 mg/kg ({dose:g} mg, {option.vials} vials) on {next_date} "
            f"(weeks 0, 2 and 6, then every 8 weeks); dose changes guided by levels start in maintenance. "
