@@ -14,11 +14,12 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from ifxdose.core.errors import check_range
+from ifxdose.domain.label import load_rules
 from ifxdose.domain.regimen import Regimen
 
 INDUCTION_WINDOW_DAYS = 3  # Assumption: local practice
 MAINTENANCE_WINDOW_DAYS = 7  # Assumption: local practice
-INDUCTION_INFUSIONS = 3  # label: weeks 0, 2, 6 (seed S0)
+INDUCTION_INFUSIONS = len(load_rules("jp").induction_weeks)  # label: weeks 0, 2, 6 (seed S0), from the rule data
 
 #: ASPIRE MTX titration, St Clair 2004 Arthritis Rheum 50:3432 (seed S7):
 #: 7.5 mg/week, 15 mg/week at week 4, 20 mg/week at week 8.

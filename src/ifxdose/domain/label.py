@@ -5,7 +5,8 @@ Two rule sets live in ``data/label_rules.toml``: ``jp`` (Remicade 添付文書, 
 grade; a breach becomes a :class:`Flag`. Severity: ``violation`` = the label forbids it
 (dose ceiling, shortest interval, the JP dose limit when the interval is shortened, route);
 ``warning`` = not the labelled way (induction not 3 mg/kg at 0/2/6, infusion under 2 h,
-no MTX). Not checked: the JP label's "stepwise" (段階的に) escalation.
+no MTX). The JP label's "stepwise" (段階的に) escalation is not a per-infusion check: the
+decision engine (``ifxdose.domain.decisions``) proposes one step at a time.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ from ifxdose.domain.decisions.reactions import reaction_status
 from ifxdose.domain.label import check_infusion, max_dose_mg_per_kg, min_interval_weeks, mtx_flags
 from ifxdose.domain.patient import PatientHistory, as_date
 from ifxdose.domain.tdm import Estimate, build_problem, estimate
-from ifxdose.domain.vials import VIAL_MG, round_to_vials
+from ifxdose.domain.vials import VIAL_MG
 
 INTERVALS_WEEKS = (4, 5, 6, 7, 8)  # JP label: shortest 4 weeks, standard 8 (domain/data/label_rules.toml)
 STEADY_STATE_DOSES = 4  # Assumption: trough before the 4th infusion of a candidate (see module docstring)

@@ -1,0 +1,38 @@
+"""One engine: the CLI, the web app's recommender, CDS Hooks and the registered
+``recommend`` policy give the same decision for the same history (issue 11)."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from cds.hooks import ORDER_SELECT, assert_spec_card, hook_request, prefetch_of
+from web.conftest import EXAMPLE, TODAY, example_history
+
+from ifxdose.adapters.cli import app as cli
+from ifxdose.adapters.web.engine import default_recommender
+from ifxdose.domain.policies import get_policy
+
+
+def test_cli_web_cds_and_policy_registry_decide_the_same(ehr):
+    history = example_history()
+    result = CliRunner().invoke(cli, ["recommend", "--history", str(EXAMPLE), "--today", TODAY.isoformat(), "--json"])
+    assert result.exit_code == 0, result.output
+    cli_rec = json.loads(result.stdout)
+    web = default_recommender().recommend(history, today=TODAY)
+    policy = get_policy("recommend").decide(history, TODAY)
+    response = ehr.post(ORDER_SELECT, json=hook_request(prefetch=prefetch_of(history)))
+    assert response.status_code == 200, response.text
+    [card] = response.json()["cards"]
+    assert_spec_card(card)
+
+    o = web.chosen
+    assert (cli_rec["action"], cli_rec["decision"]) == (web.action, web.decision) == (policy.action, policy.kind)
+    assert cli_rec["chosen"]["dose_mg"] == o.dose_mg == policy.dose_mg
+    assert cli_rec["chosen"]["interval_weeks"] == o.interval_weeks == policy.interval_weeks
+    assert cli_rec["chosen"]["next_date"] == o.next_date.isoformat() == policy.date.isoformat()
+    assert cli_rec["rationale"] == web.rationale == policy.rationale
+    assert f"{o.dose_mg:g} mg ({o.dose_mg_per_kg:.2f} mg/kg" in card["detail"]
+    assert f"every {o.interval_weeks:g} weeks, next on {o.next_date.isoformat()}" in card["detail"]
+    assert web.rationale in card["detail"]
