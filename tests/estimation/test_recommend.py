@@ -126,7 +126,9 @@ def test_induction_continues_as_labelled():
     o = rec.chosen
     assert o.next_date == dt.date(2024, 1, 22)  # week 2
     assert o.dose_mg == 165.0 and o.dose_mg_per_kg == 3.0 and o.vials == 2  # 3 x 55 kg, 2 vials
-    assert o.interval_weeks == 4.0  # the trough is predicted at week 6, before the third infusion
+    # the interval in force is the induction gap leading to this infusion (weeks 0 -> 2), as for every
+    # policy (next date = last infusion + interval); the trough is predicted before the third infusion
+    assert o.interval_weeks == 2.0
 
 
 def test_japanese_rationale_and_warnings_carry_the_same_numbers():
