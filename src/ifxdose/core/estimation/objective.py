@@ -8,7 +8,8 @@ For observations y_j with prediction f_j and residual SD s_j = sqrt(add^2 + (pro
 
 Beal SL. Ways to fit a PK model with some data below the quantification limit.
 J Pharmacokinet Pharmacodyn 2001;28:481-504 (method M3). Below-LLOQ results enter as the
-probability of being below the LLOQ, never as 0 or LLOQ/2.
+probability of being below the LLOQ, never as 0 or LLOQ/2. The SD is floored at
+``SD_FLOOR_MG_L`` (zero predictions with proportional-only error).
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from ifxdose.core.estimation.problem import Problem
+
+#: Assumption (numerical, as NONMEM models guard W, e.g. W = F + small): the residual SD is
+#: floored at 1e-6 mg/L, so a level where the model predicts exactly 0 (e.g. at the time of
+#: the first dose, proportional-only error) gives a large finite objective term, which does
+#: not depend on eta there, instead of an infinite objective.
+SD_FLOOR_MG_L = 1e-6
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,10 @@ def objective(problem: Problem, obs: Observations, eta: np.ndarray, omega_inv: n
     total = np.einsum("ni,ij,nj->n", eta, omega_inv, eta)
     if obs.n == 0:
         return total
+    if hasattr(problem, "data_ofv"):  # a general-language model (core/estimation/general.py)
+        return total + problem.data_ofv(eta)
     f = problem.predict(eta, obs.time_days)
-    sd = np.sqrt(model.residual_additive_mg_l**2 + (model.residual_proportional * f) ** 2)
+    sd = np.maximum(np.sqrt(model.residual_additive_mg_l**2 + (model.residual_proportional * f) ** 2), SD_FLOOR_MG_L)
     blq = obs.below_lloq
     with np.errstate(divide="ignore", invalid="ignore"):
         if not blq.all():

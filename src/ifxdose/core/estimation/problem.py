@@ -47,6 +47,14 @@ class Problem:
     def n_eta(self) -> int:
         return len(self.model.eta_parameters)
 
+    @property
+    def omega(self) -> np.ndarray:
+        return self.model.omega
+
+    @property
+    def eta_names(self) -> tuple[str, ...]:
+        return self.model.eta_parameters
+
     def parameters(self, eta: np.ndarray) -> dict[str, np.ndarray]:
         """Individual parameters (N, S) for etas (N, k)."""
         eta = np.atleast_2d(np.asarray(eta, float))

@@ -1,0 +1,181 @@
+"""A small, safe expression language for model equations, compiled to vectorised numpy.
+
+A block is a sequence of assignments ``NAME = expression`` (one per line, or separated by
+``;``; ``#`` starts a comment). Expressions use numbers, names, ``+ - * / **`` (``^`` is
+accepted as a power), unary ``-``/``+``, comparisons (``< <= > >= == !=``, giving 1.0 or
+0.0), ``&`` / ``|`` / ``~`` on comparisons, ``a if cond else b`` and the functions in
+:data:`FUNCTIONS`. Nothing else: no attributes, subscripts, lambdas, comprehensions,
+keyword arguments or names starting with an underscore.
+
+The text is parsed with Python's :mod:`ast`, every node is checked against a whitelist,
+every name against the names the caller declares, and only then compiled; it is evaluated
+with an empty ``__builtins__`` and a namespace holding only numpy arrays and the whitelisted
+functions, so a model file cannot run arbitrary Python.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit, logit, ndtr
+
+from ifxdose.core.errors import InputError
+
+
+def _where(cond, a, b):
+    return np.where(np.asarray(cond) != 0, a, b)
+
+
+#: Functions an expression may call (name -> implementation, number of arguments).
+FUNCTIONS: dict[str, tuple[object, int]] = {
+    "exp": (np.exp, 1),
+    "log": (np.log, 1),
+    "log10": (np.log10, 1),
+    "sqrt": (np.sqrt, 1),
+    "abs": (np.abs, 1),
+    "logit": (logit, 1),
+    "expit": (expit, 1),
+    "phi": (ndtr, 1),  # standard normal CDF (NONMEM PHI)
+    "min": (np.minimum, 2),
+    "max": (np.maximum, 2),
+    "where": (_where, 3),
+}
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Call, ast.Name, ast.Load,
+    ast.Constant, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd, ast.Lt, ast.LtE,
+    ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.BitAnd, ast.BitOr, ast.Invert,
+)
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class _ToNumpy(ast.NodeTransformer):
+    """Rewrite comparisons to float arrays, chained comparisons to '&', `a if c else b` to where()."""
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        parts, left = [], node.left
+        for op, right in zip(node.ops, node.comparators):
+            parts.append(ast.Compare(left=left, ops=[op], comparators=[right]))
+            left = right
+        expr = parts[0]
+        for p in parts[1:]:
+            expr = ast.BinOp(left=expr, op=ast.BitAnd(), right=p)
+        return ast.Call(func=ast.Name(id="__float", ctx=ast.Load()), args=[expr], keywords=[])
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        return ast.Call(func=ast.Name(id="where", ctx=ast.Load()), args=[node.test, node.body, node.orelse], keywords=[])
+
+
+@dataclass(frozen=True)
+class Statement:
+    target: str
+    source: str
+    names: frozenset[str]  # names read
+    code: object
+
+
+def _check(tree: ast.AST, text: str, where: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise InputError(where, text, f"'{type(node).__name__}' is not allowed; expressions use numbers, names, "
+                                          f"+ - * / **, comparisons and the functions {', '.join(FUNCTIONS)}")
+        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)) or isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            raise InputError(where, text, "only numeric constants are allowed")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
+                fn = node.func.id if isinstance(node.func, ast.Name) else "?"
+                raise InputError(where, text, f"unknown function {fn!r}; allowed functions are {', '.join(FUNCTIONS)}")
+            if len(node.args) != FUNCTIONS[node.func.id][1]:
+                raise InputError(where, text, f"{node.func.id}() takes {FUNCTIONS[node.func.id][1]} argument(s)")
+        elif isinstance(node, ast.Name):
+            if not _NAME.match(node.id):
+                raise InputError(where, text, f"bad name {node.id!r}: names start with a letter")
+            names.add(node.id)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            names.discard(node.func.id)
+    return names
+
+
+def compile_expression(text: str, known: set[str] | frozenset[str], where: str = "expression") -> Statement:
+    """Compile one expression; every name it reads must be in ``known``."""
+    src = text.strip().replace("^", "**")
+    try:
+        tree = ast.parse(src, mode="eval")
+    except SyntaxError as exc:
+        raise InputError(where, text, f"not a valid expression (column {exc.offset})") from None
+    names = _check(tree, text, where)
+    unknown = sorted(names - set(known))
+    if unknown:
+        raise InputError(where, text, f"unknown name {unknown[0]!r}; defined here: {', '.join(sorted(known)) or 'none'}")
+    tree = ast.fix_missing_locations(_ToNumpy().visit(tree))
+    return Statement("", text.strip(), frozenset(names), compile(tree, f"<{where}>", "eval"))
+
+
+def split_statements(block: str) -> list[tuple[int, str, str]]:
+    """(line number, target, expression) for each ``NAME = expr`` of a block."""
+    out = []
+    for lineno, raw in enumerate(block.splitlines(), start=1):
+        line = raw.split("#", 1)[0]
+        for part in line.split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            target, eq, expr = part.partition("=")
+            target = target.strip()
+            if not eq or expr.startswith("=") or not _NAME.match(target):
+                raise InputError("equations", part, f"line {lineno}: expected 'NAME = expression'")
+            out.append((lineno, target, expr.strip()))
+    return out
+
+
+@dataclass(frozen=True)
+class Block:
+    """Compiled assignments, evaluated in order over broadcasting numpy arrays."""
+
+    statements: tuple[Statement, ...]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(s.target for s in self.statements)
+
+    def reads(self) -> set[str]:
+        defined, read = set(), set()
+        for s in self.statements:
+            read |= set(s.names) - defined
+            defined.add(s.target)
+        return read
+
+    def run(self, namespace: dict[str, object]) -> dict[str, object]:
+        """Evaluate every statement into (a copy of) ``namespace``; returns it."""
+        env: dict[str, object] = {"__builtins__": {}, "__float": _as_float}
+        env.update({k: f for k, (f, _) in FUNCTIONS.items()})
+        env.update(namespace)
+        with np.errstate(all="ignore"):
+            for s in self.statements:
+                env[s.target] = eval(s.code, env)  # noqa: S307 - whitelisted, compiled AST only
+        return {k: v for k, v in env.items() if k not in FUNCTIONS and not k.startswith("__")}
+
+
+def _as_float(x):
+    return np.asarray(x, dtype=float)
+
+
+def compile_block(block: str, known: set[str] | frozenset[str], where: str = "equations",
+                  reserved: set[str] | frozenset[str] = frozenset()) -> Block:
+    """Compile a block; a statement may read ``known`` names and earlier targets."""
+    defined = set(known)
+    out = []
+    for lineno, target, expr in split_statements(block):
+        if target in reserved or target in FUNCTIONS:
+            raise InputError(where, target, f"line {lineno}: {target!r} is reserved and cannot be assigned")
+        st = compile_expression(expr, defined, f"{where} line {lineno}")
+        out.append(Statement(target, f"{target} = {expr}", st.names, st.code))
+        defined.add(target)
+    return Block(tuple(out))
