@@ -5,7 +5,7 @@ with prior covariance blockdiag(Omega, Omega_occ, ..., Omega_occ) (between-occas
 variability: an independent draw per occasion; Karlsson & Sheiner, J Pharmacokinet
 Biopharm 1993;21:735). The data part of the objective is the same as for library models:
 quantified levels ((y - f)/W)^2 + 2 ln W, below-LLOQ results by Beal's M3, with
-W = the output's residual SD floored at ``SD_FLOOR`` (core/pk/general.py), on the output's
+W = the output's residual SD (0 replaced by ``ZERO_SD_REPLACEMENT``, core/pk/general.py), on the output's
 own scale (for ``scale = "log"``: y = ln(level), f = ln(IPRED), additive W on that scale;
 the LLOQ of a log-scale output is given on the log scale too, as the DV).
 """
@@ -70,3 +70,11 @@ class GeneralProblem:
             if self.blq.any():
                 total = total - 2.0 * np.sum(log_ndtr((self.lloq[self.blq] - f[:, self.blq]) / w[:, self.blq]), axis=1)
         return np.where(np.isfinite(total), total, np.inf)
+
+
+def estimate_subject(model: GeneralModel, records: Records):
+    """MAP of one NM-TRAN subject under a general-language model (see core/estimation/map.py)."""
+    from ifxdose.core.estimation.map import estimate_map
+
+    problem = GeneralProblem(model, records)
+    return problem, estimate_map(problem, problem.observations)

@@ -8,8 +8,8 @@ For observations y_j with prediction f_j and residual SD s_j = sqrt(add^2 + (pro
 
 Beal SL. Ways to fit a PK model with some data below the quantification limit.
 J Pharmacokinet Pharmacodyn 2001;28:481-504 (method M3). Below-LLOQ results enter as the
-probability of being below the LLOQ, never as 0 or LLOQ/2. The SD is floored at
-``SD_FLOOR_MG_L`` (zero predictions with proportional-only error).
+probability of being below the LLOQ, never as 0 or LLOQ/2. An SD of exactly 0
+is replaced by ``ZERO_SD_REPLACEMENT_MG_L`` (NONMEM's ``IF (W.EQ.0) W = 1``).
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from scipy.special import log_ndtr
 
 from ifxdose.core.estimation.problem import Problem
 
-#: Assumption (numerical, as NONMEM models guard W, e.g. W = F + small): the residual SD is
-#: floored at 1e-6 mg/L, so a level where the model predicts exactly 0 (e.g. at the time of
-#: the first dose, proportional-only error) gives a large finite objective term, which does
-#: not depend on eta there, instead of an infinite objective.
-SD_FLOOR_MG_L = 1e-6
+#: Assumption (the NONMEM control-stream idiom ``IF (W.EQ.0) W = 1``): a residual SD of
+#: exactly 0 (proportional-only error where the model predicts exactly 0, e.g. a level at the
+#: time of the first dose) is replaced by 1 mg/L. The term is then finite and, since the
+#: prediction is 0 for every eta there, does not move the MAP. (A tiny floor instead would
+#: add a huge constant that drowns the finite-difference derivatives in round-off.)
+ZERO_SD_REPLACEMENT_MG_L = 1.0
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def objective(problem: Problem, obs: Observations, eta: np.ndarray, omega_inv: n
     if hasattr(problem, "data_ofv"):  # a general-language model (core/estimation/general.py)
         return total + problem.data_ofv(eta)
     f = problem.predict(eta, obs.time_days)
-    sd = np.maximum(np.sqrt(model.residual_additive_mg_l**2 + (model.residual_proportional * f) ** 2), SD_FLOOR_MG_L)
+    sd = np.sqrt(model.residual_additive_mg_l**2 + (model.residual_proportional * f) ** 2)
+    sd = np.where(sd == 0.0, ZERO_SD_REPLACEMENT_MG_L, sd)
     blq = obs.below_lloq
     with np.errstate(divide="ignore", invalid="ignore"):
         if not blq.all():

@@ -38,10 +38,10 @@ from ifxdose.core.pk.expressions import Block, Statement, compile_block, compile
 from ifxdose.core.pk.model import PKModel, Value
 
 LANGUAGE = "ifxdose-model/1"
-#: Assumption (numerical, as NONMEM models guard W): the residual SD never falls below this
-#: floor, so a level where the model predicts exactly 0 (proportional error) gives a large
-#: but finite objective instead of an infinite one.
-SD_FLOOR = 1e-6
+#: Assumption (the NONMEM idiom ``IF (W.EQ.0) W = 1``): a residual SD of exactly 0 (e.g.
+#: proportional-only error where the model predicts exactly 0) becomes 1 in the output's
+#: units; an SD that is not finite or negative is an error of the model, reported as +inf OFV.
+ZERO_SD_REPLACEMENT = 1.0
 #: Assumption (numerical): log(prediction) uses max(prediction, this) on the log scale.
 LOG_FLOOR = 1e-12
 SS_MAX_CYCLES = 1000  #: non-linear steady state: at most this many dosing cycles
@@ -198,6 +198,10 @@ def parse_general_model(doc: dict, name: str, text: str = "") -> GeneralModel:
     """Build a GeneralModel from a parsed TOML document (``language = "ifxdose-model/1"``)."""
     if doc.get("language") != LANGUAGE:
         raise InputError("language", doc.get("language"), f"expected {LANGUAGE!r}")
+    for key in ("title", "pk", "des", "compartments", "structure", "depot", "dose_compartment"):
+        inside = [t for t, v in doc.items() if isinstance(v, dict) and key in v]
+        if key not in doc and inside:
+            raise InputError(key, f"[{inside[0]}]", f"model {name}: top-level keys such as '{key}' must come before the first [table]")
     for key in ("title", "pk"):
         if key not in doc:
             raise InputError(key, None, f"model {name}: '{key}' is required")
@@ -415,7 +419,12 @@ class _Entry:
 class Engine:
     """Predict amounts at a subject's observation records for batches of random effects."""
 
-    def __init__(self, model: GeneralModel, rec: Records) -> None:
+    def __init__(self, model: GeneralModel, rec: Records, engine: str = "auto") -> None:
+        if engine not in ("auto", "exact", "ode"):
+            raise InputError("engine", engine, "allowed values are auto, exact, ode")
+        if engine == "exact" and not model.linear:
+            raise InputError("engine", engine, f"model {model.name} is non-linear: use 'ode' or 'auto'")
+        self.use_ode = engine == "ode" or not model.linear
         self.model, self.rec = model, rec
         self.n = len(model.compartments)
         covs = {}
@@ -587,7 +596,7 @@ class Engine:
         K_cache: dict[int, np.ndarray | None] = {}
 
         def K_at(r):
-            if not self.model.linear:
+            if self.use_ode:
                 return None
             if r not in K_cache:
                 K_cache[r] = self._K({k: v[:, r] for k, v in p.items()})
@@ -655,7 +664,7 @@ class Engine:
                 if out.scale == "log":
                     ipred = np.log(np.maximum(ipred, LOG_FLOOR))
             f[:, cols] = ipred
-            w[:, cols] = np.maximum(sd, SD_FLOOR)
+            w[:, cols] = np.where(sd == 0.0, ZERO_SD_REPLACEMENT, np.where(sd > 0, sd, np.nan))
         return f, w
 
 
