@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("pk", "Simulate a regimen for one typical patient of a model."),
     "models": ("pk", "The population-PK model library."),
+    "model": ("modelcmd", "Model files: check one in the general language, import a NONMEM control stream."),
     "demo": ("demo", "Simulate the Japanese label regimen for a 55 kg RA patient on MTX."),
     "estimate": ("tdm", "Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA."),
     "recommend": ("tdm", "Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale."),

@@ -49,13 +49,26 @@ def _plot(history: PatientHistory, est, path: Path, target: Target | None) -> No
 
 @app.command("estimate")
 def estimate_cmd(
-    history: HistoryOpt,
-    model: ModelOpt = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help="patient history JSON (schemas/patient-history.schema.json)")] = None,
+    model: Annotated[Optional[str], typer.Option(help="model name or .toml path (default: the RA default)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     plot: Annotated[Optional[Path], typer.Option(help="write a concentration-time PNG")] = None,
     seed: Annotated[int, typer.Option(help="random seed for the posterior sample")] = 0,
+    data: Annotated[Optional[Path], typer.Option("--data", help="NM-TRAN data set (CSV): MAP of every subject")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="with --data: CSV of ID, ETA1..ETAn, OFV, warnings")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="with --data: processes (default: all cores)")] = None,
 ) -> None:
-    """Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA."""
+    """Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA.
+
+    With --data NMTRAN.csv --model MODEL [--out etas.csv]: the MAP etas of every subject of an
+    NM-TRAN data set (docs/model-language.md), on all cores."""
+    if data is not None:
+        from ifxdose.adapters.cli.batch import run_batch
+
+        run_batch(data, model, out, workers)
+        return
+    if history is None:
+        raise InputError("--history", None, "a patient history file is required (or --data for an NM-TRAN data set)")
     h = load_history(history)
     est = estimate(h, model, seed=seed)
     if plot is not None:

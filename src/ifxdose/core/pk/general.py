@@ -428,9 +428,15 @@ class Engine:
         self.model, self.rec = model, rec
         self.n = len(model.compartments)
         covs = {}
+        self.assumed: list[str] = []  # covariates absent from the data, taken at their reference
         for k, spec in model.covariate_specs.items():
             if k not in rec.covariates:
-                raise InputError(f"subject {rec.id}", k, f"the data set has no column {k!r}, which the model uses")
+                if spec.reference is None:
+                    raise InputError(f"subject {rec.id}", k, f"the data set has no column {k!r}, which the model uses "
+                                                             "(and the model gives it no reference value)")
+                self.assumed.append(f"covariate {k} is not in the data: the model's reference {spec.reference:g} is used")
+                covs[k] = np.full(rec.time.size, spec.reference)
+                continue
             covs[k] = spec.check(rec.covariates[k], f"subject {rec.id} ", rec.rows)
         self.covs = covs
         bad = (rec.cmt < 0) | (rec.cmt > self.n)
