@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "InputError": "ifxdose.core.errors",
-    "load_model": "ifxdose.core.pk.library",
+    "load_model": "ifxdose.domain.modelfiles",
     "list_models": "ifxdose.core.pk.library",
     "default_model_name": "ifxdose.core.pk.library",
     "simulate": "ifxdose.domain.simulation",
