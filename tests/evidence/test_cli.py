@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from ifxdose.adapters.cli import app
 
 runner = CliRunner()
-IFXDOSE = Path(sys.executable).parent / "ifxdose"
 
 
 def test_list_json_has_every_seed_item():
@@ -48,8 +44,8 @@ def test_show_json_is_the_record():
     assert (hr["value"], hr["ci_low"], hr["ci_high"]) == (2.1, 1.5, 2.9)
 
 
-def test_unknown_id_exits_2_with_one_line():
-    proc = subprocess.run([str(IFXDOSE), "evidence", "show", "S99"], capture_output=True, text=True)
+def test_unknown_id_exits_2_with_one_line(ifxdose_cli):
+    proc = ifxdose_cli("evidence", "show", "S99")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: study: 'S99'") and "S4-attract-1999" in lines[0]

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -13,7 +10,6 @@ from typer.testing import CliRunner
 from ifxdose.adapters.cli import app
 
 runner = CliRunner()
-IFXDOSE = Path(sys.executable).parent / "ifxdose"
 
 
 def score_json(*args: str) -> dict:
@@ -86,17 +82,15 @@ def test_table_output():
     (["cdai", "--tjc28", "2", "--sjc28", "5", "--ptga-cm", "11", "--phga-cm", "1"], "ptga_cm"),
     (["das28-crp", "--tjc28", "2", "--sjc28", "5", "--ptga-mm", "50"], "crp"),
 ])
-def test_bad_input_exits_2_with_one_line(args, needle):
-    proc = subprocess.run([str(IFXDOSE), "score", *args], capture_output=True, text=True,
-                          check=False)
+def test_bad_input_exits_2_with_one_line(args, needle, ifxdose_cli):
+    proc = ifxdose_cli("score", *args)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0]
     assert "allowed" in lines[0] or "required" in lines[0]
 
 
-def test_crp_without_unit_is_a_usage_error():
-    proc = subprocess.run([str(IFXDOSE), "score", "das28-crp", "--tjc28", "2", "--sjc28", "5",
-                           "--crp", "7"], capture_output=True, text=True, check=False)
+def test_crp_without_unit_is_a_usage_error(ifxdose_cli):
+    proc = ifxdose_cli("score", "das28-crp", "--tjc28", "2", "--sjc28", "5", "--crp", "7")
     assert proc.returncode == 2
     assert "--crp-mg-l" in proc.stderr
