@@ -68,7 +68,7 @@ def test_bearer_token_when_configured(tmp_path):
     ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"}, 401),  # a reverse proxy on the same machine
 ])
 def test_production_without_token_answers_only_direct_loopback(tmp_path, client_host, headers, status):
-    app = _app(tmp_path, mode="production")
+    app = _app(tmp_path, mode="production", cds_no_token=True)
     with TestClient(app, client=(client_host, 50000)) as ehr:
         assert ehr.get("/cds-services", headers=headers).status_code == status
     app.state.store.close()

@@ -13,8 +13,10 @@ def main() -> None:
     url, code, tag, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     store = open_store(url, migrate=False)
     i = 0
+    # Each writer on days of its own: one infusion per day is a write-time rule.
+    base = 5000 * int("".join(ch for ch in tag if ch.isdigit()) or 0)
     while count == 0 or i < count:
-        day = date(2024, 1, 1) + timedelta(days=1 + i % 3000)
+        day = date(2000, 1, 1) + timedelta(days=1 + (base + i) % 36000)
         if i % 2:
             entry, kind = Level(date=day, value_mg_l=1.0 + i, assay=f"{tag}-{i}"), "levels"
         else:

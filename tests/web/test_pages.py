@@ -42,19 +42,19 @@ def test_infusion_form_bad_input_is_shown_next_to_each_field(client, with_exampl
 
 def test_record_infusion_labs_assessment_and_weight(client, app, with_example):
     assert _post(client, "/patients/RA-0001/record/infusion",
-                 {"date": "2024-09-02", "time": "10:30", "dose_mg": "200", "dose_mg_per_kg": "3.6",
+                 {"date": "2024-08-19", "time": "10:30", "dose_mg": "200", "dose_mg_per_kg": "3.6",
                   "route": "iv", "duration_min": "120", "lot": "L-9", "vials": "2"}).status_code == 303
     assert _post(client, "/patients/RA-0001/record/labs",
-                 {"date": "2024-10-28", "time": "09:00", "value_mg_l": "", "below_lloq": "on", "lloq_mg_l": "0.1",
+                 {"date": "2024-08-20", "time": "09:00", "value_mg_l": "", "below_lloq": "on", "lloq_mg_l": "0.1",
                   "ada_result": "positive", "titre": "30", "titre_unit": "ug/L", "crp_mg_l": "12"}).status_code == 303
     r = _post(client, "/patients/RA-0001/record/assessment", {
-        "date": "2024-10-28", "tender_joints": ["left_wrist", "right_mcp2"], "swollen_joints": ["left_wrist"],
+        "date": "2024-08-20", "tender_joints": ["left_wrist", "right_mcp2"], "swollen_joints": ["left_wrist"],
         "ptga_mm": "40", "phga_mm": "30", "crp_mg_l": "12"})
     assert r.status_code == 303
     assert _post(client, "/patients/RA-0001/record/weight",
-                 {"date": "2024-10-28", "weight_kg": "56.5", "dose_mg_week": "0"}).status_code == 303
+                 {"date": "2024-08-20", "weight_kg": "56.5", "dose_mg_week": "0"}).status_code == 303
     history = st.patient_history(app.state.store, "RA-0001")
-    assert history.infusions[-1].date.isoformat() == "2024-09-02T10:30:00"
+    assert history.infusions[-1].date.isoformat() == "2024-08-19T10:30:00"
     assert history.levels[-1].below_lloq and history.ada[-1].titre == 30
     assert history.assessments[-1].tjc28 == 2 and history.assessments[-1].sjc28 == 1
     assert history.weights[-1].weight_kg == 56.5 and history.mtx[-1].dose_mg_week == 0

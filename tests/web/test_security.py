@@ -109,13 +109,28 @@ def test_security_headers(client):
     assert headers["x-frame-options"] == "DENY" and headers["cache-control"] == "no-store"
 
 
-def test_settings_refuse_the_default_secret_outside_demo_and_test():
+@pytest.mark.parametrize("mode", ["production", "demo", "test"])
+def test_settings_refuse_the_default_secret_in_every_mode(mode):
+    """Only `ifxdose serve --demo` runs without a secret of one's own (it makes a random one)."""
     with pytest.raises(ValidationError, match="IFXDOSE_SECRET_KEY"):
-        WebSettings(mode="production")
-    with pytest.raises(ValidationError):
-        WebSettings(mode="production", secret_key="short")
-    assert WebSettings(mode="demo").mode == "demo"
-    assert WebSettings(mode="production", secret_key="s" * 40).mode == "production"
+        WebSettings(mode=mode, cds_no_token=True)
+    with pytest.raises(ValidationError, match="IFXDOSE_SECRET_KEY"):
+        WebSettings(mode=mode, secret_key="short", cds_no_token=True)
+    assert WebSettings(mode=mode, secret_key="s" * 40, cds_token="t" * 40).mode == mode
+
+
+def test_production_needs_a_cds_token_or_an_explicit_opt_out(caplog):
+    with pytest.raises(ValidationError, match="IFXDOSE_CDS_TOKEN"):
+        WebSettings(mode="production", secret_key="s" * 40)
+    assert WebSettings(mode="production", secret_key="s" * 40, cds_no_token=True).cds_token is None
+    assert WebSettings(mode="demo", secret_key="s" * 40).cds_token is None  # demo/test: no token needed
+
+
+def test_clinic_time_zone_and_proxies_are_checked():
+    with pytest.raises(ValidationError, match="IFXDOSE_CLINIC_TZ"):
+        WebSettings(mode="test", secret_key="s" * 40, clinic_tz="Mars/Olympus")
+    with pytest.raises(ValidationError, match="IFXDOSE_TRUSTED_PROXIES"):
+        WebSettings(mode="test", secret_key="s" * 40, trusted_proxies=["not-an-ip"])
 
 
 def test_no_patient_data_in_logs(client, with_example, caplog):

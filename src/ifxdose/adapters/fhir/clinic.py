@@ -45,10 +45,12 @@ def export_patient(store: st.Store, code: str, *, tz: str = "UTC", bundle_type: 
 
 
 def import_into_store(store: st.Store, bundle: Any, *, user: str, tz: str = "UTC",
-                      mapping: CodeMap | None = None) -> StoredImport:
-    """Read a Bundle and store its patient: created if new, else its entries replaced."""
+                      mapping: CodeMap | None = None, replace: bool = False) -> StoredImport:
+    """Read a Bundle and store its patient: created if new; else merged by content (entries
+    not yet recorded are added, none removed; a different sex or birth year is refused), or
+    with ``replace`` every recorded entry voided (kept, audited) and the Bundle's stored."""
     result = import_bundle(bundle, mapping, tz=tz)
     code = result.history.patient.id
     created = not any(p.code == code for p in st.list_patients(store, code))
-    st.import_history(store, result.history, user=user, replace=True)
+    st.import_history(store, result.history, user=user, on_existing="replace" if replace else "merge")
     return StoredImport(patient=code, created=created, skipped=result.skipped)

@@ -26,7 +26,10 @@ def zone(tz: str) -> tzinfo:
     match = _OFFSET.match(tz)
     if match:
         sign = 1 if match.group(1) == "+" else -1
-        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+        hours, minutes = int(match.group(2)), int(match.group(3))
+        if hours > 14 or minutes > 59 or (hours == 14 and minutes):
+            raise InputError("tz", tz, "an offset from -14:00 to +14:00 (minutes 00 to 59)")
+        return timezone(sign * timedelta(hours=hours, minutes=minutes))
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):

@@ -3,6 +3,7 @@ Recommendation), and what the clinician did with it (accepted, or overridden wit
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -13,9 +14,29 @@ from ifxdose.adapters.store.audit import audit
 from ifxdose.adapters.store.checks import check_value
 from ifxdose.adapters.store.db import Store
 from ifxdose.adapters.store.errors import Conflict, NotFound
-from ifxdose.adapters.store.records import _patient
+from ifxdose.adapters.store.records import _history_data, _patient
 from ifxdose.adapters.store.tables import RecommendationRow
 from ifxdose.core.errors import InputError
+from ifxdose.domain.patient import PatientHistory
+
+SUPERSEDED = ("was computed before data were recorded or corrected for this patient (superseded); "
+              "compute a new recommendation")
+
+
+def history_hash(history: PatientHistory | dict[str, Any]) -> str:
+    """SHA-256 of the history's canonical JSON: equal exactly when the engine would see the same data."""
+    if not isinstance(history, PatientHistory):
+        history = PatientHistory.model_validate(history)
+    text = json.dumps(history.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def is_superseded(row: RecommendationRow, current_hash: str) -> bool:
+    """Data were recorded or corrected since ``row`` was computed (its input snapshot differs)."""
+    try:
+        return history_hash(row.input_snapshot) != current_hash
+    except ValueError:  # a snapshot the current model no longer reads
+        return True
 
 Decision = Literal["accept", "override"]
 
@@ -58,6 +79,8 @@ def decide(store: Store, code: str, rec_id: int, decision: Decision, *, user: st
             raise NotFound("recommendation", rec_id)
         if row.status != "proposed":
             raise Conflict("recommendation", rec_id, f"was already {row.status}")
+        if decision == "accept" and is_superseded(row, history_hash(_history_data(session, patient))):
+            raise Conflict("recommendation", rec_id, SUPERSEDED)
         options = row.payload.get("options") or []
         if option_index is not None and not 0 <= option_index < len(options):
             raise InputError("option_index", option_index, f"allowed are 0 to {len(options) - 1}"

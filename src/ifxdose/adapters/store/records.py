@@ -4,12 +4,19 @@ Entry tables mirror ``PatientHistory`` field for field (``tables.py``), so one g
 copy serves recording, export and import. Every write locks the patient row (PostgreSQL;
 SQLite transactions are already exclusive), checks that the history stays valid, and adds
 its audit row in the same transaction.
+
+Nothing is hard-deleted: an entry is corrected by voiding it (kept, with who, when and a
+required reason; left out of the history) or amending it (the old row voided, a new row
+naming it in ``amends_id``); the audit row keeps before and after. At write time an entry
+is refused (InputError naming the field) when it is dated after today, repeats an entry
+already recorded, or puts a second infusion on a day that has one. A write carrying a
+``request_id`` already seen returns the first write's ids (a double-clicked Save).
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime, timezone
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
@@ -21,7 +28,7 @@ from ifxdose.adapters.store.checks import check_code, check_model, check_value
 from ifxdose.adapters.store.db import Store
 from ifxdose.adapters.store.errors import Conflict, NotFound
 from ifxdose.adapters.store.tables import (
-    AdaRow, AssessmentRow, InfusionRow, LabRow, LevelRow, MtxRow, Patient, WeightRow,
+    AdaRow, AssessmentRow, InfusionRow, LabRow, LevelRow, MtxRow, Patient, WeightRow, WriteRequest,
 )
 from ifxdose.core.errors import InputError, check_range
 from ifxdose.domain.clinic import assessment_scores
@@ -74,9 +81,16 @@ def _to_entry(kind: str, row) -> dict[str, Any]:
     return data
 
 
-def _rows(session: Session, kind: str, patient: Patient) -> list:
+def row_entry(kind: str, row) -> dict[str, Any]:
+    """The canonical history entry a stored row holds (JSON-ready)."""
+    return _to_entry(kind, row)
+
+
+def _rows(session: Session, kind: str, patient: Patient, *, voided: bool = False) -> list:
+    """The patient's rows of ``kind``, oldest first: the current ones, or the voided ones."""
     table, _ = _kind(kind)
-    return list(session.scalars(select(table).where(table.patient_id == patient.id)
+    state = table.voided_at.is_not(None) if voided else table.voided_at.is_(None)
+    return list(session.scalars(select(table).where(table.patient_id == patient.id, state)
                                 .order_by(table.day, table.id)))
 
 
@@ -163,15 +177,63 @@ def all_histories(store: Store) -> list[PatientHistory]:
         return [PatientHistory.model_validate(_history_data(session, p)) for p in patients]
 
 
-def entry_rows(store: Store, code: str, kind: str) -> list:
-    """The stored rows of one kind (with derived columns: vials, scores), oldest first."""
+def entry_rows(store: Store, code: str, kind: str, *, voided: bool = False) -> list:
+    """The stored rows of one kind (with derived columns: vials, scores), oldest first;
+    ``voided``: the voided ones instead (kept for the record, not in the history)."""
     with store.transaction() as session:
-        return _rows(session, kind, _patient(session, code))
+        return _rows(session, kind, _patient(session, code), voided=voided)
+
+
+# ------------------------------------------------------------- write-time checks
+_LABELS = {"weights": "weight", "infusions": "infusion", "levels": "drug level", "ada": "ADA result",
+           "labs": "lab result", "mtx": "MTX dose", "assessments": "assessment"}
+
+
+def _comparable(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in entry.items()}
+
+
+def check_new_entry(data: dict[str, Any], kind: str, entry: BaseModel, today: date | None) -> None:
+    """Refuse, naming the field, an entry dated after ``today``, one identical to an entry
+    already recorded, or a second infusion on one day (``data``: the history without it)."""
+    when = entry.date  # type: ignore[attr-defined]
+    day = as_date(when)
+    if today is not None and day > today:
+        raise InputError("date", when.isoformat(), f"a date not after today ({today.isoformat()})")
+    new = _comparable(entry.model_dump())
+    if any(_comparable(dict(existing)) == new for existing in data[kind]):
+        raise InputError("date", when.isoformat(), f"this {_LABELS[kind]} is already recorded "
+                         "(amend or void the recorded one instead)")
+    if kind == "infusions":
+        same_day = [e for e in data[kind] if as_date(_parse_when(e["date"])) == day]
+        if same_day:
+            raise InputError("date", when.isoformat(), f"one infusion per day: an infusion is already "
+                             f"recorded on {day.isoformat()} (amend or void it instead)")
+
+
+def _parse_when(value: Any) -> date | datetime:
+    if isinstance(value, (date, datetime)):
+        return value
+    text = str(value)
+    return datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
+
+
+def _done_request(session: Session, request_id: str | None) -> list[int] | None:
+    if not request_id:
+        return None
+    done = session.get(WriteRequest, request_id)
+    return list(done.result.get("ids", [])) if done is not None else None
 
 
 # -------------------------------------------------------------------------- writes
-def add_entries(store: Store, code: str, entries: list[tuple[str, BaseModel, int | None]], *, user: str) -> list[int]:
-    """Record several entries at once (all or none): ``[(kind, entry, vials), ...]``."""
+def add_entries(store: Store, code: str, entries: list[tuple[str, BaseModel, int | None]], *, user: str,
+                today: date | None = None, request_id: str | None = None) -> list[int]:
+    """Record several entries at once (all or none): ``[(kind, entry, vials), ...]``.
+    ``today``: refuse entries dated later; ``request_id``: a repeat returns the first ids."""
+    if request_id is not None:
+        check_value("request_id", request_id)
+        if not 8 <= len(request_id) <= 64:
+            raise InputError("request_id", request_id[:20], "8 to 64 characters")
     checked = []
     for kind, entry, vials in entries:
         _, model = _kind(kind)
@@ -181,9 +243,13 @@ def add_entries(store: Store, code: str, entries: list[tuple[str, BaseModel, int
         checked.append((kind, entry, vials))
     with store.transaction() as session:
         patient = _patient(session, code, lock=True)
+        done = _done_request(session, request_id)
+        if done is not None:
+            return done
         data = _history_data(session, patient)
         ids = []
         for kind, entry, vials in checked:
+            check_new_entry(data, kind, entry, today)
             data[kind].append(entry.model_dump())
             _validated(data, entry)
             row = _to_row(kind, patient, entry, vials)
@@ -191,7 +257,67 @@ def add_entries(store: Store, code: str, entries: list[tuple[str, BaseModel, int
             session.flush()
             audit(session, user, "create", kind, row.id, code, entry.model_dump(mode="json"))
             ids.append(row.id)
+        if request_id:
+            session.add(WriteRequest(request_id=request_id, patient_code=code, result={"ids": ids}))
         return ids
+
+
+def _active_row(session: Session, kind: str, patient: Patient, row_id: int):
+    table, _ = _kind(kind)
+    row = session.scalars(select(table).where(table.id == row_id, table.patient_id == patient.id)).first()
+    if row is None:
+        raise NotFound(_LABELS[kind], row_id)
+    if row.voided_at is not None:
+        raise Conflict("id", row_id, f"was voided by {row.voided_by} on {row.voided_at:%Y-%m-%d}")
+    return row
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    check_value("reason", reason)
+    if not reason:
+        raise InputError("reason", reason, "a reason is required to void or amend an entry")
+    return reason
+
+
+def void_entry(store: Store, code: str, kind: str, row_id: int, *, user: str, reason: str) -> None:
+    """Void an entry: kept with who, when and why, left out of the history from now on."""
+    reason = _reason(reason)
+    with store.transaction() as session:
+        patient = _patient(session, code, lock=True)
+        row = _active_row(session, kind, patient, row_id)
+        before = _comparable(_to_entry(kind, row))
+        row.voided_at, row.voided_by, row.void_reason = datetime.now(timezone.utc), user, reason
+        session.flush()
+        _validated(_history_data(session, patient))
+        audit(session, user, "void", kind, row.id, code, {"reason": reason, "before": before})
+
+
+def amend_entry(store: Store, code: str, kind: str, row_id: int, entry: BaseModel, *, user: str, reason: str,
+                vials: int | None = None, today: date | None = None) -> int:
+    """Correct an entry: the old row is voided (kept), a new row names it; returns the new id."""
+    reason = _reason(reason)
+    _, model = _kind(kind)
+    if not isinstance(entry, model):
+        entry = model.model_validate(entry.model_dump() if isinstance(entry, BaseModel) else entry)
+    check_model(entry)
+    with store.transaction() as session:
+        patient = _patient(session, code, lock=True)
+        row = _active_row(session, kind, patient, row_id)
+        before = _comparable(_to_entry(kind, row))
+        row.voided_at, row.voided_by, row.void_reason = datetime.now(timezone.utc), user, reason
+        session.flush()
+        data = _history_data(session, patient)
+        check_new_entry(data, kind, entry, today)
+        data[kind].append(entry.model_dump())
+        _validated(data, entry)
+        new = _to_row(kind, patient, entry, vials)
+        new.amends_id = row.id
+        session.add(new)
+        session.flush()
+        audit(session, user, "amend", kind, new.id, code,
+              {"reason": reason, "amends": row.id, "before": before, "after": entry.model_dump(mode="json")})
+        return new.id
 
 
 def add_entry(store: Store, code: str, kind: str, entry: BaseModel, *, user: str, vials: int | None = None) -> int:
@@ -208,29 +334,74 @@ def set_baseline_tnf(store: Store, code: str, tnf_pg_ml: float | None, *, user: 
         audit(session, user, "update", "patient", patient.id, code, {"baseline_tnf_pg_ml": tnf_pg_ml})
 
 
-def import_history(store: Store, history: PatientHistory, *, user: str, replace: bool = False) -> str:
-    """Store a whole patient from its canonical history; ``replace`` an existing one's entries."""
+OnExisting = Literal["refuse", "merge", "replace"]
+
+
+def import_history(store: Store, history: PatientHistory, *, user: str, replace: bool = False,
+                   on_existing: OnExisting | None = None) -> str:
+    """Store a whole patient from its canonical history. For a patient already stored:
+    ``refuse`` (default; Conflict), ``merge`` (add the imported entries not already recorded,
+    keep every recorded one; the patient's sex and birth year must agree) or ``replace``
+    (``replace=True``: every recorded entry is voided, not deleted, and the imported ones
+    stored; the audit row keeps the replaced history)."""
+    mode: OnExisting = on_existing or ("replace" if replace else "refuse")
     check_model(history)
     code = history.patient.id
     check_code("patient.id", code)
     with store.transaction() as session:
         existing = session.scalars(select(Patient).where(Patient.code == code).with_for_update()).first()
-        if existing is not None and not replace:
-            raise Conflict("patient.id", code, "exists; import with replace to overwrite its entries")
-        if existing is not None:
-            for kind, (table, _) in ENTRY_KINDS.items():
-                for row in _rows(session, kind, existing):
-                    session.delete(row)
-            existing.sex, existing.birth_year = history.patient.sex, history.patient.birth_year
-            existing.baseline_tnf_pg_ml = history.baseline_tnf_pg_ml
-            patient = existing
-        else:
+        if existing is None:
             patient = Patient(code=code, sex=history.patient.sex, birth_year=history.patient.birth_year,
                               baseline_tnf_pg_ml=history.baseline_tnf_pg_ml)
             session.add(patient)
-        session.flush()
-        for kind in ENTRY_KINDS:
-            session.add_all(_to_row(kind, patient, entry) for entry in getattr(history, kind))
-        audit(session, user, "replace" if existing is not None else "import", "patient", patient.id, code,
-              {kind: len(getattr(history, kind)) for kind in ENTRY_KINDS})
+            session.flush()
+            for kind in ENTRY_KINDS:
+                session.add_all(_to_row(kind, patient, entry) for entry in getattr(history, kind))
+            audit(session, user, "import", "patient", patient.id, code,
+                  {kind: len(getattr(history, kind)) for kind in ENTRY_KINDS})
+            return code
+        if mode == "refuse":
+            raise Conflict("patient.id", code, "exists; import with merge (add new entries) or replace "
+                                               "(void the recorded entries) to change it")
+        before = _history_data(session, existing)
+        if mode == "merge":
+            _merge(session, existing, history, before, user)
+        else:
+            _replace(session, existing, history, before, user)
     return code
+
+
+def _merge(session: Session, patient: Patient, history: PatientHistory, before: dict[str, Any], user: str) -> None:
+    for name, stored, given in (("patient.sex", patient.sex, history.patient.sex),
+                                ("patient.birth_year", patient.birth_year, history.patient.birth_year)):
+        if stored != given:
+            raise Conflict(name, given, f"differs from the stored patient ({stored}); import with replace "
+                                        "if the stored value is wrong")
+    if history.baseline_tnf_pg_ml is not None and patient.baseline_tnf_pg_ml is None:
+        patient.baseline_tnf_pg_ml = history.baseline_tnf_pg_ml
+    data = {**before, **{kind: list(before[kind]) for kind in ENTRY_KINDS}}
+    added: dict[str, int] = {}
+    for kind in ENTRY_KINDS:
+        known = [_comparable(dict(e)) for e in before[kind]]
+        new = [e for e in getattr(history, kind) if _comparable(e.model_dump()) not in known]
+        data[kind].extend(e.model_dump() for e in new)
+        session.add_all(_to_row(kind, patient, entry) for entry in new)
+        added[kind] = len(new)
+    _validated(data)
+    session.flush()
+    audit(session, user, "merge", "patient", patient.id, patient.code, {"added": added})
+
+
+def _replace(session: Session, patient: Patient, history: PatientHistory, before: dict[str, Any], user: str) -> None:
+    now = datetime.now(timezone.utc)
+    for kind in ENTRY_KINDS:
+        for row in _rows(session, kind, patient):
+            row.voided_at, row.voided_by, row.void_reason = now, user, "replaced by an import"
+    patient.sex, patient.birth_year = history.patient.sex, history.patient.birth_year
+    patient.baseline_tnf_pg_ml = history.baseline_tnf_pg_ml
+    session.flush()
+    for kind in ENTRY_KINDS:
+        session.add_all(_to_row(kind, patient, entry) for entry in getattr(history, kind))
+    audit(session, user, "replace", "patient", patient.id, patient.code,
+          {"counts": {kind: len(getattr(history, kind)) for kind in ENTRY_KINDS},
+           "replaced": PatientHistory.model_validate(before).model_dump(mode="json")})

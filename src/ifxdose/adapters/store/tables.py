@@ -55,6 +55,12 @@ class _Entry:
     day: Mapped[date] = mapped_column(Date)
     when_iso: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Voided entries are kept (never deleted) and left out of the history; who, when, why.
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    voided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: An amendment: the id of the (now voided) row of the same table it corrects.
+    amends_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class WeightRow(_Entry, Base):
@@ -151,3 +157,37 @@ class AuditRow(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     patient_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     detail: Mapped[dict] = mapped_column(JSON)
+
+
+class SignInAttempt(Base):
+    """A sign-in attempt counted by the rate limiter (shared by every worker process);
+    ``key`` is ``user:<name>`` or ``client:<address>``. Rows older than the window are deleted."""
+
+    __tablename__ = "sign_in_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WriteRequest(Base):
+    """A form submission or API write already done (idempotency: a double-clicked Save or a
+    retried request with the same key is answered from here instead of writing twice)."""
+
+    __tablename__ = "write_requests"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    result: Mapped[dict] = mapped_column(JSON)
+
+
+class EstimateCache(Base):
+    """Derived results (e.g. the concentration profile behind the plot) keyed by a hash of
+    the history and the model: shared by every worker, recomputed only when the data change."""
+
+    __tablename__ = "estimate_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,7 +19,8 @@ from ifxdose.adapters.web.deps import Forbidden, SignInRequired
 from ifxdose.adapters.web.engine import Recommender, default_recommender
 from ifxdose.adapters.web.forms import describe_errors, from_input_error
 from ifxdose.adapters.web.render import render
-from ifxdose.adapters.web.sessions import COOKIE, SessionCodec, SignInLimiter
+from ifxdose.adapters.web.guard import BodyGuard
+from ifxdose.adapters.web.sessions import COOKIE, SessionCodec
 from ifxdose.adapters.web.settings import WebSettings
 from ifxdose.core.errors import InputError
 
@@ -52,6 +53,8 @@ def _install_middleware(app: FastAPI, settings: WebSettings) -> None:
                                 httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")  # patient data: never cached
         # No patient data in logs: the route's template (/patients/{code}), never the URL.
         route = request.scope.get("route")
         log.info("%s %s %s %.0fms", request.method, getattr(route, "path", "-"), response.status_code,
@@ -63,7 +66,20 @@ def _error_page(request: Request, status: int, message: str):
     return render(request, "error.html", status=status, status_code=status, message=message)
 
 
+def _server_error(request: Request, exc: Exception):
+    """Any unexpected error: a plain 500 with the security headers (it is answered outside
+    the middleware that adds them), logged without request data."""
+    log.error("unhandled %s on %s", type(exc).__name__, getattr(request.scope.get("route"), "path", "-"))
+    body = ({"detail": "internal error"} if _is_api(request) else None)
+    response = (JSONResponse(body, status_code=500) if body is not None else
+                PlainTextResponse("internal error (logged); please retry or report it", status_code=500))
+    response.headers.update({**_SECURITY_HEADERS, "Cache-Control": "no-store"})
+    return response
+
+
 def _install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _server_error)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError):
         detail = [e.model_dump() for e in describe_errors(list(exc.errors()))]
@@ -95,6 +111,10 @@ def _install_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": "sign in first (POST /api/v1/session)"}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":  # e.g. the session expired before "Compute": back to the page it was on
+            referer = urlsplit(request.headers.get("referer", ""))
+            same_site = not referer.netloc or referer.netloc == request.url.netloc
+            target = referer.path if same_site and referer.path.startswith("/") else "/patients"
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(Forbidden)
@@ -126,8 +146,12 @@ def create_app(settings: WebSettings | None = None, *, recommender: Recommender 
     app.state.settings = settings
     app.state.store = store or st.open_store(settings.database_url)
     app.state.recommender = recommender or default_recommender()
-    app.state.limiter = SignInLimiter(settings.sign_in_attempts, settings.sign_in_window_s)
+    if settings.mode == "production" and settings.cds_token is None:
+        log.warning("IFXDOSE_CDS_NO_TOKEN: CDS Hooks run without a bearer token and answer direct loopback "
+                    "clients only; a reverse proxy on this machine that adds no X-Forwarded-For would expose them")
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
+    # Innermost first: the body guard runs inside the header middleware (its answers get the headers).
+    app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)
     _install_middleware(app, settings)
     _install_handlers(app)
     include_routes(app)

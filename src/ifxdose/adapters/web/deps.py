@@ -3,7 +3,9 @@ redirect to sign-in, the API answers 401), writer roles (403), CSRF checks, the 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from datetime import timezone, tzinfo
 from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Path, Request
@@ -120,9 +122,25 @@ def locale_of(request: Request) -> str:
 class Locale:
     code: str
     t: Callable[..., str]
+    zone: tzinfo = timezone.utc
 
     def date(self, value) -> str:
+        """A clinic date or local clinic time as recorded (entries are clinic-local already)."""
         return i18n.format_date(value, self.code)
+
+    def stamp(self, value) -> str:
+        """A moment the app recorded (created, decided, voided: stored in UTC; SQLite gives
+        them back without zone) as date and time in the clinic's time zone."""
+        if value is None:
+            return "—"
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        local = value.astimezone(self.zone).replace(tzinfo=None)
+        return i18n.format_date(local.replace(second=0, microsecond=0) if (local.hour or local.minute)
+                                else local.replace(minute=0, second=0, microsecond=0), self.code) + \
+            ("" if (local.hour or local.minute) else " 00:00")
 
     def num(self, value, digits: int = 1) -> str:
         return i18n.format_number(value, self.code, digits)
@@ -136,7 +154,7 @@ class Locale:
 
 def get_locale(request: Request) -> Locale:
     code = locale_of(request)
-    return Locale(code=code, t=i18n.translator(code))
+    return Locale(code=code, t=i18n.translator(code), zone=request.app.state.settings.zone)
 
 
 LocaleDep = Annotated[Locale, Depends(get_locale)]

@@ -9,6 +9,7 @@ what is allowed (the full range with its unit, read off the domain model's const
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Literal, get_args, get_origin
 
 import annotated_types as at
@@ -87,6 +88,9 @@ def _from_ctx(err: dict[str, Any]) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    """The value as echoed in a 422: JSON-writable always (NaN and infinities as text)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value if not isinstance(value, str) else value[:200]
     return repr(value)[:200]
@@ -167,3 +171,31 @@ def parse_form(model: type[BaseModel], values: dict[str, Any]) -> tuple[BaseMode
         return None, {e.field.split(".")[-1]: e for e in describe_errors(exc, (model, *KNOWN_MODELS))}
     except InputError as exc:
         return None, {exc.field: from_input_error(exc)}
+
+
+def _allows(annotation: Any, kind: type) -> bool:
+    return annotation is kind or any(_allows(arg, kind) for arg in get_args(annotation))
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for arg in get_args(annotation) if (m := _nested_model(arg)) is not None), None)
+
+
+def refuse_bool_numbers(model: type[BaseModel], data: Any, prefix: str = "") -> None:
+    """JSON ``true``/``false`` where a number is expected is an InputError, not 1 or 0
+    (pydantic's lax mode would store ``weight_kg: true`` as 1 kg); nested models and lists
+    of them are checked too."""
+    if not isinstance(data, dict):
+        return
+    for name, info in model.model_fields.items():
+        if name not in data:
+            continue
+        value, where = data[name], f"{prefix}{name}"
+        if isinstance(value, bool) and not _allows(info.annotation, bool):
+            raise InputError(where, value, allowed_for(name, (model,)) or "a number, not true or false")
+        nested = _nested_model(info.annotation)
+        if nested is not None:
+            for i, item in enumerate(value if isinstance(value, list) else [value]):
+                refuse_bool_numbers(nested, item, f"{where}[{i}]." if isinstance(value, list) else f"{where}.")

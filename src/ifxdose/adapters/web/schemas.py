@@ -59,6 +59,7 @@ class DecisionIn(BaseModel):
 
 class RecommendationOut(BaseModel):
     id: int
+    superseded: bool = Field(False, description="computed before data were recorded or corrected: cannot be accepted")
     created_at: dt.datetime
     created_by: str
     model: str
@@ -70,3 +71,25 @@ class RecommendationOut(BaseModel):
     decided_by: str | None
     decided_at: dt.datetime | None
     decision_reason: str | None
+
+
+class VoidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, description="why the entry is wrong (required)")
+
+
+class Voided(BaseModel):
+    kind: str
+    id: int
+    patient: str
+
+
+class EntryOut(BaseModel):
+    """A recorded entry with its id (to amend or void it) and, if voided, who, when and why."""
+
+    id: int
+    entry: dict[str, Any]
+    voided_at: dt.datetime | None = None
+    voided_by: str | None = None
+    void_reason: str | None = None
+    amends_id: int | None = None

@@ -16,15 +16,26 @@ from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend, activity_trend,
 from ifxdose.domain.patient import PatientHistory, as_date
 
 
+#: Accepted actions after which no infusion is planned (issue 11 may add more; "infuse",
+#: "reduce" and other dosing actions keep the schedule).
+STOPPING_ACTIONS = frozenset({"stop", "switch", "change_mechanism"})
+
+
 @dataclass
 class Plan:
     """The next infusion as planned by the newest accepted recommendation, if still current."""
 
     next_date: date | None = None
     interval_weeks: float | None = None
+    stopped_action: str | None = None  # an accepted stop/switch with no infusion given since
 
 
 def current_plan(history: PatientHistory, accepted: RecommendationRow | None) -> Plan:
+    if accepted is not None and accepted.action in STOPPING_ACTIONS:
+        # stopped until an infusion is recorded that the stop decision did not see
+        seen = len((accepted.input_snapshot or {}).get("infusions") or [])
+        if len(history.infusions) <= seen:
+            return Plan(stopped_action=accepted.action)
     option = st.chosen_option(accepted) if accepted is not None else None
     if not option or not option.get("next_date"):
         return Plan()
@@ -46,23 +57,40 @@ class PatientView:
     profile_error: str | None = None
     infusion_rows: list = field(default_factory=list)
     assessment_rows: list = field(default_factory=list)
+    superseded: set[int] = field(default_factory=set)  # proposed recommendations computed on older data
+    stopped_action: str | None = None
 
     @property
     def latest(self) -> RecommendationRow | None:
         return self.recommendations[0] if self.recommendations else None
 
 
+def due_with_plan(history: PatientHistory, today: date, plan: Plan) -> DueStatus:
+    """The domain's due status, except after an accepted stop/switch: nothing is due."""
+    due = due_status(history, today, plan.next_date)
+    if plan.stopped_action:
+        return due.model_copy(update={"infusion_due": False, "level_due": False, "overdue_days": 0,
+                                      "next_infusion_date": None, "reason": f"accepted: {plan.stopped_action}",
+                                      "reason_code": "stopped"})
+    return due
+
+
 def patient_view(store: st.Store, recommender: Recommender, code: str, today: date, *, with_profile: bool = True
                  ) -> PatientView:
     history = st.patient_history(store, code)
     plan = current_plan(history, st.accepted_plan(store, code))
+    current_hash = st.history_hash(history)
+    recommendations = st.recommendations(store, code)
     view = PatientView(
         history=history,
-        due=due_status(history, today, plan.next_date),
+        due=due_with_plan(history, today, plan),
         schedule=infusion_schedule(history, today, plan.next_date, **(
             {"interval_weeks": plan.interval_weeks} if plan.interval_weeks else {})),
         trends=activity_trend(history),
-        recommendations=st.recommendations(store, code),
+        recommendations=recommendations,
+        superseded={row.id for row in recommendations if row.status == "proposed"
+                    and st.is_superseded(row, current_hash)},
+        stopped_action=plan.stopped_action,
         infusion_rows=st.entry_rows(store, code, "infusions"),
         assessment_rows=st.entry_rows(store, code, "assessments"),
     )
@@ -93,7 +121,7 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
     items = []
     for history in st.all_histories(store):
         code = history.patient.id
-        due = due_status(history, today, current_plan(history, st.accepted_plan(store, code)).next_date)
+        due = due_with_plan(history, today, current_plan(history, st.accepted_plan(store, code)))
         if due.infusion_due or due.level_due:
             items.append(WorklistItem(code=code, due=due))
     return sorted(items, key=lambda i: (i.due.next_infusion_date or today, i.code))

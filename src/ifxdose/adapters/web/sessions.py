@@ -10,10 +10,8 @@ It is HttpOnly and SameSite=Lax (Secure when ``secure_cookies``) and expires aft
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
-import threading
-import time
-from collections import deque
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -48,35 +46,35 @@ def csrf_ok(session: dict[str, Any], token: str | None) -> bool:
     return bool(token) and bool(expected) and hmac.compare_digest(str(token), str(expected))
 
 
-class SignInLimiter:
-    """At most ``attempts`` failed sign-ins per (client, username) and per client in ``window_s``."""
+def _trusted(address: str, proxies: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
-    def __init__(self, attempts: int, window_s: float) -> None:
-        self.attempts, self.window_s = attempts, window_s
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _keys(self, client: str, username: str) -> list[tuple[str, str]]:
-        return [(client, username.strip().lower()), (client, "*")]
+def client_address(peer: str, forwarded_for: str | None, proxies: list[str]) -> tuple[str, bool]:
+    """(the client's address, whether it is known). Proxy headers count only when the peer is
+    one of the configured ``proxies``: then the rightmost address in X-Forwarded-For that is
+    not itself a trusted proxy. A trusted proxy that sends no X-Forwarded-For leaves the
+    client unknown (its own address stands for the whole clinic)."""
+    if not _trusted(peer, proxies):
+        return peer, True
+    hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop[:64], True
+    return peer, False
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.window_s:
-            times.popleft()
-        return times
 
-    def blocked(self, client: str, username: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            per_user, per_client = (self._recent(k, now) for k in self._keys(client, username))
-            return len(per_user) >= self.attempts or len(per_client) >= 4 * self.attempts
-
-    def failed(self, client: str, username: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in self._keys(client, username):
-                self._recent(key, now).append(now)
-
-    def succeeded(self, client: str, username: str) -> None:
-        with self._lock:
-            self._failures.pop(self._keys(client, username)[0], None)
+def sign_in_limits(client: str, known: bool, username: str, attempts: int) -> tuple[dict[str, int], list[str]]:
+    """({limiter key: attempts allowed per window}, the keys a success clears): per client and
+    user name; per client overall (4 x) only when the client is known, so an unknown client
+    behind a proxy never locks out the whole clinic."""
+    name = username.strip().lower()[:64]
+    user_key = f"user:{client if known else '*'}|{name}"
+    limits = {user_key: attempts}
+    if known:
+        limits[f"client:{client}"] = 4 * attempts
+    return limits, [user_key]

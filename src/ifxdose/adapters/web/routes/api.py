@@ -4,7 +4,9 @@ and what is allowed."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import Path as PathParam
+from pydantic import ConfigDict, Field, create_model
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web import services
@@ -12,7 +14,10 @@ from ifxdose.adapters.web.deps import ApiWriter, CurrentUser, PatientCode, RecId
 from ifxdose.adapters.web.routes.auth import api as session_api
 from ifxdose.adapters.web.routes.evidence import StudyId, find_study
 from ifxdose.adapters.web.routes.patients import parse_history
-from ifxdose.adapters.web.schemas import Created, DecisionIn, InfusionIn, PatientCreate, RecommendationOut
+from ifxdose.adapters.web.forms import refuse_bool_numbers
+from ifxdose.adapters.web.schemas import (
+    Created, DecisionIn, EntryOut, InfusionIn, PatientCreate, RecommendationOut, VoidIn, Voided,
+)
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend
 from ifxdose.domain.evidence import Study, load_studies
@@ -24,8 +29,21 @@ router = APIRouter(responses=ERRORS)
 router.include_router(session_api)
 
 
-def _rec_out(row) -> RecommendationOut:
-    return RecommendationOut(id=row.id, created_at=row.created_at, created_by=row.created_by, model=row.model,
+def _strict(model: type):
+    """A dependency refusing JSON true/false for numeric fields (no bool coercion)."""
+    async def check(request: Request) -> None:
+        try:
+            data = await request.json()
+        except ValueError:
+            return  # not JSON: the body's own validation answers
+        refuse_bool_numbers(model, data)
+        if isinstance(data, dict) and isinstance(data.get("entry"), dict):
+            refuse_bool_numbers(model, data["entry"], "entry.")
+    return Depends(check)
+
+
+def _rec_out(row, superseded: bool = False) -> RecommendationOut:
+    return RecommendationOut(id=row.id, superseded=superseded, created_at=row.created_at, created_by=row.created_by, model=row.model,
                              model_version=row.model_version, action=row.action, status=row.status,
                              recommendation=row.payload, chosen_option=st.chosen_option(row),
                              decided_by=row.decided_by, decided_at=row.decided_at, decision_reason=row.decision_reason)
@@ -38,7 +56,8 @@ def list_patients(store: StoreDep, user: CurrentUser, q: Annotated[str, Query(ma
     return st.list_patients(store, q)
 
 
-@router.post("/patients", response_model=Created, status_code=201, tags=["patients"])
+@router.post("/patients", response_model=Created, status_code=201, tags=["patients"],
+             dependencies=[_strict(PatientCreate)])
 def create_patient(body: PatientCreate, store: StoreDep, user: ApiWriter):
     code = st.create_patient(store, body, user=user.username, baseline_tnf_pg_ml=body.baseline_tnf_pg_ml)
     return Created(kind="patient", id=code, patient=code)
@@ -46,10 +65,16 @@ def create_patient(body: PatientCreate, store: StoreDep, user: ApiWriter):
 
 @router.post("/patients/import", response_model=Created, status_code=201, tags=["patients"])
 def import_patient(store: StoreDep, user: ApiWriter, body: Annotated[dict[str, Any], Body()],
-                   replace: bool = False):
-    """Store a whole patient from its canonical history JSON (schemas/patient-history.schema.json)."""
+                   replace: Annotated[bool, Query(description="void every recorded entry, store the imported")] = False,
+                   merge: Annotated[bool, Query(description="add the imported entries not yet recorded")] = False):
+    """Store a whole patient from its canonical history JSON (schemas/patient-history.schema.json).
+    A patient already stored: 409 unless ``merge`` or ``replace`` (nothing is deleted: replaced
+    entries are voided and the audit keeps them)."""
+    if replace and merge:
+        raise InputError("replace", True, "either replace or merge, not both")
     history = parse_history(_json(body))
-    code = st.import_history(store, history, user=user.username, replace=replace)
+    code = st.import_history(store, history, user=user.username,
+                             on_existing="replace" if replace else "merge" if merge else "refuse")
     return Created(kind="patient", id=code, patient=code)
 
 
@@ -103,17 +128,59 @@ def worklist(request: Request, store: StoreDep, user: CurrentUser):
 
 
 # ------------------------------------------------------------------------------ entries
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=64,
+                                              description="a retry with the same key does not write twice")]
+EntryId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+
+
 def _entry_route(kind: str, model: type) -> None:
-    def record(code: PatientCode, entry: model, store: StoreDep, user: ApiWriter) -> Created:  # type: ignore[valid-type]
+    domain_model = st.ENTRY_KINDS[kind][1]
+
+    def record(request: Request, code: PatientCode, entry: model, store: StoreDep,  # type: ignore[valid-type]
+               user: ApiWriter, key: IdempotencyKey = None) -> Created:
         vials = getattr(entry, "vials", None)
-        data = entry.model_dump(exclude={"vials"})
-        row_id = st.add_entry(store, code, kind, st.ENTRY_KINDS[kind][1].model_validate(data),
-                              user=user.username, vials=vials)
+        row_id = st.add_entries(store, code, [(kind, domain_model.model_validate(entry.model_dump(exclude={"vials"})),
+                                               vials)], user=user.username, today=today(request), request_id=key)[0]
         return Created(kind=kind, id=row_id, patient=code)
 
     record.__name__ = f"record_{kind}"
     router.post(f"/patients/{{code}}/{kind}", response_model=Created, status_code=201, tags=["records"],
-                summary=f"Record {kind}")(record)
+                summary=f"Record {kind}", dependencies=[_strict(model)])(record)
+
+    amend_body = create_model(f"Amend{model.__name__}", __config__=ConfigDict(extra="forbid"),
+                              reason=(str, Field(min_length=1, max_length=2000, description="why (required)")),
+                              entry=(model, ...))
+
+    def amend(request: Request, code: PatientCode, entry_id: EntryId, body: amend_body,  # type: ignore[valid-type]
+              store: StoreDep, user: ApiWriter) -> Created:
+        vials = getattr(body.entry, "vials", None)
+        new_id = st.amend_entry(store, code, kind, entry_id,
+                                domain_model.model_validate(body.entry.model_dump(exclude={"vials"})),
+                                user=user.username, reason=body.reason, vials=vials, today=today(request))
+        return Created(kind=kind, id=new_id, patient=code)
+
+    amend.__name__ = f"amend_{kind}"
+    router.post(f"/patients/{{code}}/{kind}/{{entry_id}}/amend", response_model=Created, tags=["records"],
+                summary=f"Correct one of the {kind}: the old entry is voided (kept), the new one names it",
+                dependencies=[_strict(model)])(amend)
+
+    def void(code: PatientCode, entry_id: EntryId, body: VoidIn, store: StoreDep, user: ApiWriter) -> Voided:
+        st.void_entry(store, code, kind, entry_id, user=user.username, reason=body.reason)
+        return Voided(kind=kind, id=entry_id, patient=code)
+
+    void.__name__ = f"void_{kind}"
+    router.post(f"/patients/{{code}}/{kind}/{{entry_id}}/void", response_model=Voided, tags=["records"],
+                summary=f"Void one of the {kind} (kept with who, when, why; left out of the history)")(void)
+
+    def listing(code: PatientCode, store: StoreDep, user: CurrentUser,
+                voided: Annotated[bool, Query(description="the voided entries instead")] = False) -> list[EntryOut]:
+        return [EntryOut(id=row.id, entry=st.row_entry(kind, row), voided_at=row.voided_at, voided_by=row.voided_by,
+                         void_reason=row.void_reason, amends_id=row.amends_id)
+                for row in st.entry_rows(store, code, kind, voided=voided)]
+
+    listing.__name__ = f"list_{kind}"
+    router.get(f"/patients/{{code}}/{kind}", response_model=list[EntryOut], tags=["records"],
+               summary=f"The recorded {kind} with their ids")(listing)
 
 
 for _kind, (_, _model) in st.ENTRY_KINDS.items():
@@ -131,7 +198,11 @@ def new_recommendation(request: Request, code: PatientCode, store: StoreDep, use
 
 @router.get("/patients/{code}/recommendations", response_model=list[RecommendationOut], tags=["recommendations"])
 def list_recommendations(code: PatientCode, store: StoreDep, user: CurrentUser):
-    return [_rec_out(row) for row in st.recommendations(store, code)]
+    """Newest first; ``superseded``: a proposed one computed before data were recorded or corrected
+    (accepting it is refused with 409)."""
+    current = st.history_hash(st.patient_history(store, code))
+    return [_rec_out(row, row.status == "proposed" and st.is_superseded(row, current))
+            for row in st.recommendations(store, code)]
 
 
 @router.post("/patients/{code}/recommendations/{rec_id}/decision", response_model=RecommendationOut,

@@ -6,6 +6,7 @@ import secrets
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import ApiUser, CurrentUser, Forbidden, FormUser, StoreDep, optional_user, session_of
@@ -13,7 +14,7 @@ from ifxdose.adapters.web.forms import FieldError
 from ifxdose.adapters.web.i18n import LOCALES
 from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.schemas import LocaleIn, SessionOut, SignIn
-from ifxdose.adapters.web.sessions import CSRF_FIELD, csrf_ok
+from ifxdose.adapters.web.sessions import CSRF_FIELD, client_address, csrf_ok, sign_in_limits
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["session"])
@@ -26,21 +27,21 @@ def _safe_next(target: str | None) -> str:
     return "/patients"
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "-"
-
-
 def sign_in(request: Request, store: st.Store, username: str, password: str) -> tuple[object | None, str | None]:
-    """(user, None) or (None, error key): rate limited per client and username."""
-    limiter = request.app.state.limiter
-    if limiter.blocked(_client(request), username):
+    """(user, None) or (None, error key): rate limited per client and user name (and per
+    client overall when the client is known), in the database; blocking: call in a thread."""
+    settings = request.app.state.settings
+    client, known = client_address(request.client.host if request.client else "-",
+                                   request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    limits, own = sign_in_limits(client, known, username, settings.sign_in_attempts)
+    reserved = st.reserve_attempt(store, limits, settings.sign_in_window_s)
+    if reserved is None:
         return None, "signin.too_many"
     user = st.authenticate(store, username, password)
     st.record_sign_in(store, username, user is not None)
     if user is None:
-        limiter.failed(_client(request), username)
         return None, "signin.failed"
-    limiter.succeeded(_client(request), username)
+    st.forget_attempts(store, own, reserved)
     session = session_of(request)
     session.clear()
     session.update(uid=user.id, epoch=user.session_epoch, csrf=secrets.token_urlsafe(32), lang=user.locale)
@@ -61,7 +62,7 @@ async def login(request: Request, store: StoreDep):
         raise Forbidden("csrf")
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:256]
     target = _safe_next(str(form.get("next", "")))
-    user, error = sign_in(request, store, username, password)
+    user, error = await run_in_threadpool(sign_in, request, store, username, password)
     if user is None:
         status = 429 if error == "signin.too_many" else 401
         return render(request, "login.html", status=status, next=target, values={"username": username},
@@ -84,9 +85,9 @@ async def switch_locale(request: Request, store: StoreDep):
     locale = str(form.get("locale", ""))
     if locale in LOCALES:
         session_of(request)["lang"] = locale
-        user = optional_user(request)
+        user = await run_in_threadpool(optional_user, request)
         if user is not None:
-            st.set_locale(store, user.id, locale)
+            await run_in_threadpool(st.set_locale, store, user.id, locale)
     return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
 
 

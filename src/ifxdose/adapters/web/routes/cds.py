@@ -5,8 +5,9 @@ with an OperationOutcome when the patient's data is neither prefetched nor store
 
 Authentication (CDS clients are EHRs, not signed-in browser sessions, so no app sign-in and
 no CSRF token): with ``IFXDOSE_CDS_TOKEN`` set, every call must send
-``Authorization: Bearer <token>``; without it, only direct loopback clients (no proxy
-``Forwarded`` headers) and demo/test mode are answered. The spec's JWT (signed by the
+``Authorization: Bearer <token>``; production refuses to start without it unless
+``IFXDOSE_CDS_NO_TOKEN=true``, and then only direct loopback clients (no proxy ``Forwarded``
+headers, not a configured proxy) are answered; demo/test mode answer everyone. The spec's JWT (signed by the
 client, keys from its JWKS URL) is not verified: a limitation documented in docs/fhir.md.
 """
 
@@ -21,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from ifxdose.adapters.web.cds.request import CdsError, Feedback, HookRequest, openapi_body
 from ifxdose.adapters.web.cds.respond import CallEnv, record_feedback, respond
 from ifxdose.adapters.web.cds.services import SERVICES, Service, discovery
+from ifxdose.adapters.web.sessions import _trusted
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -38,7 +40,8 @@ def check_client(request: Request) -> None:
             raise CdsError(401, {"error": "send Authorization: Bearer <IFXDOSE_CDS_TOKEN>"})
         return
     host = request.client.host if request.client else ""
-    direct = not any(name in request.headers for name in _PROXY_HEADERS)
+    direct = (not any(name in request.headers for name in _PROXY_HEADERS)
+              and not _trusted(host, settings.trusted_proxies))  # a configured proxy is never "direct"
     if settings.mode == "production" and not (host in _LOOPBACK and direct):
         raise CdsError(401, {"error": "CDS Hooks answer only loopback clients until IFXDOSE_CDS_TOKEN is set"})
 

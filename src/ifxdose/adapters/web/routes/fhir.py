@@ -33,9 +33,12 @@ def _tz(request: Request, tz: str | None) -> str:
 @router.post("/fhir/import", response_model=FhirImported, status_code=201)
 def import_fhir(request: Request, store: StoreDep, user: ApiWriter,
                 bundle: Annotated[dict[str, Any], Body(description="a FHIR R4/R4B Bundle with one Patient")],
-                tz: Tz = None):
-    """Store the patient in a FHIR Bundle (created, or its entries replaced); what was not read, and why."""
-    done = import_into_store(store, bundle, user=user.username, tz=_tz(request, tz))
+                tz: Tz = None, replace: Annotated[bool, Query(description="void every recorded entry and "
+                                                             "store the Bundle's (default: merge)")] = False):
+    """Store the patient in a FHIR Bundle: created; or merged into the stored one (entries not yet
+    recorded added, none removed); or, with ``replace=true``, its recorded entries voided (kept,
+    audited) and the Bundle's stored. What was not read, and why."""
+    done = import_into_store(store, bundle, user=user.username, tz=_tz(request, tz), replace=replace)
     return FhirImported(patient=done.patient, created=done.created, skipped=done.skipped)
 
 

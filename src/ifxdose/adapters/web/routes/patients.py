@@ -3,14 +3,17 @@ calendar, recommendation panel), export and import, computing and deciding on a 
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web import services
 from ifxdose.adapters.web.deps import CurrentUser, FormWriter, PatientCode, RecId, StoreDep, get_locale, today
-from ifxdose.adapters.web.forms import describe_errors, form_values, from_input_error, parse_form
+from ifxdose.adapters.web.forms import describe_errors, form_values, from_input_error, parse_form, refuse_bool_numbers
 from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.schemas import PatientCreate
 from ifxdose.adapters.web.svg import profile_svg, trend_svg
@@ -46,6 +49,10 @@ def new_patient_page(request: Request, user: CurrentUser):
 @router.post("/patients/new")
 async def new_patient(request: Request, store: StoreDep, user: FormWriter):
     values = form_values(await request.form())
+    return await run_in_threadpool(_new_patient, request, store, user, values)
+
+
+def _new_patient(request: Request, store: st.Store, user, values: dict):
     info, errors = parse_form(PatientCreate, values)
     if info is not None:
         try:
@@ -63,23 +70,35 @@ async def import_patient(request: Request, store: StoreDep, user: FormWriter):
     form = await request.form()
     upload = form.get("history")
     raw = await upload.read(MAX_IMPORT_BYTES + 1) if hasattr(upload, "read") else b""
+    mode = str(form.get("on_existing", "refuse"))
+    return await run_in_threadpool(_import, request, store, user, raw, mode)
+
+
+def _import(request: Request, store: st.Store, user, raw: bytes, mode: str):
     errors = {}
     try:
         if len(raw) > MAX_IMPORT_BYTES:
             raise InputError("history", f"{len(raw)} bytes", f"at most {MAX_IMPORT_BYTES} bytes")
+        if mode not in ("refuse", "merge", "replace"):
+            raise InputError("on_existing", mode, "allowed values are refuse, merge, replace")
         history = parse_history(raw)
-        code = st.import_history(store, history, user=user.username, replace=form.get("replace") == "on")
+        code = st.import_history(store, history, user=user.username, on_existing=mode)  # type: ignore[arg-type]
         return RedirectResponse(f"/patients/{code}", status_code=303)
     except InputError as exc:
         errors = {"history": from_input_error(exc)}
     except st.Conflict as exc:
-        errors = {"history": from_input_error(InputError("patient.id", exc.value, "tick 'replace' to overwrite"))}
+        errors = {"history": from_input_error(InputError(exc.field, exc.value, str(exc)))}
     return render(request, "patients.html", status=422, q="", patients=st.list_patients(store),
                   worklist=services.worklist(store, today(request)), today=today(request), errors=errors)
 
 
 def parse_history(raw: bytes | str) -> PatientHistory:
     """A history from JSON text; every failure is an InputError (422), never a 500."""
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        document = None  # not JSON: reported by the validation below
+    refuse_bool_numbers(PatientHistory, document)
     try:
         return PatientHistory.model_validate_json(raw)
     except ValidationError as exc:
@@ -134,16 +153,20 @@ def new_recommendation(request: Request, code: PatientCode, store: StoreDep, use
 @router.post("/patients/{code}/recommendations/{rec_id}/decision")
 async def decide(request: Request, code: PatientCode, rec_id: RecId, store: StoreDep, user: FormWriter):
     values = form_values(await request.form())
+    return await run_in_threadpool(_decide, request, code, rec_id, store, user, values)
+
+
+def _decide(request: Request, code: str, rec_id: int, store: st.Store, user, values: dict):
     option = values.get("option_index")
     try:
         index = int(option) if option not in (None, "", "chosen") else None
         st.decide(store, code, rec_id, values.get("decision", ""), user=user.username,
                   reason=values.get("reason", ""), option_index=index)
+    except st.Conflict as exc:  # before ValueError, which it is: already decided, or superseded
+        return render(request, "patient.html", status=409, **patient_context(request, store, code),
+                      errors={"decision": from_input_error(InputError("decision", rec_id, str(exc)))})
     except ValueError as exc:
         error = exc if isinstance(exc, InputError) else InputError("option_index", option, "an option number")
         return render(request, "patient.html", status=422, **patient_context(request, store, code),
                       values=values, errors={error.field: from_input_error(error)})
-    except st.Conflict as exc:
-        return render(request, "patient.html", status=409, **patient_context(request, store, code),
-                      errors={"decision": from_input_error(InputError("decision", rec_id, str(exc)))})
     return RedirectResponse(f"/patients/{code}#recommendation", status_code=303)

@@ -5,14 +5,17 @@ each field (422); a valid form writes all its entries in one transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+import uuid
+from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from ifxdose.adapters import store as st
-from ifxdose.adapters.web.deps import CurrentUser, FormWriter, PatientCode, StoreDep, get_locale
+from ifxdose.adapters.web.deps import CurrentUser, Forbidden, FormWriter, PatientCode, StoreDep, get_locale, today
 from ifxdose.adapters.web.views import JOINT_XY, joint_label
 from ifxdose.adapters.web.forms import FieldError, form_values, from_input_error, parse_form
 from ifxdose.adapters.web.render import render
@@ -131,21 +134,125 @@ def _render_form(request: Request, code: str, form: str, status: int = 200, **co
 
 @router.get("/patients/{code}/record/{form}")
 def record_form(request: Request, code: PatientCode, form: FormName, store: StoreDep, user: CurrentUser):
+    if user.role not in st.WRITER_ROLES:
+        raise Forbidden("role")  # a read-only user is not shown a form that would refuse them
     st.patient_history(store, code)  # 404 for an unknown patient
-    return _render_form(request, code, form, values={"date": request.app.state.settings.current_date().isoformat()})
+    # request_id: a double-clicked Save (two POSTs with the same id) records once.
+    return _render_form(request, code, form, values={"date": today(request).isoformat(),
+                                                     "request_id": uuid.uuid4().hex})
 
 
 @router.post("/patients/{code}/record/{form}")
 async def record(request: Request, code: PatientCode, form: FormName, store: StoreDep, user: FormWriter):
     values = form_values(await request.form(), list_fields=("tender_joints", "swollen_joints"))
+    return await run_in_threadpool(_record, request, code, form, store, user, values)
+
+
+def _record(request: Request, code: str, form: str, store: st.Store, user, values: dict[str, Any]):
     parsed = PARSERS[form](values)
     if not parsed.errors:
         try:
             if parsed.entries:
-                st.add_entries(store, code, parsed.entries, user=user.username)
+                st.add_entries(store, code, parsed.entries, user=user.username, today=today(request),
+                               request_id=values.get("request_id") or None)
             if parsed.baseline_tnf_pg_ml is not None:
                 st.set_baseline_tnf(store, code, parsed.baseline_tnf_pg_ml, user=user.username)
             return RedirectResponse(f"/patients/{code}", status_code=303)
         except InputError as exc:
             parsed.errors[exc.field] = from_input_error(exc)
     return _render_form(request, code, form, status=422, values=values, errors=parsed.errors)
+
+
+# ------------------------------------------------------------------- corrections
+EntryKind = Literal["weights", "infusions", "levels", "ada", "labs", "mtx", "assessments"]
+EntryId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+#: Fields shown for correction (lists such as the joints of an assessment are kept as recorded).
+_SKIP = {"date", "tender_joints", "swollen_joints"}
+
+
+def _editable(kind: str) -> list[str]:
+    model = st.ENTRY_KINDS[kind][1]
+    return [name for name in model.model_fields if name not in _SKIP]
+
+
+def _entries_page(request: Request, code: str, kind: str, store: st.Store, status: int = 200, **context):
+    rows = st.entry_rows(store, code, kind)
+    voided = st.entry_rows(store, code, kind, voided=True)
+    return render(request, "entries.html", status=status, code=code, kind=kind, fields=_editable(kind),
+                  rows=[(r, st.row_entry(kind, r)) for r in rows], voided=[(r, st.row_entry(kind, r)) for r in voided],
+                  **context)
+
+
+@router.get("/patients/{code}/entries/{kind}")
+def entries_page(request: Request, code: PatientCode, kind: EntryKind, store: StoreDep, user: CurrentUser):
+    """The recorded entries of one kind with their corrections (void, amend) and the voided ones."""
+    return _entries_page(request, code, kind, store)
+
+
+@router.post("/patients/{code}/entries/{kind}/{entry_id}/void")
+async def void_entry(request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep,
+                     user: FormWriter):
+    values = form_values(await request.form())
+
+    def run():
+        try:
+            st.void_entry(store, code, kind, entry_id, user=user.username, reason=values.get("reason", ""))
+        except InputError as exc:
+            return _entries_page(request, code, kind, store, status=422, failed=entry_id,
+                                 errors={exc.field: from_input_error(exc)})
+        except st.Conflict as exc:
+            return _entries_page(request, code, kind, store, status=409, failed=entry_id,
+                                 errors={"reason": from_input_error(InputError("id", entry_id, str(exc)))})
+        return RedirectResponse(f"/patients/{code}/entries/{kind}", status_code=303)
+
+    return await run_in_threadpool(run)
+
+
+def _amend_page(request: Request, code: str, kind: str, entry_id: int, store: st.Store, status: int = 200,
+                **context):
+    row = next((r for r in st.entry_rows(store, code, kind) if r.id == entry_id), None)
+    if row is None:
+        raise st.NotFound("entry", entry_id)
+    entry = st.row_entry(kind, row)
+    values = context.pop("values", None) or {k: ("" if v is None else str(v)) for k, v in entry.items()}
+    return render(request, "entry_amend.html", status=status, code=code, kind=kind, entry_id=entry_id,
+                  fields=_editable(kind), entry=entry, values=values, **context)
+
+
+@router.get("/patients/{code}/entries/{kind}/{entry_id}")
+def amend_page(request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep,
+               user: CurrentUser):
+    if user.role not in st.WRITER_ROLES:
+        raise Forbidden("role")
+    return _amend_page(request, code, kind, entry_id, store)
+
+
+@router.post("/patients/{code}/entries/{kind}/{entry_id}")
+async def amend(request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep,
+                user: FormWriter):
+    values = form_values(await request.form())
+
+    def run():
+        row = next((r for r in st.entry_rows(store, code, kind) if r.id == entry_id), None)
+        if row is None:
+            raise st.NotFound("entry", entry_id)
+        data = {k: v for k, v in st.row_entry(kind, row).items() if k in _SKIP}
+        data.update({k: v for k, v in values.items() if k in _editable(kind) or k == "date"})
+        for name in _editable(kind):
+            if name not in values:
+                data.pop(name, None)  # emptied: back to the field's default
+        if kind in ("levels",):
+            data["below_lloq"] = values.get("below_lloq") in ("on", "true", "True")
+        entry, errors = parse_form(st.ENTRY_KINDS[kind][1], data)
+        if entry is not None:
+            try:
+                st.amend_entry(store, code, kind, entry_id, entry, user=user.username,
+                               reason=values.get("reason", ""), today=today(request))
+                return RedirectResponse(f"/patients/{code}/entries/{kind}", status_code=303)
+            except InputError as exc:
+                errors = {exc.field: from_input_error(exc)}
+            except st.Conflict as exc:
+                errors = {"reason": from_input_error(InputError("id", entry_id, str(exc)))}
+        return _amend_page(request, code, kind, entry_id, store, status=422, values=values, errors=errors)
+
+    return await run_in_threadpool(run)

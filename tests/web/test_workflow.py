@@ -1,0 +1,137 @@
+"""A workflow without traps: a recommendation made before new data is superseded (shown,
+accept refused with the reason, page and API); accepting stop/switch takes the patient off
+the infusion worklist; an unknown action from the engine renders; the clinic's time zone;
+a session expiring during "Compute" lands on the sign-in page and back on the patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from web.conftest import csrf_of, example_history, make_app, sign_in
+
+from ifxdose.adapters import store as st
+from ifxdose.adapters.web.deps import Locale
+from ifxdose.adapters.web.engine import Recommender
+from ifxdose.adapters.web.i18n import translator
+from ifxdose.adapters.web.settings import WebSettings
+
+from zoneinfo import ZoneInfo
+
+
+class _Rec(BaseModel):
+    action: str = "stop"
+    chosen: dict | None = None
+    options: list = []
+    target: dict = {"kind": "lower", "low_mg_l": 1.0, "high_mg_l": None, "source": "fake"}
+    pta_threshold: float = 0.9
+    rationale: str = "stand-in engine"
+    citations: list[str] = []
+    model: str = "fake"
+    model_version: str = "0"
+    warnings: list[str] = []
+
+
+def _infuse() -> _Rec:
+    option = {"label": "current", "dose_mg": 165, "dose_mg_per_kg": 3, "vials": 2, "interval_weeks": 8,
+              "next_date": "2024-09-02", "predicted_trough_median_mg_l": 2, "predicted_trough_p10_mg_l": 1,
+              "predicted_trough_p90_mg_l": 3, "pta": 0.9, "cost_per_year_jpy": 750090, "label_flags": []}
+    return _Rec(action="infuse", chosen=option, options=[option])
+
+
+def _app(tmp_path, make, **settings):
+    fake = Recommender(recommend=lambda history, *, today: make(),
+                       predict_profile=lambda history: (_ for _ in ()).throw(ValueError("no model")))
+    app = make_app(f"sqlite:///{tmp_path / 'w.sqlite3'}", recommender=fake, settings=settings)
+    st.import_history(app.state.store, example_history(), user="t")
+    return app
+
+
+def test_new_data_supersede_a_recommendation(tmp_path):
+    app = _app(tmp_path, _infuse)
+    with TestClient(app) as c:
+        sign_in(c)
+        rec = c.post("/api/v1/patients/RA-0001/recommendations").json()
+        assert rec["superseded"] is False
+        assert c.post("/api/v1/patients/RA-0001/levels", json={"date": "2024-08-20", "value_mg_l": 2.5}).status_code == 201
+        listed = c.get("/api/v1/patients/RA-0001/recommendations").json()[0]
+        assert listed["id"] == rec["id"] and listed["superseded"] is True
+        r = c.post(f"/api/v1/patients/RA-0001/recommendations/{rec['id']}/decision", json={"decision": "accept"})
+        assert r.status_code == 409 and "superseded" in r.json()["detail"][0]["msg"]
+        page = c.get("/patients/RA-0001").text
+        assert 'data-testid="rec-superseded"' in page and 'data-testid="accept"' not in page
+        r = c.post(f"/patients/RA-0001/recommendations/{rec['id']}/decision",
+                   data={"csrf_token": csrf_of(page), "decision": "accept"})
+        assert r.status_code == 409 and "superseded" in r.text
+        # overriding (declining) it is still possible; a fresh one can be accepted
+        fresh = c.post("/api/v1/patients/RA-0001/recommendations").json()
+        assert c.post(f"/api/v1/patients/RA-0001/recommendations/{fresh['id']}/decision",
+                      json={"decision": "accept"}).status_code == 200
+    app.state.store.close()
+
+
+def test_accepting_stop_takes_the_patient_off_the_infusion_worklist(tmp_path):
+    app = _app(tmp_path, _Rec)
+    with TestClient(app) as c:
+        sign_in(c)
+        assert [i["code"] for i in c.get("/api/v1/worklist").json()] == ["RA-0001"]
+        rec = c.post("/api/v1/patients/RA-0001/recommendations").json()
+        page = c.get("/patients/RA-0001").text
+        assert 'data-testid="no-infusion"' in page and 'data-testid="options"' not in page
+        c.post(f"/api/v1/patients/RA-0001/recommendations/{rec['id']}/decision", json={"decision": "accept"})
+        assert c.get("/api/v1/worklist").json() == []
+        due = c.get("/api/v1/patients/RA-0001/due").json()
+        assert due["infusion_due"] is False and due["reason_code"] == "stopped"
+        # an infusion recorded later puts the schedule back
+        c.post("/api/v1/patients/RA-0001/infusions", json={"date": "2024-08-26", "dose_mg": 165})
+        assert c.get("/api/v1/patients/RA-0001/due").json()["reason_code"] != "stopped"
+    app.state.store.close()
+
+
+def test_an_unknown_action_renders(tmp_path):
+    app = _app(tmp_path, lambda: _Rec(action="resample"))
+    with TestClient(app) as c:
+        sign_in(c)
+        c.post("/api/v1/patients/RA-0001/recommendations")
+        r = c.get("/patients/RA-0001")
+        assert r.status_code == 200 and "resample" in r.text
+    app.state.store.close()
+
+
+def test_times_are_shown_in_the_clinic_time_zone():
+    loc = Locale(code="ja", t=translator("ja"), zone=ZoneInfo("Asia/Tokyo"))
+    # 20:30 UTC on 25 August is 05:30 on 26 August in Tokyo (SQLite returns it without zone)
+    assert loc.stamp(dt.datetime(2024, 8, 25, 20, 30)) == "2024年8月26日 05:30"
+    assert loc.stamp(dt.datetime(2024, 8, 25, 20, 30, tzinfo=dt.timezone.utc)) == "2024年8月26日 05:30"
+    settings = WebSettings(mode="test", secret_key="s" * 40, clinic_tz="Asia/Tokyo")
+    utc_now = dt.datetime.now(dt.timezone.utc)
+    assert settings.current_date() == utc_now.astimezone(ZoneInfo("Asia/Tokyo")).date()
+
+
+def test_the_page_shows_the_decision_time_in_the_clinic_zone(tmp_path):
+    app = _app(tmp_path, _Rec, clinic_tz="Asia/Tokyo")
+    with TestClient(app) as c:
+        sign_in(c)
+        rec = c.post("/api/v1/patients/RA-0001/recommendations").json()
+        created = dt.datetime.fromisoformat(rec["created_at"])
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=dt.timezone.utc)
+        tokyo = created.astimezone(ZoneInfo("Asia/Tokyo"))
+        assert f"{tokyo.day} {['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][tokyo.month - 1]} {tokyo.year} {tokyo:%H:%M}" in c.get("/patients/RA-0001").text
+    app.state.store.close()
+
+
+def test_session_expiry_during_compute_lands_on_sign_in_then_the_patient(app, with_example):
+    with TestClient(app) as c:
+        sign_in(c)
+        page = c.get("/patients/RA-0001").text
+        c.cookies.clear()  # the session expired while the page was open
+        r = c.post("/patients/RA-0001/recommendations", data={"csrf_token": csrf_of(page)},
+                   headers={"Referer": "http://testserver/patients/RA-0001"}, follow_redirects=False)
+        assert r.status_code == 303
+        target = urlsplit(r.headers["location"])
+        assert target.path == "/login" and parse_qs(target.query)["next"] == ["/patients/RA-0001"]
+        assert c.get(r.headers["location"]).status_code == 200  # the sign-in page, not a 405
