@@ -36,3 +36,13 @@ def test_cli_web_cds_and_policy_registry_decide_the_same(ehr):
     assert f"{o.dose_mg:g} mg ({o.dose_mg_per_kg:.2f} mg/kg" in card["detail"]
     assert f"every {o.interval_weeks:g} weeks, next on {o.next_date.isoformat()}" in card["detail"]
     assert web.rationale in card["detail"]
+
+
+def test_implausible_history_is_a_422_naming_the_field(client):
+    """350 kg is not an adult with RA: the API answers 422 with the field, never a recommendation."""
+    data = example_history().model_dump(mode="json")
+    data["weights"][-1]["weight_kg"] = 350.0
+    assert client.post("/api/v1/patients/import", json=data).status_code == 201
+    r = client.post("/api/v1/patients/RA-0001/recommendations")
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == "weights[1].weight_kg"

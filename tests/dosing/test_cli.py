@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from ifxdose.adapters.cli import app
+from ifxdose.adapters.cli import app, main
 from tests.dosing.conftest import EXAMPLE
 
 runner = CliRunner()
-IFXDOSE = Path(sys.executable).parent / "ifxdose"
+
+
+def run_main(args: list[str], capsys, monkeypatch) -> tuple[int, str]:
+    """The console-script entry point in-process: (exit code, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["ifxdose", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    return exc.value.code, capsys.readouterr().err
 
 
 def run_json(*args: str) -> dict:
@@ -63,19 +68,18 @@ def test_regimen_check_cost_calendar():
     (["regimen", "check", "3 mg/kg at weeks 0", "--weight-kg", "55", "--rules", "eu"], "rule sets"),
     (["regimen", "cost", "3 mg/kg every 8 weeks", "--weight-kg", "55"], "horizon"),
 ])
-def test_bad_input_exits_2_with_one_line(args, words):
-    proc = subprocess.run([str(IFXDOSE), *args], capture_output=True, text=True)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+def test_bad_input_exits_2_with_one_line(args, words, capsys, monkeypatch):
+    code, err = run_main(args, capsys, monkeypatch)
+    assert code == 2, err
+    lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0]
 
 
-def test_invalid_history_exits_2(tmp_path):
+def test_invalid_history_exits_2(tmp_path, capsys, monkeypatch):
     bad = json.loads(EXAMPLE.read_text())
     bad["levels"][0]["date"] = "2024-03-01"  # before the first infusion 2024-04-01
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad))
-    proc = subprocess.run([str(IFXDOSE), "advise", "--policy", "label", "--history", str(path)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2
-    assert "levels[0].date: 2024-03-01 is before the first infusion 2024-04-01" in proc.stderr
+    code, err = run_main(["advise", "--policy", "label", "--history", str(path)], capsys, monkeypatch)
+    assert code == 2
+    assert "levels[0].date: 2024-03-01 is before the first infusion 2024-04-01" in err

@@ -45,6 +45,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+from functools import cache
 from typing import Literal
 
 import numpy as np
@@ -250,14 +251,15 @@ def _model_grade(model) -> str:
     return f"parameter grades {'/'.join(grades)} (worst {grades[-1]}); {model.population}"
 
 
-def ra_models() -> list[str]:
+@cache
+def ra_models() -> tuple[str, ...]:
     """The library's plausible RA models: a name ending in ``_ra`` or an RA population."""
     out = []
     for name in list_models():
         m = load_model(name)
         if name.endswith("_ra") or "rheumatoid" in (m.title + m.population).lower() or " RA" in m.title:
             out.append(name)
-    return out
+    return tuple(out)
 
 
 class ModelInformedPolicy:
@@ -480,6 +482,9 @@ def _maintenance(ctx: _Context) -> dict:
     n_given = len(h.infusions)
     options: list[Option] = []
     for mgkg, mg, vials, interval in _candidates(ctx, cur_mgkg):
+        if mgkg is None and any(p.prescribed_mg_per_kg is not None and p.dose_mg == mg and p.interval_weeks == interval
+                                for p in options):
+            continue  # the prescribed dose is already whole vials: one option, not two
         next_date = dosing.next_due(last_date, interval, ctx.today)
         troughs = _predict_troughs(h, ctx.model, ctx.est, mg, interval, h.day_of(next_date), STEADY_STATE_DOSES)
         flags = check_infusion(n_given + 1, mg / ctx.weight, (next_date - last_date).days / 7.0, "jp")
@@ -654,17 +659,32 @@ def _comparison(more_mg: Option | None, shorter: Option | None, language: str) -
 
 
 def _spread(history: PatientHistory, chosen: Option, used: str, target: Target) -> list[ModelSpread]:
-    """The chosen option's predicted trough under every plausible RA model (MAP + 200 SIR samples)."""
+    """The chosen option's predicted trough under every plausible RA model: the posterior median
+    for the model used; for the others the individual (MAP) prediction, which is fast.
+
+    Assumption: the MAP prediction stands for the other models' posterior median (the spread across
+    models is about structure and typical values, larger than the MAP-vs-median difference)."""
+    from ifxdose.core.estimation import EstimationError, estimate_map
+    from ifxdose.domain.tdm import history_observations
+
     out = []
     for name in ra_models():
         m = load_model(name)
+        if name == used:
+            out.append(ModelSpread(model=name, grade=_model_grade(m), note="used for the decision (posterior median)",
+                                   predicted_trough_median_mg_l=chosen.predicted_trough_median_mg_l))
+            continue
         try:
-            est = estimate(history, m, n_samples=200, seed=0)
-            t = _predict_troughs(history, m, est, chosen.dose_mg, chosen.interval_weeks,
-                                 history.day_of(chosen.next_date), STEADY_STATE_DOSES)
-            out.append(ModelSpread(model=name, grade=_model_grade(m), predicted_trough_median_mg_l=float(np.median(t)),
-                                   note="used for the decision" if name == used else ""))
-        except InputError as exc:
+            step = chosen.interval_weeks * 7.0
+            start = history.day_of(chosen.next_date)
+            future = [(start + j * step, chosen.dose_mg, 2 / 24, "iv") for j in range(STEADY_STATE_DOSES - 1)]
+            problem = build_problem(history, m, future)
+            obs = history_observations(history)
+            eta = estimate_map(build_problem(history, m), obs).eta if obs.n else np.zeros(len(m.eta_parameters))
+            trough = problem.predict(eta[None, :], [start + (STEADY_STATE_DOSES - 1) * step])[0, 0]
+            out.append(ModelSpread(model=name, grade=_model_grade(m), predicted_trough_median_mg_l=float(trough),
+                                   note="individual (MAP) prediction"))
+        except (InputError, EstimationError) as exc:
             out.append(ModelSpread(model=name, grade=_model_grade(m), predicted_trough_median_mg_l=None,
                                    note=f"not applicable: {exc}"))
     return out
