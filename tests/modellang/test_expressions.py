@@ -17,6 +17,8 @@ def test_block_evaluates_in_order_with_numpy_broadcasting():
     np.testing.assert_allclose(out["D"], 0.3)
     np.testing.assert_allclose(compile_block("Y = 1 < X <= 2", {"X"}).run({"X": np.array([1.0, 1.5, 2.0, 3.0])})["Y"],
                                [0, 1, 1, 0])
+    out = compile_block("Y = (X > 1) & (X < 3) | ~(X != 4)", {"X"}).run({"X": np.array([1.0, 2.0, 3.0, 4.0])})
+    np.testing.assert_allclose(out["Y"], [0, 1, 0, 1])
 
 
 @pytest.mark.parametrize("text", [

@@ -62,9 +62,24 @@ class _ToNumpy(ast.NodeTransformer):
             parts.append(ast.Compare(left=left, ops=[op], comparators=[right]))
             left = right
         expr = parts[0]
+        expr = ast.Call(func=ast.Name(id="__float", ctx=ast.Load()), args=[expr], keywords=[])
         for p in parts[1:]:
-            expr = ast.BinOp(left=expr, op=ast.BitAnd(), right=p)
-        return ast.Call(func=ast.Name(id="__float", ctx=ast.Load()), args=[expr], keywords=[])
+            nxt = ast.Call(func=ast.Name(id="__float", ctx=ast.Load()), args=[p], keywords=[])
+            expr = ast.Call(func=ast.Name(id="__and", ctx=ast.Load()), args=[expr, nxt], keywords=[])
+        return expr
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.BitAnd, ast.BitOr)):
+            fn = "__and" if isinstance(node.op, ast.BitAnd) else "__or"
+            return ast.Call(func=ast.Name(id=fn, ctx=ast.Load()), args=[node.left, node.right], keywords=[])
+        return node
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Invert):
+            return ast.Call(func=ast.Name(id="__not", ctx=ast.Load()), args=[node.operand], keywords=[])
+        return node
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
         self.generic_visit(node)
@@ -154,7 +169,7 @@ class Block:
 
     def run(self, namespace: dict[str, object]) -> dict[str, object]:
         """Evaluate every statement into (a copy of) ``namespace``; returns it."""
-        env: dict[str, object] = {"__builtins__": {}, "__float": _as_float}
+        env: dict[str, object] = {"__builtins__": {}, **HELPERS}
         env.update({k: f for k, (f, _) in FUNCTIONS.items()})
         env.update(namespace)
         with np.errstate(all="ignore"):
@@ -165,6 +180,22 @@ class Block:
 
 def _as_float(x):
     return np.asarray(x, dtype=float)
+
+
+def _and(a, b):
+    return np.logical_and(np.asarray(a) != 0, np.asarray(b) != 0).astype(float)
+
+
+def _or(a, b):
+    return np.logical_or(np.asarray(a) != 0, np.asarray(b) != 0).astype(float)
+
+
+def _not(a):
+    return (np.asarray(a) == 0).astype(float)
+
+
+#: Helpers the compiled code calls (names no model can write: they start with underscores).
+HELPERS = {"__float": _as_float, "__and": _and, "__or": _or, "__not": _not}
 
 
 def compile_block(block: str, known: set[str] | frozenset[str], where: str = "equations",

@@ -244,8 +244,9 @@ def parse_general_model(doc: dict, name: str, text: str = "") -> GeneralModel:
         raise InputError("compartments", sorted(clash)[0], "a compartment name must differ from every other name")
     des = compile_block(des_text, known | set(comps), "des", reserved=known | set(comps))
     expected = {f"d{c}" for c in comps}
-    if set(des.targets) != expected:
-        raise InputError("des", ", ".join(des.targets), f"exactly one equation per compartment: {', '.join(sorted(expected))}")
+    if not expected <= set(des.targets) or set(des.targets) & {f"d{c}" for c in known}:
+        raise InputError("des", ", ".join(des.targets), f"one equation per compartment: {', '.join(sorted(expected))} "
+                                                          "(other assignments are intermediate values)")
     outputs = []
     for i, o in enumerate(doc.get("outputs", [{"name": "conc", "prediction": f"{comps[1 if doc.get('depot') and 'des' not in doc else 0]}/V1"}])):
         where = f"outputs[{i}]"
@@ -675,9 +676,9 @@ class Engine:
 
 
 def _eval(st: Statement, ns: dict) -> np.ndarray:
-    from ifxdose.core.pk.expressions import FUNCTIONS, _as_float
+    from ifxdose.core.pk.expressions import FUNCTIONS, HELPERS
 
-    env = {"__builtins__": {}, "__float": _as_float, **{k: fn for k, (fn, _) in FUNCTIONS.items()}, **ns}
+    env = {"__builtins__": {}, **HELPERS, **{k: fn for k, (fn, _) in FUNCTIONS.items()}, **ns}
     return np.asarray(eval(st.code, env), float)  # noqa: S307 - whitelisted, compiled AST only
 
 

@@ -1,0 +1,8 @@
+$PROBLEM a $PRED model
+$INPUT ID TIME DV
+$DATA data.csv IGNORE=@
+$PRED
+Y = THETA(1) + ETA(1) + EPS(1)
+$THETA 1
+$OMEGA 1
+$SIGMA 1
