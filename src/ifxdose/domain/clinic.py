@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ifxdose.core.errors import InputError
 from ifxdose.domain.calendar import INDUCTION_INFUSIONS, INDUCTION_WINDOW_DAYS, MAINTENANCE_WINDOW_DAYS
 from ifxdose.domain.patient import Infusion, JointAssessment, PatientHistory, as_date
 from ifxdose.domain.policies import get_policy
@@ -103,7 +104,13 @@ def _next_date(history: PatientHistory, today: date, planned_date: date | None) 
         return number, planned_date
     if not given or not history.weights:
         return number, None
-    decision = get_policy("label").decide(history, today)
+    # The label schedule as a protocol replay: the calendar shows when the next infusion is due;
+    # safety findings (ADA, reactions) and implausible entries are the recommendation's business,
+    # and must not take the worklist down.
+    try:
+        decision = get_policy("label", replay=True).decide(history, today)
+    except InputError:
+        return number, None
     if decision.action != "infuse" or decision.interval_weeks is None:
         return number, None
     return number, as_date(given[-1].date) + timedelta(days=round(decision.interval_weeks * 7))
