@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -311,7 +310,14 @@ def child_stream(n: int) -> None:
     trough = np.empty(n)
     for rows, conc in iter_concentrations(m, params, seg, doses, GRID):
         trough[rows] = conc[:, -1]
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(peak_rss_mb())
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM; ru_maxrss would include the parent's at fork)."""
+    with open("/proc/self/status") as f:
+        line = next(x for x in f if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 COMPILE_PROBE = """

@@ -96,9 +96,9 @@ def step_table(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out) -> np.ndarray:
-    """Run the compiled kernel; returns ``out`` (P, T). A schedule of shape (M,) is shared by
-    all patients (blocked, vectorised kernel); (P, M) is one schedule per patient (shapes in
-    :func:`ifxdose.core.pk.kernel_numba.propagate`)."""
+    """Run the compiled kernel into ``out`` (P, T). A schedule of shape (M,) is shared by all
+    patients (blocked, vectorised kernel; ``out`` must be Fortran-ordered); (P, M) is one
+    schedule per patient (``out`` C-ordered). Shapes in :mod:`ifxdose.core.pk.kernel_numba`."""
     mod = kernel()
     if mod is None:
         raise RuntimeError("the compiled kernel is not available (numba missing or IFXDOSE_KERNEL=0)")
@@ -107,8 +107,10 @@ def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, rout
 
     rest = (c(lam), c(V), c(W), c(v1), c(f_sc), c(amount), c(np.atleast_2d(duration)), c(np.atleast_2d(route), np.int8), out)
     if np.ndim(times) == 1:
+        if not out.T.flags.c_contiguous:
+            raise ValueError("a shared schedule writes a Fortran-ordered (P, T) output")
         h_values, h_index = step_table(times)
-        mod.propagate_shared(c(times), c(kinds, np.int8), c(payload, np.int64), h_index, h_values, *rest)
+        mod.propagate_shared(c(times), c(kinds, np.int8), c(payload, np.int64), h_index, h_values, *rest[:-1], out.T)
     else:
         mod.propagate(c(times), c(kinds, np.int8), c(payload, np.int64), *rest)
     return out

@@ -125,7 +125,9 @@ def propagate_shared(times, kinds, payload, h_index, h_values, lam, V, W, v1, f_
     """One schedule for all patients: blocks of BLOCK patients over threads, events in order,
     patients innermost (vectorised). ``h_index[j]`` is the index in ``h_values`` of the step
     length before event j (-1: no step), so each distinct step's exponentials are computed
-    once per block and segment. Other shapes as in :func:`propagate` with (M,) schedules."""
+    once per block and segment. ``out`` is (T, P) (the transpose of a Fortran-ordered
+    (P, T) result): each sample time's concentrations are contiguous. Other shapes as in
+    :func:`propagate` with (M,) schedules."""
     P = lam.shape[0]
     for b in prange((P + BLOCK - 1) // BLOCK):
         _block(b * BLOCK, min(P, (b + 1) * BLOCK), times, kinds, payload, h_index, h_values, lam, V, W, v1,
@@ -142,6 +144,7 @@ def _block(lo, hi, times, kinds, payload, h_index, h_values, lam, V, W, v1, f_sc
     rz = np.zeros((n, B))
     amounts = np.zeros((n, B))
     c = np.zeros((n, B))
+    obs = np.zeros(B)
     E = np.zeros((H, n, B))
     G = np.zeros((H, n, B))
     ready = np.zeros(H, dtype=np.bool_)
@@ -174,12 +177,14 @@ def _block(lo, hi, times, kinds, payload, h_index, h_values, lam, V, W, v1, f_sc
                         z[k, p] *= E[q, k, p]
         kind = kinds[j]
         pl = payload[j]
-        if kind == OBS:
+        if kind == OBS:  # out is (T, P): one contiguous run of B patients per sample time
             for p in range(B):
-                acc = 0.0
-                for k in range(n):
-                    acc += c[k, p] * z[k, p]
-                out[lo + p, pl] = acc
+                obs[p] = c[0, p] * z[0, p]
+            for k in range(1, n):
+                for p in range(B):
+                    obs[p] += c[k, p] * z[k, p]
+            for p in range(B):
+                out[pl, lo + p] = obs[p]
         elif kind == SWITCH:
             for a in range(n):
                 for p in range(B):
@@ -229,6 +234,7 @@ def _block(lo, hi, times, kinds, payload, h_index, h_values, lam, V, W, v1, f_sc
                             acc += W[lo + p, s, a, k] * rate[k, p]
                         rz[a, p] = acc
             elif kind == DOSE:
-                for k in range(n):
-                    for p in range(B):
-                        z[k, p] += W[lo + p, s, k, comp] * amount[lo + p, pl] * (f_sc[lo + p, s] if sc else 1.0)
+                for p in range(B):
+                    dose = amount[lo + p, pl] * (f_sc[lo + p, s] if sc else 1.0)
+                    for k in range(n):
+                        z[k, p] += W[lo + p, s, k, comp] * dose

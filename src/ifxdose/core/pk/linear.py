@@ -188,7 +188,7 @@ def _eigen_all(structure: str, params: dict[str, np.ndarray]):
     return lam, V, W, (cond > MAX_CONDITION).any(axis=1)
 
 
-def _same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
+def same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
     """True when every patient has the same event times, durations and routes."""
     def same(a: np.ndarray) -> bool:
         eq = a == a[:1]
@@ -212,8 +212,10 @@ def _run_kernel(structure, params, doses, schedule, n_obs: int, obs_finite: bool
     v1 = np.broadcast_to(params["V1"], (P, S))
     f_sc = np.broadcast_to(params["F"] if "F" in params else 1.0, (P, S))
     rows = slice(0, 1) if shared else slice(None)
-    direct = out is not None and out.flags.c_contiguous and out.dtype == np.float64
-    target = out if direct else np.empty((P, n_obs))
+    order = "F" if shared else "C"  # shared: one contiguous column per sample time; else one row per patient
+    contiguous = out is not None and (out.flags.f_contiguous if shared else out.flags.c_contiguous)
+    direct = contiguous and out.dtype == np.float64
+    target = out if direct else np.empty((P, n_obs), order=order)
     if not obs_finite:  # samples at non-finite times are never reached: NaN, as on the NumPy path
         target.fill(np.nan)
     propagate(times, kinds, payload, lam, V, W, v1, f_sc, doses.amount_mg, doses.duration_days[rows],
@@ -241,7 +243,7 @@ def simulate_linear(
     """
     P = doses.n_patients
     if obs_days.ndim == 1:
-        if P > 1 and _same_schedule(doses, segment_start_days):
+        if P > 1 and same_schedule(doses, segment_start_days):
             return _simulate_uniform(structure, params, segment_start_days, doses, obs_days, out)
         obs_days = np.broadcast_to(obs_days, (P, obs_days.size))
     n_events = obs_days.shape[1] + 2 * doses.time_days.shape[1] + segment_start_days.shape[1]

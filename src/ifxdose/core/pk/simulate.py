@@ -9,7 +9,7 @@ import numpy as np
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.events import DoseTable
 from ifxdose.core.pk.kernel import use_kernel
-from ifxdose.core.pk.linear import simulate_linear
+from ifxdose.core.pk.linear import same_schedule, simulate_linear
 from ifxdose.core.pk.model import PKModel
 from ifxdose.core.pk.ode import simulate_ode
 
@@ -51,16 +51,15 @@ def iter_concentrations(
     chunk_size: int = 8192,
 ) -> Iterator[tuple[slice, np.ndarray]]:
     """Stream :func:`simulate_concentrations` chunk by chunk: yields (patient slice,
-    concentrations (chunk, T) in mg/L). Memory is bounded by one chunk, not by P; the
-    array yielded is reused for the next chunk (copy what you keep)."""
+    concentrations (chunk, T) in mg/L). Memory is bounded by one chunk, not by P."""
     obs = _checked(model, engine, obs_days)
     P, T = doses.n_patients, obs.shape[-1]
     linear = model.is_linear and engine != "ode"
-    use_kernel(P, T + 2 * doses.time_days.shape[1] + segment_start_days.shape[1]) if linear else None
-    buffer = np.empty((min(P, chunk_size), T))
+    if linear:  # decided for the whole job: a large one loads the compiled kernel, the chunks follow
+        use_kernel(P, T + 2 * doses.time_days.shape[1] + segment_start_days.shape[1])
     for lo in range(0, P, chunk_size):
         sl = slice(lo, min(lo + chunk_size, P))
-        yield sl, _chunk(model, params, segment_start_days, doses, obs, sl, linear, out=buffer[: sl.stop - lo])
+        yield sl, _chunk(model, params, segment_start_days, doses, obs, sl, linear)
 
 
 def simulate_concentrations(
@@ -86,7 +85,12 @@ def simulate_concentrations(
     # Decided once for the whole job (loads numba when the job is large); the chunks follow.
     # The compiled kernel writes patient rows (C order); the NumPy path time columns (F).
     fast = linear and use_kernel(P, T + 2 * doses.time_days.shape[1] + segment_start_days.shape[1])
-    out = np.empty((P, T), order="C" if fast else "F")
+    shared = obs.ndim == 1 and P > 1 and same_schedule(doses, segment_start_days)
+    out = np.empty((P, T), order="C" if fast and not shared else "F")
+    if fast and shared:
+        # One kernel call for everyone: the temporaries are O(P n^2), small next to the
+        # (P, T) result; one parallel region instead of one per chunk.
+        chunk_size = max(chunk_size, P)
     for lo in range(0, P, chunk_size):
         sl = slice(lo, min(lo + chunk_size, P))
         conc = _chunk(model, params, segment_start_days, doses, obs, sl, linear, out=out[sl] if linear else None)
