@@ -54,7 +54,10 @@ def parse_scheduler(spec: str | None) -> tuple[str, int | str] | None:
 def client(spec: str):
     """A connected ``distributed.Client`` for a scheduler spec (a LocalCluster is closed on exit)."""
     kind, value = parse_scheduler(spec)
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("scheduler", spec, "Dask is not installed: pip install 'ifxdose[scale]'") from None
 
     if kind == "local":
         with LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True, dashboard_address=":0",
