@@ -110,3 +110,68 @@ def test_clinic_workflow_in_the_browser(server, page):
     _shot(page, "05-patient-ja")
     page.goto(f"{base}/patients")
     assert "患者一覧" in page.content()
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    import struct
+
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+def test_layouts_at_1280_and_390_px_in_both_languages(server):
+    """Every main page at desktop and phone width, Japanese and English: nothing wider than
+    the screen, the target band and labelled joints drawn, Japanese text on Japanese pages.
+    Screenshots tests/artifacts/layout-{ja,en}-{1280,390}-{patient,patients,assessment}.png."""
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from web.conftest import example_history
+
+    with httpx.Client(base_url=server, timeout=120) as api:
+        token = api.post("/api/v1/session", json={"username": "doc", "password": PASSWORD}).json()["csrf_token"]
+        api.headers["X-CSRF-Token"] = token
+        assert api.post("/api/v1/patients/import", json=example_history().model_dump(mode="json")).status_code == 201
+        assert api.post("/api/v1/patients/RA-0001/recommendations").status_code == 201
+    shots = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for lang in ("ja", "en"):
+            for width in (1280, 390):
+                context = browser.new_context(viewport={"width": width, "height": 900}, locale="ja-JP")
+                page = context.new_page()
+                page.goto(f"{server}/login")
+                page.fill("#f-username", "doc")
+                page.fill("#f-password", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{server}/patients")
+                if page.locator(f"[data-testid=lang-{lang}]").count():
+                    page.click(f"[data-testid=lang-{lang}]")
+                    page.wait_for_load_state()
+                for name, path in (("patient", "/patients/RA-0001"), ("patients", "/patients"),
+                                   ("assessment", "/patients/RA-0001/record/assessment")):
+                    page.goto(f"{server}{path}")
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    assert overflow <= 0, (lang, width, name, overflow)
+                    text = page.inner_text("main")
+                    if lang == "ja":
+                        assert any(word in text for word in ("患者", "投与", "関節")), (width, name)
+                    if name == "patient":
+                        assert page.locator("[data-testid=conc-plot] rect.target-band").count() == 1
+                        assert page.locator("[data-testid=options] tbody tr").count() >= 1
+                        label = page.locator("[data-testid=options] tbody tr.chosen td").nth(1).inner_text()
+                        assert label.count("推奨" if lang == "ja" else "recommended") <= 1, label
+                    if name == "assessment":
+                        labels = page.locator("svg.body text.joint-label").all_text_contents()
+                        assert "MCP" in labels and ("肩" in labels if lang == "ja" else "shoulder" in labels)
+                        box = page.locator("svg.body").first.bounding_box()
+                        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+                    target = ARTIFACTS / f"layout-{lang}-{width}-{name}.png"
+                    ARTIFACTS.mkdir(exist_ok=True)
+                    page.screenshot(path=str(target), full_page=True)
+                    assert _png_size(target)[0] == width
+                    shots.append(target)
+                context.close()
+        browser.close()
+    assert len(shots) == 12

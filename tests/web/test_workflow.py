@@ -135,3 +135,43 @@ def test_session_expiry_during_compute_lands_on_sign_in_then_the_patient(app, wi
         target = urlsplit(r.headers["location"])
         assert target.path == "/login" and parse_qs(target.query)["next"] == ["/patients/RA-0001"]
         assert c.get(r.headers["location"]).status_code == 200  # the sign-in page, not a 405
+
+
+def test_the_plot_profile_is_computed_once_per_history_and_draws_the_target_band(tmp_path):
+    from ifxdose.domain import recommend as engine
+
+    calls = []
+
+    def counting(history):
+        calls.append(1)
+        return engine.predict_profile(history, n_samples=100)
+
+    app = make_app(f"sqlite:///{tmp_path / 'c.sqlite3'}", recommender=Recommender(
+        recommend=engine.recommend, predict_profile=counting, cache_profiles=True))
+    st.import_history(app.state.store, example_history(), user="t")
+    with TestClient(app) as c:
+        sign_in(c)
+        first = c.get("/patients/RA-0001").text
+        assert 'class="target-band" data-low="1"' in first  # the default target, >= 1 mg/L
+        c.get("/patients/RA-0001")
+        c.get("/api/v1/patients/RA-0001/profile")
+        assert len(calls) == 1  # one MAP + posterior band for three views
+        c.post("/api/v1/patients/RA-0001/levels", json={"date": "2024-08-20", "value_mg_l": 2.5})
+        c.get("/patients/RA-0001")
+        assert len(calls) == 2  # new data: recomputed
+    app.state.store.close()
+
+
+def test_japanese_pages_have_japanese_errors_and_reasons(client, with_example):
+    assert client.put("/api/v1/session/locale", json={"locale": "ja"}).status_code == 200
+    form = client.get("/patients/RA-0001/record/weight").text
+    r = client.post("/patients/RA-0001/record/weight", data={"csrf_token": csrf_of(form), "date": "2024-08-20",
+                                                            "weight_kg": "500"})
+    assert r.status_code == 422 and "許容範囲 (0, 350] kg" in r.text and "Input should" not in r.text
+    r = client.post("/patients/RA-0001/record/weight", data={"csrf_token": csrf_of(form), "date": "2024-09-20",
+                                                            "weight_kg": "55"})
+    assert "今日（2024-08-26）以前の日付" in r.text
+    listing = client.get("/patients").text
+    assert "添付文書の投与スケジュール" in listing  # the worklist's reason, translated
+    evidence = client.get("/evidence").text
+    assert evidence.count("year") == 0 or "年" in evidence

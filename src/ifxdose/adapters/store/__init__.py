@@ -7,6 +7,7 @@ functions that speak the domain's models (``PatientHistory`` and its entries).
 """
 
 from ifxdose.adapters.store.audit import audit_trail
+from ifxdose.adapters.store.cache import cached
 from ifxdose.adapters.store.db import Store, open_store
 from ifxdose.adapters.store.errors import Conflict, NotFound
 from ifxdose.adapters.store.records import (
@@ -23,7 +24,7 @@ from ifxdose.adapters.store.users import (
 
 __all__ = [
     "Conflict", "ENTRY_KINDS", "LOCALES", "NotFound", "PatientSummary", "ROLES", "Store", "WRITER_ROLES",
-    "accepted_plan", "add_entries", "amend_entry", "row_entry", "void_entry", "add_entry", "chosen_option", "all_histories", "audit_trail", "authenticate", "create_patient", "create_user",
+    "accepted_plan", "cached", "add_entries", "amend_entry", "row_entry", "void_entry", "add_entry", "chosen_option", "all_histories", "audit_trail", "authenticate", "create_patient", "create_user",
     "decide", "end_sessions", "history_hash", "is_superseded", "forget_attempts", "reserve_attempt", "entry_rows", "get_user", "import_history", "list_patients", "open_store",
     "patient_history", "recommendations", "record_sign_in", "save_recommendation", "set_locale",
 ]

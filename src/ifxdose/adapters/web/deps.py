@@ -145,6 +145,10 @@ class Locale:
     def num(self, value, digits: int = 1) -> str:
         return i18n.format_number(value, self.code, digits)
 
+    def fixed(self, value, digits: int = 1) -> str:
+        """Exactly ``digits`` decimals (a table column lines up), "—" for none."""
+        return "—" if value is None else f"{value:,.{digits}f}"
+
     def pct(self, value) -> str:
         return i18n.format_percent(value, self.code)
 

@@ -12,9 +12,11 @@ from typing import Any, Callable
 class Recommender:
     recommend: Callable[..., Any]  # recommend(history, *, today) -> Recommendation
     predict_profile: Callable[..., Any]  # predict_profile(history) -> Profile
+    #: predict_profile returns the domain's Profile: cache it in the database by history hash.
+    cache_profiles: bool = False
 
 
 def default_recommender() -> Recommender:
     from ifxdose.domain import recommend as engine
 
-    return Recommender(recommend=engine.recommend, predict_profile=engine.predict_profile)
+    return Recommender(recommend=engine.recommend, predict_profile=engine.predict_profile, cache_profiles=True)

@@ -4,6 +4,7 @@ each, no clinical rules of their own (those live in ``ifxdose.domain.clinic`` an
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -96,10 +97,26 @@ def patient_view(store: st.Store, recommender: Recommender, code: str, today: da
     )
     if with_profile and history.infusions:
         try:
-            view.profile = recommender.predict_profile(history)
+            view.profile = cached_profile(store, recommender, history, current_hash)
         except (InputError, ValueError) as exc:
             view.profile_error = str(exc)
     return view
+
+
+def cached_profile(store: st.Store, recommender: Recommender, history: PatientHistory, history_hash: str):
+    """The plot's profile, computed once per history (MAP + posterior band) and kept in the
+    database keyed by the history's hash and the app version. Assumption: the default model
+    only changes with a new ifxdose version. Only the domain's own ``Profile`` is cached
+    (a stand-in engine's result is recomputed)."""
+    from ifxdose import __version__
+    from ifxdose.domain.recommend import Profile
+
+    if not recommender.cache_profiles:
+        return recommender.predict_profile(history)
+    key = hashlib.sha256(f"profile|{__version__}|{history_hash}".encode()).hexdigest()
+    payload = st.cached(store, key, lambda: recommender.predict_profile(history).model_dump(mode="json"))
+    return Profile.model_validate(payload)
+
 
 
 def compute_recommendation(store: st.Store, recommender: Recommender, code: str, today: date, *, user: str) -> int:

@@ -54,7 +54,7 @@ def _x_ticks(x: Axis, ticks: Sequence[float], fmt: Callable[[float], str]) -> li
             for v in ticks]
 
 
-def profile_svg(profile, *, title: str, labels: dict[str, str]) -> str:
+def profile_svg(profile, *, title: str, labels: dict[str, str], target=None) -> str:
     """Observed levels (● measured, ▽ below LLOQ at the LLOQ), individual prediction, 80 %
     band, target band, infusion markers; x in weeks since the first infusion, y log mg/L."""
     weeks = [t / 7 for t in profile.time_days]
@@ -68,11 +68,12 @@ def profile_svg(profile, *, title: str, labels: dict[str, str]) -> str:
     out += _y_ticks(y, decades, lambda v: f"{v:g}")
     step = 8 if x.high > 40 else 2
     out += _x_ticks(x, [k * step for k in range(int(x.high // step) + 1)], lambda v: f"{v:g}")
-    target = profile.target
-    if target is not None:
-        high = target.high_mg_l or top
-        out.append(f'<rect x="{LEFT}" width="{W - LEFT - RIGHT}" y="{y(high):.1f}" height="{y(target.low_mg_l) - y(high):.1f}"'
-                   f' class="target-band"><title>{escape(labels["target"])}</title></rect>')
+    target = target if target is not None else profile.target
+    if target is not None:  # the green band the caption promises (a lower bound: up to the top)
+        high = min(target.high_mg_l or top, top)
+        low = max(target.low_mg_l, y.low)
+        out.append(f'<rect x="{LEFT}" width="{W - LEFT - RIGHT}" y="{y(high):.1f}" height="{y(low) - y(high):.1f}"'
+                   f' class="target-band" data-low="{target.low_mg_l:g}"><title>{escape(labels["target"])}</title></rect>')
     if weeks:
         band = _points(weeks, [max(v, y.low) for v in profile.upper_mg_l], x, y) + " " + \
             _points(weeks[::-1], [max(v, y.low) for v in profile.lower_mg_l[::-1]], x, y)

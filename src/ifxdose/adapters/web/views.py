@@ -46,3 +46,19 @@ def joint_label(joint, t) -> str:
     site = joint.site
     name = t(f"joints.site.{site}") if site[:3] not in ("mcp", "pip") else f"{site[:3].upper()}{site[3:]}"
     return t("joints.label", side=t(f"joints.side.{joint.side}"), site=name)
+
+
+#: Options shown in the recommendation table before "more options" (the chosen one first).
+MAIN_OPTIONS = 5
+
+
+def option_rows(rec: dict | None) -> tuple[list, list]:
+    """(main rows, more rows) of ``(index, option, is_chosen)``: the chosen option first, then
+    by probability of target attainment (highest first) and yearly cost (lowest first); the
+    index is the option's position in the stored recommendation (what a decision names)."""
+    if not rec or not rec.get("options"):
+        return [], []
+    chosen = rec.get("chosen")
+    rows = [(i, o, bool(chosen) and o == chosen) for i, o in enumerate(rec["options"])]
+    rows.sort(key=lambda r: (not r[2], -(r[1].get("pta") or 0), r[1].get("cost_per_year_jpy") or 0))
+    return rows[:MAIN_OPTIONS], rows[MAIN_OPTIONS:]

@@ -113,17 +113,29 @@ def patient_context(request: Request, store: st.Store, code: str) -> dict:
     view = services.patient_view(store, request.app.state.recommender, code, today(request))
     t = loc.t
     plot = None
+    latest = view.latest
     if view.profile is not None:
-        plot = profile_svg(view.profile, title=t("plot.title", code=code), labels={
+        plot = profile_svg(view.profile, target=_target(latest), title=t("plot.title", code=code), labels={
             "x": t("plot.x"), "y": t("plot.y"), "target": t("plot.target"), "band": t("plot.band"),
             "ipred": t("plot.ipred"), "dose": t("plot.dose"), "observed": t("plot.observed"), "blq": t("plot.blq")})
     trend_labels = {"x": t("trend.x"), **{k: t(f"category.{k}") for k in ("remission", "low", "moderate", "high")}}
     trends = [(trend, trend_svg(trend, title=t("trend.title", measure=trend.measure), labels=trend_labels,
                                 fmt_date=loc.date)) for trend in view.trends if trend.points]
-    latest = view.latest
     return {"code": code, "view": view, "plot": plot, "trends": trends, "latest": latest,
             "rec": latest.payload if latest else None, "decision_labels": decision_labels(latest),
             "citations": citation_links(latest.payload.get("citations", []) if latest else [])}
+
+
+def _target(latest):
+    """The band the plot draws: the latest recommendation's target, else the default (≥ 1 mg/L)."""
+    from ifxdose.domain.recommend import Target
+
+    if latest is not None and isinstance(latest.payload.get("target"), dict):
+        try:
+            return Target.model_validate(latest.payload["target"])
+        except ValueError:
+            pass
+    return Target.lower()
 
 
 @router.get("/patients/{code}")
