@@ -95,10 +95,12 @@ def step_table(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[values > 0], index.astype(np.int64)
 
 
-def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out) -> np.ndarray:
-    """Run the compiled kernel into ``out`` (P, T). A schedule of shape (M,) is shared by all
-    patients (blocked, vectorised kernel; ``out`` must be Fortran-ordered); (P, M) is one
-    schedule per patient (``out`` C-ordered). Shapes in :mod:`ifxdose.core.pk.kernel_numba`."""
+def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out, obs_times=None) -> np.ndarray:
+    """Run the compiled kernel into ``out`` (P, T). A schedule of shape (M,) holds every event
+    including the samples and is shared by all patients (blocked, vectorised kernel; ``out``
+    must be Fortran-ordered). A schedule of shape (P, M) holds each patient's other events
+    and ``obs_times`` ((T,) or (P, T)) the samples, merged in the kernel (``out`` C-ordered).
+    Shapes in :mod:`ifxdose.core.pk.kernel_numba`."""
     mod = kernel()
     if mod is None:
         raise RuntimeError("the compiled kernel is not available (numba missing or IFXDOSE_KERNEL=0)")
@@ -112,5 +114,7 @@ def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, rout
         h_values, h_index = step_table(times)
         mod.propagate_shared(c(times), c(kinds, np.int8), c(payload, np.int64), h_index, h_values, *rest[:-1], out.T)
     else:
-        mod.propagate(c(times), c(kinds, np.int8), c(payload, np.int64), *rest)
+        if not out.flags.c_contiguous:
+            raise ValueError("per-patient schedules write a C-ordered (P, T) output")
+        mod.propagate(c(np.atleast_2d(obs_times)), c(times), c(kinds, np.int8), c(payload, np.int64), *rest)
     return out

@@ -11,25 +11,31 @@ from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_SC, SWITCH
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out):
-    """Concentrations into ``out`` (P, T), patients spread over threads (``prange``).
+def propagate(obs_times, times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out):
+    """Concentrations into ``out`` (P, T), one patient per thread iteration (``prange``).
 
-    times/kinds/payload: (1, M) shared schedule or (P, M) per patient, sorted, padding +inf.
+    obs_times: (1, T) shared or (P, T) sample times, ascending (non-finite: never reached).
+    times/kinds/payload: (1, M) or (P, M) covariate switches, infusion ends and doses,
+    sorted (padding +inf); the two streams are merged on the fly in the order of
+    :mod:`ifxdose.core.pk.events` (switch, sample, end of infusion, dose at one time).
     lam (P, S, n); V, W (P, S, n, n); v1, f_sc (P, S); amount (P, D); duration, route
     (1 or P, D); out (P, T) written in place.
     """
     P = lam.shape[0]
-    rs = 0 if times.shape[0] == 1 else 1  # row stride: 0 = one schedule shared by all
+    ro = 0 if obs_times.shape[0] == 1 else 1  # row strides: 0 = one row shared by all
+    rs = 0 if times.shape[0] == 1 else 1
     rd = 0 if duration.shape[0] == 1 else 1
     for i in prange(P):
-        _patient(i, i * rs, i * rd, times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out)
+        _patient(i, i * ro, i * rs, i * rd, obs_times, times, kinds, payload, lam, V, W, v1, f_sc, amount,
+                 duration, route, out)
 
 
 @numba.njit(cache=True, nogil=True)
-def _patient(i, r, rd, times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out):
+def _patient(i, ro, r, rd, obs_times, times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out):
     """One patient's events in order: the exact recurrence of :mod:`ifxdose.core.pk.linear`."""
     n = lam.shape[2]
     M = times.shape[1]
+    T = obs_times.shape[1]
     z = np.zeros(n)
     rate = np.zeros(n)
     rz = np.zeros(n)
@@ -43,12 +49,28 @@ def _patient(i, r, rd, times, kinds, payload, lam, V, W, v1, f_sc, amount, durat
         c[k] = V[i, s, 0, k] / v1[i, s]
     infusing = False
     last_h = -1.0
-    t0 = times[r, 0]
-    t_prev = t0 if np.isfinite(t0) else 0.0
-    for j in range(M):
-        t = times[r, j]
-        if not np.isfinite(t):
+    jo = 0
+    je = 0
+    t_prev = np.inf
+    while True:
+        to = obs_times[ro, jo] if jo < T else np.inf
+        if not np.isfinite(to):
+            to = np.inf  # a NaN sample time is never reached (its output stays NaN)
+        te = times[r, je] if je < M else np.inf
+        if not np.isfinite(te) and not np.isfinite(to):
             break
+        if te < to or (te == to and kinds[r, je] < OBS):
+            t = te
+            kind = kinds[r, je]
+            pl = payload[r, je]
+            je += 1
+        else:
+            t = to
+            kind = OBS
+            pl = jo
+            jo += 1
+        if not np.isfinite(t_prev):
+            t_prev = t
         h = t - t_prev
         if h > 0.0:
             if h != last_h:
@@ -64,8 +86,6 @@ def _patient(i, r, rd, times, kinds, payload, lam, V, W, v1, f_sc, amount, durat
                 for k in range(n):
                     z[k] = E[k] * z[k]
             t_prev = t
-        kind = kinds[r, j]
-        pl = payload[r, j]
         if kind == OBS:
             acc = 0.0
             for k in range(n):

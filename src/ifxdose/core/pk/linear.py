@@ -199,9 +199,10 @@ def same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
     return all(same(a) for a in (doses.time_days, doses.duration_days, doses.route, segment_start_days))
 
 
-def _run_kernel(structure, params, doses, schedule, n_obs: int, obs_finite: bool, out):
-    """The compiled kernel on a sorted schedule (times, kinds, payload), each (M,) when
-    shared by all patients or (P, M); returns (conc (P, n_obs), ill-conditioned mask)."""
+def _run_kernel(structure, params, doses, schedule, n_obs: int, obs_finite: bool, out, obs_times=None):
+    """The compiled kernel on a sorted schedule (times, kinds, payload): each (M,) with the
+    samples, shared by all patients, or (P, M) without them, the samples in ``obs_times``
+    ((T,) or (P, T)); returns (conc (P, n_obs), ill-conditioned mask)."""
     from ifxdose.core.pk.kernel import propagate
 
     times, kinds, payload = schedule
@@ -219,7 +220,7 @@ def _run_kernel(structure, params, doses, schedule, n_obs: int, obs_finite: bool
     if not obs_finite:  # samples at non-finite times are never reached: NaN, as on the NumPy path
         target.fill(np.nan)
     propagate(times, kinds, payload, lam, V, W, v1, f_sc, doses.amount_mg, doses.duration_days[rows],
-              doses.route[rows], target)
+              doses.route[rows], target, obs_times)
     if out is not None and not direct:
         out[...] = target
         target = out
@@ -242,15 +243,15 @@ def simulate_linear(
     (the usual population case) take a fast path that steps all of them at once.
     """
     P = doses.n_patients
+    if obs_days.ndim == 1 and P > 1 and same_schedule(doses, segment_start_days):
+        return _simulate_uniform(structure, params, segment_start_days, doses, obs_days, out)
+    n_events = obs_days.shape[-1] + 2 * doses.time_days.shape[1] + segment_start_days.shape[1]
+    if use_kernel(P, n_events):  # each patient's own events, merged with the samples in the kernel
+        events = build_schedule(doses, segment_start_days, np.empty((P, 0)))
+        return _run_kernel(structure, params, doses, events, obs_days.shape[-1], bool(np.isfinite(obs_days).all()),
+                           out, obs_times=obs_days)
     if obs_days.ndim == 1:
-        if P > 1 and same_schedule(doses, segment_start_days):
-            return _simulate_uniform(structure, params, segment_start_days, doses, obs_days, out)
         obs_days = np.broadcast_to(obs_days, (P, obs_days.size))
-    n_events = obs_days.shape[1] + 2 * doses.time_days.shape[1] + segment_start_days.shape[1]
-    if use_kernel(P, n_events):
-        schedule = build_schedule(doses, segment_start_days, obs_days)
-        return _run_kernel(structure, params, doses, schedule, obs_days.shape[1],
-                           bool(np.isfinite(obs_days).all()), out)
     conc, ill = _simulate_ragged(structure, params, segment_start_days, doses, obs_days)
     if out is not None:
         out[...] = conc
