@@ -142,3 +142,18 @@ def test_japanese_rationale_and_warnings_carry_the_same_numbers():
     assert numbers(rec.rationale_ja.replace("〜", "-")) == numbers(rec.rationale.replace("2002", "2002"))
     assert len(rec.warnings_ja) == len(rec.warnings)
     assert any("メトトレキサート" in w for w in rec.warnings_ja)
+
+
+def test_every_option_equals_a_direct_simulation_of_its_regimen():
+    """The grid uses superposition for linear models (one unit-dose prediction per interval); each
+    option must equal simulating its own regimen directly (within floating-point error)."""
+    from ifxdose.domain.recommend import STEADY_STATE_DOSES, _predict_troughs
+
+    raw = history(TROUGH)
+    rec = recommend(raw, today=TODAY, n_samples=200, seed=2, model="passot_2016_ra", model_spread=False)
+    h, _ = place_infusion_times(raw)
+    est = estimate(h, "passot_2016_ra", n_samples=200, seed=2)
+    for o in rec.options:
+        t = _predict_troughs(h, est.model, est, o.dose_mg, o.interval_weeks, h.day_of(o.next_date), STEADY_STATE_DOSES)
+        assert np.median(t) == pytest.approx(o.predicted_trough_median_mg_l, rel=1e-9)
+        assert np.quantile(t, 0.9) == pytest.approx(o.predicted_trough_p90_mg_l, rel=1e-9)

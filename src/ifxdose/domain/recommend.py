@@ -246,6 +246,27 @@ def _predict_troughs(history, model, est: Estimate, dose_mg_given: float, interv
     return problem.predict(est.posterior.eta, [next_day + (n_doses - 1) * step])[:, 0]
 
 
+def _candidate_troughs(ctx: "_Context", candidates: list[tuple[float, float, float]]) -> list[np.ndarray]:
+    """Posterior steady-state troughs for (dose mg, interval weeks, first future day) candidates.
+
+    For a linear model the concentration is linear in every dose (superposition, also with
+    time-varying clearance), so per interval one prediction with 1 mg doses gives every dose:
+    trough(mg) = history part + mg x (unit-dose part). A nonlinear model (TMDD) is simulated per
+    candidate. Both give the same numbers as :func:`_predict_troughs` (tests/estimation).
+    """
+    h, m, est = ctx.history, ctx.model, ctx.est
+    if not m.is_linear:
+        return [_predict_troughs(h, m, est, mg, w, day, STEADY_STATE_DOSES) for mg, w, day in candidates]
+    keys = sorted({(w, day) for _, w, day in candidates})
+    t_trough = {k: k[1] + (STEADY_STATE_DOSES - 1) * k[0] * 7.0 for k in keys}
+    base = build_problem(h, m).predict(est.posterior.eta, [t_trough[k] for k in keys])
+    unit = {}
+    for j, k in enumerate(keys):
+        with_unit = _predict_troughs(h, m, est, 1.0, k[0], k[1], STEADY_STATE_DOSES)
+        unit[k] = (base[:, j], with_unit - base[:, j])
+    return [unit[(w, day)][0] + mg * unit[(w, day)][1] for mg, w, day in candidates]
+
+
 def _model_grade(model) -> str:
     grades = sorted({v.grade for v in model.parameters.values()} | {model.omega_grade, model.residual_grade})
     return f"parameter grades {'/'.join(grades)} (worst {grades[-1]}); {model.population}"
@@ -481,12 +502,15 @@ def _maintenance(ctx: _Context) -> dict:
     current = (cur_mgkg, cur_interval)
     n_given = len(h.infusions)
     options: list[Option] = []
+    candidates = []
     for mgkg, mg, vials, interval in _candidates(ctx, cur_mgkg):
-        if mgkg is None and any(p.prescribed_mg_per_kg is not None and p.dose_mg == mg and p.interval_weeks == interval
-                                for p in options):
+        if mgkg is None and any(c[0] is not None and c[1] == mg and c[3] == interval for c in candidates):
             continue  # the prescribed dose is already whole vials: one option, not two
-        next_date = dosing.next_due(last_date, interval, ctx.today)
-        troughs = _predict_troughs(h, ctx.model, ctx.est, mg, interval, h.day_of(next_date), STEADY_STATE_DOSES)
+        candidates.append((mgkg, mg, vials, interval))
+    next_dates = {w: dosing.next_due(last_date, w, ctx.today) for w in {c[3] for c in candidates}}
+    predicted = _candidate_troughs(ctx, [(mg, w, h.day_of(next_dates[w])) for _, mg, _, w in candidates])
+    for (mgkg, mg, vials, interval), troughs in zip(candidates, predicted):
+        next_date = next_dates[interval]
         flags = check_infusion(n_given + 1, mg / ctx.weight, (next_date - last_date).days / 7.0, "jp")
         o = _option(ctx, troughs, mgkg, mg, vials, interval, next_date, flags, cur_mgkg)
         o.change = dosing.exposure_change(current, (o.dose_mg_per_kg, interval))
