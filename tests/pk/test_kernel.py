@@ -194,3 +194,24 @@ def test_small_jobs_do_not_load_numba():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _simulate_in_child(args):
+    m, p, seg, doses, obs = args
+    return kernel.use_kernel(10**9, 1), simulate_concentrations(m, p, seg, doses, obs)
+
+
+def test_forked_child_after_kernel_use_falls_back_to_numpy(force_kernel):
+    """GNU OpenMP cannot run in a child forked after it started (numba aborts the child):
+    a forked worker must take the NumPy path and give the same result."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    rng = np.random.default_rng(8)
+    m, p, seg, doses = _population(40, rng, ragged=False, sc=False)
+    obs = np.arange(0.0, 100.0)
+    here = simulate_concentrations(m, p, seg, doses, obs)  # starts the threading layer here
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        used_kernel, there = pool.submit(_simulate_in_child, (m, p, seg, doses, obs)).result(timeout=300)
+    assert not used_kernel
+    assert rel_close(there, here, rtol=1e-12, floor_mg_l=1e-9)

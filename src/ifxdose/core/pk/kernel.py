@@ -48,6 +48,15 @@ KERNEL_ENABLED = os.environ.get("IFXDOSE_KERNEL", "1") != "0"
 _STATE: dict[str, object] = {}
 
 
+def _after_fork_in_child() -> None:
+    """A forked child (e.g. a ProcessPoolExecutor worker on Linux) uses the NumPy path: GNU
+    OpenMP, numba's usual threading layer, cannot run in a child forked after it started."""
+    _STATE["forked"] = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def kernel():
     """The compiled kernel (numba imported and the function compiled on first use), or None
     when numba is unavailable or disabled."""
@@ -64,7 +73,7 @@ def kernel():
 
 def use_kernel(n_patients: int, n_events: int) -> bool:
     """Whether a job of ``n_patients`` x ``n_events`` should run on the compiled kernel."""
-    if not KERNEL_ENABLED:
+    if not KERNEL_ENABLED or _STATE.get("forked"):
         return False
     work = n_patients * n_events
     if _STATE.get("fn") is not None and work >= KERNEL_MIN_WORK_LOADED:
