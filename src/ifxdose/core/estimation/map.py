@@ -140,11 +140,23 @@ def _newton_multi(d: _Derivatives, X0: np.ndarray, gtol: float = 1e-6,
     S = X.shape[0]
     F, G, H = d.many(X)
     messages = [""] * S
+    joined: dict[int, int] = {}
     active = np.isfinite(F)
+
+    def result():  # a joined start reports the optimum of the start it joined
+        for s_, t_ in sorted(joined.items()):
+            X[s_], F[s_], G[s_] = X[t_], F[t_], G[t_]
+        return X, messages, F, G
+
     for s in np.nonzero(~active)[0]:
         messages[s] = "objective not finite at the start"
     for it in range(max_iter):
         steps, slopes = np.zeros_like(X), np.zeros(S)
+        for s in np.nonzero(active)[0]:  # a start that has reached another's point follows it no further
+            near = [t for t in range(s) if np.isfinite(F[t]) and np.max(np.abs(X[t] - X[s])) < JOIN_TOL]
+            if near:
+                active[s], messages[s] = False, f"joined start {near[0] + 1} after {it} iterations"
+                joined[s] = near[0]
         for s in np.nonzero(active)[0]:
             if np.linalg.norm(G[s]) < gtol:
                 active[s], messages[s] = False, f"converged in {it} iterations"
@@ -154,7 +166,7 @@ def _newton_multi(d: _Derivatives, X0: np.ndarray, gtol: float = 1e-6,
             if -slopes[s] < 1e-10:  # Newton decrement: the predicted gain is below round-off
                 active[s], messages[s] = False, f"converged in {it} iterations (Newton decrement {-slopes[s]:.1e})"
         if not active.any():
-            return X, messages, F, G
+            return result()
         t = np.where(active, 1.0, 0.0)
         pending = active.copy()
         while pending.any():
@@ -172,7 +184,7 @@ def _newton_multi(d: _Derivatives, X0: np.ndarray, gtol: float = 1e-6,
                         messages[s] = f"line search stalled after {it} iterations"
     for s in np.nonzero(active)[0]:
         messages[s] = f"stopped after {max_iter} iterations"
-    return X, messages, F, G
+    return result()
 
 
 #: Assumption (numerical design, not literature): 16 scrambled-Sobol points of the prior
@@ -181,6 +193,9 @@ def _newton_multi(d: _Derivatives, X0: np.ndarray, gtol: float = 1e-6,
 N_QUASI = 16
 #: Assumption (numerical): two optima whose OFVs differ by more than this disagree.
 OFV_TOL = 1e-3
+#: Assumption (numerical): a start within this distance (every eta) of an earlier start's
+#: current point is in its basin; it stops and the earlier start finishes the work.
+JOIN_TOL = 1e-3
 
 
 @lru_cache(maxsize=32)

@@ -495,15 +495,21 @@ class Engine:
             f = _rhs(self.model, {k: v[None, :] for k, v in p_rec.items()}, np.broadcast_to(basis, (n + 1, N, n)))
         return np.transpose(f[1:] - f[0:1], (1, 2, 0))  # K[:, i, j] = d(dA_i)/dA_j
 
-    def _advance(self, A: np.ndarray, rate: np.ndarray, h: float, p_rec: dict, K: np.ndarray | None) -> np.ndarray:
+    def _advance(self, A: np.ndarray, rate: np.ndarray, h: float, p_rec: dict, K: np.ndarray | None,
+                 cache: dict | None = None) -> np.ndarray:
         if h <= 0 or (not np.any(A) and not np.any(rate)):
             return A
         if K is not None:
             N, n = A.shape
-            M = np.zeros((N, n + 1, n + 1))
-            M[:, :n, :n] = K * h
-            M[:, :n, n] = rate * h
-            E = expm_batch(M)
+            key = (id(K), h, rate.tobytes())
+            E = None if cache is None else cache.get(key)
+            if E is None:
+                M = np.zeros((N, n + 1, n + 1))
+                M[:, :n, :n] = K * h
+                M[:, :n, n] = rate * h
+                E = expm_batch(M)
+                if cache is not None:
+                    cache[key] = E
             return np.einsum("nij,nj->ni", E[:, :n, :n], A) + E[:, :n, n]
         N, n = A.shape
 
@@ -601,22 +607,31 @@ class Engine:
                     key = (R, 0)  # lagged / additional doses and infusion ends: after the records at that time
                 groups.setdefault(int(u), []).append((key, a[0], a[1], mask))
         K_cache: dict[int, np.ndarray | None] = {}
+        # records whose parameters equal the previous record's share its rate matrix
+        same = np.ones(max(R - 1, 0), dtype=bool)
+        for v in p.values():
+            same &= np.all(v[:, 1:] == v[:, :-1], axis=0)
+        canonical = np.zeros(R, dtype=int)
+        for r in range(1, R):
+            canonical[r] = canonical[r - 1] if same[r - 1] else r
 
         def K_at(r):
             if self.use_ode:
                 return None
+            r = int(canonical[r])
             if r not in K_cache:
                 K_cache[r] = self._K({k: v[:, r] for k, v in p.items()})
             return K_cache[r]
 
         A = np.zeros((N, n))
         rate = np.zeros((N, n))
+        expm_cache: dict = {}  # (rate matrices, step, input rates) -> propagator, within this call
         t_prev = all_t[0] if all_t.size else 0.0
         obs_pos = {int(r): j for j, r in enumerate(obs_idx)}
         for u, t in enumerate(all_t):
             r_next = min(int(np.searchsorted(rec.time, t, side="left")), R - 1)
             p_rec = {k: v[:, r_next] for k, v in p.items()}
-            A = self._advance(A, rate, t - t_prev, p_rec, K_at(r_next))
+            A = self._advance(A, rate, t - t_prev, p_rec, K_at(r_next), expm_cache)
             t_prev = t
             for _key, kind, i, mask in sorted(groups.get(u, []), key=lambda g: g[0]):
                 if kind == "rec":
