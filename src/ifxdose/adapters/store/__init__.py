@@ -7,16 +7,16 @@ functions that speak the domain's models (``PatientHistory`` and its entries).
 """
 
 from ifxdose.adapters.store.audit import audit_trail
-from ifxdose.adapters.store.cache import cached
+from ifxdose.adapters.store.cache import cached, cached_many, data_versions, put_cached
 from ifxdose.adapters.store.db import Store, open_store
 from ifxdose.adapters.store.errors import Conflict, NotFound
 from ifxdose.adapters.store.records import (
     ENTRY_KINDS, PatientSummary, add_entries, add_entry, all_histories, amend_entry, create_patient, entry_rows,
-    import_history, list_patients, patient_history, row_entry, set_baseline_tnf, void_entry,
+    histories, import_history, list_patients, patient_history, row_entry, set_baseline_tnf, void_entry,
 )
 from ifxdose.adapters.store.limiter import forget_attempts, reserve_attempt
 from ifxdose.adapters.store.recommendations import (
-    accepted_plan, chosen_option, decide, history_hash, is_superseded, recommendations, save_recommendation,
+    accepted_plan, accepted_rows, chosen_option, decide, history_hash, is_superseded, recommendations, save_recommendation,
 )
 from ifxdose.adapters.store.users import (
     LOCALES, ROLES, WRITER_ROLES, authenticate, create_user, end_sessions, get_user, record_sign_in, set_locale,
@@ -24,7 +24,7 @@ from ifxdose.adapters.store.users import (
 
 __all__ = [
     "Conflict", "ENTRY_KINDS", "LOCALES", "NotFound", "PatientSummary", "ROLES", "Store", "WRITER_ROLES",
-    "accepted_plan", "cached", "add_entries", "amend_entry", "row_entry", "void_entry", "add_entry", "chosen_option", "all_histories", "audit_trail", "authenticate", "create_patient", "create_user",
+    "accepted_plan", "accepted_rows", "histories", "cached", "cached_many", "data_versions", "put_cached", "add_entries", "amend_entry", "row_entry", "void_entry", "add_entry", "chosen_option", "all_histories", "audit_trail", "authenticate", "create_patient", "create_user",
     "decide", "end_sessions", "history_hash", "is_superseded", "forget_attempts", "reserve_attempt", "entry_rows", "get_user", "import_history", "list_patients", "open_store",
     "patient_history", "recommendations", "record_sign_in", "save_recommendation", "set_locale",
 ]

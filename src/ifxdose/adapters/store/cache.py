@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ifxdose.adapters.store.db import Store
-from ifxdose.adapters.store.tables import EstimateCache
+from ifxdose.adapters.store.tables import AuditRow, EstimateCache, Patient, RecommendationRow
 
 
 def cached(store: Store, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -27,3 +28,42 @@ def cached(store: Store, key: str, compute: Callable[[], dict[str, Any]]) -> dic
     except IntegrityError:
         pass
     return payload
+
+
+def cached_many(store: Store, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored payloads of those ``keys`` that are cached (one query per 500 keys)."""
+    found: dict[str, dict[str, Any]] = {}
+    with store.transaction() as session:
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            found.update(session.execute(select(EstimateCache.key, EstimateCache.payload)
+                                         .where(EstimateCache.key.in_(chunk))).all())
+    return found
+
+
+def put_cached(store: Store, items: dict[str, dict[str, Any]]) -> None:
+    """Store payloads (keys already present are left as they are)."""
+    if not items:
+        return
+    try:
+        with store.transaction() as session:
+            present = set(cached_many(store, list(items)))
+            session.add_all(EstimateCache(key=k, payload=v) for k, v in items.items() if k not in present)
+    except IntegrityError:
+        pass
+
+
+def data_versions(store: Store) -> dict[str, tuple[int, int | None]]:
+    """{patient code: (its newest audit row id, its newest accepted recommendation id)} in two
+    grouped queries. Every write to a patient adds an audit row in the same transaction, so
+    the first number changes exactly when the patient's data (or a decision) change."""
+    with store.transaction() as session:
+        codes = list(session.scalars(select(Patient.code)))
+        audit = dict(session.execute(select(AuditRow.patient_code, func.max(AuditRow.id))
+                                     .where(AuditRow.patient_code.is_not(None))
+                                     .group_by(AuditRow.patient_code)).all())
+        accepted = dict(session.execute(select(Patient.code, func.max(RecommendationRow.id))
+                                        .join(RecommendationRow, RecommendationRow.patient_id == Patient.id)
+                                        .where(RecommendationRow.status == "accepted")
+                                        .group_by(Patient.code)).all())
+    return {code: (audit.get(code, 0), accepted.get(code)) for code in codes}

@@ -104,6 +104,12 @@ def recommendations(store: Store, code: str, limit: int = 20) -> list[Recommenda
                                     .order_by(RecommendationRow.id.desc()).limit(limit)))
 
 
+def accepted_rows(store: Store, ids: list[int]) -> dict[int, RecommendationRow]:
+    """Recommendations by id (the accepted plans of many patients in one query)."""
+    with store.transaction() as session:
+        return {row.id: row for row in session.scalars(select(RecommendationRow).where(RecommendationRow.id.in_(ids)))}
+
+
 def accepted_plan(store: Store, code: str) -> RecommendationRow | None:
     """The newest accepted recommendation, whose chosen option plans the next infusion."""
     with store.transaction() as session:

@@ -171,6 +171,29 @@ def patient_history(store: Store, code: str) -> PatientHistory:
         return PatientHistory.model_validate(_history_data(session, _patient(session, code)))
 
 
+def histories(store: Store, codes: list[str]) -> dict[str, PatientHistory]:
+    """Many patients' histories in one query per kind of entry (not one per patient and kind)."""
+    out: dict[str, PatientHistory] = {}
+    with store.transaction() as session:
+        for i in range(0, len(codes), 500):
+            patients = list(session.scalars(select(Patient).where(Patient.code.in_(codes[i:i + 500]))))
+            data = {p.id: {"patient": {"id": p.code, "sex": p.sex, "birth_year": p.birth_year},
+                           "baseline_tnf_pg_ml": p.baseline_tnf_pg_ml, **{kind: [] for kind in ENTRY_KINDS}}
+                    for p in patients}
+            for kind, (table, model) in ENTRY_KINDS.items():
+                columns = [getattr(table, name) for name in model.model_fields if name != "date"]
+                query = (select(table.patient_id, table.when_iso, *columns)
+                         .where(table.patient_id.in_(list(data)), table.voided_at.is_(None))
+                         .order_by(table.patient_id, table.day, table.id))
+                names = [c.key for c in columns]
+                for row in session.execute(query):
+                    entry = dict(zip(names, row[2:]))
+                    entry["date"] = row[1]
+                    data[row[0]][kind].append(entry)
+            out.update({d["patient"]["id"]: PatientHistory.model_validate(d) for d in data.values()})
+    return out
+
+
 def all_histories(store: Store) -> list[PatientHistory]:
     with store.transaction() as session:
         patients = list(session.scalars(select(Patient).order_by(Patient.code)))

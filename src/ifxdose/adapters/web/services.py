@@ -89,8 +89,8 @@ def patient_view(store: st.Store, recommender: Recommender, code: str, today: da
             {"interval_weeks": plan.interval_weeks} if plan.interval_weeks else {})),
         trends=activity_trend(history),
         recommendations=recommendations,
-        superseded={row.id for row in recommendations if row.status == "proposed"
-                    and st.is_superseded(row, current_hash)},
+        superseded={row.id for row in recommendations[:1] if row.status == "proposed"
+                    and st.is_superseded(row, current_hash)},  # the page acts on the newest only
         stopped_action=plan.stopped_action,
         infusion_rows=st.entry_rows(store, code, "infusions"),
         assessment_rows=st.entry_rows(store, code, "assessments"),
@@ -134,11 +134,30 @@ class WorklistItem:
 
 
 def worklist(store: st.Store, today: date) -> list[WorklistItem]:
-    """Patients whose next infusion (or a trough before it) is due within a week, most overdue first."""
+    """Patients whose next infusion (or a trough before it) is due within a week, most overdue
+    first. Each patient's due status is cached in the database under (app version, patient,
+    its data version, the accepted plan, today): a page view loads and recomputes only the
+    patients whose data changed since (and everyone once a day)."""
+    from ifxdose import __version__
+
+    versions = st.data_versions(store)
+    keys = {code: hashlib.sha256(f"due|{__version__}|{code}|{audit_id}|{plan_id}|{today}".encode()).hexdigest()
+            for code, (audit_id, plan_id) in versions.items()}
+    found = st.cached_many(store, list(keys.values()))
+    missing = [code for code in versions if keys[code] not in found]
+    loaded = st.histories(store, missing)  # bulk: one query per kind of entry
+    plans = st.accepted_rows(store, [versions[c][1] for c in missing if versions[c][1] is not None])
+    computed: dict[str, dict] = {}
     items = []
-    for history in st.all_histories(store):
-        code = history.patient.id
-        due = due_with_plan(history, today, current_plan(history, st.accepted_plan(store, code)))
+    for code in sorted(versions):
+        payload = found.get(keys[code])
+        if payload is None:
+            history, plan_id = loaded[code], versions[code][1]
+            payload = due_with_plan(history, today, current_plan(history, plans.get(plan_id) if plan_id else None)
+                                    ).model_dump(mode="json")
+            computed[keys[code]] = payload
+        due = DueStatus.model_validate(payload)
         if due.infusion_due or due.level_due:
             items.append(WorklistItem(code=code, due=due))
+    st.put_cached(store, computed)
     return sorted(items, key=lambda i: (i.due.next_infusion_date or today, i.code))

@@ -1,0 +1,145 @@
+"""Benchmark: the clinic app at clinic scale, through a real HTTP client (issue 13).
+
+A database of N patients (default 1,000) with 3 years of records each (label induction then
+infusions every 8 weeks, a trough before most maintenance infusions, monthly CRP/ESR/albumin,
+quarterly 28-joint assessments, yearly weights, MTX): about 130 rows per patient. The app
+runs in a separate uvicorn process (``tests/web/live_server.py``); httpx signs in and times
+
+- ``worklist``: ``GET /patients`` (the patient list with the "due this week" worklist),
+- ``patient_cold``: ``GET /patients/{code}`` on a patient not viewed yet (MAP + posterior
+  band computed and stored in the cache),
+- ``patient_warm``: the same page again (profile from the database cache),
+- ``recommendation``: ``POST /api/v1/patients/{code}/recommendations`` (the whole engine),
+- ``health``: ``GET /api/v1/health`` (the same-run floor: the cost of an HTTP round trip).
+
+Goals (issue 13): worklist and patient page p95 < 300 ms, recommendation p95 < 1 s.
+Prints JSON: p50/p95/max per request kind in ms, each p95 as a ratio to the health p95 of the
+same run (``ratio_to_health``), the cache speed-up (cold / warm), the machine's load average.
+
+Run: ``.venv/bin/python benchmarks/clinic.py [--patients 1000] [--url postgresql://...]``
+(SQLite in a temporary folder by default; building the database takes a few minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+TODAY = dt.date(2024, 8, 26)
+
+
+def synthetic_history(k: int, rng: random.Random) -> dict:
+    """Three years of one invented patient's records, ending near TODAY (some are due)."""
+    start = TODAY - dt.timedelta(days=3 * 365 + rng.randint(0, 50))
+    weight = rng.uniform(45, 80)
+    weeks = [0, 2, 6] + list(range(14, 160, 8))
+    days = [start + dt.timedelta(weeks=w) for w in weeks if start + dt.timedelta(weeks=w) <= TODAY]
+    infusions = [{"date": d.isoformat(), "dose_mg": round(3 * weight), "dose_mg_per_kg": 3.0} for d in days]
+    levels = [{"date": (d - dt.timedelta(days=1)).isoformat() + "T09:00:00", "value_mg_l": round(rng.uniform(0.3, 6), 2)}
+              for d in days[4::2]]
+    labs = [{"date": (start + dt.timedelta(days=30 * m + 3)).isoformat(), "crp_mg_l": round(rng.uniform(0.5, 30), 1),
+             "esr_mm_h": rng.randint(5, 60), "albumin_g_dl": round(rng.uniform(3.2, 4.6), 1)}
+            for m in range(36) if start + dt.timedelta(days=30 * m + 3) <= TODAY]
+    assessments = [{"date": (start + dt.timedelta(days=91 * q + 5)).isoformat(), "tjc28": t, "sjc28": s,
+                    "ptga_mm": rng.randint(5, 80), "phga_mm": rng.randint(5, 70), "crp_mg_l": round(rng.uniform(0.5, 30), 1)}
+                   for q in range(12) if start + dt.timedelta(days=91 * q + 5) <= TODAY
+                   for t, s in [(rng.randint(0, 12), rng.randint(0, 8))]]
+    weights = [{"date": (start + dt.timedelta(days=365 * y)).isoformat(), "weight_kg": round(weight + rng.uniform(-3, 3), 1)}
+               for y in range(3)]
+    return {"patient": {"id": f"BENCH-{k:05d}", "sex": rng.choice(["female", "male"]), "birth_year": rng.randint(1940, 1995)},
+            "weights": weights, "infusions": infusions, "levels": levels, "labs": labs, "assessments": assessments,
+            "mtx": [{"date": start.isoformat(), "dose_mg_week": 12.0}], "ada": []}
+
+
+def build(url: str, n: int) -> int:
+    from ifxdose.adapters import store as st
+    from ifxdose.domain.patient import PatientHistory
+
+    store = st.open_store(url)
+    rng = random.Random(13)
+    rows = 0
+    for k in range(n):
+        history = PatientHistory.model_validate(synthetic_history(k, rng))
+        st.import_history(store, history, user="bench")
+        rows += sum(len(getattr(history, kind)) for kind in st.ENTRY_KINDS)
+    store.close()
+    return rows
+
+
+def _time(client, method: str, path: str) -> float:
+    started = time.perf_counter()
+    r = client.request(method, path)
+    elapsed = 1000 * (time.perf_counter() - started)
+    if r.status_code >= 400:
+        raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:300]}")
+    return elapsed
+
+
+def _summary(times: list[float], floor_p95: float) -> dict:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"n": len(times), "p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1),
+            "max_ms": round(ordered[-1], 1), "ratio_to_health": round(p95 / floor_p95, 1)}
+
+
+def main() -> None:
+    import httpx
+
+    from web.live_server import PASSWORD, start, stop
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--url", default=None, help="database URL (default: SQLite in a temporary folder)")
+    parser.add_argument("--views", type=int, default=40, help="patient pages and recommendations timed")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="ifxdose-bench-"))
+    url = args.url or f"sqlite:///{folder / 'clinic.sqlite3'}"
+    started = time.perf_counter()
+    rows = build(url, args.patients)
+    build_s = time.perf_counter() - started
+    env = dict(os.environ, IFXDOSE_MODE="test", IFXDOSE_DATABASE_URL=url, IFXDOSE_SECRET_KEY="b" * 40,
+               IFXDOSE_TODAY=TODAY.isoformat(), IFXDOSE_DEFAULT_LOCALE="en")
+    proc, base = start(env, folder / "server.log")
+    try:
+        with httpx.Client(base_url=base, timeout=300) as client:
+            token = client.post("/api/v1/session", json={"username": "doc", "password": PASSWORD}).json()["csrf_token"]
+            client.headers["X-CSRF-Token"] = token
+            rng = random.Random(7)
+            codes = [f"BENCH-{k:05d}" for k in rng.sample(range(args.patients), min(args.views, args.patients))]
+            health = [_time(client, "GET", "/api/v1/health") for _ in range(50)]
+            worklist = [_time(client, "GET", "/patients") for _ in range(20)]
+            cold = [_time(client, "GET", f"/patients/{c}") for c in codes]
+            warm = [_time(client, "GET", f"/patients/{c}") for c in codes]
+            recs = [_time(client, "POST", f"/api/v1/patients/{c}/recommendations") for c in codes[:max(5, args.views // 4)]]
+            due = client.get("/api/v1/worklist").json()
+    finally:
+        stop(proc)
+    floor = sorted(health)[round(0.95 * (len(health) - 1))]
+    out = {
+        "benchmark": "clinic", "database": url.split(":", 1)[0], "patients": args.patients, "entry_rows": rows,
+        "build_s": round(build_s, 1), "worklist_items": len(due),
+        "health": _summary(health, floor), "worklist": _summary(worklist, floor),
+        "patient_cold": _summary(cold, floor), "patient_warm": _summary(warm, floor),
+        "recommendation": _summary(recs, floor),
+        "cache_speedup_cold_over_warm_p50": round(statistics.median(cold) / statistics.median(warm), 1),
+        "goals": {"worklist_p95_ms": 300, "patient_p95_ms": 300, "recommendation_p95_ms": 1000},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""What the clinic app reads in bulk or from its cache equals what it would compute afresh
+(SQLite and PostgreSQL): many histories in one query per kind; data versions move with
+every write; the worklist from the cache equals the worklist computed without it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ifxdose.adapters import store as st
+from ifxdose.adapters.web import services
+from ifxdose.domain.patient import Infusion, PatientHistory, WeightEntry
+
+
+def _two_patients(store, example_history):
+    st.import_history(store, example_history, user="t")
+    other = PatientHistory.model_validate({**example_history.model_dump(mode="json"),
+                                           "patient": {"id": "RA-0002", "sex": "male", "birth_year": 1970}})
+    st.import_history(store, other, user="t")
+    st.add_entry(store, "RA-0002", "weights", WeightEntry(date="2024-08-01", weight_kg=70), user="t")
+    st.void_entry(store, "RA-0002", "weights", st.entry_rows(store, "RA-0002", "weights")[0].id, user="t",
+                  reason="wrong scale")
+
+
+def test_bulk_histories_equal_one_by_one(store, example_history):
+    _two_patients(store, example_history)
+    bulk = st.histories(store, ["RA-0001", "RA-0002", "NOPE"])
+    assert set(bulk) == {"RA-0001", "RA-0002"}
+    for code, history in bulk.items():
+        assert history == st.patient_history(store, code)
+
+
+def test_cached_worklist_equals_a_fresh_one_and_follows_writes(store, example_history):
+    _two_patients(store, example_history)
+    today = dt.date(2024, 8, 26)
+
+    def fresh():
+        return sorted((h.patient.id, services.due_with_plan(h, today, services.current_plan(
+            h, st.accepted_plan(store, h.patient.id))).model_dump()) for h in st.all_histories(store))
+
+    def cached():
+        due = {i.code: i.due.model_dump() for i in services.worklist(store, today)}
+        return {code for code, d in fresh() if d["infusion_due"] or d["level_due"]}, set(due)
+
+    expected, first = cached()
+    assert first == expected and first  # someone is due
+    before = st.data_versions(store)["RA-0001"]
+    st.add_entry(store, "RA-0001", "infusions", Infusion(date="2024-08-26", dose_mg=165), user="t")
+    assert st.data_versions(store)["RA-0001"][0] > before[0]
+    expected, again = cached()
+    assert again == expected and "RA-0001" not in again  # just infused: no longer due
