@@ -305,6 +305,7 @@ def model_block(label: str, model_name: str) -> dict:
 
 def child_stream(n: int) -> None:
     """Stream n patients chunk by chunk and keep only each patient's week-54 trough."""
+    kernel.kernel()
     m, params, doses, _ = inputs(MODELS["2cmt"], n)
     seg = np.full((n, 1), -np.inf)
     trough = np.empty(n)
@@ -348,6 +349,7 @@ def run_child(*args: str, env: dict | None = None) -> str:
 def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "--stream":
         return child_stream(int(sys.argv[2]))
+    kernel.kernel()  # load the compiled kernel up front (a long-running process would have)
     result: dict = {"regimen": LABEL, "grid_points": int(GRID.size), "repeats": REPEATS,
                     "numba": numba.__version__, "threading_layer_threads": numba.config.NUMBA_NUM_THREADS,
                     "load_average_before": os.getloadavg()}

@@ -215,3 +215,15 @@ def test_forked_child_after_kernel_use_falls_back_to_numpy(force_kernel):
         used_kernel, there = pool.submit(_simulate_in_child, (m, p, seg, doses, obs)).result(timeout=300)
     assert not used_kernel
     assert rel_close(there, here, rtol=1e-12, floor_mg_l=1e-9)
+
+
+def test_numba_is_loaded_only_after_enough_work(monkeypatch):
+    """The cold threshold counts the job at hand plus the NumPy path's earlier work."""
+    monkeypatch.setattr(kernel, "_STATE", {})
+    monkeypatch.setattr(kernel, "KERNEL_MIN_WORK", 1_000_000)
+    monkeypatch.setattr(kernel, "KERNEL_MIN_WORK_LOADED", 20_000)
+    assert not kernel.use_kernel(2_000, 400)  # 800,000: not yet
+    kernel.note_numpy_work(2_000, 400)
+    assert "fn" not in kernel._STATE  # nothing loaded so far
+    assert kernel.use_kernel(1_000, 400)  # 400,000 more: past 1,000,000 in all
+    assert kernel.use_kernel(50, 400) and not kernel.use_kernel(10, 400)  # loaded: >= 20,000

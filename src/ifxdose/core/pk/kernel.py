@@ -30,16 +30,18 @@ import os
 
 import numpy as np
 
-#: Use the compiled kernel for jobs of at least this many patient-events (patients x
-#: events per patient) while numba is not yet loaded in the process: importing numba and
-#: loading the cached machine code costs ~1 s once per process (~4 s on the loaded 2-core
-#: development machine), about what the NumPy path spends on 40-80 million patient-events
-#: (100,000 patients on a daily 54-week grid). Assumption: tuning constants measured on the
-#: 2-core development machine (benchmarks/simulate.py), not correctness limits;
-#: IFXDOSE_KERNEL_MIN_WORK overrides the cold one (0 forces the kernel).
-KERNEL_MIN_WORK = int(os.environ.get("IFXDOSE_KERNEL_MIN_WORK", 40_000_000))
-#: ... and once numba is loaded, for jobs of at least this many (a kernel call costs
-#: microseconds; below this the NumPy path is as fast).
+#: Load the compiled kernel once the process's linear-engine work reaches this many
+#: patient-events (patients x events per patient), counting the job at hand and what the
+#: NumPy path has already done. Importing numba and loading the cached machine code costs
+#: ~1 s once per process (2.6 + 1.05 s measured on the loaded 2-core development machine);
+#: 100 million patient-events (a job of 250,000 patients on a daily 54-week grid, or a long
+#: trial run) take the NumPy path about as long, so loading never costs more than the work
+#: already done, and short commands (a CLI call, one MAP fit) never load it. Assumption:
+#: tuning constants measured on the development machine, not correctness limits;
+#: IFXDOSE_KERNEL_MIN_WORK overrides this one (0: always use the kernel).
+KERNEL_MIN_WORK = int(os.environ.get("IFXDOSE_KERNEL_MIN_WORK", 100_000_000))
+#: ... and once numba is loaded, use the kernel for jobs of at least this many (a kernel
+#: call costs microseconds; below this the NumPy path is as fast).
 KERNEL_MIN_WORK_LOADED = min(KERNEL_MIN_WORK, 20_000)
 
 #: Set IFXDOSE_KERNEL=0 to never use the compiled kernel (pure NumPy).
@@ -78,7 +80,13 @@ def use_kernel(n_patients: int, n_events: int) -> bool:
     work = n_patients * n_events
     if _STATE.get("fn") is not None and work >= KERNEL_MIN_WORK_LOADED:
         return True
-    return work >= KERNEL_MIN_WORK and kernel() is not None
+    done = int(_STATE.get("numpy_work", 0))
+    return work >= KERNEL_MIN_WORK_LOADED and work + done >= KERNEL_MIN_WORK and kernel() is not None
+
+
+def note_numpy_work(n_patients: int, n_events: int) -> None:
+    """Count work done on the NumPy path (see KERNEL_MIN_WORK)."""
+    _STATE["numpy_work"] = int(_STATE.get("numpy_work", 0)) + n_patients * n_events
 
 
 def set_threads(n: int | None) -> int:

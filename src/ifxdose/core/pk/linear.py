@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_SC, SWITCH, DoseTable, build_schedule
-from ifxdose.core.pk.kernel import use_kernel
+from ifxdose.core.pk.kernel import note_numpy_work, use_kernel
 
 #: Patients whose eigenvector matrix has a condition estimate above this go to the ODE engine.
 MAX_CONDITION = 1e8
@@ -250,6 +250,7 @@ def simulate_linear(
         events = build_schedule(doses, segment_start_days, np.empty((P, 0)))
         return _run_kernel(structure, params, doses, events, obs_days.shape[-1], bool(np.isfinite(obs_days).all()),
                            out, obs_times=obs_days)
+    note_numpy_work(P, n_events)
     if obs_days.ndim == 1:
         obs_days = np.broadcast_to(obs_days, (P, obs_days.size))
     conc, ill = _simulate_ragged(structure, params, segment_start_days, doses, obs_days)
@@ -282,6 +283,7 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     times, kinds, payload = schedule
     if use_kernel(P, times.size):
         return _run_kernel(structure, params, doses, schedule, T, bool(np.isfinite(times[kinds == OBS]).all()), out)
+    note_numpy_work(P, times.size)
     lam_all, V_all, W_all, ill = _eigen_all(structure, params)
     n = lam_all.shape[-1]
     conc = np.full((P, T), np.nan, order="F") if out is None else out
