@@ -363,6 +363,9 @@ def main() -> None:
                               "speedup_of_ifxdose_1_thread": round(result["1cmt"]["patients_per_s"]["ifxdose_engine_1_thread"]
                                                                    / (10 / secs)),
                               "max_rel_diff": float(np.max(np.abs(base - ours) / np.maximum(ours, 1e-3 * ours.max())))}
+    # keys of the earlier version of this script (default model, simulate_population)
+    result["patients_per_s_100000"] = result["1cmt"]["patients_per_s"]["ifxdose_end_to_end_1_thread"]
+    result["speedup_vs_ode_baseline"] = result["ode_baseline"]["speedup_of_ifxdose_1_thread"]
     result["ratio_to_fused_kernel"] = result["2cmt"]["ratio_to_fused_kernel"]
     result["thread_speedup_2_vs_1"] = result["2cmt"]["thread_speedup_2_vs_1"]
     rss = {n: float(run_child(__file__, "--stream", str(n))) for n in (10_000, 100_000)}
