@@ -175,3 +175,29 @@ def test_japanese_pages_have_japanese_errors_and_reasons(client, with_example):
     assert "添付文書の投与スケジュール" in listing  # the worklist's reason, translated
     evidence = client.get("/evidence").text
     assert evidence.count("year") == 0 or "年" in evidence
+
+
+def test_recommendation_report_pdf_in_both_languages(tmp_path):
+    from ifxdose.domain import recommend as engine
+
+    app = make_app(f"sqlite:///{tmp_path / 'r.sqlite3'}", recommender=Recommender(
+        recommend=lambda history, *, today: _infuse(),
+        predict_profile=lambda history: engine.predict_profile(history, n_samples=100), cache_profiles=True))
+    st.import_history(app.state.store, example_history(), user="t")
+    with TestClient(app) as c:
+        sign_in(c)
+        rec = c.post("/api/v1/patients/RA-0001/recommendations").json()
+        c.post(f"/api/v1/patients/RA-0001/recommendations/{rec['id']}/decision", json={"decision": "accept"})
+        assert f"/recommendations/{rec['id']}/report.pdf" in c.get("/patients/RA-0001").text
+        for lang in ("ja", "en"):
+            r = c.get(f"/patients/RA-0001/recommendations/{rec['id']}/report.pdf", params={"lang": lang})
+            assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+            pdf = r.content
+            assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") \
+                + pdf.count(b"/Type /Page>") >= 1
+            assert len([m for m in __import__("re").findall(rb"/Type\s*/Page[^s]", pdf)]) == 1  # one page
+            assert f"ifxdose recommendation {rec['id']} for RA-0001".encode() in pdf
+            if lang == "ja":
+                assert b"IPAGothic" in pdf  # the Japanese font is embedded
+        assert c.get("/patients/RA-0001/recommendations/999/report.pdf").status_code == 404
+    app.state.store.close()

@@ -4,6 +4,7 @@ calendar, recommendation panel), export and import, computing and deciding on a 
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -141,6 +142,29 @@ def _target(latest):
 @router.get("/patients/{code}")
 def patient_page(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
     return render(request, "patient.html", **patient_context(request, store, code))
+
+
+@router.get("/patients/{code}/recommendations/{rec_id}/report.pdf")
+def recommendation_report(request: Request, code: PatientCode, rec_id: RecId, store: StoreDep, user: CurrentUser,
+                          lang: Literal["ja", "en"] | None = None):
+    """A printable one-page PDF of a stored recommendation (the page's language, or ``lang``)."""
+    from ifxdose.adapters.web.deps import Locale
+    from ifxdose.adapters.web.i18n import translator
+    from ifxdose.adapters.web.report import recommendation_pdf
+
+    loc = get_locale(request)
+    if lang:
+        loc = Locale(code=lang, t=translator(lang), zone=loc.zone)
+    view = services.patient_view(store, request.app.state.recommender, code, today(request))
+    row = next((r for r in view.recommendations if r.id == rec_id), None)
+    if row is None:
+        raise st.NotFound("recommendation", rec_id)
+    superseded = row.status == "proposed" and st.is_superseded(row, st.history_hash(view.history))
+    pdf = recommendation_pdf(code=code, patient=view.history.patient.model_dump(), row=row, profile=view.profile,
+                             loc=loc, superseded=superseded)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{code}-recommendation-{rec_id}-{loc.code}.pdf"',
+        "Cache-Control": "no-store"})
 
 
 @router.get("/patients/{code}/export")
