@@ -65,9 +65,10 @@ from ifxdose.domain.patient import PatientHistory, as_date
 from ifxdose.domain.tdm import Estimate, build_problem, estimate
 from ifxdose.domain.vials import VIAL_MG
 
-INTERVALS_WEEKS = (4, 5, 6, 7, 8)  # JP label: shortest 4 weeks, standard 8 (domain/data/label_rules.toml)
+#: JP label (domain/data/label_rules.toml): from the shortest interval (4 weeks) to the standard (8).
+INTERVALS_WEEKS = tuple(range(int(min_interval_weeks("jp")), int(dosing.standard_interval_weeks("jp")) + 1))
 STEADY_STATE_DOSES = 4  # Assumption: trough before the 4th infusion of a candidate (see module docstring)
-HIGH_TROUGH_MG_L = 8.0  # Mulleman 2009 Table 1: high C >= 8.0 mg/L (for a lower-bound target)
+HIGH_TROUGH_MG_L = table.HIGH_TROUGH_MG_L  # for a lower-bound target (Mulleman 2009 Table 1)
 FIRST_YEAR_INFUSIONS = 8  # label: weeks 0, 2, 6, 14, 22, 30, 38, 46 within the first 52 weeks
 _cite = cite
 

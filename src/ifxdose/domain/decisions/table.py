@@ -11,6 +11,7 @@ from typing import Literal
 
 from ifxdose.domain.decisions.cite import cite
 
+HIGH_TROUGH_MG_L = 8.0  # Mulleman 2009 Table 1: high C >= 8.0 mg/L (NOR-DRUM B window top: 8 mg/L, S13)
 Band = Literal["low", "adequate", "high", "any"]
 ActivityRow = Literal["remission", "low", "active", "unknown", "any"]
 Kind = Literal["stop", "switch", "change_mechanism", "escalate", "keep", "reduce", "resample", "induction"]

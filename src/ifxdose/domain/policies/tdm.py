@@ -13,6 +13,7 @@ from typing import Literal
 
 from ifxdose.domain.decisions.activity import das28_of
 from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.decisions.table import HIGH_TROUGH_MG_L
 from ifxdose.domain.policies.base import PatientState, Plan, Policy, warning
 from ifxdose.domain.policies.steps import step_down, step_up
 from ifxdose.domain.policies.troughs import describe, trough_band
@@ -103,7 +104,7 @@ class Mulleman2009(Policy):
     citation = MULLEMAN
 
     low_mg_l: float = 2.0  # Mulleman 2009 Table 1: low C < 2.0
-    high_mg_l: float = 8.0  # Mulleman 2009 Table 1: high C >= 8.0
+    high_mg_l: float = HIGH_TROUGH_MG_L  # Mulleman 2009 Table 1: high C >= 8.0
     max_dose_mg_per_kg: float = 7.5  # Mulleman 2009: maximal = at least 7.5 mg/kg ...
     min_interval_weeks: float = 4.0  # ... or an interval of not more than 4 weeks
     optimal_das28_below: Decimal = Decimal("2.6")  # Assumption: DAS28 remission = optimal control
