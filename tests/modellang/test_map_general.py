@@ -124,3 +124,33 @@ def test_objective_terms_by_hand(scale):
     else:
         expected = ((np.log(2.0) - np.log(c)) / 0.3) ** 2 + 2 * np.log(0.3)
     np.testing.assert_allclose(problem.data_ofv(np.zeros((1, 2)))[0], expected, rtol=1e-12)
+
+
+class _DoubleWell:
+    """A problem with a known bimodal posterior: data term 5 (e0^2 - 4)^2 - 2 e0 (wells at e0 ~ +-2)."""
+
+    class model:  # noqa: N801 - the attributes estimate_map reads
+        omega = np.diag([4.0, 1.0])
+        eta_parameters = ("A", "B")
+
+    omega = model.omega
+    eta_names = model.eta_parameters
+    n_eta = 2
+    omega_inv = np.linalg.inv(model.omega)
+
+    class observations:  # noqa: N801
+        n = 1
+
+    def data_ofv(self, eta):
+        e0 = np.atleast_2d(eta)[:, 0]
+        return 5 * (e0**2 - 4) ** 2 - 2 * e0
+
+
+def test_certificate_flags_disagreeing_starts_and_keeps_the_global_optimum():
+    p = _DoubleWell()
+    fit = estimate_map(p, p.observations)
+    assert any("different optima" in w for w in fit.warnings)
+    ref, x = _global_reference(p)
+    assert fit.ofv <= ref + 1e-6
+    assert fit.eta[0] > 1.5  # the deeper well (+2), not the one at -2
+    assert len({round(s["ofv"], 2) for s in fit.starts}) >= 2
