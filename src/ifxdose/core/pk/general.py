@@ -594,11 +594,17 @@ class Engine:
         last_obs_t = rec.time[obs_idx].max() if obs_idx.size else -np.inf
         all_t = all_t[all_t <= last_obs_t]
         groups: dict[int, list] = {}
+        everyone = np.ones(N, dtype=bool)
         for a in acts:
-            idx = np.searchsorted(all_t, a[2])
-            ok = (idx < all_t.size) & (all_t[np.minimum(idx, all_t.size - 1)] == a[2])
-            for u in np.unique(idx[ok]):
-                mask = ok & (idx == u)
+            t0 = a[2][0]
+            if np.all(a[2] == t0):  # the same time for every eta (no random effect on lag or duration)
+                u0 = int(np.searchsorted(all_t, t0)) if np.isfinite(t0) else all_t.size
+                pairs = [(u0, everyone)] if u0 < all_t.size and all_t[u0] == t0 else []
+            else:
+                idx = np.searchsorted(all_t, a[2])
+                ok = (idx < all_t.size) & (all_t[np.minimum(idx, all_t.size - 1)] == a[2])
+                pairs = [(u, ok & (idx == u)) for u in np.unique(idx[ok])]
+            for u, mask in pairs:
                 if a[0] == "rec":
                     key = (a[1], 0)
                 elif a[0] == "in" and all_t[u] == rec.time[entries[a[1]].key_record]:
@@ -630,7 +636,7 @@ class Engine:
         obs_pos = {int(r): j for j, r in enumerate(obs_idx)}
         for u, t in enumerate(all_t):
             r_next = min(int(np.searchsorted(rec.time, t, side="left")), R - 1)
-            p_rec = {k: v[:, r_next] for k, v in p.items()}
+            p_rec = {k: v[:, r_next] for k, v in p.items()} if self.use_ode else {}
             A = self._advance(A, rate, t - t_prev, p_rec, K_at(r_next), expm_cache)
             t_prev = t
             for _key, kind, i, mask in sorted(groups.get(u, []), key=lambda g: g[0]):
