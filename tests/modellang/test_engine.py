@@ -261,3 +261,59 @@ def test_between_occasion_variability_moves_only_its_occasion():
     k2 = 0.3 * np.exp(0.5) / 5
     # NONMEM timing: OCC is a record item, so occasion 2 governs (10, 30] (its first record is at 20)
     np.testing.assert_allclose(moved[1], 20 * np.exp(-0.06 * 10 - k2 * 20) + 20 * np.exp(-k2 * 10), rtol=1e-12)
+
+
+def test_two_depots_and_a_dose_split_between_them_by_hand():
+    """Parallel absorption: F1 = FR into a fast depot, F2 = 1 - FR into a slow one (sum of two Bateman terms)."""
+    text = """
+language = "ifxdose-model/1"
+title = "two depots"
+compartments = ["FAST", "SLOW", "CENTRAL"]
+des = '''
+dFAST = -KA1*FAST
+dSLOW = -KA2*SLOW
+dCENTRAL = KA1*FAST + KA2*SLOW - CL/V1*CENTRAL
+'''
+pk = '''
+KA1 = 2.0
+KA2 = 0.3*exp(ETA_KA2)
+CL = 2.0
+V1 = 20.0
+F1 = expit(logit(FR) + ETA_FR)
+F2 = 1 - F1
+ALAG2 = 1.0
+'''
+[theta]
+FR = 0.4
+[random_effects]
+names = ["ETA_KA2", "ETA_FR"]
+omega = [0.2, 0.5]
+[[outputs]]
+cmt = 3
+prediction = "CENTRAL/V1"
+proportional = 0.1
+"""
+    m = model(text)
+    assert m.linear
+    times = np.array([0.5, 2.0, 6.0, 12.0])
+    rows = ["1,0,100,0,1,1,1,.,0,0,0", "1,0,100,0,2,1,1,.,0,0,0"] + [f"1,{t},.,.,3,0,0,1,0,0,0" for t in times]
+    f = ipred(m, csv(rows), [0.1, 0.3])
+    fr = 1 / (1 + np.exp(-(np.log(0.4 / 0.6) + 0.3)))
+    ka2, k = 0.3 * np.exp(0.1), 0.1
+
+    def bateman(ka, dose, t):
+        t = np.maximum(t, 0.0)
+        return dose * ka / (20 * (ka - k)) * (np.exp(-k * t) - np.exp(-ka * t))
+
+    ref = bateman(2.0, 100 * fr, times) + bateman(ka2, 100 * (1 - fr), times - 1.0)
+    np.testing.assert_allclose(f, ref, rtol=1e-10)
+
+
+def test_rate_minus_one_uses_the_model_rate_by_hand():
+    m = model(ONE_CMT.replace("V1 = TVV*exp(ETA_V)", "V1 = TVV*exp(ETA_V)\nR1 = 400*exp(ETA_CL)"))
+    times = np.array([0.1, 0.25, 1.0])
+    f = ipred(m, csv(["1,0,100,-1,1,1,1,.,0,0,0"] + [f"1,{t},.,.,1,0,0,1,0,0,0" for t in times]), [0.2, 0.0])
+    r, cl = 400 * np.exp(0.2), 0.3 * np.exp(0.2)
+    d, k = 100 / r, cl / 5
+    during = r / cl * (1 - np.exp(-k * np.minimum(times, d)))
+    np.testing.assert_allclose(f, np.where(times <= d, during, during * np.exp(-k * (times - d))), rtol=1e-10)
