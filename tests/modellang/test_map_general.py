@@ -154,3 +154,20 @@ def test_certificate_flags_disagreeing_starts_and_keeps_the_global_optimum():
     assert fit.ofv <= ref + 1e-6
     assert fit.eta[0] > 1.5  # the deeper well (+2), not the one at -2
     assert len({round(s["ofv"], 2) for s in fit.starts}) >= 2
+
+
+def test_general_language_map_equals_the_library_map_on_the_ra_default():
+    """Same patient through both paths (closed-form superposition vs matrix exponential on NM-TRAN records)."""
+    from ifxdose.core.pk.general import from_pkmodel
+
+    pk = load_model("passot_2016_ra")
+    doses = [0.0, 14.0, 42.0, 98.0]
+    pr = Problem(pk, np.array([-np.inf]), {"weight_kg": np.array([62.0])}, [(d, 186.0, 2 / 24, ROUTE_IV) for d in doses])
+    times, y = np.array([42.0, 98.0]), np.array([2.1, 0.7])
+    a = estimate_map(pr, Observations(times, y, np.full(2, np.nan)))
+    rows = [f"1,{d},186,{186 * 12},1,1,.,62" for d in doses] + [f"1,{t},.,.,0,0,{v},62" for t, v in zip(times, y)]
+    rows.sort(key=lambda r: (float(r.split(",")[1]), r.split(",")[4] != "0"))
+    rec = subject("ID,TIME,AMT,RATE,EVID,MDV,DV,weight_kg\n" + "\n".join(rows))
+    _, b = estimate_subject(from_pkmodel(pk), rec)
+    np.testing.assert_allclose(b.eta, a.eta, atol=1e-5)
+    np.testing.assert_allclose(b.ofv, a.ofv, rtol=1e-9)
