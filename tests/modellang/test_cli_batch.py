@@ -70,3 +70,12 @@ def test_batch_errors_are_one_line_naming_the_problem(tmp_path):
     assert "WT" in str(res.exception)
     res = CliRunner().invoke(app, ["estimate", "--data", str(data), "--model", "no_such_model"])
     assert "known models are" in str(res.exception)
+
+
+def test_public_load_model_takes_a_path_or_a_library_name(tmp_path):
+    import ifxdose
+    from ifxdose.core.pk.general import GeneralModel
+    from ifxdose.core.pk.model import PKModel
+
+    assert isinstance(ifxdose.load_model(str(_model_file(tmp_path))), GeneralModel)
+    assert isinstance(ifxdose.load_model("passot_2016_ra"), PKModel)
