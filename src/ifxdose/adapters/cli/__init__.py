@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("modelcmd", "Model files: check one in the general language, import a NONMEM control stream."),
     "demo": ("demo", "Simulate the Japanese label regimen for a 55 kg RA patient on MTX."),
     "estimate": ("tdm", "Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA."),
-    "recommend": ("tdm", "Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale."),
+    "recommend": ("tdm", "Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale, next visit."),
     "advise": ("dosing", "Advise the next infusion (or stop/switch) for a patient under a policy."),
     "regimen": ("dosing", "Check a regimen against the label, cost it, or lay out its calendar."),
     "score": ("score", "RA disease activity and response: DAS28, SDAI, CDAI, Boolean, EULAR, ACR, Paulus."),
