@@ -1,9 +1,6 @@
 """CLI: models, simulate, and one-line errors with exit code 2."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -11,7 +8,6 @@ from typer.testing import CliRunner
 from ifxdose.adapters.cli import app
 
 runner = CliRunner()
-IFXDOSE = [str(Path(sys.executable).parent / "ifxdose")]
 LABEL = "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 54"
 
 
@@ -62,13 +58,13 @@ def test_simulate_writes_plot(tmp_path):
         (["--weight-kg", "55", "--at-days", "5,3"], "times"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(args, field):
+def test_bad_input_exits_2_with_one_line(args, field, ifxdose_cli):
     regimen = LABEL
     if "--regimen-override" in args:
         i = args.index("--regimen-override")
         regimen = args[i + 1]
         args = args[:i] + args[i + 2:]
-    proc = subprocess.run([*IFXDOSE, "simulate", "--regimen", regimen, *args], capture_output=True, text=True)
+    proc = ifxdose_cli("simulate", "--regimen", regimen, *args)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr
