@@ -229,7 +229,6 @@ def estimate_map(problem: Problem, obs: Observations) -> MapResult:
     """MAP estimate of the random effects for one patient (or one NM-TRAN subject)."""
     omega = getattr(problem, "omega", problem.model.omega)
     names = getattr(problem, "eta_names", problem.model.eta_parameters)
-    k = omega.shape[0]
     omega_inv = np.linalg.inv(omega)
     sd = np.sqrt(np.diag(omega))
     L = np.linalg.cholesky(omega)
