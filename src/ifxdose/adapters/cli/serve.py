@@ -18,9 +18,12 @@ def serve(
     demo: bool = typer.Option(False, "--demo", help="fictional demo clinic in out/demo-clinic.sqlite3 (recreated)"),
     host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
     port: int = typer.Option(8000, min=1, max=65535),
+    workers: int = typer.Option(1, min=1, max=32, help="worker processes (sessions, sign-in limits and caches "
+                                                       "live in the database, so they behave as one)"),
 ) -> None:
     """Start the clinic web app. Settings come from IFXDOSE_* variables (docs/clinic.md)."""
     import uvicorn
+    from pydantic import ValidationError
 
     from ifxdose.adapters.web.app import create_app
     from ifxdose.adapters.web.demo import ACCOUNTS, CLINIC_NAME, PASSWORD, seed_demo
@@ -35,7 +38,12 @@ def serve(
             url = f"sqlite:///{DEMO_DATABASE}"
         settings = WebSettings(mode="demo", database_url=url, secret_key=secrets.token_urlsafe(48))
     else:
-        settings = WebSettings()
+        try:
+            settings = WebSettings()
+        except ValidationError as exc:
+            for error in exc.errors():
+                typer.echo(f"error: {str(error['msg']).removeprefix('Value error, ')}", err=True)
+            raise typer.Exit(2) from None
     application = create_app(settings)
     if demo:
         seed_demo(application.state.store, application.state.recommender, settings.current_date())
@@ -43,6 +51,14 @@ def serve(
         typer.echo(f"Sign in as {ACCOUNTS[0][0]} / {PASSWORD} "
                    f"(also {ACCOUNTS[1][0]}, {ACCOUNTS[2][0]} (read-only), same password)")
     typer.echo(f"ifxdose clinic on http://{host}:{port}/  (API: http://{host}:{port}/api/docs)  Ctrl+C to stop")
+    if workers > 1:
+        if demo:  # the workers read their settings from the environment: pass the demo's on
+            os.environ.update(IFXDOSE_MODE="demo", IFXDOSE_DATABASE_URL=settings.database_url,
+                              IFXDOSE_SECRET_KEY=settings.secret_key.get_secret_value())
+        application.state.store.close()
+        uvicorn.run("ifxdose.adapters.web.app:create_app", factory=True, workers=workers, host=host, port=port,
+                    access_log=False, log_level="warning")
+        return
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
 
 
