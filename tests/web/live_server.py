@@ -40,7 +40,7 @@ def start(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, __file__, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine (parallel test runs) starts slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(log_path.read_text())
