@@ -9,7 +9,9 @@ Seed targets (RA patients on MTX):
 
 Virtual population (assumptions, labelled): 2,000 patients; weight log-normal, median
 65 kg, CV 20%; CRP log-normal, median 20 mg/L, CV 100% (ATTRACT enrolled active RA with
-raised CRP); all on MTX; albumin 4.0 g/dL; 80% female. No anti-drug antibodies: this is
+raised CRP); all on MTX; albumin 4.0 g/dL; 80% female; TNF-alpha log-normal, median 0.8 pg/mL,
+13% >= 1.65 pg/mL (S14; log-SD 0.64 = ln(1.65/0.8)/z(0.87)). Label checks (SmPC 5.2): median
+Cmax after 3 mg/kg and median terminal half-life, single dose, no MTX. No anti-drug antibodies: this is
 a PK-only comparison, and ADA (issue 6) will add undetectable troughs.
 
 Run: ``.venv/bin/python validation/ra_default_model.py [--markdown]``
@@ -44,14 +46,30 @@ def population(rng: np.random.Generator) -> dict:
         "mtx": 1.0,
         "albumin_g_dl": 4.0,
         "sex_female": (rng.random(N) < 0.8).astype(float),
+        "tnf_pg_ml": np.minimum(0.8 * np.exp(rng.normal(0, 0.64, N)), 1000),
     }
+
+
+#: Remicade EU SmPC 5.2: single 3 mg/kg median Cmax 77 ug/mL; median terminal half-life 8-9.5 days.
+SMPC_CMAX_3_MG_L = 77.0
+SMPC_HALF_LIFE_DAYS = (8.0, 9.5)
+
+
+def label_checks(m, cov: dict, eta: np.ndarray) -> dict:
+    """Median single-dose Cmax (3 mg/kg, end of a 2-h infusion) and the median terminal half-life
+    (the slope of log C between days 40 and 60 after 3 mg/kg), without MTX (single-dose studies, S2)."""
+    cov = {**cov, "mtx": 0.0} if "mtx" in cov else cov
+    res = simulate_population(m, "3 mg/kg at day 0", cov, [2.0 / 24.0, 40.0, 60.0], eta=eta)
+    c = res.concentration_mg_l
+    half = np.log(2) * 20.0 / np.log(np.maximum(c[:, 1], 1e-12) / np.maximum(c[:, 2], 1e-12))
+    return {"median_cmax_3_mg_l": float(np.median(c[:, 0])), "median_half_life_days": float(np.median(half))}
 
 
 def evaluate(name: str, seed: int = 2024) -> dict:
     m = load_model(name)
     cov = {k: v for k, v in population(np.random.default_rng(seed)).items() if k in m.covariates}
     eta = m.sample_eta(N, np.random.default_rng(seed + 1))
-    row = {"model": name}
+    row = {"model": name, **label_checks(m, cov, eta)}
     for arm, text in ARMS.items():
         res = simulate_population(m, text, cov, [154.0, 378.0], eta=eta)  # weeks 22 and 54, pre-dose
         wk22, wk54 = res.concentration_mg_l[:, 0], res.concentration_mg_l[:, 1]
@@ -70,6 +88,8 @@ def score(row: dict) -> float:
         return max(lo - x, 0.0, x - hi)
 
     s = outside(row["3 mg/kg q8w"]["median_trough_wk22_mg_l"], *SEED_TROUGH_3Q8W_MG_L)
+    s += outside(row["median_cmax_3_mg_l"] / SMPC_CMAX_3_MG_L, 0.8, 1.2)
+    s += outside(row["median_half_life_days"], 0.8 * SMPC_HALF_LIFE_DAYS[0], 1.2 * SMPC_HALF_LIFE_DAYS[1]) / 10.0
     s += sum(outside(row[a]["undetectable_wk54_pct"], *SEED_UNDETECTABLE_PCT[a]) / 10.0 for a in ARMS)
     return round(s, 3)
 
@@ -79,10 +99,11 @@ def main() -> None:
     rows = [evaluate(n) for n in list_models() if load_model(n).is_linear]
     rows.sort(key=lambda r: r["score"])
     if "--markdown" in sys.argv:
-        print("| model | median trough wk22, 3 q8w (seed S5: 1-2) | % < 0.1 mg/L wk54: 3q8w (22-30) | 3q4w (9-15) | 10q8w (5-9) | 10q4w (~2) | score |")
-        print("|---|---|---|---|---|---|---|")
+        print("| model | Cmax 3 mg/kg (SmPC 77) | t1/2 d (SmPC 8-9.5) | median trough wk22, 3 q8w (seed S5: 1-2) | % < 0.1 mg/L wk54: 3q8w (22-30) | 3q4w (9-15) | 10q8w (5-9) | 10q4w (~2) | score |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['model']} | {r['3 mg/kg q8w']['median_trough_wk22_mg_l']:.2f} | "
+            print(f"| {r['model']} | {r['median_cmax_3_mg_l']:.0f} | {r['median_half_life_days']:.1f} | "
+                  f"{r['3 mg/kg q8w']['median_trough_wk22_mg_l']:.2f} | "
                   + " | ".join(f"{r[a]['undetectable_wk54_pct']:.1f}" for a in ARMS) + f" | {r['score']} |")
     else:
         print(json.dumps(rows, indent=2))

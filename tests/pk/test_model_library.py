@@ -25,7 +25,9 @@ def test_every_model_is_complete_and_graded(name):
 
 
 def test_default_ra_model_is_an_ra_model():
-    assert default_model_name() == "passot_2016_ra"
+    name = default_model_name()
+    assert name == "ifxdose_ra_mbma"
+    assert "RA" in load_model(name).population
 
 
 def test_ternant_2014_weight_doubles_v1_from_50_to_90_kg():

@@ -57,11 +57,12 @@ def _calibrated(part: str, study: str, arm: str, time_point: str) -> float:
 
 def test_calibrated_models_reproduce_their_targets(models):
     """Large virtual arms through the trial engine vs the calibration's own predictions (and the data)."""
-    res = run_trial("attract", n=1500, replicates=1, seed=7, models=models).rows()
+    res = run_trial("attract", n=1500, replicates=1, seed=7, models=models, parameter_uncertainty=False).rows()
     acr = {r["arm"]: r for r in res if r["quantity"] == "ACR20 week 30"}
     for arm, row in acr.items():
         assert row["simulated_median"] == pytest.approx(_calibrated("exposure_response", "attract", arm, "week 30"), abs=4.0)
-    aspire = {r["arm"]: r for r in run_trial("aspire", n=2000, replicates=1, seed=7, models=models).rows()
+    aspire = {r["arm"]: r for r in run_trial("aspire", n=2000, replicates=1, seed=7, models=models,
+                                             parameter_uncertainty=False).rows()
               if r["quantity"] == "ADA by week 54"}
     for arm, row in aspire.items():
         assert row["simulated_median"] == pytest.approx(_calibrated("immunogenicity", "aspire", arm, "week 54"), abs=3.0)

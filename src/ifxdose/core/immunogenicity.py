@@ -84,3 +84,18 @@ def window_cumulative_hazard(times_days: np.ndarray, below: np.ndarray, start_da
     """
     w = window_weights(times_days, start_day, end_day, decline_per_day)
     return h0_per_day * np.asarray(multiplier, float) * (w.sum() + np.expm1(beta_low) * (below @ w))
+
+
+def reported_positive(onset_days: np.ndarray, sample_days: np.ndarray, conc_at_samples_mg_l: np.ndarray,
+                      drug_tolerance_mg_l: float) -> np.ndarray:
+    """What an ADA assay reports (P,): positive if, at some sample on or after the true onset, the
+    drug level is below the assay's drug tolerance (``inf`` for a drug-tolerant assay).
+
+    ``sample_days`` (P, S) or (S,), NaN for no sample; ``conc_at_samples_mg_l`` (P, S). A
+    drug-sensitive assay (antibodies bound by drug escape it) misses ADA while drug is present:
+    Afonso 2016 (Ther Adv Gastroenterol, doi:10.1177/1756283X16658223) showed ADA detection falls with the infliximab level.
+    """
+    onset = np.asarray(onset_days, float)[:, None]
+    s = np.broadcast_to(np.asarray(sample_days, float), np.shape(conc_at_samples_mg_l))
+    seen = (s >= onset) & np.isfinite(s) & (np.asarray(conc_at_samples_mg_l, float) < drug_tolerance_mg_l)
+    return seen.any(axis=1)

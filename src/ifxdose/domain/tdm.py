@@ -36,11 +36,27 @@ from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.simulation import covariate_segments
 
 
+#: Assumption: a CRP below 0.3 mg/L (under the detection limit of standard CRP assays) is read as
+#: 0.3 mg/L, so that power-form CRP effects (the RA default, Ternant 2014) stay finite and positive.
+CRP_FLOOR_MG_L = 0.3
+
+
 def history_covariates(history: PatientHistory) -> dict[str, list[tuple[float, float]]]:
-    """Covariate series for the PK model, with the ADA-before-first-result assumption."""
+    """Covariate series for the PK model, with the ADA-before-first-result assumption.
+
+    Labs give albumin and CRP over time (CRP floored at ``CRP_FLOOR_MG_L``); the history's
+    baseline TNF-alpha acts from day 0 (Assumption: baseline TNF, as in RISING/RRRR, S14/S15).
+    """
     series = history.covariate_series()
     if "weight_kg" not in series:
         raise InputError("weights", [], "at least one body weight is needed (mg/kg dosing and PK covariate)")
+    if "crp_mg_l" in series:
+        series["crp_mg_l"] = [(d, max(v, CRP_FLOOR_MG_L)) for d, v in series["crp_mg_l"]]
+    if history.baseline_tnf_pg_ml is not None:
+        if history.baseline_tnf_pg_ml <= 0:
+            raise InputError("baseline_tnf_pg_ml", history.baseline_tnf_pg_ml,
+                             "allowed range is (0, 1000] pg/mL (a PK covariate; leave it empty if not measured)")
+        series["tnf_pg_ml"] = [(0.0, float(history.baseline_tnf_pg_ml))]
     ada = series.get("ada")
     if ada and ada[0][1] == 1.0 and ada[0][0] > 0:
         series["ada"] = [(0.0, 0.0), *ada]

@@ -25,7 +25,7 @@ from ifxdose.core.pk.model import (
 )
 
 #: The default model for RA; the choice is justified in docs/models.md.
-DEFAULT_RA_MODEL = "passot_2016_ra"
+DEFAULT_RA_MODEL = "ifxdose_ra_mbma"
 
 
 def default_model_name() -> str:

@@ -39,8 +39,10 @@ from ifxdose.core.immunogenicity import window_cumulative_hazard
 from ifxdose.core.pk import PKModel, load_model
 from ifxdose.domain.evidence import get_study
 from ifxdose.domain.evidence.models import Outcome, Study
+from ifxdose.domain.trials.definitions import ASSAYS
 from ifxdose.domain.trials.engine import (
-    Cohort, ada_free_concentrations, daily_grid, dose_table, exposure, make_cohort, regimen_mg_per_kg,
+    ArmRun, Cohort, ada_free_concentrations, daily_grid, dose_table, effective_ce, exposure, make_cohort,
+    regimen_mg_per_kg, reported_ada,
 )
 from ifxdose.domain.trials.models import AdaModel, Models, ResponseModel
 from ifxdose.domain.trials.population import virtual_population
@@ -135,6 +137,14 @@ class AdaScenario:
     below: np.ndarray  # (P, T) 1[C < threshold] for the patients of the target (ADA-free profile)
     grid: np.ndarray
     mtx: np.ndarray
+    cohort: Cohort | None = None
+    doses: object = None
+    mask: np.ndarray | None = None
+    detection: float = 1.0  # assay-reported / true ADA share (1 for a drug-tolerant assay)
+
+    @property
+    def assay(self) -> str:
+        return ASSAYS.get(self.target.spec["study"], "drug-tolerant")
 
 
 def ada_scenarios(setup: dict, pk: PKModel) -> list[AdaScenario]:
@@ -148,8 +158,22 @@ def ada_scenarios(setup: dict, pk: PKModel) -> list[AdaScenario]:
         mtx = cohort.covariates["mtx"]
         mask = np.ones(cohort.n, bool) if "mtx" not in spec else (mtx == spec["mtx"])
         below = (conc[mask] < setup["immunogenicity"]["fixed"]["threshold_mg_l"]).astype(float)
-        out.append(AdaScenario(target, below, grid, mtx[mask]))
+        doses = dose_table(times, mgkg, cohort.weight_kg)
+        out.append(AdaScenario(target, below, grid, mtx[mask], cohort, doses, mask))
     return out
+
+
+def detection_fraction(model: AdaModel, pk: PKModel, sc: AdaScenario) -> float:
+    """Share of true ADA (by the target day) that the study's assay reports: one stochastic simulation
+    of the scenario's patients (common random numbers) with titre-dependent clearance (engine)."""
+    if sc.assay == "drug-tolerant":
+        return 1.0
+    spec = sc.target.spec
+    models = Models(pk, model, None)  # type: ignore[arg-type]
+    run = ArmRun(sc.cohort, exposure(models, sc.cohort, sc.doses, sc.grid, spec.get("entry_day", 0.0)), sc.doses, {})
+    true = (run.exposure.onset_day <= spec["day"])[sc.mask]
+    seen = reported_ada(run, spec["day"], sc.assay)[sc.mask]
+    return float(seen.sum() / true.sum()) if true.sum() >= 5 else 1.0
 
 
 def ada_model(x: np.ndarray, threshold_mg_l: float) -> AdaModel:
@@ -163,10 +187,14 @@ def predict_ada_pct(model: AdaModel, sc: AdaScenario) -> float:
     multiplier = np.where(sc.mtx > 0, model.mtx_hazard_ratio, 1.0)
     dH = window_cumulative_hazard(sc.grid, sc.below, spec.get("entry_day", 0.0), spec["day"], model.h0_per_day,
                                   model.beta_low, multiplier, model.decline_per_day)
-    return float(100 * np.mean(-np.expm1(-dH)))
+    return float(100 * np.mean(-np.expm1(-dH)) * sc.detection)
 
 
 def fit_immunogenicity(setup: dict, pk: PKModel) -> tuple[AdaModel, list[dict], float]:
+    """Binomial ML of the assay-reported ADA shares. The reported share is the true share (exact
+    expectation over the fixed patients) times the assay's detection fraction; the detection
+    fractions come from a stochastic simulation at the previous estimate (fixed-point iteration,
+    ``assay_iterations`` rounds; 1 for drug-tolerant assays)."""
     sc = ada_scenarios(setup, pk)
     thr = setup["immunogenicity"]["fixed"]["threshold_mg_l"]
     fit = [s for s in sc if s.target.spec["use"] == "fit"]
@@ -177,11 +205,71 @@ def fit_immunogenicity(setup: dict, pk: PKModel) -> tuple[AdaModel, list[dict], 
         return binomial_nll(np.array([predict_ada_pct(ada_model(x, thr), s) for s in fit]), obs, n)
 
     s0 = setup["immunogenicity"]["start"]
-    x0 = np.log([s0["h0_per_day"], s0["beta_low"], s0["mtx_hazard_ratio"], s0["decline_per_day"]])
-    res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
+    x = np.log([s0["h0_per_day"], s0["beta_low"], s0["mtx_hazard_ratio"], s0["decline_per_day"]])
+    for _ in range(setup["immunogenicity"].get("assay_iterations", 3)):
+        res = optimize.minimize(nll, x, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
+        x = res.x
+        for s in sc:
+            s.detection = detection_fraction(ada_model(x, thr), pk, s)
+    res = optimize.minimize(nll, x, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
     model = ada_model(res.x, thr)
-    rows = [fit_row(s.target, predict_ada_pct(model, s)) for s in sc]
+    rows = [{**fit_row(s.target, predict_ada_pct(model, s)), "assay": s.assay, "detection": round(s.detection, 3)}
+            for s in sc]
+    global _ADA_POSTERIOR
+    _ADA_POSTERIOR = ada_posterior(setup, nll, res.x)
+    for r, s in zip(rows, sc):
+        pred = [predict_ada_pct(ada_model(np.log(d), thr), s) for d in _ADA_POSTERIOR[:: max(1, len(_ADA_POSTERIOR) // 50)]]
+        r["predictive_low95_pct"], r["predictive_high95_pct"] = (round(float(v), 2) for v in np.percentile(pred, [2.5, 97.5]))
     return model, rows, float(res.fun)
+
+
+_ADA_POSTERIOR: np.ndarray = np.zeros((0, 4))
+_ER_POSTERIOR: np.ndarray = np.zeros((0, 4))
+
+
+def ada_posterior(setup: dict, nll, x_hat: np.ndarray) -> np.ndarray:
+    """Posterior draws (h0, beta_low, MTX HR, decline) by emcee around the ML estimate.
+
+    Likelihood: the same binomial likelihood (detection fractions held at their converged
+    values). Priors (Assumption, weak): each log parameter normal with SD 2 around the ML value,
+    which only keeps walkers off the flat ridges (h0 and beta_low are partly confounded).
+    """
+    import emcee
+
+    post = setup.get("posterior", {})
+    walkers, steps, burn = post.get("walkers", 12), post.get("ada_steps", 300), post.get("ada_burn", 100)
+    rng = np.random.default_rng(setup["seed"])
+
+    def logp(x):
+        if np.any(np.abs(x - x_hat) > 8):
+            return -np.inf
+        return -nll(x) - 0.5 * float(np.sum(((x - x_hat) / 2.0) ** 2))
+
+    p0 = x_hat + 0.01 * rng.standard_normal((walkers, len(x_hat)))
+    sampler = emcee.EnsembleSampler(walkers, len(x_hat), logp)
+    sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
+    sampler.run_mcmc(p0, steps, progress=False)
+    chain = sampler.get_chain(discard=burn, flat=True)
+    keep = chain[np.linspace(0, len(chain) - 1, post.get("draws_kept", 200)).astype(int)]
+    return np.exp(keep)
+
+
+def laplace_draws(fun, x_hat: np.ndarray, n: int, seed: int, step: float = 1e-2) -> np.ndarray:
+    """Draws from N(x_hat, H^-1), H the central-difference Hessian of ``fun`` (a negative log posterior)."""
+    k = len(x_hat)
+    H = np.zeros((k, k))
+    f0 = fun(x_hat)
+    for i in range(k):
+        for j in range(i, k):
+            ei, ej = np.eye(k)[i] * step, np.eye(k)[j] * step
+            if i == j:
+                H[i, i] = (fun(x_hat + ei) - 2 * f0 + fun(x_hat - ei)) / step**2
+            else:
+                H[i, j] = H[j, i] = (fun(x_hat + ei + ej) - fun(x_hat + ei - ej) - fun(x_hat - ei + ej)
+                                     + fun(x_hat - ei - ej)) / (4 * step**2)
+    w, V = np.linalg.eigh(H)
+    cov = (V / np.maximum(w, 1e-6)) @ V.T
+    return np.random.default_rng(seed).multivariate_normal(x_hat, cov, size=n)
 
 
 def fit_row(target: Target, predicted_pct: float) -> dict:
@@ -205,13 +293,16 @@ class ErScenario:
     target: Target
     conc: np.ndarray  # (P, T) shared by the targets of one (population, regimen)
     grid: np.ndarray
+    cohort: Cohort | None = None
 
     def ce_at_day(self, model: ResponseModel, cache: dict) -> np.ndarray:
+        """The effective effect-site concentration (Ce / TNF scale, engine.effective_ce) on the target day."""
         key = (id(self.conc), model.ke0_per_day)
         if key not in cache:
             cache.clear() if len(cache) > 32 else None
             cache[key] = model.effect_site(self.grid, self.conc)
-        return interp_columns(cache[key], self.grid, self.target.spec["day"])
+        ce = interp_columns(cache[key], self.grid, self.target.spec["day"])
+        return ce if self.cohort is None else effective_ce(self.cohort, ce)
 
 
 def er_scenarios(setup: dict, models: Models) -> list[ErScenario]:
@@ -228,9 +319,9 @@ def er_scenarios(setup: dict, models: Models) -> list[ErScenario]:
             if regimen is not None:
                 times, mgkg = regimen_mg_per_kg(regimen, float(grid[-1]))
                 doses = dose_table(times, mgkg, cohort.weight_kg)
-            cache[key] = (exposure(models, cohort, doses, grid).conc_mg_l, grid)
-        conc, grid = cache[key]
-        out.append(ErScenario(target, conc, grid))
+            cache[key] = (exposure(models, cohort, doses, grid).conc_mg_l, grid, cohort)
+        conc, grid, cohort = cache[key]
+        out.append(ErScenario(target, conc, grid, cohort))
     return out
 
 
@@ -285,6 +376,12 @@ def fit_exposure_response(setup: dict, models: Models) -> tuple[ResponseModel, l
                                                               options={"xatol": 1e-7}).x)
     model = response_model(res.x, hill, intercepts)
     rows = [fit_row(s.target, predict_response_pct(model, s, cache)) for s in sc]
+    global _ER_POSTERIOR
+    draws = laplace_draws(nll, res.x, setup.get("posterior", {}).get("draws_kept", 200), setup["seed"])
+    _ER_POSTERIOR = np.column_stack([draws[:, 0], np.exp(draws[:, 1:])])
+    for r, s in zip(rows, sc):
+        pred = [predict_response_pct(response_model(d, hill, intercepts), s, cache) for d in draws[:: max(1, len(draws) // 25)]]
+        r["predictive_low95_pct"], r["predictive_high95_pct"] = (round(float(v), 2) for v in np.percentile(pred, [2.5, 97.5]))
     return model, rows, float(res.fun)
 
 
@@ -299,7 +396,7 @@ def s10_check(models: Models, setup: dict) -> dict:
         grid = daily_grid(378)
         times, mgkg = regimen_mg_per_kg(arm.regimen, 378.0)
         conc = exposure(models, cohort, dose_table(times, mgkg, cohort.weight_kg), grid).conc_mg_l
-        p = models.response.probability("acr20", models.response.effect_site(grid, conc)[:, -1])
+        p = models.response.probability("acr20", effective_ce(cohort, models.response.effect_site(grid, conc)[:, -1]))
         above.append(p[conc[:, -1] >= 1.0])
         below.append(p[conc[:, -1] < 1.0])
     a, b = np.concatenate(above), np.concatenate(below)
@@ -327,6 +424,7 @@ def calibrate(setup: dict | None = None) -> dict:
         "n_virtual": setup["n_virtual"],
         "seed": setup["seed"],
         "method": "binomial maximum likelihood (Nelder-Mead) on expected shares over a fixed virtual population; "
+                  "ADA shares as the study's assay reports them (detection fractions by fixed-point iteration); "
                   "see the docstring of ifxdose.domain.trials.calibrate and docs/trials.md",
         "immunogenicity": {
             "form": setup["immunogenicity"]["form"],
@@ -345,6 +443,15 @@ def calibrate(setup: dict | None = None) -> dict:
             "penalised_neg_log_likelihood_acr20": er_nll,
             "fit": er_rows,
             "checks": [s10_check(models, setup)],
+        },
+        "posterior": {
+            "method": "immunogenicity: emcee ensemble MCMC on the binomial likelihood (weak log-normal priors, SD 2, "
+                      "around the ML estimate); exposure-response: Laplace approximation of the penalised likelihood "
+                      "(intercept_acr20, log emax, log ec50, log ke0), other intercepts at their ML values",
+            "ada_parameters": ["h0_per_day", "beta_low", "mtx_hazard_ratio", "decline_per_day"],
+            "ada_draws": [[float(f"{v:.6g}") for v in row] for row in _ADA_POSTERIOR],
+            "er_parameters": ["intercept_acr20", "emax", "ec50_mg_l", "ke0_per_day"],
+            "er_draws": [[float(f"{v:.6g}") for v in row] for row in _ER_POSTERIOR],
         },
     }
 
@@ -381,10 +488,11 @@ def fit_markdown(doc: dict) -> str:
     out = []
     for part in ("immunogenicity", "exposure_response"):
         out.append(f"\n**{part}** — " + ", ".join(f"{k} = {v:.4g}" for k, v in doc[part]["values"].items()) + "\n")
-        out.append("| study | figure | arm | time | use | n | observed % (95% CI) | predicted % | inside |")
-        out.append("|---|---|---|---|---|---|---|---|---|")
+        out.append("| study | figure | arm | time | use | n | assay (detected share) | observed % (95% CI) | predicted % | inside |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in doc[part]["fit"]:
-            out.append(f"| {r['study']} | {r['outcome']} | {r['arm']} | {r['time_point']} | {r['use']} | {r['n']} | "
+            assay = f"{r['assay']} ({r['detection']:.2f})" if "assay" in r else "—"
+            out.append(f"| {r['study']} | {r['outcome']} | {r['arm']} | {r['time_point']} | {r['use']} | {r['n']} | {assay} | "
                        f"{r['observed']} ({r['ci95_low_pct']:.1f}–{r['ci95_high_pct']:.1f}) | {r['predicted_pct']:.1f} | "
                        f"{'yes' if r['inside'] else 'no'} |")
     for c in doc["exposure_response"].get("checks", []):

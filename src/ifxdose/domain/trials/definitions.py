@@ -20,6 +20,15 @@ from ifxdose.domain.trials.metrics import Metric
 
 ROLES = ("calibration", "prediction", "input", "simulated", "not modelled")
 
+#: The ADA assay behind each study's ADA figures (engine.ASSAY_DRUG_TOLERANCE_MG_L). Assumption for
+#: every entry: the seed and the stored abstracts do not name the assays. The sponsor trials of the
+#: 1990s-2000s (ATTRACT, START, ASPIRE) and the 1994 cA2 studies used antigen-capture/bridging EIAs
+#: that miss antibodies bound by drug (drug-sensitive); NOR-DRUM B's ADA threshold (>= 50 ug/L, S13)
+#: is of a drug-sensitive in-house assay; Bendtzen 2006 (S12) used a fluid-phase radioimmunoassay,
+#: taken as drug-tolerant (its high incidence, 44 % by month 6, is the other end of the seed's range).
+ASSAYS = {"attract": "drug-sensitive", "rahman2007": "drug-sensitive", "aspire": "drug-sensitive",
+          "elliott1994repeat": "drug-sensitive", "nor-drum-b": "drug-sensitive", "bendtzen2006": "drug-tolerant"}
+
 
 @dataclass(frozen=True)
 class Ref:
@@ -62,6 +71,7 @@ class Trial:
     quantities: tuple[Quantity, ...]
     entry_day: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    ada_assay: str = "drug-tolerant"  # how the study's ADA figures were measured (engine.ASSAY_DRUG_TOLERANCE_MG_L)
 
     def arm_n(self, arm: ArmSpec) -> int:
         n = next((a.n for a in get_study(self.study).arms if a.name == arm.name), None)
@@ -79,7 +89,7 @@ def _not_modelled(label: str, ref: Ref, why: str) -> Quantity:
     return Quantity(label, None, ref, "not modelled", note=why)
 
 
-NO_PAULUS = "Paulus 50 %, ACR50/70 and ACR-N are not modelled (only ACR20 and remission have calibrated models)."
+NO_PAULUS = "ACR70 and ACR-N are not modelled (ACR20, ACR50 and remission have calibrated models)."
 NO_SAFETY = "Adverse events and infections are not modelled."
 NO_XRAY = "Radiographic progression (Sharp score) is not modelled."
 
@@ -128,7 +138,8 @@ def attract() -> Trial:
                       Ref("stclair2002", "trough associated with higher ACR response", "infliximab (all arms)", "trough"),
                       unit="percentage points", check="positive",
                       note="Consistent when the whole 95 % interval of the difference is above 0."))
-    q.append(_not_modelled("ACR50 week 30", Ref("attract", "ACR50", "placebo + MTX", "week 30"), NO_PAULUS))
+    for a in ("placebo + MTX",) + ifx:
+        q.append(Quantity("ACR50 week 30", M.pct(a, "acr50@210"), Ref("attract", "ACR50", a, "week 30"), "calibration"))
     q.append(_not_modelled("infusion reactions", Ref("attract", "infusion reactions", "infliximab (all arms)", "weeks 0-30"), NO_SAFETY))
     for a in ("placebo + MTX", "infliximab (all arms)"):
         q.append(_not_modelled("serious infections", Ref("lipsky2000", "serious infections", a, "week 54"), NO_SAFETY))
@@ -136,7 +147,7 @@ def attract() -> Trial:
                                Ref("lipsky2000", "mean change in modified Sharp score", a, "week 54"), NO_XRAY))
     q += _simulated_arm_rows(ifx, 378)
     return Trial("attract", "attract", "ATTRACT (Maini 1999, Lipsky 2000, St Clair 2002): 3/10 mg/kg q4w/q8w vs MTX + placebo",
-                 "attract", 378.0, arms, (210.0, 378.0), (378.0,), tuple(q))
+                 "attract", 378.0, arms, (210.0, 378.0), (378.0,), tuple(q), ada_assay=ASSAYS["attract"])
 
 
 # ------------------------------------------------------------------------------ START
@@ -173,7 +184,8 @@ def start() -> Trial:
     ]
     q += _simulated_arm_rows((arm,), 378)
     return Trial("start", "rahman2007", "START (Rahman 2007): 3 mg/kg with +1.5 mg/kg escalation for non-response",
-                 "start", 378.0, arms, (14.0, 42.0, 98.0, 154.0, 378.0), (322.0, 378.0), tuple(q))
+                 "start", 378.0, arms, (14.0, 42.0, 98.0, 154.0, 378.0), (322.0, 378.0), tuple(q),
+                 ada_assay=ASSAYS["rahman2007"])
 
 
 # ------------------------------------------------------------------------------ ASPIRE
@@ -195,7 +207,7 @@ def aspire() -> Trial:
         q.append(Quantity("ACR20 week 54", M.pct(a, "acr20@378"), Ref("", "", a), "simulated"))
     q += _simulated_arm_rows(ifx, 378)
     return Trial("aspire", "aspire", "ASPIRE (St Clair 2004): MTX-naive early RA, MTX + placebo / 3 / 6 mg/kg q8w",
-                 "aspire", 378.0, arms, (378.0,), (378.0,), tuple(q))
+                 "aspire", 378.0, arms, (378.0,), (378.0,), tuple(q), ada_assay=ASSAYS["aspire"])
 
 
 # ------------------------------------------------------------------------------ RISING
@@ -209,8 +221,15 @@ def rising() -> Trial:
         Quantity("median trough week 54 in TNF-high, 10 mg/kg (mg/L)",
                  M.median("10 mg/kg q8w", "measured@378", M.key_is("tnf_tier", "high")),
                  Ref("rising-tnf", "median trough at 10 mg/kg in TNF-high", "TNF-high", "week 54 trough"), unit="mg/L",
-                 note="The PK model has no TNF effect: troughs do not depend on the TNF tier (S14's 3 and 6 mg/kg "
-                      "undetectable troughs in TNF-high are not reproduced)."),
+                 note="TNF raises CL (ifxdose_ra_mbma); 10 mg/kg keeps TNF-high troughs above the ADA-risk range."),
+        Quantity("median trough week 54 in TNF-high, 3 mg/kg (mg/L)",
+                 M.median("3 mg/kg q8w", "measured@378", M.key_is("tnf_tier", "high")),
+                 Ref("rising-tnf", "median trough at 3 mg/kg in TNF-high", "TNF-high", "week 54 trough"), unit="mg/L",
+                 note="Mechanism, not fitted: TNF -> CL -> low troughs -> ADA -> titre-dependent CL -> undetectable."),
+        Quantity("median trough week 54 in TNF-high, 6 mg/kg (mg/L)",
+                 M.median("6 mg/kg q8w", "measured@378", M.key_is("tnf_tier", "high")),
+                 Ref("rising-tnf", "median trough at 6 mg/kg in TNF-high", "TNF-high", "week 54 trough"), unit="mg/L",
+                 note="Mechanism, not fitted (as the 3 mg/kg row)."),
         Quantity("TNF-high at baseline", M.pooled_pct(names, "tnf_tier_high"),
                  Ref("rising-tnf", "share of patients with high baseline TNF-α", "TNF-high", "baseline"), "input"),
         _not_modelled("mean ACR-N, 3 mg/kg", Ref("rising", "mean ACR-N", "3 mg/kg q8w", "week 54"), NO_PAULUS),
@@ -253,7 +272,9 @@ def elliott1994() -> Trial:
            "MTX + placebo intercept.")
     q = [Quantity("Paulus 20% ~ ACR20, week 4", M.pct(a, "acr20@28"), Ref("elliott1994", "Paulus 20% response", a, "week 4"),
                   note=why) for a in names]
-    q.append(_not_modelled("Paulus 50%", Ref("elliott1994", "Paulus 50% response", "cA2 10 mg/kg", "week 4"), NO_PAULUS))
+    q.append(Quantity("Paulus 50% ~ ACR50, week 4", M.pct("cA2 10 mg/kg", "acr50@28"),
+                      Ref("elliott1994", "Paulus 50% response", "cA2 10 mg/kg", "week 4"),
+                      note="Assumption: Paulus 50 % is compared with the ACR50 model (intercept from ATTRACT)."))
     return Trial("elliott1994", "elliott1994", "Elliott 1994: single 1 or 10 mg/kg infusion vs placebo",
                  "elliott1994", 28.0, arms, (28.0,), (28.0,), tuple(q))
 
@@ -270,7 +291,8 @@ def elliott1994repeat() -> Trial:
     q = (Quantity(f"ADA by day {t['day']:g}", M.pct("repeated cA2", "ada"),
                   Ref("elliott1994repeat", "anti-cA2 antibodies", None, "retreatment period"), note=t["assumption"]),)
     return Trial("elliott1994repeat", "elliott1994repeat", "Elliott 1994: repeated cA2 cycles (antibodies)",
-                 "elliott1994repeat", float(t["day"]), arms, (), (float(t["day"]),), q)
+                 "elliott1994repeat", float(t["day"]), arms, (), (float(t["day"]),), q,
+                 ada_assay=ASSAYS["elliott1994repeat"])
 
 
 # ------------------------------------------------------------------------------ NOR-DRUM B
@@ -298,7 +320,7 @@ def nor_drum_b() -> Trial:
               Quantity("drug cost per patient in the 52 weeks (JPY)", M.mean(a, "cost_jpy"), Ref("", "", a), "simulated", "JPY")]
     return Trial("nor-drum-b", "nor-drum-b", "NOR-DRUM B (Syversen 2021): proactive TDM vs standard maintenance",
                  "nor-drum-b", float(end), arms, (), (float(end),), tuple(q), entry_day=float(t["entry_day"]),
-                 notes=(t["assumption"],))
+                 notes=(t["assumption"],), ada_assay=ASSAYS["nor-drum-b"])
 
 
 # ------------------------------------------------------------------------------ RRRR

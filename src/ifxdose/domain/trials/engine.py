@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ifxdose.core.immunogenicity import onset_days
+from ifxdose.core.immunogenicity import onset_days, reported_positive
 from ifxdose.core.pk import ROUTE_IV, DoseTable, PKModel, simulate_concentrations
 from ifxdose.domain.regimen import parse_regimen
 from ifxdose.domain.trials.models import Models
@@ -30,6 +30,23 @@ from ifxdose.domain.trials.models import Models
 INFUSION_DAYS = 2.0 / 24.0
 #: Limit of detection of the infliximab ELISA, 0.1 mg/L (S10-attract-pk-2002 note).
 LOD_MG_L = 0.1
+#: Assumption: antibody titres rise after onset (S12: "rising titres go with falling concentrations");
+#: from onset CL takes the PK model's ADA factor (a popPK average over titres), and from
+#: TITRE_RISE_DAYS later it is MATURE_ADA_CL_FACTOR x the ADA-free CL: Dotan 2014 (IBD, ATI +259 %
+#: CL, the upper end of the published ratios, research digest section 7.2); Brandse ECCO 2016 reports
+#: CL rising with titre up to 44-fold, so a fixed mature factor is conservative.
+TITRE_RISE_DAYS = 56.0
+MATURE_ADA_CL_FACTOR = 3.59
+#: Drug tolerance of ADA assays (mg/L): a drug-sensitive assay reports ADA only from a sample with
+#: infliximab below it (Assumption: 1 mg/L, as domain/tdm.py DRUG_INTERFERENCE_MG_L); drug-tolerant
+#: assays report every true ADA.
+ASSAY_DRUG_TOLERANCE_MG_L = {"drug-sensitive": 1.0, "drug-tolerant": float("inf")}
+#: Assumption: the drug need scales with the target: an effective concentration Ce / (TNF / 0.8)^gamma
+#: enters the Emax model (equivalently EC50 x (TNF/0.8)^gamma), so TNF-high patients need more drug
+#: (S14: dose-dependent response only in TNF-high; Marcantonio 2022 QSP: drug binds TNF). 0.8 pg/mL is
+#: the virtual population's median TNF (data/population.toml).
+TNF_RESPONSE_GAMMA = 1.0
+TNF_REFERENCE_PG_ML = 0.8
 
 
 @dataclass(frozen=True)
@@ -99,10 +116,41 @@ def exposure(models: Models, cohort: Cohort, doses: DoseTable | None, grid: np.n
     onset = onset_days(grid, H, cohort.ada_exp + H[:, min(start, grid.size - 1)])
     hit = np.nonzero(np.isfinite(onset))[0]
     if hit.size:
-        params = {k: v[hit] for k, v in _parameters(models.pk, cohort, [0.0, 1.0]).items()}
-        seg2 = np.column_stack([np.full(hit.size, -np.inf), onset[hit]])
-        conc[hit] = simulate_concentrations(models.pk, params, seg2, _subset(doses, hit), grid)
+        params = {k: v[hit] for k, v in _parameters(models.pk, cohort, [0.0, 1.0, 1.0]).items()}
+        params["CL"][:, 2] = np.maximum(params["CL"][:, 1], MATURE_ADA_CL_FACTOR * params["CL"][:, 0])
+        seg = np.column_stack([np.full(hit.size, -np.inf), onset[hit], onset[hit] + TITRE_RISE_DAYS])
+        conc[hit] = simulate_concentrations(models.pk, params, seg, _subset(doses, hit), grid)
     return Exposure(grid, conc, onset)
+
+
+def tnf_scale(cohort: Cohort) -> np.ndarray:
+    """(P,) divisor of Ce for the response model: (TNF / 0.8 pg/mL)^gamma (1 without TNF)."""
+    tnf = cohort.covariates.get("tnf_pg_ml")
+    if tnf is None:
+        return np.ones(cohort.n)
+    return (np.maximum(tnf, 1e-3) / TNF_REFERENCE_PG_ML) ** TNF_RESPONSE_GAMMA
+
+
+def effective_ce(cohort: Cohort, ce: np.ndarray) -> np.ndarray:
+    """Ce / tnf_scale: the concentration the Emax model sees (see TNF_RESPONSE_GAMMA)."""
+    scale = tnf_scale(cohort)
+    return ce / (scale[:, None] if np.ndim(ce) == 2 else scale)
+
+
+def reported_ada(run: "ArmRun", horizon_day: float, assay: str) -> np.ndarray:
+    """ADA as the study's assay reports it by ``horizon_day`` (P,): samples before every infusion
+    and at the horizon (Assumption: ADA was tested at each visit)."""
+    onset = run.exposure.onset_day
+    true = onset <= horizon_day
+    tol = ASSAY_DRUG_TOLERANCE_MG_L[assay]
+    if not np.isfinite(tol) or run.doses is None:
+        return true
+    grid, conc = run.exposure.grid_days, run.exposure.conc_mg_l
+    t = run.doses.time_days
+    days = np.column_stack([np.where(t <= horizon_day, t, np.nan), np.full(len(t), float(horizon_day))])
+    idx = np.clip(np.searchsorted(grid, np.nan_to_num(days, nan=0.0)), 0, grid.size - 1)
+    c = np.take_along_axis(conc, idx, axis=1)
+    return true & reported_positive(onset, days, c, tol)
 
 
 def regimen_mg_per_kg(regimen: str, horizon_day: float) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +195,7 @@ def responder(models: Models, run: ArmRun, endpoint: str, day: float, ce: np.nda
     grid = run.exposure.grid_days
     k = int(np.searchsorted(grid, day))
     ce_k = (ce if ce is not None else models.response.effect_site(grid[: k + 1], run.exposure.conc_mg_l[:, : k + 1]))[:, k]
-    return run.cohort.response_u < models.response.probability(endpoint, ce_k)
+    return run.cohort.response_u < models.response.probability(endpoint, effective_ce(run.cohort, ce_k))
 
 
 def conc_at(run: ArmRun, day: float) -> np.ndarray:

@@ -16,7 +16,7 @@ from ifxdose.core.immunogenicity import cumulative_hazard
 from ifxdose.core.pk import PKModel, default_model_name, load_model
 from ifxdose.core.response import effect_site, emax_logit_probability
 
-ENDPOINTS = ("acr20", "sdai_remission", "das28_esr_remission")
+ENDPOINTS = ("acr20", "acr50", "sdai_remission", "das28_esr_remission")
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,20 @@ def models_from(data: dict, pk: PKModel | None = None) -> Models:
 def load_models() -> Models:
     """The calibrated models (``data/calibration.toml``) with their PK model."""
     return models_from(calibration_data())
+
+
+def posterior_variants(models: Models, n: int) -> list[Models]:
+    """``n`` draws of the ADA and exposure-response parameters (calibration.toml [posterior]),
+    evenly spaced; the PK model is left as given. Without stored draws: ``[models] * n``."""
+    post = calibration_data().get("posterior")
+    if not post or not post.get("ada_draws") or not post.get("er_draws"):
+        return [models] * n
+    ada, er = np.array(post["ada_draws"], float), np.array(post["er_draws"], float)
+    out = []
+    for i, j in zip(np.linspace(0, len(ada) - 1, n).astype(int), np.linspace(0, len(er) - 1, n).astype(int)):
+        a = AdaModel(ada[i, 0], ada[i, 1], models.ada.threshold_mg_l, ada[i, 2], ada[i, 3])
+        r = models.response
+        e = ResponseModel(float(er[j, 3]), float(er[j, 1]), float(er[j, 2]), r.hill,
+                          {**r.intercepts, "acr20": float(er[j, 0])})
+        out.append(Models(models.pk, a, e, models.calibration_version))
+    return out

@@ -2,14 +2,15 @@
 
 ``run_trial("attract", replicates=20, seed=1)`` -> :class:`TrialResult`: per quantity, the
 published value, the simulated median and 95 % interval over replicates (the spread of a
-trial of that size: sampling of patients, ADA and responses; not parameter uncertainty),
+trial of that size: sampling of patients, ADA and responses, and, for the MBMA default PK model,
+one posterior draw of its parameters per replicate),
 and whether the published value falls inside. Deterministic for a seed: replicate r, arm a
 draws from ``SeedSequence(seed, spawn_key=(r, a))``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -23,9 +24,11 @@ from ifxdose.domain.trials.adaptive import maintenance_arm, programmed_arm, star
 from ifxdose.domain.trials.calibrate import find_outcome
 from ifxdose.domain.trials.definitions import ArmSpec, Quantity, Trial, get_trial
 from ifxdose.domain.trials.engine import (
-    LOD_MG_L, ArmRun, daily_grid, fixed_arm, make_cohort, measured, regimen_mg_per_kg,
+    LOD_MG_L, ArmRun, daily_grid, effective_ce, fixed_arm, make_cohort, measured, regimen_mg_per_kg, reported_ada,
 )
-from ifxdose.domain.trials.models import ENDPOINTS, Models, load_models
+from ifxdose.domain.trials.mbma import MODEL_NAME as MBMA_MODEL
+from ifxdose.domain.trials.mbma import posterior_models
+from ifxdose.domain.trials.models import ENDPOINTS, Models, load_models, posterior_variants
 from ifxdose.domain.trials.population import virtual_population
 
 
@@ -65,13 +68,15 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
         ce = models.response.effect_site(grid, conc)
         for day in trial.response_days:
             k = int(np.searchsorted(grid, day))
-            for endpoint in ENDPOINTS:
-                rec[f"{endpoint}@{day:g}"] = run.cohort.response_u < models.response.probability(endpoint, ce[:, k])
+            for endpoint in (e for e in ENDPOINTS if e in models.response.intercepts):
+                rec[f"{endpoint}@{day:g}"] = run.cohort.response_u < models.response.probability(
+                    endpoint, effective_ce(run.cohort, ce[:, k]))
     for j, day in enumerate(trial.trough_days):
         c = conc[:, int(np.searchsorted(grid, day))]
         rec[f"measured@{day:g}"] = measured(models, c, run.cohort.residual_z[:, -1 - j])
         rec[f"undetectable@{day:g}"] = rec[f"measured@{day:g}"] < LOD_MG_L
-    rec["ada"] = run.exposure.onset_day <= trial.horizon_day
+    rec["ada_true"] = run.exposure.onset_day <= trial.horizon_day
+    rec["ada"] = reported_ada(run, trial.horizon_day, trial.ada_assay)
     rec["cost_jpy"] = drug_cost_jpy(run, trial.entry_day, trial.horizon_day)
     rec["mtx_dose_mg_week"] = run.cohort.covariates["mtx_dose_mg_week"]
     rec["tnf_tier"] = np.array([tnf_tier(float(x)) for x in run.cohort.covariates["tnf_pg_ml"]])
@@ -135,6 +140,7 @@ class TrialResult:
     seed: int
     calibration_version: str
     values: dict[int, list[float]] = field(default_factory=dict)  # quantity index -> per replicate
+    parameter_uncertainty: bool = False
 
     def rows(self) -> list[dict]:
         out = []
@@ -164,16 +170,31 @@ class TrialResult:
         return {"trial": self.trial.name, "title": self.trial.title, "study": cite(self.trial.study),
                 "n_per_arm": self.n or {a.name: self.trial.arm_n(a) for a in self.trial.arms},
                 "replicates": self.replicates, "seed": self.seed, "calibration_version": self.calibration_version,
+                "parameter_uncertainty": self.parameter_uncertainty,
                 "summary": self.summary(), "rows": self.rows()}
 
 
+def replicate_models(models: Models, replicates: int) -> list[Models]:
+    """One posterior draw per replicate (parameter uncertainty): ADA and exposure-response draws from
+    ``data/calibration.toml`` and, for the MBMA default, PK draws from ``data/mbma_posterior.toml``."""
+    variants = posterior_variants(models, replicates)
+    if models.pk.name != MBMA_MODEL:
+        return variants
+    return [replace(v, pk=pk) for v, pk in zip(variants, posterior_models(replicates))]
+
+
 def run_trial(name: str, n: int | None = None, replicates: int = 20, seed: int = 0, models: Models | None = None,
-              progress: Callable[[int], None] | None = None, map_fn: Callable | None = None) -> TrialResult:
+              progress: Callable[[int], None] | None = None, map_fn: Callable | None = None,
+              parameter_uncertainty: bool = True) -> TrialResult:
     """Simulate every arm ``replicates`` times; ``n`` overrides every arm's size.
 
     ``map_fn(fn, replicate_numbers)`` (default: the built-in ``map``) may run the replicates
     elsewhere (e.g. as Dask tasks, ``ifxdose.adapters.scale``); it must yield the results in
-    order. Each replicate draws from its own seed sequence, so the result is the same."""
+    order. Each replicate draws from its own seed sequence, so the result is the same.
+
+    With ``parameter_uncertainty`` (default) replicate r uses the r-th of ``replicates`` evenly spaced
+    posterior draws of the model parameters, so the 95 % interval holds parameter and sampling uncertainty.
+    """
     if n is not None and n <= 0:
         raise InputError("n", n, "allowed range is [1, inf) patients per arm")
     if replicates <= 0:
@@ -181,8 +202,11 @@ def run_trial(name: str, n: int | None = None, replicates: int = 20, seed: int =
     trial = get_trial(name)
     models = models or load_models()
     result = TrialResult(trial, n, replicates, seed, models.calibration_version)
+    per_replicate = replicate_models(models, replicates) if parameter_uncertainty else [models] * replicates
+    result.parameter_uncertainty = parameter_uncertainty and per_replicate[0] is not models
+
     def replicate(r: int) -> list[tuple[int, float]]:
-        records = replicate_records(models, trial, n, seed, r)
+        records = replicate_records(per_replicate[r], trial, n, seed, r)
         return [(i, q.metric(records)) for i, q in enumerate(trial.quantities) if q.metric is not None]
 
     for r, values in enumerate((map_fn or map)(replicate, range(replicates))):
