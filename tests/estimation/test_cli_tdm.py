@@ -6,6 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ifxdose.adapters.cli import app
+from ifxdose.core.pk import default_model_name
 
 runner = CliRunner()
 EXAMPLE = str(Path(__file__).parents[2] / "examples" / "history_label_55kg.json")
@@ -26,7 +27,7 @@ def test_recommend_json():
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert d["target"] == {"kind": "window", "low_mg_l": 3.0, "high_mg_l": 8.0, "source": "user-defined"}
-    assert d["model"] == "passot_2016_ra" and d["inputs_sha256"]
+    assert d["model"] == default_model_name() and d["inputs_sha256"]  # the history names no model
     assert all(0 <= o["pta"] <= 1 for o in d["options"])
 
 

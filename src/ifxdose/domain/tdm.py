@@ -127,14 +127,25 @@ def estimate(history: PatientHistory, model: str | PKModel | None = None, n_samp
         raise InputError("infusions", [], "at least one infusion is needed to estimate PK")
     problem = build_problem(history, m)
     obs = history_observations(history)
+    retry_warnings: list[str] = []
     try:
         fit = estimate_map(problem, obs)
         cov = laplace(problem, obs, fit.eta)
-        post = sir(problem, obs, fit.eta, cov, n=n_samples, seed=seed) if obs.n else prior_sample(problem, n_samples, seed)
+        if not obs.n:
+            post = prior_sample(problem, n_samples, seed)
+        else:
+            try:
+                post = sir(problem, obs, fit.eta, cov, n=n_samples, seed=seed)
+            except EstimationError:
+                # A posterior far in the tail of the prior (e.g. an undetectable level) can leave too few
+                # effective importance weights; four times more proposals is the same method, larger.
+                post = sir(problem, obs, fit.eta, cov, n=n_samples, seed=seed, proposals_per_sample=20)
+                retry_warnings.append("the posterior sample needed 20 proposals per draw (importance weights "
+                                      "were degenerate with 5): the levels are far from the population's")
     except EstimationError as exc:
         raise InputError("levels", f"{obs.n} level(s)", f"estimation failed: {exc}") from None
     ipred = problem.predict(fit.eta[None, :], obs.time_days)[0] if obs.n else np.array([])
-    warnings = list(fit.warnings) + ada_assay_warnings(history)
+    warnings = list(fit.warnings) + retry_warnings + ada_assay_warnings(history)
     params = {k: float(v[0, -1]) for k, v in problem.parameters(fit.eta[None, :]).items()}
     return Estimate(m, fit, post, cov, obs, ipred, params, warnings)
 

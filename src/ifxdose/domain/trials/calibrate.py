@@ -207,11 +207,10 @@ def fit_immunogenicity(setup: dict, pk: PKModel) -> tuple[AdaModel, list[dict], 
     s0 = setup["immunogenicity"]["start"]
     x = np.log([s0["h0_per_day"], s0["beta_low"], s0["mtx_hazard_ratio"], s0["decline_per_day"]])
     for _ in range(setup["immunogenicity"].get("assay_iterations", 3)):
+        for s in sc:  # detection at the current estimate (first round: the start values), then refit
+            s.detection = detection_fraction(ada_model(x, thr), pk, s)
         res = optimize.minimize(nll, x, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
         x = res.x
-        for s in sc:
-            s.detection = detection_fraction(ada_model(x, thr), pk, s)
-    res = optimize.minimize(nll, x, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
     model = ada_model(res.x, thr)
     rows = [{**fit_row(s.target, predict_ada_pct(model, s)), "assay": s.assay, "detection": round(s.detection, 3)}
             for s in sc]
