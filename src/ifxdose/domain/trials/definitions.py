@@ -56,6 +56,7 @@ class ArmSpec:
     regimen: str | None = None
     policy: str | None = None
     label: str = ""  # short label in plots
+    population: str | None = None  # an arm-specific virtual population (default: the trial's)
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,9 @@ def start() -> Trial:
 # ------------------------------------------------------------------------------ ASPIRE
 def aspire() -> Trial:
     ifx = ("MTX + 3 mg/kg q8w", "MTX + 6 mg/kg q8w")
-    arms = (ArmSpec("MTX + placebo", "placebo", label="placebo"),) + tuple(
-        ArmSpec(a, "fixed", _evidence_regimen("aspire", a), label=a.split("+ ")[1]) for a in ifx)
+    pops = {"MTX + placebo": "aspire-placebo", "MTX + 3 mg/kg q8w": "aspire-3", "MTX + 6 mg/kg q8w": "aspire-6"}
+    arms = (ArmSpec("MTX + placebo", "placebo", label="placebo", population=pops["MTX + placebo"]),) + tuple(
+        ArmSpec(a, "fixed", _evidence_regimen("aspire", a), label=a.split("+ ")[1], population=pops[a]) for a in ifx)
     q = [Quantity("ADA by week 54", M.pct(a, "ada"), Ref("aspire", "anti-infliximab antibodies", a, "week 54"),
                   "calibration") for a in ifx]
     for a in ("MTX + placebo",) + ifx:

@@ -33,7 +33,7 @@ from ifxdose.domain.trials.population import virtual_population
 
 
 def simulate_arm(models: Models, trial: Trial, arm: ArmSpec, n: int, rng: np.random.Generator) -> ArmRun:
-    cohort = make_cohort(virtual_population(trial.population, n, rng), models, rng)
+    cohort = make_cohort(virtual_population(arm.population or trial.population, n, rng), models, rng)
     grid = daily_grid(trial.horizon_day)
     if arm.kind == "placebo":
         return fixed_arm(models, cohort, None, None, grid)
