@@ -9,7 +9,8 @@ at a time; before each new trough we predict it
 and compare with the measured trough. Reported: RMSE and mean prediction error (MPE) in
 mg/L, and the median absolute percentage error, per number of troughs already known.
 
-Assumptions: weights uniform 45-90 kg; true random effects drawn from the model's own
+Assumptions: weights uniform 45-90 kg; the model's other covariates (CRP, albumin, TNF-alpha, MTX)
+from the ATTRACT-like virtual RA population and known to the estimator; true random effects drawn from the model's own
 omega (the model is correct by construction: this measures the gain from feedback, not
 model misspecification). Below-LLOQ measured troughs are left out of the error metrics.
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from ifxdose.core.estimation import Observations, Problem, estimate_map
 from ifxdose.core.pk import ROUTE_IV, default_model_name, load_model
+from ifxdose.domain.trials.population import virtual_population
 
 DOSE_WEEKS = [0, 2, 6, 14, 22, 30, 38, 46]
 TROUGH_WEEKS = [6, 14, 22, 30, 38, 46]
@@ -36,9 +38,13 @@ def run(n: int, seed: int, model_name: str) -> dict:
     rng = np.random.default_rng(seed)
     days = np.array(TROUGH_WEEKS, float) * 7
     errors = {"prior": [[] for _ in days], "posterior": [[] for _ in days]}
-    for _ in range(n):
+    # Covariates the model uses besides weight (CRP, albumin, TNF-alpha, MTX) from the ATTRACT-like
+    # virtual RA population (domain/trials/data/population.toml), known to the estimator as labs are.
+    pop = virtual_population("attract", n, np.random.default_rng(seed + 1000))
+    extra = [k for k in m.covariates if k not in ("weight_kg", "ada") and k in pop]
+    for i in range(n):
         w = rng.uniform(45, 90)
-        pr = Problem(m, np.array([-np.inf]), {"weight_kg": np.array([w])},
+        pr = Problem(m, np.array([-np.inf]), {"weight_kg": np.array([w]), **{k: pop[k][i:i + 1] for k in extra}},
                      [(wk * 7.0, 3 * w, 2 / 24, ROUTE_IV) for wk in DOSE_WEEKS])
         eta = m.sample_eta(1, rng)
         true = pr.predict(eta, days)[0]
