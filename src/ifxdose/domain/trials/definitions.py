@@ -345,6 +345,10 @@ def rrrr() -> Trial:
                            Ref("rrrr", "odds ratio of sustained discontinuation for baseline SDAI <26.0", prog, "week 106"),
                            "Flare after stopping is not modelled."))
     q.append(Quantity("TNF-high at baseline", M.pct(prog, "tnf_tier_high"), Ref("", "", prog), "input"))
+    for a in (std, prog):  # the tiers' exposure: TNF raises CL (ifxdose_ra_mbma); no published tier troughs
+        for tier in ("low", "intermediate", "high"):
+            q.append(Quantity(f"median trough week 54, TNF-{tier} (mg/L)",
+                              M.median(a, "measured@378", M.key_is("tnf_tier", tier)), Ref("", "", a), "simulated", "mg/L"))
     q += _simulated_arm_rows((std, prog), 378)
     return Trial("rrrr", "rrrr", "RRRR (Tanaka 2020): TNF-programmed vs standard dosing, stop at week 54 in SDAI remission",
                  "rrrr", 378.0, arms, (378.0,), (378.0,), tuple(q))

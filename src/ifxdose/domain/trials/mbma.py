@@ -315,19 +315,14 @@ def model_toml(result: dict) -> str:
         "mechanism); its size is estimated from S14's tier troughs only.",
         "Time-varying CRP/TNF is not modelled: baseline values act for the whole course.",
     ]
-    return "# Written by ifxdose.domain.trials.mbma; do not edit by hand.\n" + to_toml(_ordered(doc))
-
-
-def _ordered(doc: dict) -> dict:
-    """Scalars first; covariate effects as an array of tables is written by hand below."""
-    return doc
+    return "# Written by ifxdose.domain.trials.mbma; do not edit by hand.\n" + to_toml(doc)
 
 
 def write_model(result: dict, path: Path) -> None:
+    """Write the model file (covariate effects as inline tables, which the library parser reads)."""
     text = model_toml(result)
-    # to_toml writes lists of dicts inline; the library parser accepts inline tables.
+    parse_model(tomllib.loads(text), MODEL_NAME)  # refuse to write a file the library cannot load
     path.write_text(text, encoding="utf-8")
-    tomllib.loads(text)
 
 
 def posterior_toml(result: dict) -> str:
