@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from web.conftest import app, client, template_db, with_example  # noqa: F401  (fixtures)
+from web.conftest import app, client, template_db, with_example, with_underexposed_example  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_not_a_bundle_and_bad_zone_are_422(client):
     assert client.post("/api/v1/fhir/import", json=bundle, params={"tz": "Mars/Olympus"}).status_code == 422
 
 
-def test_export_carries_the_accepted_recommendation(client, with_example):
+def test_export_carries_the_accepted_recommendation(client, with_underexposed_example):
     assert bundle_to_recommendation(client.get("/api/v1/patients/RA-0001/fhir").json()) is None
     rec = client.post("/api/v1/patients/RA-0001/recommendations").json()
     proposed = bundle_to_recommendation(client.get("/api/v1/patients/RA-0001/fhir").json())

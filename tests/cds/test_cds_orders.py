@@ -9,7 +9,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cds.hooks import (ORDER_SELECT, ORDER_SIGN, RXNORM, assert_spec_card, draft_orders, example_prefetch,
                        hook_request, hospital_prefetch, medication_request, prefetch_of)
-from web.conftest import TODAY, example_history
+from web.conftest import TODAY, example_history, underexposed_example_history
 
 from ifxdose.adapters.fhir.importer import bundle_to_history
 from ifxdose.domain.patient import AdaResult
@@ -24,8 +24,8 @@ def _one_card(response) -> dict:
 
 
 def test_card_numbers_equal_recommend_called_directly(ehr):
-    card = _one_card(ehr.post(ORDER_SELECT, json=hook_request(prefetch=example_prefetch())))
-    rec = recommend(example_history(), today=TODAY)
+    card = _one_card(ehr.post(ORDER_SELECT, json=hook_request(prefetch=prefetch_of(underexposed_example_history()))))
+    rec = recommend(underexposed_example_history(), today=TODAY)
     o = rec.chosen
     assert card["summary"] == (f"Infliximab {o.dose_mg:g} mg every {o.interval_weeks:g} weeks: "
                                f"{round(100 * o.pta)}% chance of trough ≥ 1 mg/L")
@@ -56,9 +56,10 @@ def test_card_numbers_equal_recommend_called_directly(ehr):
 
 
 def test_draft_matching_the_recommendation_is_info(ehr):
-    o = recommend(example_history(), today=TODAY).chosen
+    o = recommend(underexposed_example_history(), today=TODAY).chosen
     orders = draft_orders(medication_request(dose=o.dose_mg, period_weeks=o.interval_weeks))
-    card = _one_card(ehr.post(ORDER_SIGN, json=hook_request("order-sign", orders=orders, prefetch=example_prefetch())))
+    card = _one_card(ehr.post(ORDER_SIGN, json=hook_request("order-sign", orders=orders,
+                                                            prefetch=prefetch_of(underexposed_example_history()))))
     assert card["indicator"] == "info" and "differs" not in card["detail"]
 
 

@@ -8,16 +8,18 @@ import json
 from typer.testing import CliRunner
 
 from cds.hooks import ORDER_SELECT, assert_spec_card, hook_request, prefetch_of
-from web.conftest import EXAMPLE, TODAY, example_history
+from web.conftest import TODAY, example_history, underexposed_example_history
 
 from ifxdose.adapters.cli import app as cli
 from ifxdose.adapters.web.engine import default_recommender
 from ifxdose.domain.policies import get_policy
 
 
-def test_cli_web_cds_and_policy_registry_decide_the_same(ehr):
-    history = example_history()
-    result = CliRunner().invoke(cli, ["recommend", "--history", str(EXAMPLE), "--today", TODAY.isoformat(), "--json"])
+def test_cli_web_cds_and_policy_registry_decide_the_same(ehr, tmp_path):
+    history = underexposed_example_history()  # a chosen option to compare under any RA model
+    path = tmp_path / "history.json"
+    path.write_text(history.model_dump_json(), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["recommend", "--history", str(path), "--today", TODAY.isoformat(), "--json"])
     assert result.exit_code == 0, result.output
     cli_rec = json.loads(result.stdout)
     web = default_recommender().recommend(history, today=TODAY)

@@ -127,12 +127,14 @@ def test_layouts_at_1280_and_390_px_in_both_languages(server):
     import httpx
     from playwright.sync_api import sync_playwright
 
-    from web.conftest import example_history
+    from web.conftest import underexposed_example_history
 
     with httpx.Client(base_url=server, timeout=120) as api:
         token = api.post("/api/v1/session", json={"username": "doc", "password": PASSWORD}).json()["csrf_token"]
         api.headers["X-CSRF-Token"] = token
-        assert api.post("/api/v1/patients/import", json=example_history().model_dump(mode="json")).status_code == 201
+        # under-exposed: a recommendation with a chosen option under any RA model (see the helper)
+        low = underexposed_example_history().model_dump(mode="json")
+        assert api.post("/api/v1/patients/import", json=low).status_code == 201
         assert api.post("/api/v1/patients/RA-0001/recommendations").status_code == 201
     shots = []
     with sync_playwright() as p:
