@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 from web.conftest import example_history
 
@@ -14,15 +13,15 @@ from ifxdose.adapters import store as st
 from ifxdose.adapters.fhir.exporter import history_to_bundle
 from ifxdose.adapters.fhir.importer import bundle_to_history
 
-IFXDOSE = Path(sys.executable).parent / "ifxdose"
 
 
-def run(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "IFXDOSE_DATABASE_URL": url}
-    return subprocess.run([str(IFXDOSE), "fhir", *args], capture_output=True, text=True, timeout=120, env=env)
+@pytest.fixture
+def run(ifxdose_cli):
+    """``ifxdose fhir ARGS`` in-process with IFXDOSE_DATABASE_URL=url."""
+    return lambda url, *args: ifxdose_cli("fhir", *args, env={"IFXDOSE_DATABASE_URL": url})
 
 
-def test_export_by_patient_code(tmp_path):
+def test_export_by_patient_code(tmp_path, run):
     url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
     store = st.open_store(url)
     st.import_history(store, example_history(), user="test")
@@ -34,13 +33,13 @@ def test_export_by_patient_code(tmp_path):
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "RA-9999" in missing.stderr
 
 
-def test_export_never_creates_a_database(tmp_path):
+def test_export_never_creates_a_database(tmp_path, run):
     path = tmp_path / "none.sqlite3"
     done = run(f"sqlite:///{path}", "export", "RA-0001")
     assert done.returncode == 2 and "IFXDOSE_DATABASE_URL" in done.stderr and not path.exists()
 
 
-def test_import_into_db_then_update(tmp_path):
+def test_import_into_db_then_update(tmp_path, run):
     url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
     bundle = tmp_path / "b.json"
     bundle.write_text(json.dumps(history_to_bundle(example_history())))
@@ -52,7 +51,7 @@ def test_import_into_db_then_update(tmp_path):
     store.close()
 
 
-def test_history_file_still_works(tmp_path):
+def test_history_file_still_works(tmp_path, run):
     example = Path(__file__).parents[2] / "examples" / "history_label_55kg.json"
     done = run(f"sqlite:///{tmp_path / 'unused.sqlite3'}", "export", str(example))
     assert done.returncode == 0 and bundle_to_history(json.loads(done.stdout)) == example_history()

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 from ifxdose.adapters.fhir.importer import bundle_to_recommendation
 from ifxdose.domain.patient import PatientHistory
 
-IFXDOSE = Path(sys.executable).parent / "ifxdose"
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 EXAMPLE = ROOT / "examples" / "history_label_55kg.json"
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(IFXDOSE), "fhir", *args], capture_output=True, text=True, timeout=120)
+@pytest.fixture
+def run(ifxdose_cli):
+    """``ifxdose fhir ARGS`` in-process (exit code, stdout, stderr)."""
+    return lambda *args: ifxdose_cli("fhir", *args)
 
 
-def test_export_then_import_gives_the_history_back(tmp_path):
+def test_export_then_import_gives_the_history_back(tmp_path, run):
     bundle, history = tmp_path / "b.json", tmp_path / "h.json"
     rec = tmp_path / "rec.json"
     rec.write_text(json.dumps({"action": "continue", "model": "m", "model_version": "1", "rationale": "r",
@@ -34,14 +35,14 @@ def test_export_then_import_gives_the_history_back(tmp_path):
     assert bundle_to_recommendation(bundle.read_text()).chosen.dose_mg == 165
 
 
-def test_import_prints_the_history_with_a_local_mapping():
+def test_import_prints_the_history_with_a_local_mapping(run):
     done = run("import", str(HERE / "data" / "hospital_bundle.json"), "--mapping",
                str(HERE / "data" / "local_codes.toml"), "--tz", "Asia/Tokyo")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ada"][0]["result"] == "positive"
 
 
-def test_bad_unit_exits_2_with_one_line(tmp_path):
+def test_bad_unit_exits_2_with_one_line(tmp_path, run):
     bundle = json.loads((HERE / "data" / "hospital_bundle.json").read_text())
     for entry in bundle["entry"]:
         if entry["resource"].get("id") == "alb1":
@@ -54,7 +55,7 @@ def test_bad_unit_exits_2_with_one_line(tmp_path):
     assert done.stderr.startswith("error: Observation/alb1 valueQuantity.code: 'mmol/L'")
 
 
-def test_missing_file_and_bad_zone_exit_2(tmp_path):
+def test_missing_file_and_bad_zone_exit_2(tmp_path, run):
     for args in (("import", str(tmp_path / "none.json")), ("export", str(EXAMPLE), "--tz", "Mars/Olympus"),
                  ("export", str(EXAMPLE), "--type", "batch")):
         done = run(*args)
