@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -10,7 +8,6 @@ from ifxdose.core.pk import default_model_name
 
 runner = CliRunner()
 EXAMPLE = str(Path(__file__).parents[2] / "examples" / "history_label_55kg.json")
-IFXDOSE = str(Path(sys.executable).parent / "ifxdose")
 
 
 def test_estimate_json_and_plot(tmp_path):
@@ -31,13 +28,13 @@ def test_recommend_json():
     assert all(0 <= o["pta"] <= 1 for o in d["options"])
 
 
-def test_bad_history_exits_2_with_one_line(tmp_path):
+def test_bad_history_exits_2_with_one_line(tmp_path, ifxdose_cli):
     bad = json.loads(Path(EXAMPLE).read_text())
     bad["levels"][0]["value_mg_l"] = -2
     f = tmp_path / "bad.json"
     f.write_text(json.dumps(bad))
-    proc = subprocess.run([IFXDOSE, "recommend", "--history", str(f)], capture_output=True, text=True)
+    proc = ifxdose_cli("recommend", "--history", str(f))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "levels.0.value_mg_l" in proc.stderr
-    proc = subprocess.run([IFXDOSE, "estimate", "--history", str(tmp_path / "missing.json")], capture_output=True, text=True)
+    proc = ifxdose_cli("estimate", "--history", str(tmp_path / "missing.json"))
     assert proc.returncode == 2 and "--history" in proc.stderr

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from ifxdose.adapters.cli import app
 
 runner = CliRunner()
-IFXDOSE = Path(sys.executable).parent / "ifxdose"
 
 
 def test_list_json_and_table():
@@ -40,8 +36,8 @@ def test_run_json_and_report(tmp_path):
     assert (tmp_path / "elliott1994.png").exists() and (tmp_path / "elliott1994.svg").exists()
 
 
-def test_bad_input_exits_2_with_one_line():
+def test_bad_input_exits_2_with_one_line(ifxdose_cli):
     for args in (["trial", "run", "nope"], ["trial", "run", "attract", "--n", "0"]):
-        proc = subprocess.run([str(IFXDOSE), *args], capture_output=True, text=True)
+        proc = ifxdose_cli(*args)
         assert proc.returncode == 2, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error:")

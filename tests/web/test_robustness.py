@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from web.conftest import PASSWORD, csrf_of, make_app, sign_in
+from web.conftest import PASSWORD, csrf_of, make_app
 
 from ifxdose.adapters import store as st
 

@@ -24,7 +24,10 @@ from ifxdose.adapters.store.users import (
 
 __all__ = [
     "Conflict", "ENTRY_KINDS", "LOCALES", "NotFound", "PatientSummary", "ROLES", "Store", "WRITER_ROLES",
-    "accepted_plan", "accepted_rows", "histories", "cached", "cached_many", "data_versions", "put_cached", "add_entries", "amend_entry", "row_entry", "void_entry", "add_entry", "chosen_option", "all_histories", "audit_trail", "authenticate", "create_patient", "create_user",
-    "decide", "end_sessions", "history_hash", "is_superseded", "forget_attempts", "reserve_attempt", "entry_rows", "get_user", "import_history", "list_patients", "open_store",
-    "patient_history", "recommendations", "record_sign_in", "save_recommendation", "set_locale",
+    "accepted_plan", "accepted_rows", "add_entries", "add_entry", "all_histories", "amend_entry",
+    "audit_trail", "authenticate", "cached", "cached_many", "chosen_option", "create_patient", "create_user",
+    "data_versions", "decide", "end_sessions", "entry_rows", "forget_attempts", "get_user", "histories",
+    "history_hash", "import_history", "is_superseded", "list_patients", "open_store", "patient_history",
+    "put_cached", "recommendations", "record_sign_in", "reserve_attempt", "row_entry", "save_recommendation",
+    "set_baseline_tnf", "set_locale", "void_entry",
 ]
