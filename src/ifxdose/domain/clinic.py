@@ -72,11 +72,12 @@ def _bands(cutoffs) -> list[Band]:
 
 
 def activity_trend(history: PatientHistory) -> list[Trend]:
-    """DAS28 (CRP, else ESR) and SDAI for every assessment that allows them."""
+    """DAS28 (ESR, else CRP: the one DAS28 preference, as ``decisions.activity.das28_of``) and SDAI
+    for every assessment that allows them."""
     das, sdai = [], []
     for entry in history.assessments:
         scores = assessment_scores(entry)
-        das28 = scores.get("das28_crp") or scores.get("das28_esr")
+        das28 = scores.get("das28_esr") or scores.get("das28_crp")
         for series, score in ((das, das28), (sdai, scores.get("sdai"))):
             if score:
                 series.append(TrendPoint(date=entry.date, value=score["value"], display=score["display"],
