@@ -242,3 +242,24 @@ def test_stale_price_is_warned_and_induction_gap_is_not_annualised():
     assert o.cost_per_year_jpy == round(75009 * o.vials * 8)
     late = recommend(build(), today=dt.date(2025, 6, 1), **FAST)
     assert any(w.startswith("price-stale") for w in late.warnings)
+
+
+def test_measured_low_trough_with_active_disease_never_changes_mechanism_on_a_prediction_alone():
+    """The example patient: pre-dose trough 0.8 mg/L (below 1 mg/L, S10) with moderate activity
+    (SDAI 12.9), CRP falling from 18 to 4 mg/L. A model with CRP on clearance predicts an adequate
+    steady-state trough; the measured level says the opposite. A clinician does not abandon the
+    drug class on a prediction that contradicts the measurement: escalate (the level is low) or
+    keep the regimen and measure again — under every RA model in the library."""
+    import json
+    from pathlib import Path
+
+    from ifxdose.domain.patient import PatientHistory
+    from ifxdose.domain.recommend import ra_models
+
+    example = Path(__file__).parents[2] / "examples" / "history_label_55kg.json"
+    h = PatientHistory.model_validate(json.loads(example.read_text()))
+    assert len(ra_models()) >= 2
+    for name in ra_models():
+        rec = recommend(h, today=dt.date(2024, 8, 26), model=name, **FAST)
+        assert rec.decision in ("escalate", "resample"), (name, rec.decision, rec.rationale)
+        assert rec.action == "infuse" and rec.chosen is not None, name

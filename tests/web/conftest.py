@@ -30,8 +30,8 @@ def example_history() -> PatientHistory:
 
 def underexposed_example_history() -> PatientHistory:
     """The example with its week-14 trough at 0.3 mg/L instead of 0.8: an infusion with a chosen option
-    under any RA model. (Under the MBMA default of issue 12 the example itself is a "switch": falling CRP
-    gives an adequate predicted trough while SDAI is 12.9.) For tests about the paths, not the model."""
+    under any RA model. (Under the MBMA default of issue 12 the example itself is a "re-sample": falling CRP
+    gives an adequate predicted trough while the measured trough was 0.8 mg/L and SDAI 12.9.) For tests about the paths, not the model."""
     data = json.loads(EXAMPLE.read_text())
     data["levels"][0]["value_mg_l"] = 0.3
     return PatientHistory.model_validate(data)

@@ -539,6 +539,21 @@ def _maintenance(ctx: _Context) -> dict:
     if ctx.activity.category == "unknown":
         ctx.warnings.append("no disease activity assessment since the previous infusion: the decision rests on "
                             "the drug level alone; the label allows increases only for inadequate response")
+    if row.kind == "change_mechanism" and band == "adequate" and _measured_trough_low(ctx):
+        row = table.row("active-measured-low")
+        cites = list(dict.fromkeys([*cites, *row.citations()]))
+        lv = ctx.sample.describe()
+        why = (f"{seen} But the {lv} was below {ctx.target.text()}: measured and predicted exposure disagree, so "
+               f"keep {_describe(cur_opt)} and re-sample a pre-dose trough before choosing between escalation and a "
+               "change of mechanism.")
+        why_ja = (seen_ja + f"ただし実測トラフ（{ctx.sample.when:%Y-%m-%d}）は{ctx.target.text_ja()}を下回っていました。実測と予測が"
+                  f"一致しないため、{_describe_ja(cur_opt)}を継続し、増量か作用機序の変更かを決める前にトラフを再採血して"
+                  "ください。")
+        ctx.warnings.append("re-sample: the latest measured trough is below target but the predicted steady-state "
+                            "trough is in target; draw another pre-dose trough before changing mechanism")
+        cur_opt.label = (cur_opt.label + ", recommended").strip(", ")
+        return dict(action="infuse", decision="resample", chosen=cur_opt, rationale=why, rationale_ja=why_ja,
+                    citations=cites, next_visit=ctx.visit(cur_opt.next_date, n_given + 1), **base)
     if row.kind == "change_mechanism":
         why = (f"{seen} The trough is adequate but the disease is active: the failure is not pharmacokinetic, so "
                "change mechanism (a non-TNF biologic or a JAK inhibitor) rather than escalate (Mulleman 2009).")
@@ -562,6 +577,14 @@ def _maintenance(ctx: _Context) -> dict:
         why_ja += _comparison(more_mg, shorter, "ja")
     return dict(action="infuse", decision=decision, chosen=chosen, rationale=why, rationale_ja=why_ja,
                 citations=list(dict.fromkeys(cites)), next_visit=ctx.visit(chosen.next_date, n_given + 1), **base)
+
+
+def _measured_trough_low(ctx: _Context) -> bool:
+    """The latest level the decision reads is a pre-dose trough below the target's lower bound."""
+    s = ctx.sample
+    if s is None or not s.is_trough:
+        return False
+    return s.level.below_lloq or (s.level.value_mg_l is not None and s.level.value_mg_l < ctx.target.low_mg_l)
 
 
 def _key(o: Option):

@@ -56,6 +56,13 @@ ROWS: tuple[Row, ...] = (
         ("mulleman-2009", "S10"),
         "Assumption: Mulleman 2009's 'switch' for a high trough with inadequate control is extended to "
         "in-target troughs (exposure is not the limiting factor)"),
+    Row("active-measured-low", "moderate/high activity, measured trough below target but predicted steady-state "
+        "trough in target", "adequate", "active", "resample",
+        "keep the current regimen and re-sample a pre-dose trough before choosing between escalation and a "
+        "change of mechanism", ("S10", "S13"),
+        "Assumption: a change of mechanism rests on measured, not only predicted, adequate exposure; when the "
+        "latest measured trough is below target and the prediction (e.g. after CRP fell) says adequate, the "
+        "disagreement is resolved by measuring again (NOR-DRUM B measures a trough at every infusion, S13)"),
     Row("active-high", "moderate/high activity, trough above target", "high", "active", "change_mechanism",
         "change mechanism", ("mulleman-2009",)),
     Row("low-activity", "low disease activity or activity unknown", "any", "low", "keep",
