@@ -27,6 +27,22 @@ _EXPORTS = {
     "recommend": "ifxdose.domain.recommend",
     "Target": "ifxdose.domain.recommend",
     "predict_profile": "ifxdose.domain.recommend",
+    # policies: the seed's strategies and recommend, one registry (docs/decisions.md)
+    "get_policy": "ifxdose.domain.policies",
+    "list_policies": "ifxdose.domain.policies",
+    "register_policy": "ifxdose.domain.policies",
+    # RA measures (docs/scores.md)
+    "assess": "ifxdose.domain.scores",
+    "das28_crp": "ifxdose.domain.scores",
+    "das28_esr": "ifxdose.domain.scores",
+    "sdai": "ifxdose.domain.scores",
+    "cdai": "ifxdose.domain.scores",
+    "acr_response": "ifxdose.domain.scores",
+    "eular_response": "ifxdose.domain.scores",
+    "boolean_remission": "ifxdose.domain.scores",
+    # trials in silico (docs/trials.md)
+    "run_trial": "ifxdose.domain.trials",
+    "trial_names": "ifxdose.domain.trials",
 }
 
 
