@@ -227,3 +227,20 @@ def test_numba_is_loaded_only_after_enough_work(monkeypatch):
     assert "fn" not in kernel._STATE  # nothing loaded so far
     assert kernel.use_kernel(1_000, 400)  # 400,000 more: past 1,000,000 in all
     assert kernel.use_kernel(50, 400) and not kernel.use_kernel(10, 400)  # loaded: >= 20,000
+
+
+def test_only_the_main_thread_uses_the_compiled_kernel(monkeypatch):
+    """A web request runs in a worker thread: it must take the NumPy path even when the kernel
+    is loaded and the job is large (numba launched from several threads raised SystemError)."""
+    import threading
+
+    from ifxdose.core.pk import kernel as k
+
+    monkeypatch.setitem(k._STATE, "numpy_work", 10**12)
+    seen = {}
+    worker = threading.Thread(target=lambda: seen.update(use=k.use_kernel(10**6, 10**3)))
+    worker.start()
+    worker.join()
+    assert seen["use"] is False
+    if k.KERNEL_ENABLED and k.kernel() is not None:
+        assert k.use_kernel(10**6, 10**3) is True  # the main thread still does

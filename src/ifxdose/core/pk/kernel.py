@@ -27,6 +27,7 @@ and small MAP problems never pay for it); the compiled code is cached on disk
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -74,8 +75,13 @@ def kernel():
 
 
 def use_kernel(n_patients: int, n_events: int) -> bool:
-    """Whether a job of ``n_patients`` x ``n_events`` should run on the compiled kernel."""
-    if not KERNEL_ENABLED or _STATE.get("forked"):
+    """Whether a job of ``n_patients`` x ``n_events`` should run on the compiled kernel.
+
+    Only the main thread uses it: a web app's worker threads (and Dask worker threads) take the
+    NumPy path, which gives the same numbers. Loading or launching numba's parallel kernels
+    from several Python threads at once raised SystemError in the clinic app under test
+    (found by the form-route fuzz test once the process had done enough work to load numba)."""
+    if not KERNEL_ENABLED or _STATE.get("forked") or threading.current_thread() is not threading.main_thread():
         return False
     work = n_patients * n_events
     if _STATE.get("fn") is not None and work >= KERNEL_MIN_WORK_LOADED:
