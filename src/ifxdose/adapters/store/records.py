@@ -303,15 +303,21 @@ def _reason(reason: str) -> str:
     return reason
 
 
+def _void_row(session, kind: str, patient, row_id: int, user: str, reason: str):
+    """Mark an active entry row voided (kept, with who, when, why); returns it and its entry before."""
+    row = _active_row(session, kind, patient, row_id)
+    before = _comparable(_to_entry(kind, row))
+    row.voided_at, row.voided_by, row.void_reason = datetime.now(timezone.utc), user, reason
+    session.flush()
+    return row, before
+
+
 def void_entry(store: Store, code: str, kind: str, row_id: int, *, user: str, reason: str) -> None:
     """Void an entry: kept with who, when and why, left out of the history from now on."""
     reason = _reason(reason)
     with store.transaction() as session:
         patient = _patient(session, code, lock=True)
-        row = _active_row(session, kind, patient, row_id)
-        before = _comparable(_to_entry(kind, row))
-        row.voided_at, row.voided_by, row.void_reason = datetime.now(timezone.utc), user, reason
-        session.flush()
+        row, before = _void_row(session, kind, patient, row_id, user, reason)
         _validated(_history_data(session, patient))
         audit(session, user, "void", kind, row.id, code, {"reason": reason, "before": before})
 
@@ -326,10 +332,7 @@ def amend_entry(store: Store, code: str, kind: str, row_id: int, entry: BaseMode
     check_model(entry)
     with store.transaction() as session:
         patient = _patient(session, code, lock=True)
-        row = _active_row(session, kind, patient, row_id)
-        before = _comparable(_to_entry(kind, row))
-        row.voided_at, row.voided_by, row.void_reason = datetime.now(timezone.utc), user, reason
-        session.flush()
+        row, before = _void_row(session, kind, patient, row_id, user, reason)
         data = _history_data(session, patient)
         check_new_entry(data, kind, entry, today)
         data[kind].append(entry.model_dump())
