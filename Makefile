@@ -38,6 +38,7 @@ system-deps:
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests benchmarks validation
+	$(BIN)/ruff format --check src tests benchmarks validation
 	@pgdir=$$(mktemp -d /tmp/ifxdose-pg.XXXXXX); \
 	trap 'bash tests/store/postgres.sh stop "$$pgdir"' EXIT; \
 	url=$$(bash tests/store/postgres.sh start "$$pgdir") || exit 1; \

@@ -35,7 +35,9 @@ def main(n: int = 30) -> None:
     lib, gen = [], []
     for i in range(n):
         w = float(rng.uniform(45, 90))
-        pr = Problem(pk, np.array([-np.inf]), {"weight_kg": np.array([w])}, [(d, 3 * w, 2 / 24, ROUTE_IV) for d in DOSE_DAYS])
+        pr = Problem(
+            pk, np.array([-np.inf]), {"weight_kg": np.array([w])}, [(d, 3 * w, 2 / 24, ROUTE_IV) for d in DOSE_DAYS]
+        )
         y = pr.predict(pk.sample_eta(1, rng), np.array(SAMPLE_DAYS))[0] * np.exp(0.3 * rng.standard_normal(4))
         rows = [f"{i},{d},{3 * w!r},{3 * w / (2 / 24)!r},1,1,.,{w!r}" for d in DOSE_DAYS]
         rows += [f"{i},{t},.,.,0,0,{float(v)!r},{w!r}" for t, v in zip(SAMPLE_DAYS, y)]
@@ -49,13 +51,19 @@ def main(n: int = 30) -> None:
         lib.append(t1 - t0)
         gen.append(t2 - t1)
         assert np.allclose(a.eta, b.eta, atol=1e-4), (a.eta, b.eta)
-    print(json.dumps({
-        "model": pk.name, "subjects": n,
-        "library_map_median_ms": round(1000 * float(np.median(lib)), 2),
-        "general_map_median_ms": round(1000 * float(np.median(gen)), 2),
-        "general_over_library": round(float(np.median(gen) / np.median(lib)), 1),
-        "same_eta_within": 1e-4,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "model": pk.name,
+                "subjects": n,
+                "library_map_median_ms": round(1000 * float(np.median(lib)), 2),
+                "general_map_median_ms": round(1000 * float(np.median(gen)), 2),
+                "general_over_library": round(float(np.median(gen) / np.median(lib)), 1),
+                "same_eta_within": 1e-4,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

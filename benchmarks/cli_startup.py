@@ -30,8 +30,15 @@ COMMANDS = {
     "numpy_scipy_import": [sys.executable, "-c", "import numpy, scipy"],
     "help": [IFXDOSE, "--help"],
     "score": [IFXDOSE, "score", "das28-crp", "--tjc28", "4", "--sjc28", "5", "--crp-mg-l", "7", "--ptga-mm", "40"],
-    "simulate": [IFXDOSE, "simulate", "--regimen", "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 22",
-                 "--weight-kg", "60", "--json"],
+    "simulate": [
+        IFXDOSE,
+        "simulate",
+        "--regimen",
+        "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 22",
+        "--weight-kg",
+        "60",
+        "--json",
+    ],
 }
 GOALS_S = {"help": 0.5, "score": 0.5, "simulate": 1.5}
 
@@ -53,8 +60,7 @@ def main() -> None:
         for name, cmd in COMMANDS.items():
             times[name].append(wall_time(cmd))
     base = statistics.median(times["numpy_scipy_import"])
-    out = {"runs": runs, "load_average_1min": os.getloadavg()[0],
-           "baseline_numpy_scipy_import_s": round(base, 3)}
+    out = {"runs": runs, "load_average_1min": os.getloadavg()[0], "baseline_numpy_scipy_import_s": round(base, 3)}
     for name, goal in GOALS_S.items():
         med = statistics.median(times[name])
         out[f"{name}_median_s"] = round(med, 3)

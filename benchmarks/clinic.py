@@ -48,20 +48,51 @@ def synthetic_history(k: int, rng: random.Random) -> dict:
     weeks = [0, 2, 6] + list(range(14, 160, 8))
     days = [start + dt.timedelta(weeks=w) for w in weeks if start + dt.timedelta(weeks=w) <= TODAY]
     infusions = [{"date": d.isoformat(), "dose_mg": round(3 * weight), "dose_mg_per_kg": 3.0} for d in days]
-    levels = [{"date": (d - dt.timedelta(days=1)).isoformat() + "T09:00:00", "value_mg_l": round(rng.uniform(0.3, 6), 2)}
-              for d in days[4::2]]
-    labs = [{"date": (start + dt.timedelta(days=30 * m + 3)).isoformat(), "crp_mg_l": round(rng.uniform(0.5, 30), 1),
-             "esr_mm_h": rng.randint(5, 60), "albumin_g_dl": round(rng.uniform(3.2, 4.6), 1)}
-            for m in range(36) if start + dt.timedelta(days=30 * m + 3) <= TODAY]
-    assessments = [{"date": (start + dt.timedelta(days=91 * q + 5)).isoformat(), "tjc28": t, "sjc28": s,
-                    "ptga_mm": rng.randint(5, 80), "phga_mm": rng.randint(5, 70), "crp_mg_l": round(rng.uniform(0.5, 30), 1)}
-                   for q in range(12) if start + dt.timedelta(days=91 * q + 5) <= TODAY
-                   for t, s in [(rng.randint(0, 12), rng.randint(0, 8))]]
-    weights = [{"date": (start + dt.timedelta(days=365 * y)).isoformat(), "weight_kg": round(weight + rng.uniform(-3, 3), 1)}
-               for y in range(3)]
-    return {"patient": {"id": f"BENCH-{k:05d}", "sex": rng.choice(["female", "male"]), "birth_year": rng.randint(1940, 1995)},
-            "weights": weights, "infusions": infusions, "levels": levels, "labs": labs, "assessments": assessments,
-            "mtx": [{"date": start.isoformat(), "dose_mg_week": 12.0}], "ada": []}
+    levels = [
+        {"date": (d - dt.timedelta(days=1)).isoformat() + "T09:00:00", "value_mg_l": round(rng.uniform(0.3, 6), 2)}
+        for d in days[4::2]
+    ]
+    labs = [
+        {
+            "date": (start + dt.timedelta(days=30 * m + 3)).isoformat(),
+            "crp_mg_l": round(rng.uniform(0.5, 30), 1),
+            "esr_mm_h": rng.randint(5, 60),
+            "albumin_g_dl": round(rng.uniform(3.2, 4.6), 1),
+        }
+        for m in range(36)
+        if start + dt.timedelta(days=30 * m + 3) <= TODAY
+    ]
+    assessments = [
+        {
+            "date": (start + dt.timedelta(days=91 * q + 5)).isoformat(),
+            "tjc28": t,
+            "sjc28": s,
+            "ptga_mm": rng.randint(5, 80),
+            "phga_mm": rng.randint(5, 70),
+            "crp_mg_l": round(rng.uniform(0.5, 30), 1),
+        }
+        for q in range(12)
+        if start + dt.timedelta(days=91 * q + 5) <= TODAY
+        for t, s in [(rng.randint(0, 12), rng.randint(0, 8))]
+    ]
+    weights = [
+        {"date": (start + dt.timedelta(days=365 * y)).isoformat(), "weight_kg": round(weight + rng.uniform(-3, 3), 1)}
+        for y in range(3)
+    ]
+    return {
+        "patient": {
+            "id": f"BENCH-{k:05d}",
+            "sex": rng.choice(["female", "male"]),
+            "birth_year": rng.randint(1940, 1995),
+        },
+        "weights": weights,
+        "infusions": infusions,
+        "levels": levels,
+        "labs": labs,
+        "assessments": assessments,
+        "mtx": [{"date": start.isoformat(), "dose_mg_week": 12.0}],
+        "ada": [],
+    }
 
 
 def build(url: str, n: int) -> int:
@@ -91,8 +122,13 @@ def _time(client, method: str, path: str) -> float:
 def _summary(times: list[float], floor_p95: float) -> dict:
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(times), "p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1),
-            "max_ms": round(ordered[-1], 1), "ratio_to_health": round(p95 / floor_p95, 1)}
+    return {
+        "n": len(times),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ordered[-1], 1),
+        "ratio_to_health": round(p95 / floor_p95, 1),
+    }
 
 
 def main() -> None:
@@ -110,8 +146,14 @@ def main() -> None:
     started = time.perf_counter()
     rows = build(url, args.patients)
     build_s = time.perf_counter() - started
-    env = dict(os.environ, IFXDOSE_MODE="test", IFXDOSE_DATABASE_URL=url, IFXDOSE_SECRET_KEY="b" * 40,
-               IFXDOSE_TODAY=TODAY.isoformat(), IFXDOSE_DEFAULT_LOCALE="en")
+    env = dict(
+        os.environ,
+        IFXDOSE_MODE="test",
+        IFXDOSE_DATABASE_URL=url,
+        IFXDOSE_SECRET_KEY="b" * 40,
+        IFXDOSE_TODAY=TODAY.isoformat(),
+        IFXDOSE_DEFAULT_LOCALE="en",
+    )
     proc, base = start(env, folder / "server.log")
     try:
         with httpx.Client(base_url=base, timeout=300) as client:
@@ -123,16 +165,24 @@ def main() -> None:
             worklist = [_time(client, "GET", "/patients") for _ in range(20)]
             cold = [_time(client, "GET", f"/patients/{c}") for c in codes]
             warm = [_time(client, "GET", f"/patients/{c}") for c in codes]
-            recs = [_time(client, "POST", f"/api/v1/patients/{c}/recommendations") for c in codes[:max(5, args.views // 4)]]
+            recs = [
+                _time(client, "POST", f"/api/v1/patients/{c}/recommendations") for c in codes[: max(5, args.views // 4)]
+            ]
             due = client.get("/api/v1/worklist").json()
     finally:
         stop(proc)
     floor = sorted(health)[round(0.95 * (len(health) - 1))]
     out = {
-        "benchmark": "clinic", "database": url.split(":", 1)[0], "patients": args.patients, "entry_rows": rows,
-        "build_s": round(build_s, 1), "worklist_items": len(due),
-        "health": _summary(health, floor), "worklist": _summary(worklist, floor),
-        "patient_cold": _summary(cold, floor), "patient_warm": _summary(warm, floor),
+        "benchmark": "clinic",
+        "database": url.split(":", 1)[0],
+        "patients": args.patients,
+        "entry_rows": rows,
+        "build_s": round(build_s, 1),
+        "worklist_items": len(due),
+        "health": _summary(health, floor),
+        "worklist": _summary(worklist, floor),
+        "patient_cold": _summary(cold, floor),
+        "patient_warm": _summary(warm, floor),
         "recommendation": _summary(recs, floor),
         "cache_speedup_cold_over_warm_p50": round(statistics.median(cold) / statistics.median(warm), 1),
         "goals": {"worklist_p95_ms": 300, "patient_p95_ms": 300, "recommendation_p95_ms": 1000},

@@ -39,7 +39,9 @@ def cohort(n: int, seed: int = 1):
     eta = MODEL.sample_eta(n, rng)
     out = []
     for w, e in zip(weights, eta):
-        pr = Problem(MODEL, np.array([-np.inf]), {"weight_kg": np.array([w])}, [(d, 3 * w, 2 / 24, ROUTE_IV) for d in DOSE_DAYS])
+        pr = Problem(
+            MODEL, np.array([-np.inf]), {"weight_kg": np.array([w])}, [(d, 3 * w, 2 / 24, ROUTE_IV) for d in DOSE_DAYS]
+        )
         c = pr.predict(e[None, :], SAMPLE_DAYS)[0]
         y = c * (1 + MODEL.residual_proportional * rng.standard_normal(4))
         y = np.where(y < 0.1, np.nan, y)
@@ -59,8 +61,9 @@ def ode_map(pr: Problem, obs: Observations, w: float) -> float:
             r = sum(rt for s, e, rt in rate_until if s <= t < e)
             return [r - cl / v * a[0]]
 
-        sol = solve_ivp(rhs, (0, SAMPLE_DAYS[-1]), [0.0], t_eval=SAMPLE_DAYS, method="LSODA", rtol=1e-8, atol=1e-10,
-                        max_step=1 / 24)
+        sol = solve_ivp(
+            rhs, (0, SAMPLE_DAYS[-1]), [0.0], t_eval=SAMPLE_DAYS, method="LSODA", rtol=1e-8, atol=1e-10, max_step=1 / 24
+        )
         return sol.y[0] / v
 
     def ofv(eta):
@@ -79,15 +82,24 @@ def ode_map(pr: Problem, obs: Observations, w: float) -> float:
 
 def history_for(w: float, y: np.ndarray) -> PatientHistory:
     start = dt.date(2024, 1, 1)
-    return PatientHistory.model_validate({
-        "patient": {"id": "BENCH", "sex": "female", "birth_year": 1970},
-        "weights": [{"date": start.isoformat(), "weight_kg": round(float(w), 1)}],
-        "infusions": [{"date": (start + dt.timedelta(days=d)).isoformat(), "dose_mg": round(3 * float(w), 1)} for d in DOSE_DAYS[:-1]],
-        "levels": [{"date": (start + dt.timedelta(days=d)).isoformat(),
-                    **({"below_lloq": True, "lloq_mg_l": 0.1} if np.isnan(v) else {"value_mg_l": round(float(v), 3)})}
-                   for d, v in zip(SAMPLE_DAYS[:3], y[:3])],
-        "mtx": [{"date": start.isoformat(), "dose_mg_week": 15}],
-    })
+    return PatientHistory.model_validate(
+        {
+            "patient": {"id": "BENCH", "sex": "female", "birth_year": 1970},
+            "weights": [{"date": start.isoformat(), "weight_kg": round(float(w), 1)}],
+            "infusions": [
+                {"date": (start + dt.timedelta(days=d)).isoformat(), "dose_mg": round(3 * float(w), 1)}
+                for d in DOSE_DAYS[:-1]
+            ],
+            "levels": [
+                {
+                    "date": (start + dt.timedelta(days=d)).isoformat(),
+                    **({"below_lloq": True, "lloq_mg_l": 0.1} if np.isnan(v) else {"value_mg_l": round(float(v), 3)}),
+                }
+                for d, v in zip(SAMPLE_DAYS[:3], y[:3])
+            ],
+            "mtx": [{"date": start.isoformat(), "dose_mg_week": 15}],
+        }
+    )
 
 
 def main() -> None:
@@ -106,18 +118,23 @@ def main() -> None:
         rec_times.append(time.perf_counter() - t0)
     ode_times = [ode_map(pr, obs, w) for pr, obs, w in patients[:5]]
     med = float(np.median(map_times))
-    print(json.dumps({
-        "model": MODEL.name,
-        "samples_per_patient": 4,
-        "map_median_ms": round(1000 * med, 2),
-        "map_p95_ms": round(1000 * float(np.quantile(map_times, 0.95)), 2),
-        "recommendation_median_ms": round(1000 * float(np.median(rec_times)), 1),
-        "recommendation_p95_ms": round(1000 * float(np.quantile(rec_times, 0.95)), 1),
-        "recommendation_posterior_samples": 1000,
-        "ode_map_median_ms": round(1000 * float(np.median(ode_times)), 1),
-        "speedup_map_vs_ode_map": round(float(np.median(ode_times)) / med, 1),
-        "targets": {"map_ms": 5, "recommendation_ms": 300},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "model": MODEL.name,
+                "samples_per_patient": 4,
+                "map_median_ms": round(1000 * med, 2),
+                "map_p95_ms": round(1000 * float(np.quantile(map_times, 0.95)), 2),
+                "recommendation_median_ms": round(1000 * float(np.median(rec_times)), 1),
+                "recommendation_p95_ms": round(1000 * float(np.quantile(rec_times, 0.95)), 1),
+                "recommendation_posterior_samples": 1000,
+                "ode_map_median_ms": round(1000 * float(np.median(ode_times)), 1),
+                "speedup_map_vs_ode_map": round(float(np.median(ode_times)) / med, 1),
+                "targets": {"map_ms": 5, "recommendation_ms": 300},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,13 @@ from ifxdose.core.estimation import map as new_map  # noqa: E402
 
 def _old_module(rev: str):
     root = Path(__file__).resolve().parents[1]
-    text = subprocess.run(["git", "show", f"{rev}:src/ifxdose/core/estimation/map.py"], cwd=root, check=True,
-                          capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["git", "show", f"{rev}:src/ifxdose/core/estimation/map.py"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     path = Path(tempfile.mkdtemp()) / "old_map.py"
     path.write_text(text)
     spec = importlib.util.spec_from_file_location("old_map", path)
@@ -61,16 +66,23 @@ def main(rev: str = "4638205", n: int = 80, reps: int = 3) -> None:
             e_old.append(a.n_evaluations)
             e_new.append(b.n_evaluations)
     t_old, t_new = np.array(t_old), np.array(t_new)
-    print(json.dumps({
-        "baseline_revision": rev, "patients": n, "repetitions": reps,
-        "baseline_map_median_ms": round(1000 * float(np.median(t_old)), 2),
-        "map_median_ms": round(1000 * float(np.median(t_new)), 2),
-        "ratio_of_medians": round(float(np.median(t_new) / np.median(t_old)), 3),
-        "median_paired_ratio": round(float(np.median(t_new / t_old)), 3),
-        "median_evaluations_baseline": float(np.median(e_old)),
-        "median_evaluations": float(np.median(e_new)),
-        "limit_ratio": 1.5,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "baseline_revision": rev,
+                "patients": n,
+                "repetitions": reps,
+                "baseline_map_median_ms": round(1000 * float(np.median(t_old)), 2),
+                "map_median_ms": round(1000 * float(np.median(t_new)), 2),
+                "ratio_of_medians": round(float(np.median(t_new) / np.median(t_old)), 3),
+                "median_paired_ratio": round(float(np.median(t_new / t_old)), 3),
+                "median_evaluations_baseline": float(np.median(e_old)),
+                "median_evaluations": float(np.median(e_new)),
+                "limit_ratio": 1.5,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,13 @@ def timed_run(models, map_fn=None):
 
 def main() -> None:
     models = load_models()
-    result: dict = {"trial": TRIAL, "replicates": REPLICATES, "repeats": REPEATS, "cpu_count": os.cpu_count(),
-                    "load_average_before": os.getloadavg()}
+    result: dict = {
+        "trial": TRIAL,
+        "replicates": REPLICATES,
+        "repeats": REPEATS,
+        "cpu_count": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+    }
     run_trial(TRIAL, replicates=1, seed=SEED, models=models)  # warm-up (imports, caches)
     single = [timed_run(models) for _ in range(REPEATS)]
     reference = single[0][1]

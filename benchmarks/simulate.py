@@ -42,8 +42,12 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ifxdose.core.pk import DoseTable, load_model, simulate_concentrations  # noqa: E402
-from ifxdose.core.pk import kernel  # noqa: E402
+from ifxdose.core.pk import (  # noqa: E402
+    DoseTable,
+    kernel,  # noqa: E402
+    load_model,
+    simulate_concentrations,
+)
 from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_IV  # noqa: E402
 from ifxdose.core.pk.linear import shared_schedule  # noqa: E402
 from ifxdose.core.pk.simulate import iter_concentrations  # noqa: E402
@@ -61,16 +65,21 @@ def inputs(model_name: str, n: int, seed: int = 1):
     """Individual parameters (P, 1), the dose table and covariates of n virtual patients."""
     rng = np.random.default_rng(seed)
     m = load_model(model_name)
-    cov = {"weight_kg": rng.uniform(40, 100, n), "mtx": np.ones(n), "crp_mg_l": rng.uniform(1, 40, n),
-           "ada": np.zeros(n)}
+    cov = {
+        "weight_kg": rng.uniform(40, 100, n),
+        "mtx": np.ones(n),
+        "crp_mg_l": rng.uniform(1, 40, n),
+        "ada": np.zeros(n),
+    }
     cov = {k: v for k, v in cov.items() if k in m.covariates}
     eta = m.sample_eta(n, rng)
     params = m.individual_parameters({k: v[:, None] for k, v in cov.items()}, eta[:, None, :])
     params = {k: np.ascontiguousarray(np.broadcast_to(v, (n, 1))) for k, v in params.items()}
     planned = parse_regimen(LABEL).doses(float(GRID[-1]))
     amounts = cov["weight_kg"][:, None] * np.array([d.dose for d in planned])[None, :]
-    doses = DoseTable.same_for_all(n, [d.time_days for d in planned], amounts, [d.duration_days for d in planned],
-                                   ROUTE_IV)
+    doses = DoseTable.same_for_all(
+        n, [d.time_days for d in planned], amounts, [d.duration_days for d in planned], ROUTE_IV
+    )
     return m, params, doses, cov
 
 
@@ -186,8 +195,13 @@ def numba_fused(params: dict, doses: DoseTable, schedule) -> np.ndarray:
     out = np.empty((doses.n_patients, GRID.size))
     args = (doses.amount_mg, doses.duration_days[0].copy(), times, kinds.astype(np.int64), payload, out)
     if "Q" in params:
-        _fused_2cmt(params["CL"][:, 0].copy(), params["V1"][:, 0].copy(), params["Q"][:, 0].copy(),
-                    params["V2"][:, 0].copy(), *args)
+        _fused_2cmt(
+            params["CL"][:, 0].copy(),
+            params["V1"][:, 0].copy(),
+            params["Q"][:, 0].copy(),
+            params["V2"][:, 0].copy(),
+            *args,
+        )
     else:
         _fused_1cmt(params["CL"][:, 0].copy(), params["V1"][:, 0].copy(), *args)
     return out
@@ -214,8 +228,15 @@ def ode_baseline(model_name: str, n: int) -> tuple[float, np.ndarray, np.ndarray
             r = np.zeros(K.shape[0])
             r[0] = sum(amounts[i, d] / durs[d] for d in range(starts.size) if starts[d] <= a < starts[d] + durs[d])
             inside = (GRID >= a) & (GRID < b)
-            sol = solve_ivp(lambda _t, A: K @ A + r, (a, b), y, method="LSODA", rtol=1e-6, atol=1e-9,
-                            t_eval=np.append(GRID[inside], b))
+            sol = solve_ivp(
+                lambda _t, A: K @ A + r,
+                (a, b),
+                y,
+                method="LSODA",
+                rtol=1e-6,
+                atol=1e-9,
+                t_eval=np.append(GRID[inside], b),
+            )
             out[i, inside] = sol.y[0, :-1] / params["V1"][i, 0]
             y = sol.y[:, -1]
         out[i, -1] = y[0] / params["V1"][i, 0]  # day 378 is a dose time: the sample is pre-dose
@@ -249,6 +270,7 @@ def with_threads(n: int, fn):
         kernel.set_threads(n)
         numba.set_num_threads(n)
         return timed(fn)
+
     return job
 
 
@@ -272,20 +294,25 @@ def model_block(label: str, model_name: str) -> dict:
 
     # correctness first (also warms every path): all references against the engine
     ours = engine()
-    checks = {"numpy_fallback": numpy_engine(), "numpy_recurrence": numpy_recurrence(params, doses, schedule),
-              "numba_fused": numba_fused(params, doses, schedule)}
+    checks = {
+        "numpy_fallback": numpy_engine(),
+        "numpy_recurrence": numpy_recurrence(params, doses, schedule),
+        "numba_fused": numba_fused(params, doses, schedule),
+    }
     floor_c = 1e-3 * ours.max()
     max_rel = {k: float(np.max(np.abs(v - ours) / np.maximum(np.abs(ours), floor_c))) for k, v in checks.items()}
-    t = median_times({
-        "ifxdose_engine_1_thread": with_threads(1, engine),
-        "ifxdose_engine_2_threads": with_threads(2, engine),
-        "ifxdose_end_to_end_1_thread": with_threads(1, end_to_end),
-        "ifxdose_numpy_fallback": with_threads(1, numpy_engine),
-        "numpy_recurrence": with_threads(1, lambda: numpy_recurrence(params, doses, schedule)),
-        "numba_fused_1_thread": with_threads(1, lambda: numba_fused(params, doses, schedule)),
-        "numba_fused_2_threads": with_threads(2, lambda: numba_fused(params, doses, schedule)),
-        "memory_floor": lambda: timed(lambda: memory_floor(N)),
-    })
+    t = median_times(
+        {
+            "ifxdose_engine_1_thread": with_threads(1, engine),
+            "ifxdose_engine_2_threads": with_threads(2, engine),
+            "ifxdose_end_to_end_1_thread": with_threads(1, end_to_end),
+            "ifxdose_numpy_fallback": with_threads(1, numpy_engine),
+            "numpy_recurrence": with_threads(1, lambda: numpy_recurrence(params, doses, schedule)),
+            "numba_fused_1_thread": with_threads(1, lambda: numba_fused(params, doses, schedule)),
+            "numba_fused_2_threads": with_threads(2, lambda: numba_fused(params, doses, schedule)),
+            "memory_floor": lambda: timed(lambda: memory_floor(N)),
+        }
+    )
     kernel.set_threads(None)
     base = t["numba_fused_1_thread"]
     return {
@@ -341,8 +368,9 @@ print(json.dumps({"import_numba_and_kernel_s": round(t1 - t0, 3), "first_call_s"
 
 
 def run_child(*args: str, env: dict | None = None) -> str:
-    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True,
-                          env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    )
     return proc.stdout.strip().splitlines()[-1]
 
 
@@ -350,19 +378,27 @@ def main() -> None:
     if len(sys.argv) >= 2 and sys.argv[1] == "--stream":
         return child_stream(int(sys.argv[2]))
     kernel.kernel()  # load the compiled kernel up front (a long-running process would have)
-    result: dict = {"regimen": LABEL, "grid_points": int(GRID.size), "repeats": REPEATS,
-                    "numba": numba.__version__, "threading_layer_threads": numba.config.NUMBA_NUM_THREADS,
-                    "load_average_before": os.getloadavg()}
+    result: dict = {
+        "regimen": LABEL,
+        "grid_points": int(GRID.size),
+        "repeats": REPEATS,
+        "numba": numba.__version__,
+        "threading_layer_threads": numba.config.NUMBA_NUM_THREADS,
+        "load_average_before": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as cache:
         result["compile_empty_cache"] = json.loads(run_child("-c", COMPILE_PROBE, env={"NUMBA_CACHE_DIR": cache}))
         result["compile_cached"] = json.loads(run_child("-c", COMPILE_PROBE, env={"NUMBA_CACHE_DIR": cache}))
     for label, name in MODELS.items():
         result[label] = model_block(label, name)
     secs, base, ours = ode_baseline(MODELS["1cmt"], 10)
-    result["ode_baseline"] = {"model": MODELS["1cmt"], "patients": 10, "patients_per_s": round(10 / secs, 2),
-                              "speedup_of_ifxdose_1_thread": round(result["1cmt"]["patients_per_s"]["ifxdose_engine_1_thread"]
-                                                                   / (10 / secs)),
-                              "max_rel_diff": float(np.max(np.abs(base - ours) / np.maximum(ours, 1e-3 * ours.max())))}
+    result["ode_baseline"] = {
+        "model": MODELS["1cmt"],
+        "patients": 10,
+        "patients_per_s": round(10 / secs, 2),
+        "speedup_of_ifxdose_1_thread": round(result["1cmt"]["patients_per_s"]["ifxdose_engine_1_thread"] / (10 / secs)),
+        "max_rel_diff": float(np.max(np.abs(base - ours) / np.maximum(ours, 1e-3 * ours.max()))),
+    }
     # keys of the earlier version of this script (default model, simulate_population)
     result["patients_per_s_100000"] = result["1cmt"]["patients_per_s"]["ifxdose_end_to_end_1_thread"]
     result["speedup_vs_ode_baseline"] = result["ode_baseline"]["speedup_of_ifxdose_1_thread"]

@@ -42,7 +42,7 @@ def per_patient_baseline(models, n_subset: int = 40) -> float:
     cohort = make_cohort(pop, models, rng)
     t0 = time.perf_counter()
     for i in range(n_subset):
-        one = make_cohort({k: v[i:i + 1] for k, v in pop.items()}, models, np.random.default_rng(i))
+        one = make_cohort({k: v[i : i + 1] for k, v in pop.items()}, models, np.random.default_rng(i))
         arm_records(models, trial, fixed_arm(models, one, times, mgkg, grid))
     del cohort
     return (time.perf_counter() - t0) / n_subset * 428
@@ -65,9 +65,13 @@ def streamed_arm(n: int, chunk: int = 50_000) -> dict:
         for key in sums:
             sums[key] += float(np.sum(rec[key]))
     seconds = time.perf_counter() - t0
-    return {"n": n, "seconds": round(seconds, 2), "patients_per_s": round(n / seconds),
-            **{f"{k}_pct": round(100 * v / n, 2) for k, v in sums.items()},
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {
+        "n": n,
+        "seconds": round(seconds, 2),
+        "patients_per_s": round(n / seconds),
+        **{f"{k}_pct": round(100 * v / n, 2) for k, v in sums.items()},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def child(n: int) -> dict:
@@ -91,9 +95,12 @@ def main() -> None:
     total = time.perf_counter() - t0
     baseline = per_patient_baseline(models)
     result = {
-        "benchmark": "trials", "cores": 1,
-        "attract_seconds_per_replicate": round(per_rep, 3), "target_per_replicate_s": 2.0,
-        f"attract_{reps}_replicates_seconds": round(total, 2), "target_100_replicates_s": 60.0,
+        "benchmark": "trials",
+        "cores": 1,
+        "attract_seconds_per_replicate": round(per_rep, 3),
+        "target_per_replicate_s": 2.0,
+        f"attract_{reps}_replicates_seconds": round(total, 2),
+        "target_100_replicates_s": 60.0,
         "baseline_per_patient_seconds_per_replicate": round(baseline, 2),
         "speedup_vs_per_patient": round(baseline / per_rep, 1),
         "stream": [child(100_000)] + ([] if quick else [child(1_000_000)]),

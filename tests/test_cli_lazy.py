@@ -43,8 +43,24 @@ def test_help_lists_every_command_and_a_subcommand_runs():
     assert out.exit_code == 0
     for name in cli.COMMANDS:
         assert name in out.stdout
-    sdai = runner.invoke(cli.app, ["score", "sdai", "--tjc28", "1", "--sjc28", "1", "--ptga-mm", "10",
-                                   "--phga-mm", "10", "--crp-mg-l", "5", "--json"])
+    sdai = runner.invoke(
+        cli.app,
+        [
+            "score",
+            "sdai",
+            "--tjc28",
+            "1",
+            "--sjc28",
+            "1",
+            "--ptga-mm",
+            "10",
+            "--phga-mm",
+            "10",
+            "--crp-mg-l",
+            "5",
+            "--json",
+        ],
+    )
     assert sdai.exit_code == 0, sdai.output
     assert json.loads(sdai.stdout)["value"] == 4.5  # 1 + 1 + 1.0 cm + 1.0 cm + 0.5 mg/dL, by hand
     assert runner.invoke(cli.app, ["no-such-command"]).exit_code == 2
@@ -52,11 +68,13 @@ def test_help_lists_every_command_and_a_subcommand_runs():
 
 def test_help_imports_no_heavy_library():
     # One subprocess (a fresh interpreter is the only honest way to see what an import pulls in).
-    code = ("import sys; sys.argv = ['ifxdose', '--help']\n"
-            "from ifxdose.adapters.cli import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('numpy', 'scipy', 'pydantic', 'fastapi', 'sqlalchemy', 'matplotlib') if m in sys.modules]\n"
-            "print('HEAVY=' + ','.join(heavy))")
+    code = (
+        "import sys; sys.argv = ['ifxdose', '--help']\n"
+        "from ifxdose.adapters.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('numpy', 'scipy', 'pydantic', 'fastapi', 'sqlalchemy', 'matplotlib') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY=", out[-300:]
 

@@ -44,8 +44,12 @@ def run(n: int, seed: int, model_name: str) -> dict:
     extra = [k for k in m.covariates if k not in ("weight_kg", "ada") and k in pop]
     for i in range(n):
         w = rng.uniform(45, 90)
-        pr = Problem(m, np.array([-np.inf]), {"weight_kg": np.array([w]), **{k: pop[k][i:i + 1] for k in extra}},
-                     [(wk * 7.0, 3 * w, 2 / 24, ROUTE_IV) for wk in DOSE_WEEKS])
+        pr = Problem(
+            m,
+            np.array([-np.inf]),
+            {"weight_kg": np.array([w]), **{k: pop[k][i : i + 1] for k in extra}},
+            [(wk * 7.0, 3 * w, 2 / 24, ROUTE_IV) for wk in DOSE_WEEKS],
+        )
         eta = m.sample_eta(1, rng)
         true = pr.predict(eta, days)[0]
         y = true + m.residual_sd_mg_l(true) * rng.standard_normal(days.size)
@@ -84,11 +88,15 @@ def main() -> None:
         print(json.dumps(res, indent=2))
         return
     print(f"model {res['model']}, {res['n_patients']} simulated patients, seed {res['seed']}\n")
-    print("| trough at week | troughs known | n | RMSE a priori (mg/L) | RMSE Bayesian | MPE a priori | MPE Bayesian | median APE a priori | median APE Bayesian |")
+    print(
+        "| trough at week | troughs known | n | RMSE a priori (mg/L) | RMSE Bayesian | MPE a priori | MPE Bayesian | median APE a priori | median APE Bayesian |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in res["rows"]:
-        print(f"| {r['trough_week']} | {r['troughs_known']} | {r['n']} | {r['prior_rmse_mg_l']:.2f} | {r['posterior_rmse_mg_l']:.2f} | "
-              f"{r['prior_mpe_mg_l']:+.2f} | {r['posterior_mpe_mg_l']:+.2f} | {r['prior_median_ape_pct']:.0f}% | {r['posterior_median_ape_pct']:.0f}% |")
+        print(
+            f"| {r['trough_week']} | {r['troughs_known']} | {r['n']} | {r['prior_rmse_mg_l']:.2f} | {r['posterior_rmse_mg_l']:.2f} | "
+            f"{r['prior_mpe_mg_l']:+.2f} | {r['posterior_mpe_mg_l']:+.2f} | {r['prior_median_ape_pct']:.0f}% | {r['posterior_median_ape_pct']:.0f}% |"
+        )
 
 
 if __name__ == "__main__":

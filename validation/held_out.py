@@ -15,7 +15,14 @@ from scipy import stats
 
 from ifxdose.core.pk import default_model_name, load_model
 from ifxdose.domain.trials.engine import (
-    LOD_MG_L, daily_grid, effective_ce, fixed_arm, make_cohort, measured, regimen_mg_per_kg, reported_ada,
+    LOD_MG_L,
+    daily_grid,
+    effective_ce,
+    fixed_arm,
+    make_cohort,
+    measured,
+    regimen_mg_per_kg,
+    reported_ada,
 )
 from ifxdose.domain.trials.mbma import terminal_half_life_days
 from ifxdose.domain.trials.models import load_models
@@ -37,16 +44,35 @@ def pk_rows() -> list[dict]:
     cov = {k: pop[k] for k in m.covariates if k in pop}
     p = m.individual_parameters(cov, m.sample_eta(4000, np.random.default_rng(2)))
     half = float(np.median(terminal_half_life_days(p)))
-    p60 = m.individual_parameters({**{k: np.median(v) for k, v in cov.items() if k != "mtx"}, "mtx": np.array(1.0),
-                                   "weight_kg": np.array(60.0)})
+    p60 = m.individual_parameters(
+        {**{k: np.median(v) for k, v in cov.items() if k != "mtx"}, "mtx": np.array(1.0), "weight_kg": np.array(60.0)}
+    )
     vss_per_kg = float((p60["V1"] + p60["V2"]) / 60.0)
     return [
-        {"id": "H1", "what": "terminal half-life, RA on MTX (Kavanaugh 2000: 9-12 d)", "published": "9-12 d",
-         "predicted": f"{half:.1f} d", "window": "[7.2, 14.4] d", "inside": 7.2 <= half <= 14.4},
-        {"id": "H2a", "what": "Vss per kg, 60 kg RA patient on MTX (Mod Rheumatol 2007: 0.05 L/kg)", "published": "0.05 L/kg",
-         "predicted": f"{vss_per_kg:.3f} L/kg", "window": "[0.035, 0.065]", "inside": 0.035 <= vss_per_kg <= 0.065},
-        {"id": "H2b", "what": "half-life, RA on MTX (Mod Rheumatol 2007: 9.5 d)", "published": "9.5 d",
-         "predicted": f"{half:.1f} d", "window": "[7.6, 11.4] d", "inside": 7.6 <= half <= 11.4},
+        {
+            "id": "H1",
+            "what": "terminal half-life, RA on MTX (Kavanaugh 2000: 9-12 d)",
+            "published": "9-12 d",
+            "predicted": f"{half:.1f} d",
+            "window": "[7.2, 14.4] d",
+            "inside": 7.2 <= half <= 14.4,
+        },
+        {
+            "id": "H2a",
+            "what": "Vss per kg, 60 kg RA patient on MTX (Mod Rheumatol 2007: 0.05 L/kg)",
+            "published": "0.05 L/kg",
+            "predicted": f"{vss_per_kg:.3f} L/kg",
+            "window": "[0.035, 0.065]",
+            "inside": 0.035 <= vss_per_kg <= 0.065,
+        },
+        {
+            "id": "H2b",
+            "what": "half-life, RA on MTX (Mod Rheumatol 2007: 9.5 d)",
+            "published": "9.5 d",
+            "predicted": f"{half:.1f} d",
+            "window": "[7.6, 11.4] d",
+            "inside": 7.6 <= half <= 11.4,
+        },
     ]
 
 
@@ -67,16 +93,27 @@ def _replicates(population: str, regimen: str | None, n: int, horizon: float, se
 def kim2013_rows() -> list[dict]:
     """H3: Korean MTX-IR trial, ACR20 week 30 (Assumption: 71/72 per arm, RISING-like Asian population)."""
     out = []
-    for arm, regimen, published, n in (("infliximab 3 mg/kg", "3 mg/kg at weeks 0,2,6,14,22", 50.1, 71),
-                                       ("placebo + MTX", None, 30.6, 72)):
+    for arm, regimen, published, n in (
+        ("infliximab 3 mg/kg", "3 mg/kg at weeks 0,2,6,14,22", 50.1, 71),
+        ("placebo + MTX", None, 30.6, 72),
+    ):
         vals = []
         for m, run in _replicates("rising", regimen, n, 210.0, 13):
             ce = m.response.effect_site(run.exposure.grid_days, run.exposure.conc_mg_l)[:, -1]
-            vals.append(100 * np.mean(run.cohort.response_u < m.response.probability("acr20", effective_ce(run.cohort, ce))))
+            vals.append(
+                100 * np.mean(run.cohort.response_u < m.response.probability("acr20", effective_ce(run.cohort, ce)))
+            )
         lo, med, hi = np.percentile(vals, [2.5, 50, 97.5])
-        out.append({"id": "H3", "what": f"Kim 2013 ACR20 week 30, {arm}", "published": f"{published}",
-                    "predicted": f"{med:.1f} ({lo:.1f}-{hi:.1f})", "window": "simulated 95% interval",
-                    "inside": bool(lo <= published <= hi)})
+        out.append(
+            {
+                "id": "H3",
+                "what": f"Kim 2013 ACR20 week 30, {arm}",
+                "published": f"{published}",
+                "predicted": f"{med:.1f} ({lo:.1f}-{hi:.1f})",
+                "window": "simulated 95% interval",
+                "inside": bool(lo <= published <= hi),
+            }
+        )
     return out
 
 
@@ -95,23 +132,55 @@ def routine_care_rows() -> list[dict]:
     q = lambda v: np.percentile(v, [50, 2.5, 97.5])  # noqa: E731
     rows = []
     m_, lo_, hi_ = q(med)
-    rows.append({"id": "H4a", "what": "median maintenance trough (BMC MSD 2012, low-DAS28 patients)", "published": "1.4 mg/L",
-                 "predicted": f"{m_:.2f} mg/L", "window": "[0.7, 2.1] mg/L", "inside": bool(0.7 <= m_ <= 2.1)})
-    for key, vals, pub, (a, b) in (("H4b", low, "31% < 1 mg/L (20-42)", (20, 42)), ("H4c", high, "14% > 5 mg/L (5-22)", (5, 22))):
+    rows.append(
+        {
+            "id": "H4a",
+            "what": "median maintenance trough (BMC MSD 2012, low-DAS28 patients)",
+            "published": "1.4 mg/L",
+            "predicted": f"{m_:.2f} mg/L",
+            "window": "[0.7, 2.1] mg/L",
+            "inside": bool(0.7 <= m_ <= 2.1),
+        }
+    )
+    for key, vals, pub, (a, b) in (
+        ("H4b", low, "31% < 1 mg/L (20-42)", (20, 42)),
+        ("H4c", high, "14% > 5 mg/L (5-22)", (5, 22)),
+    ):
         mm, lo, hi = q(vals)
-        rows.append({"id": key, "what": "share of maintenance troughs (BMC MSD 2012)", "published": pub,
-                     "predicted": f"{mm:.1f}% ({lo:.1f}-{hi:.1f})", "window": "overlap with the published CI",
-                     "inside": bool(lo <= b and hi >= a)})
+        rows.append(
+            {
+                "id": key,
+                "what": "share of maintenance troughs (BMC MSD 2012)",
+                "published": pub,
+                "predicted": f"{mm:.1f}% ({lo:.1f}-{hi:.1f})",
+                "window": "overlap with the published CI",
+                "inside": bool(lo <= b and hi >= a),
+            }
+        )
     a, b = wilson(0.25 * 94, 94)
     mm, lo, hi = q(le05)
-    rows.append({"id": "H5a", "what": "share <= 0.5 mg/L (Siljehult 2018, about one quarter)", "published": f"25% ({a:.0f}-{b:.0f})",
-                 "predicted": f"{mm:.1f}% ({lo:.1f}-{hi:.1f})", "window": "binomial 95% CI, n = 94",
-                 "inside": bool(a <= mm <= b)})
+    rows.append(
+        {
+            "id": "H5a",
+            "what": "share <= 0.5 mg/L (Siljehult 2018, about one quarter)",
+            "published": f"25% ({a:.0f}-{b:.0f})",
+            "predicted": f"{mm:.1f}% ({lo:.1f}-{hi:.1f})",
+            "window": "binomial 95% CI, n = 94",
+            "inside": bool(a <= mm <= b),
+        }
+    )
     a, b = wilson(0.117 * 94, 94)
     mm, lo, hi = q(ada)
-    rows.append({"id": "H5b", "what": "ADA, drug-sensitive ELISA (Siljehult 2018)", "published": f"11.7% ({a:.0f}-{b:.0f})",
-                 "predicted": f"{mm:.1f}% ({lo:.1f}-{hi:.1f})", "window": "binomial 95% CI, n = 94",
-                 "inside": bool(a <= mm <= b)})
+    rows.append(
+        {
+            "id": "H5b",
+            "what": "ADA, drug-sensitive ELISA (Siljehult 2018)",
+            "published": f"11.7% ({a:.0f}-{b:.0f})",
+            "predicted": f"{mm:.1f}% ({lo:.1f}-{hi:.1f})",
+            "window": "binomial 95% CI, n = 94",
+            "inside": bool(a <= mm <= b),
+        }
+    )
     return rows
 
 
@@ -121,8 +190,10 @@ def main() -> None:
         print("| id | held-out figure | published | predicted | window | inside |")
         print("|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['id']} | {r['what']} | {r['published']} | {r['predicted']} | {r['window']} | "
-                  f"{'yes' if r['inside'] else '**no**'} |")
+            print(
+                f"| {r['id']} | {r['what']} | {r['published']} | {r['predicted']} | {r['window']} | "
+                f"{'yes' if r['inside'] else '**no**'} |"
+            )
         print(f"\n{sum(r['inside'] for r in rows)} of {len(rows)} inside. LOD {LOD_MG_L} mg/L.")
     else:
         print(json.dumps(rows, indent=2, default=bool))

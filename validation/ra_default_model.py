@@ -33,7 +33,12 @@ ARMS = {
     "10 mg/kg q8w": "10 mg/kg at weeks 0,2,6 then every 8 weeks until week 46",
     "10 mg/kg q4w": "10 mg/kg at weeks 0,2,6 then every 4 weeks until week 50",
 }
-SEED_UNDETECTABLE_PCT = {"3 mg/kg q8w": (22, 30), "3 mg/kg q4w": (9, 15), "10 mg/kg q8w": (5, 9), "10 mg/kg q4w": (0, 5)}
+SEED_UNDETECTABLE_PCT = {
+    "3 mg/kg q8w": (22, 30),
+    "3 mg/kg q4w": (9, 15),
+    "10 mg/kg q8w": (5, 9),
+    "10 mg/kg q4w": (0, 5),
+}
 SEED_TROUGH_3Q8W_MG_L = (1.0, 2.0)
 LOD_MG_L = 0.1
 N = 2000
@@ -84,6 +89,7 @@ def evaluate(name: str, seed: int = 2024) -> dict:
 
 def score(row: dict) -> float:
     """Sum of distances (in the seed's own units) outside the seed's ranges; 0 = inside all."""
+
     def outside(x: float, lo: float, hi: float) -> float:
         return max(lo - x, 0.0, x - hi)
 
@@ -99,12 +105,17 @@ def main() -> None:
     rows = [evaluate(n) for n in list_models() if load_model(n).is_linear]
     rows.sort(key=lambda r: r["score"])
     if "--markdown" in sys.argv:
-        print("| model | Cmax 3 mg/kg (SmPC 77) | t1/2 d (SmPC 8-9.5) | median trough wk22, 3 q8w (seed S5: 1-2) | % < 0.1 mg/L wk54: 3q8w (22-30) | 3q4w (9-15) | 10q8w (5-9) | 10q4w (~2) | score |")
+        print(
+            "| model | Cmax 3 mg/kg (SmPC 77) | t1/2 d (SmPC 8-9.5) | median trough wk22, 3 q8w (seed S5: 1-2) | % < 0.1 mg/L wk54: 3q8w (22-30) | 3q4w (9-15) | 10q8w (5-9) | 10q4w (~2) | score |"
+        )
         print("|---|---|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['model']} | {r['median_cmax_3_mg_l']:.0f} | {r['median_half_life_days']:.1f} | "
-                  f"{r['3 mg/kg q8w']['median_trough_wk22_mg_l']:.2f} | "
-                  + " | ".join(f"{r[a]['undetectable_wk54_pct']:.1f}" for a in ARMS) + f" | {r['score']} |")
+            print(
+                f"| {r['model']} | {r['median_cmax_3_mg_l']:.0f} | {r['median_half_life_days']:.1f} | "
+                f"{r['3 mg/kg q8w']['median_trough_wk22_mg_l']:.2f} | "
+                + " | ".join(f"{r[a]['undetectable_wk54_pct']:.1f}" for a in ARMS)
+                + f" | {r['score']} |"
+            )
     else:
         print(json.dumps(rows, indent=2))
 

@@ -29,10 +29,12 @@ def main() -> None:
     runtime = time.perf_counter() - t0
     total_c = sum(r.summary()["compared"] for r in results)
     total_i = sum(r.summary()["inside"] for r in results)
-    print(f"Command: `ifxdose trial run all --replicates {args.replicates} --seed {args.seed}` "
-          f"(calibration {models.calibration_version}; PK {models.pk.name}; parameter uncertainty in the intervals). "
-          f"**{total_i} of {total_c} published values inside the 95 % interval** ({100 * total_i / total_c:.0f} %); "
-          f"runtime {runtime:.0f} s on this machine.\n")
+    print(
+        f"Command: `ifxdose trial run all --replicates {args.replicates} --seed {args.seed}` "
+        f"(calibration {models.calibration_version}; PK {models.pk.name}; parameter uncertainty in the intervals). "
+        f"**{total_i} of {total_c} published values inside the 95 % interval** ({100 * total_i / total_c:.0f} %); "
+        f"runtime {runtime:.0f} s on this machine.\n"
+    )
     print("| trial | published values compared | inside 95 % interval | not modelled |")
     print("|---|---|---|---|")
     for r in results:
@@ -43,10 +45,15 @@ def main() -> None:
         print("| quantity | arm | role | published | simulated median (95 % interval) | inside |")
         print("|---|---|---|---|---|---|")
         for row in r.rows():
-            sim = "—" if row["simulated_median"] is None else (
-                f"{fmt(row['simulated_median'])} ({fmt(row['simulated_low95'])}–{fmt(row['simulated_high95'])})")
+            sim = (
+                "—"
+                if row["simulated_median"] is None
+                else (f"{fmt(row['simulated_median'])} ({fmt(row['simulated_low95'])}–{fmt(row['simulated_high95'])})")
+            )
             ok = {True: "yes", False: "**no**", None: "—"}[row["inside_95"]]
-            print(f"| {row['quantity']} | {row['arm'] or ''} | {row['role']} | {row['published'] or '—'} | {sim} | {ok} |")
+            print(
+                f"| {row['quantity']} | {row['arm'] or ''} | {row['role']} | {row['published'] or '—'} | {sim} | {ok} |"
+            )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump([r.to_dict() for r in results], f, indent=1, default=str)

@@ -9,10 +9,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from web.conftest import example_history
-
 from ifxdose.adapters.fhir.exporter import history_to_bundle
 from ifxdose.domain.patient import PatientHistory
+from web.conftest import example_history
 
 HERE = Path(__file__).parent
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -22,9 +21,16 @@ LEVEL_DUE = "/cds-services/ifxdose-level-due"
 Json = dict[str, Any]
 
 
-def medication_request(rid: str = "draft-1", *, coding: tuple[str, str] | None = (RXNORM, "191831"),
-                       text: str | None = None, dose: float | None = 165, unit: str = "mg",
-                       period_weeks: float | None = 8, patient: str = "RA-0001") -> Json:
+def medication_request(
+    rid: str = "draft-1",
+    *,
+    coding: tuple[str, str] | None = (RXNORM, "191831"),
+    text: str | None = None,
+    dose: float | None = 165,
+    unit: str = "mg",
+    period_weeks: float | None = 8,
+    patient: str = "RA-0001",
+) -> Json:
     concept: Json = {}
     if coding is not None:
         concept["coding"] = [{"system": coding[0], "code": coding[1]}]
@@ -32,13 +38,20 @@ def medication_request(rid: str = "draft-1", *, coding: tuple[str, str] | None =
         concept["text"] = text
     dosage: Json = {"route": {"coding": [{"system": "http://snomed.info/sct", "code": "47625008"}]}}
     if dose is not None:
-        dosage["doseAndRate"] = [{"doseQuantity": {"value": dose, "unit": unit, "system": "http://unitsofmeasure.org",
-                                                   "code": unit}}]
+        dosage["doseAndRate"] = [
+            {"doseQuantity": {"value": dose, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}}
+        ]
     if period_weeks is not None:
         dosage["timing"] = {"repeat": {"frequency": 1, "period": period_weeks, "periodUnit": "wk"}}
-    return {"resourceType": "MedicationRequest", "id": rid, "status": "draft", "intent": "order",
-            "medicationCodeableConcept": concept, "subject": {"reference": f"Patient/{patient}"},
-            "dosageInstruction": [dosage]}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": rid,
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": concept,
+        "subject": {"reference": f"Patient/{patient}"},
+        "dosageInstruction": [dosage],
+    }
 
 
 def draft_orders(*requests: Json) -> Json:
@@ -46,8 +59,12 @@ def draft_orders(*requests: Json) -> Json:
 
 
 def _searchset(resources: list[Json]) -> Json:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+    }
 
 
 def prefetch_of(history: PatientHistory, patient_id: str = "RA-0001") -> Json:
@@ -60,9 +77,12 @@ def prefetch_of(history: PatientHistory, patient_id: str = "RA-0001") -> Json:
     patient = next(r for r in resources if r["resourceType"] == "Patient")
     patient["id"] = patient_id
     of = lambda kind: [r for r in resources if r["resourceType"] == kind]  # noqa: E731
-    return {"patient": patient, "observations": _searchset(of("Observation")),
-            "administrations": _searchset(of("MedicationAdministration")),
-            "statements": _searchset(of("MedicationStatement"))}
+    return {
+        "patient": patient,
+        "observations": _searchset(of("Observation")),
+        "administrations": _searchset(of("MedicationAdministration")),
+        "statements": _searchset(of("MedicationStatement")),
+    }
 
 
 def example_prefetch() -> Json:
@@ -73,16 +93,24 @@ def hospital_prefetch() -> Json:
     return json.loads((HERE / "data" / "hospital_prefetch.json").read_text(encoding="utf-8"))
 
 
-def hook_request(hook: str = "order-select", *, patient: str = "RA-0001", orders: Json | None = None,
-                 prefetch: Json | None = None) -> Json:
+def hook_request(
+    hook: str = "order-select", *, patient: str = "RA-0001", orders: Json | None = None, prefetch: Json | None = None
+) -> Json:
     context: Json = {"userId": "Practitioner/dr-sato", "patientId": patient, "encounterId": "Encounter/e-42"}
     if hook in ("order-select", "order-sign"):
         context["draftOrders"] = orders if orders is not None else draft_orders(medication_request(patient=patient))
     if hook == "order-select":
-        context["selections"] = [f"MedicationRequest/{e['resource']['id']}" for e in context["draftOrders"]["entry"]
-                                 if e["resource"].get("id")]
-    body: Json = {"hook": hook, "hookInstance": str(uuid.uuid4()), "fhirServer": "https://ehr.example.jp/fhir",
-                  "context": context}
+        context["selections"] = [
+            f"MedicationRequest/{e['resource']['id']}"
+            for e in context["draftOrders"]["entry"]
+            if e["resource"].get("id")
+        ]
+    body: Json = {
+        "hook": hook,
+        "hookInstance": str(uuid.uuid4()),
+        "fhirServer": "https://ehr.example.jp/fhir",
+        "context": context,
+    }
     if prefetch is not None:
         body["prefetch"] = prefetch
     return body

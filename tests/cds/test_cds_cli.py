@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from web.conftest import example_history
-
 from ifxdose.adapters import store as st
 from ifxdose.adapters.fhir.exporter import history_to_bundle
 from ifxdose.adapters.fhir.importer import bundle_to_history
-
+from web.conftest import example_history
 
 
 @pytest.fixture
@@ -44,8 +42,11 @@ def test_import_into_db_then_update(tmp_path, run):
     bundle = tmp_path / "b.json"
     bundle.write_text(json.dumps(history_to_bundle(example_history())))
     first, second = run(url, "import", str(bundle), "--into-db"), run(url, "import", str(bundle), "--into-db")
-    assert (first.returncode, first.stdout, second.stdout) == (0, "created patient RA-0001\n",
-                                                               "updated patient RA-0001\n"), first.stderr
+    assert (first.returncode, first.stdout, second.stdout) == (
+        0,
+        "created patient RA-0001\n",
+        "updated patient RA-0001\n",
+    ), first.stderr
     store = st.open_store(url)
     assert st.patient_history(store, "RA-0001") == example_history()
     store.close()

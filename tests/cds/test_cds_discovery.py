@@ -6,10 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cds.hooks import ORDER_SELECT, example_prefetch, hook_request
-from web.conftest import TODAY
-
 from ifxdose.adapters.web.app import create_app
 from ifxdose.adapters.web.settings import WebSettings
+from web.conftest import TODAY
 
 # Every Observation code the importer reads (docs/fhir.md "Codes", written out by hand).
 LOINC_READ = ("39803-2", "86896-8", "1988-5", "30522-7", "4537-7", "30341-2", "29463-7", "1751-7")
@@ -20,8 +19,10 @@ def test_discovery_lists_the_three_services(ehr):
     assert r.status_code == 200
     services = {s["id"]: s for s in r.json()["services"]}
     assert {sid: s["hook"] for sid, s in services.items()} == {
-        "ifxdose-infliximab-order-select": "order-select", "ifxdose-infliximab-order-sign": "order-sign",
-        "ifxdose-level-due": "patient-view"}
+        "ifxdose-infliximab-order-select": "order-select",
+        "ifxdose-infliximab-order-sign": "order-sign",
+        "ifxdose-level-due": "patient-view",
+    }
     for service in services.values():
         assert service["title"] and service["description"]
         prefetch = service["prefetch"]
@@ -44,8 +45,9 @@ def test_openapi_lists_the_cds_endpoints(client):
 
 
 def _app(tmp_path, **settings):
-    return create_app(WebSettings(database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}", secret_key="s" * 40,
-                                  today=TODAY, **settings))
+    return create_app(
+        WebSettings(database_url=f"sqlite:///{tmp_path / 'c.sqlite3'}", secret_key="s" * 40, today=TODAY, **settings)
+    )
 
 
 def test_bearer_token_when_configured(tmp_path):
@@ -62,11 +64,14 @@ def test_bearer_token_when_configured(tmp_path):
     app.state.store.close()
 
 
-@pytest.mark.parametrize("client_host, headers, status", [
-    ("testclient", {}, 401),                            # a remote client
-    ("127.0.0.1", {}, 200),                             # the same machine
-    ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"}, 401),  # a reverse proxy on the same machine
-])
+@pytest.mark.parametrize(
+    "client_host, headers, status",
+    [
+        ("testclient", {}, 401),  # a remote client
+        ("127.0.0.1", {}, 200),  # the same machine
+        ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"}, 401),  # a reverse proxy on the same machine
+    ],
+)
 def test_production_without_token_answers_only_direct_loopback(tmp_path, client_host, headers, status):
     app = _app(tmp_path, mode="production", cds_no_token=True)
     with TestClient(app, client=(client_host, 50000)) as ehr:

@@ -5,19 +5,28 @@ from __future__ import annotations
 import uuid
 
 from cds.hooks import ORDER_SELECT, example_prefetch, hook_request
-
 from ifxdose.adapters import store as st
 
 
 def test_feedback_is_audited_without_patient_data(ehr, app):
     card = ehr.post(ORDER_SELECT, json=hook_request(prefetch=example_prefetch())).json()["cards"][0]
     reason = card["overrideReasons"][0]
-    body = {"feedback": [
-        {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2024-08-26T10:15:00+09:00",
-         "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}]},
-        {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2024-08-26T10:16:00+09:00",
-         "overrideReason": {"reason": reason, "userComment": "Patient RA-0001 prefers 8 weeks"}},
-    ]}
+    body = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "accepted",
+                "outcomeTimestamp": "2024-08-26T10:15:00+09:00",
+                "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}],
+            },
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": "2024-08-26T10:16:00+09:00",
+                "overrideReason": {"reason": reason, "userComment": "Patient RA-0001 prefers 8 weeks"},
+            },
+        ]
+    }
     r = ehr.post("/cds-services/ifxdose-infliximab-order-select/feedback", json=body)
     assert r.status_code == 200 and r.json() == {"received": 2}
     rows = st.audit_trail(app.state.store)[:2]
@@ -30,9 +39,13 @@ def test_feedback_is_audited_without_patient_data(ehr, app):
 
 def test_malformed_feedback_is_400(ehr):
     path = "/cds-services/ifxdose-level-due/feedback"
-    for body, field in (({}, "feedback"), ({"feedback": [{"card": "x", "outcome": "accepted",
-                                                         "outcomeTimestamp": "2024-08-26"}]}, "feedback.0.card"),
-                        ({"feedback": [{"card": str(uuid.uuid4()), "outcome": "ignored",
-                                        "outcomeTimestamp": "2024-08-26"}]}, "feedback.0.outcome")):
+    for body, field in (
+        ({}, "feedback"),
+        ({"feedback": [{"card": "x", "outcome": "accepted", "outcomeTimestamp": "2024-08-26"}]}, "feedback.0.card"),
+        (
+            {"feedback": [{"card": str(uuid.uuid4()), "outcome": "ignored", "outcomeTimestamp": "2024-08-26"}]},
+            "feedback.0.outcome",
+        ),
+    ):
         r = ehr.post(path, json=body)
         assert r.status_code == 400 and field in [d["field"] for d in r.json()["detail"]], r.text

@@ -7,19 +7,19 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from web.conftest import example_history, sign_in
-
+from ifxdose.adapters.fhir.elements import validate_bundle
 from ifxdose.adapters.fhir.exporter import history_to_bundle
 from ifxdose.adapters.fhir.importer import bundle_to_history, bundle_to_recommendation
-from ifxdose.adapters.fhir.elements import validate_bundle
+from web.conftest import example_history, sign_in
 
 HOSPITAL = Path(__file__).parents[1] / "fhir" / "data" / "hospital_bundle.json"
 
 
 def test_import_then_export_gives_the_history_back(client):
     original = example_history()
-    r = client.post("/api/v1/fhir/import", json=history_to_bundle(original, tz="Asia/Tokyo"),
-                    params={"tz": "Asia/Tokyo"})
+    r = client.post(
+        "/api/v1/fhir/import", json=history_to_bundle(original, tz="Asia/Tokyo"), params={"tz": "Asia/Tokyo"}
+    )
     assert r.status_code == 201, r.text
     assert r.json() == {"patient": "RA-0001", "created": True, "skipped": []}
     exported = client.get("/api/v1/patients/RA-0001/fhir", params={"tz": "Asia/Tokyo"})
@@ -63,8 +63,10 @@ def test_export_carries_the_accepted_recommendation(client, with_underexposed_ex
     proposed = bundle_to_recommendation(client.get("/api/v1/patients/RA-0001/fhir").json())
     assert proposed.chosen.dose_mg == rec["recommendation"]["chosen"]["dose_mg"]
     other = next(i for i, o in enumerate(rec["recommendation"]["options"]) if "recommended" not in o["label"])
-    client.post(f"/api/v1/patients/RA-0001/recommendations/{rec['id']}/decision",
-                json={"decision": "accept", "option_index": other})
+    client.post(
+        f"/api/v1/patients/RA-0001/recommendations/{rec['id']}/decision",
+        json={"decision": "accept", "option_index": other},
+    )
     accepted = bundle_to_recommendation(client.get("/api/v1/patients/RA-0001/fhir").json())
     taken = rec["recommendation"]["options"][other]
     assert (accepted.chosen.dose_mg, accepted.chosen.interval_weeks) == (taken["dose_mg"], taken["interval_weeks"])

@@ -27,8 +27,15 @@ def test_hook_instance_not_a_uuid(ehr):
     assert list(fields) == ["hookInstance"] and "UUID" in fields["hookInstance"]
 
 
-@pytest.mark.parametrize("path, hook", [(ORDER_SELECT, "order-sign"), (ORDER_SIGN, "order-select"),
-                                        (LEVEL_DUE, "order-select"), (ORDER_SELECT, "patient-view")])
+@pytest.mark.parametrize(
+    "path, hook",
+    [
+        (ORDER_SELECT, "order-sign"),
+        (ORDER_SIGN, "order-select"),
+        (LEVEL_DUE, "order-select"),
+        (ORDER_SELECT, "patient-view"),
+    ],
+)
 def test_hook_must_match_the_service(ehr, path, hook):
     fields = _fields(ehr.post(path, json=hook_request(hook)))
     assert "hook" in fields
@@ -59,8 +66,13 @@ def test_missing_context_fields(ehr):
 def test_fhir_authorization_needs_fhir_server(ehr):
     body = hook_request()
     del body["fhirServer"]
-    body["fhirAuthorization"] = {"access_token": "t", "token_type": "Bearer", "expires_in": 300,
-                                 "scope": "patient/*.read", "subject": "cds-service"}
+    body["fhirAuthorization"] = {
+        "access_token": "t",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cds-service",
+    }
     assert "fhirServer" in _fields(ehr.post(ORDER_SELECT, json=body))["__all__"]
 
 

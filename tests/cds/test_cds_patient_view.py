@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from cds.hooks import LEVEL_DUE, assert_spec_card, example_prefetch, hook_request, prefetch_of
-from web.conftest import TODAY, example_history
-
 from ifxdose.domain.clinic import due_status
 from ifxdose.domain.patient import Level
+from web.conftest import TODAY, example_history
 
 
 def test_level_due_card_with_link_for_a_stored_patient(ehr, with_example):
@@ -18,8 +17,10 @@ def test_level_due_card_with_link_for_a_stored_patient(ehr, with_example):
         [card] = r.json()["cards"]
         assert_spec_card(card)
         assert card["indicator"] == "info" and card["source"]["topic"]["code"] == "infliximab-level-due"
-        assert card["summary"] == (f"Infliximab trough level due before infusion {due.next_infusion_number} "
-                                   f"on {due.next_infusion_date.isoformat()}")
+        assert card["summary"] == (
+            f"Infliximab trough level due before infusion {due.next_infusion_number} "
+            f"on {due.next_infusion_date.isoformat()}"
+        )
         assert card["links"][0]["url"] == "https://ifxdose.clinic.example/patients/RA-0001"
 
 

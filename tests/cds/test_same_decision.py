@@ -8,11 +8,10 @@ import json
 from typer.testing import CliRunner
 
 from cds.hooks import ORDER_SELECT, assert_spec_card, hook_request, prefetch_of
-from web.conftest import TODAY, example_history, underexposed_example_history
-
 from ifxdose.adapters.cli import app as cli
 from ifxdose.adapters.web.engine import default_recommender
 from ifxdose.domain.policies import get_policy
+from web.conftest import TODAY, example_history, underexposed_example_history
 
 
 def test_cli_web_cds_and_policy_registry_decide_the_same(ehr, tmp_path):

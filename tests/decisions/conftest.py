@@ -12,8 +12,19 @@ def week(w: float) -> dt.date:
     return START + dt.timedelta(days=round(w * 7))
 
 
-def build(weeks=Q8, mg_per_kg=3.0, weight_kg=60.0, levels=(), ada=(), assessments=(), labs=(), reactions=None,
-          product="Remicade", times=None, **extra) -> PatientHistory:
+def build(
+    weeks=Q8,
+    mg_per_kg=3.0,
+    weight_kg=60.0,
+    levels=(),
+    ada=(),
+    assessments=(),
+    labs=(),
+    reactions=None,
+    product="Remicade",
+    times=None,
+    **extra,
+) -> PatientHistory:
     doses = mg_per_kg if isinstance(mg_per_kg, (list, tuple)) else [mg_per_kg] * len(weeks)
     infusions = []
     for i, (w, d) in enumerate(zip(weeks, doses)):
@@ -22,12 +33,19 @@ def build(weeks=Q8, mg_per_kg=3.0, weight_kg=60.0, levels=(), ada=(), assessment
         if reactions and i in reactions:
             entry["reaction"] = reactions[i]
         infusions.append(entry)
-    return PatientHistory.model_validate({
-        "patient": {"id": "EX", "sex": "female", "birth_year": 1960},
-        "weights": [{"date": START.isoformat(), "weight_kg": weight_kg}],
-        "infusions": infusions, "levels": list(levels), "ada": list(ada), "labs": list(labs),
-        "mtx": [{"date": START.isoformat(), "dose_mg_week": 12}], "assessments": list(assessments), **extra,
-    })
+    return PatientHistory.model_validate(
+        {
+            "patient": {"id": "EX", "sex": "female", "birth_year": 1960},
+            "weights": [{"date": START.isoformat(), "weight_kg": weight_kg}],
+            "infusions": infusions,
+            "levels": list(levels),
+            "ada": list(ada),
+            "labs": list(labs),
+            "mtx": [{"date": START.isoformat(), "dose_mg_week": 12}],
+            "assessments": list(assessments),
+            **extra,
+        }
+    )
 
 
 def das28_visit(day: dt.date, active: bool, low: bool = False) -> dict:

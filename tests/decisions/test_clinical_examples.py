@@ -25,9 +25,11 @@ def test_one_hour_post_infusion_peak_is_not_read_as_a_high_trough():
     """75 mg/L one hour after a 2-hour infusion is a peak. Read as a trough >= 8 mg/L with active
     disease, Mulleman's table says "switch"; the real trough (predicted) is far lower, so the
     table must act on the predicted trough and say the sample is not one."""
-    h = build(times=[None, None, None, None, "10:00:00"],
-              levels=[{"date": f"{week(22).isoformat()}T13:00:00", "value_mg_l": 75.0}],
-              assessments=[das28_visit(week(22), active=True)])
+    h = build(
+        times=[None, None, None, None, "10:00:00"],
+        levels=[{"date": f"{week(22).isoformat()}T13:00:00", "value_mg_l": 75.0}],
+        assessments=[das28_visit(week(22), active=True)],
+    )
     placed, _ = place_infusion_times(h)
     assert classify_levels(placed)[0].kind == "peak"
     d = get_policy("mulleman-2009").decide(h, week(22))
@@ -74,8 +76,11 @@ def test_ada_positive_with_undetectable_trough_switches_in_every_policy(unit):
     """Antibodies with an undetectable level = treatment failure by immunogenicity (Bendtzen
     2006, S12): escalating is futile. Every policy switches, whatever the titre unit."""
     ada = {"date": week(30).isoformat(), "result": "positive", **({"titre": 20, "titre_unit": unit} if unit else {})}
-    h = build(weeks=[0, 2, 6, 14, 22, 30], ada=[ada],
-              levels=[{"date": f"{week(30).isoformat()}T09:00:00", "below_lloq": True, "lloq_mg_l": 0.4}])
+    h = build(
+        weeks=[0, 2, 6, 14, 22, 30],
+        ada=[ada],
+        levels=[{"date": f"{week(30).isoformat()}T09:00:00", "below_lloq": True, "lloq_mg_l": 0.4}],
+    )
     for name in list_policies():
         params = FAST if name == "recommend" else {}
         d = get_policy(name, **params).decide(h, week(30))
@@ -105,9 +110,12 @@ def test_severe_reaction_stops_and_mild_reaction_asks_for_premedication():
 def test_remission_is_never_escalated_even_with_a_low_trough():
     """SDAI 1.1 (remission) with a trough of 0.5 mg/L: the JP label allows an increase only for
     inadequate or waning response, so the advice keeps the regimen (no escalation)."""
-    h = build(levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 0.5}],
-              weeks=[0, 2, 6, 14, 22, 30], assessments=[sdai_visit(week(30), remission=True)],
-              baseline_tnf_pg_ml=2.0)  # RRRR's high tier would raise to 10 mg/kg
+    h = build(
+        levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 0.5}],
+        weeks=[0, 2, 6, 14, 22, 30],
+        assessments=[sdai_visit(week(30), remission=True)],
+        baseline_tnf_pg_ml=2.0,
+    )  # RRRR's high tier would raise to 10 mg/kg
     rec = recommend(h, today=week(30), **FAST)
     assert rec.action == "infuse" and rec.chosen.change != "escalate" and rec.decision in ("keep", "reduce")
     for name in list_policies():
@@ -118,21 +126,29 @@ def test_remission_is_never_escalated_even_with_a_low_trough():
 def test_low_trough_with_active_disease_escalates_one_step():
     """DAS28 high with a trough of 0.5 mg/L: exposure is the problem; the label asks for stepwise
     increases (段階的に), so one step: +1.5 mg/kg or 2 weeks shorter, not straight to the ceiling."""
-    h = build(levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 0.5}],
-              weeks=[0, 2, 6, 14, 22, 30], assessments=[das28_visit(week(30), active=True)])
+    h = build(
+        levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 0.5}],
+        weeks=[0, 2, 6, 14, 22, 30],
+        assessments=[das28_visit(week(30), active=True)],
+    )
     rec = recommend(h, today=week(30), **FAST)
     assert rec.decision == "escalate"
     o = rec.chosen
-    assert (o.interval_weeks == 8 and o.dose_mg_per_kg <= 3 * 1.1 + 1.5) or \
-        (o.interval_weeks == 6 and abs(o.dose_mg_per_kg - 3) <= 0.3)
+    assert (o.interval_weeks == 8 and o.dose_mg_per_kg <= 3 * 1.1 + 1.5) or (
+        o.interval_weeks == 6 and abs(o.dose_mg_per_kg - 3) <= 0.3
+    )
     assert any("段階的" in c for c in rec.citations)
 
 
 def test_adequate_trough_with_active_disease_changes_mechanism():
     """DAS28 high with a pre-dose trough of 7 mg/L: the drug is there and not working, so more
     drug will not help; change mechanism (Mulleman 2009)."""
-    h = build(levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 7.0}], mg_per_kg=6.0,
-              weeks=[0, 2, 6, 14, 22, 30], assessments=[das28_visit(week(30), active=True)])
+    h = build(
+        levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 7.0}],
+        mg_per_kg=6.0,
+        weeks=[0, 2, 6, 14, 22, 30],
+        assessments=[das28_visit(week(30), active=True)],
+    )
     rec = recommend(h, today=week(30), **FAST)
     assert rec.action == "switch" and rec.decision == "change_mechanism"
 
@@ -140,8 +156,12 @@ def test_adequate_trough_with_active_disease_changes_mechanism():
 def test_remission_with_a_high_trough_offers_de_escalation_or_stopping():
     """SDAI remission with a trough of 15 mg/L on 6 mg/kg: offer the label standard or stopping
     (RRRR, S15: stopping after sustained remission)."""
-    h = build(levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 15.0}], mg_per_kg=6.0,
-              weeks=[0, 2, 6, 14, 22, 30], assessments=[sdai_visit(week(30), remission=True)])
+    h = build(
+        levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 15.0}],
+        mg_per_kg=6.0,
+        weeks=[0, 2, 6, 14, 22, 30],
+        assessments=[sdai_visit(week(30), remission=True)],
+    )
     rec = recommend(h, today=week(30), **FAST)
     assert rec.decision == "reduce" and rec.chosen.dose_mg_per_kg < 6.0
     assert "stopping" in rec.rationale and any("S15" in c for c in rec.citations)
@@ -180,12 +200,15 @@ def test_a_shorter_interval_starts_one_new_interval_after_the_last_infusion():
 
 
 # ---------------------------------------------------------------- plausibility
-@pytest.mark.parametrize("change, field", [
-    (dict(weight_kg=350.0), "weights[0].weight_kg"),
-    (dict(weight_kg=5.0), "weights[0].weight_kg"),
-    (dict(weeks=[0, 2, 6, 14, 14]), "infusions[4]"),
-    (dict(weeks=[0, 1 / 7, 6, 14, 22]), "infusions[1]"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (dict(weight_kg=350.0), "weights[0].weight_kg"),
+        (dict(weight_kg=5.0), "weights[0].weight_kg"),
+        (dict(weeks=[0, 2, 6, 14, 14]), "infusions[4]"),
+        (dict(weeks=[0, 1 / 7, 6, 14, 22]), "infusions[1]"),
+    ],
+)
 def test_implausible_histories_are_input_errors(change, field):
     """350 kg or 5 kg is not an adult with RA (5 kg crashed with 'max() arg is an empty
     sequence'); a duplicated infusion ("every 0 weeks"); induction doses one day apart."""
@@ -200,10 +223,16 @@ def test_infusion_of_3000_mg_mg_contradicting_mg_per_kg_and_negative_ada_with_ti
     contradicts 180 mg; "negative" with 250 µg/L contradicts the 50 µg/L threshold."""
     h = build()
     data = h.model_dump(mode="json")
-    for mutate, field in ((lambda d: d["infusions"][3].update(dose_mg=3000), "infusions[3].dose_mg"),
-                          (lambda d: d["infusions"][3].update(dose_mg=60), "infusions[3].dose_mg"),
-                          (lambda d: d["ada"].append({"date": week(22).isoformat(), "result": "negative",
-                                                      "titre": 250, "titre_unit": "ug/L"}), "ada[0]")):
+    for mutate, field in (
+        (lambda d: d["infusions"][3].update(dose_mg=3000), "infusions[3].dose_mg"),
+        (lambda d: d["infusions"][3].update(dose_mg=60), "infusions[3].dose_mg"),
+        (
+            lambda d: d["ada"].append(
+                {"date": week(22).isoformat(), "result": "negative", "titre": 250, "titre_unit": "ug/L"}
+            ),
+            "ada[0]",
+        ),
+    ):
         bad = {**data, "infusions": [dict(i) for i in data["infusions"]], "ada": list(data["ada"])}
         mutate(bad)
         with pytest.raises(InputError) as exc:
@@ -224,8 +253,7 @@ def test_named_warnings_weight_change_and_level_units():
 
 # ---------------------------------------------------------------- cost
 def test_biosimilar_without_a_sourced_price_is_price_unknown_not_remicade():
-    h = build(product="Infliximab BS Unknown", levels=[{"date": f"{week(22).isoformat()}T09:00:00",
-                                                         "value_mg_l": 2.0}])
+    h = build(product="Infliximab BS Unknown", levels=[{"date": f"{week(22).isoformat()}T09:00:00", "value_mg_l": 2.0}])
     rec = recommend(h, today=week(22), **FAST)
     assert all(o.cost_per_year_jpy is None for o in rec.options)
     assert any(w.startswith("price unknown") for w in rec.warnings)

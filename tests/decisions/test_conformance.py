@@ -52,9 +52,15 @@ def histories(draw):
     infusion_days = [START + dt.timedelta(weeks=w) for w in weeks]
     reaction_at = draw(st.sampled_from([None, None, 0, n - 1]))
     reaction = draw(st.sampled_from(["mild flushing", "severe anaphylaxis", "none"]))
-    infusions = [{"date": d.isoformat(), "dose_mg": round(m * weight, 2), "dose_mg_per_kg": m,
-                  **({"reaction": reaction} if i == reaction_at else {})}
-                 for i, (d, m) in enumerate(zip(infusion_days, doses))]
+    infusions = [
+        {
+            "date": d.isoformat(),
+            "dose_mg": round(m * weight, 2),
+            "dose_mg_per_kg": m,
+            **({"reaction": reaction} if i == reaction_at else {}),
+        }
+        for i, (d, m) in enumerate(zip(infusion_days, doses))
+    ]
     last = infusion_days[-1]
     today = last + dt.timedelta(days=draw(st.sampled_from([0, 1, 14, 28, 42, 55, 56, 60, 84, 112])))
     levels = []
@@ -67,8 +73,12 @@ def histories(draw):
     elif kind == "mid" and today > last + dt.timedelta(days=20):
         levels.append({"date": (last + dt.timedelta(days=20)).isoformat(), "value_mg_l": value})
     elif kind in ("blq", "late"):
-        levels.append({"date": today.isoformat(), **({"below_lloq": True, "lloq_mg_l": 0.4} if kind == "blq"
-                                                    else {"value_mg_l": min(value, 9.0)})})
+        levels.append(
+            {
+                "date": today.isoformat(),
+                **({"below_lloq": True, "lloq_mg_l": 0.4} if kind == "blq" else {"value_mg_l": min(value, 9.0)}),
+            }
+        )
     ada = []
     ada_kind = draw(st.sampled_from(["none", "neg", "pos-ug", "pos-ng", "pos-au", "pos-none"]))
     titre = draw(st.sampled_from([8.0, 30.0, 50.0, 250.0]))
@@ -76,24 +86,34 @@ def histories(draw):
         ada.append({"date": today.isoformat(), "result": "negative"})
     elif ada_kind != "none":
         unit = {"pos-ug": "ug/L", "pos-ng": "ng/mL", "pos-au": "AU/mL"}.get(ada_kind)
-        ada.append({"date": today.isoformat(), "result": "positive",
-                    **({"titre": titre, "titre_unit": unit} if unit else {})})
+        ada.append(
+            {"date": today.isoformat(), "result": "positive", **({"titre": titre, "titre_unit": unit} if unit else {})}
+        )
     assessments, labs = [], []
     activity = draw(st.sampled_from(["none", "remission", "low", "active"]))
     score = draw(st.sampled_from(["das28", "sdai"]))
     if activity != "none":
-        tjc, sjc, esr, crp, g = {"remission": (0, 0, 8, 1.0, 5), "low": (2, 2, 20, 5.0, 25),
-                                 "active": (8, 6, 40, 25.0, 60)}[activity]
+        tjc, sjc, esr, crp, g = {
+            "remission": (0, 0, 8, 1.0, 5),
+            "low": (2, 2, 20, 5.0, 25),
+            "active": (8, 6, 40, 25.0, 60),
+        }[activity]
         entry = {"date": today.isoformat(), "tjc28": tjc, "sjc28": sjc, "ptga_mm": g}
         entry.update({"esr_mm_h": esr} if score == "das28" else {"crp_mg_l": crp, "phga_mm": g})
         assessments.append(entry)
-    history = PatientHistory.model_validate({
-        "patient": {"id": "GEN", "sex": "female", "birth_year": 1965},
-        "weights": [{"date": START.isoformat(), "weight_kg": weight}],
-        "infusions": infusions, "levels": levels, "ada": ada, "labs": labs,
-        "mtx": [{"date": START.isoformat(), "dose_mg_week": 12}], "assessments": assessments,
-        "baseline_tnf_pg_ml": draw(st.sampled_from([0.3, 1.0, 2.0])),
-    })
+    history = PatientHistory.model_validate(
+        {
+            "patient": {"id": "GEN", "sex": "female", "birth_year": 1965},
+            "weights": [{"date": START.isoformat(), "weight_kg": weight}],
+            "infusions": infusions,
+            "levels": levels,
+            "ada": ada,
+            "labs": labs,
+            "mtx": [{"date": START.isoformat(), "dose_mg_week": 12}],
+            "assessments": assessments,
+            "baseline_tnf_pg_ml": draw(st.sampled_from([0.3, 1.0, 2.0])),
+        }
+    )
     return history, today
 
 
@@ -115,8 +135,10 @@ def _undetectable_with_ada(history, today) -> bool:
 
 
 def _ada_high(history) -> bool:
-    return any(a.result == "positive" and a.titre is not None and a.titre >= 50 and a.titre_unit in ("ug/L", "ng/mL")
-               for a in history.ada)
+    return any(
+        a.result == "positive" and a.titre is not None and a.titre >= 50 and a.titre_unit in ("ug/L", "ng/mL")
+        for a in history.ada
+    )
 
 
 def _decisions(history, today):

@@ -17,8 +17,11 @@ LEVELS = [0.5, 2.99, 3.0, 5.0, 8.0, 8.01, 14.0]
 
 def _history(dose: float, interval: float, level: float):
     weeks = [0, 2, 6, 14, 14 + interval]
-    h = build(weeks=weeks, mg_per_kg=[3.0, 3.0, 3.0, dose, dose],
-              levels=[{"date": f"{week(14 + 2 * interval).isoformat()}T09:00:00", "value_mg_l": level}])
+    h = build(
+        weeks=weeks,
+        mg_per_kg=[3.0, 3.0, 3.0, dose, dose],
+        levels=[{"date": f"{week(14 + 2 * interval).isoformat()}T09:00:00", "value_mg_l": level}],
+    )
     return h, week(14 + 2 * interval)
 
 
@@ -40,7 +43,10 @@ def test_trial_arm_ada_rule_equals_the_policy_rule():
     titres = np.array([10.0, 49.9, 50.0, 200.0])
     mask = ada_switch_mask(np.ones(4, bool), titres, np.zeros(4, bool))
     for titre, switch in zip(titres, mask):
-        h = build(levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 4.0}], weeks=[0, 2, 6, 14, 22],
-                  ada=[{"date": week(30).isoformat(), "result": "positive", "titre": float(titre), "titre_unit": "ug/L"}])
+        h = build(
+            levels=[{"date": f"{week(30).isoformat()}T09:00:00", "value_mg_l": 4.0}],
+            weeks=[0, 2, 6, 14, 22],
+            ada=[{"date": week(30).isoformat(), "result": "positive", "titre": float(titre), "titre_unit": "ug/L"}],
+        )
         d = get_policy("nordrum-tdm").decide(h, week(30))
         assert (d.action == "switch") == bool(switch) == (titre >= ADA_STOP_UG_L)

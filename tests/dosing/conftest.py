@@ -19,15 +19,26 @@ def week(w: float) -> date:
     return START + timedelta(days=round(w * 7))
 
 
-def build(weeks=(0, 2, 6), mg_per_kg=None, weight_kg=55.0, levels=(), ada=(), assessments=(),
-          mtx_mg_week=15.0, tnf=None, labs=()) -> PatientHistory:
+def build(
+    weeks=(0, 2, 6),
+    mg_per_kg=None,
+    weight_kg=55.0,
+    levels=(),
+    ada=(),
+    assessments=(),
+    mtx_mg_week=15.0,
+    tnf=None,
+    labs=(),
+) -> PatientHistory:
     """A history with infusions at ``weeks`` (mg/kg per infusion, default 3), constant weight."""
     doses = mg_per_kg or [3.0] * len(weeks)
     data = {
         "patient": {"id": "T-1", "sex": "female", "birth_year": 1970},
         "weights": [{"date": week(-1).isoformat(), "weight_kg": weight_kg}],
-        "infusions": [{"date": week(w).isoformat(), "dose_mg": round(d * weight_kg, 2), "dose_mg_per_kg": d}
-                      for w, d in zip(weeks, doses)],
+        "infusions": [
+            {"date": week(w).isoformat(), "dose_mg": round(d * weight_kg, 2), "dose_mg_per_kg": d}
+            for w, d in zip(weeks, doses)
+        ],
         "levels": [dict(lv, date=week(lv["week"]).isoformat(), week=None) for lv in levels],
         "ada": [dict(a, date=week(a["week"]).isoformat(), week=None) for a in ada],
         "assessments": [dict(a, date=week(a["week"]).isoformat(), week=None) for a in assessments],

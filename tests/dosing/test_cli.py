@@ -6,10 +6,10 @@ import json
 import sys
 
 import pytest
+from tests.dosing.conftest import EXAMPLE
 from typer.testing import CliRunner
 
 from ifxdose.adapters.cli import app, main
-from tests.dosing.conftest import EXAMPLE
 
 runner = CliRunner()
 
@@ -43,31 +43,41 @@ def test_advise_nordrum_on_the_example_raises_the_dose():
 
 
 def test_advise_table_output():
-    result = runner.invoke(app, ["advise", "--policy", "rrrr-programmed", "--history", str(EXAMPLE),
-                                 "--today", "2024-08-26"])
+    result = runner.invoke(
+        app, ["advise", "--policy", "rrrr-programmed", "--history", str(EXAMPLE), "--today", "2024-08-26"]
+    )
     assert result.exit_code == 0 and "rationale" in result.stdout
 
 
 def test_regimen_check_cost_calendar():
-    out = run_json("regimen", "check", "3 mg/kg at weeks 0,2,6; 10 mg/kg every 4 weeks from week 10 until week 30",
-                   "--weight-kg", "55")
+    out = run_json(
+        "regimen",
+        "check",
+        "3 mg/kg at weeks 0,2,6; 10 mg/kg every 4 weeks from week 10 until week 30",
+        "--weight-kg",
+        "55",
+    )
     assert out["ok"] is False and out["flags"][0]["rule_id"] == "jp-shortened-interval-dose"
-    out = run_json("regimen", "cost", "3 mg/kg at weeks 0,2,6 then every 8 weeks", "--weight-kg", "55",
-                   "--horizon-weeks", "52")
+    out = run_json(
+        "regimen", "cost", "3 mg/kg at weeks 0,2,6 then every 8 weeks", "--weight-kg", "55", "--horizon-weeks", "52"
+    )
     assert out["total"] == "1200144" and out["currency"] == "JPY"  # 8 x 2 x 75,009 JPY
     out = run_json("regimen", "calendar", "3 mg/kg at weeks 0,2,6", "--start", "2024-04-01", "--mtx-aspire")
     assert [r["date"] for r in out["infusions"]] == ["2024-04-01", "2024-04-15", "2024-05-13"]
     assert [s["dose_mg_week"] for s in out["mtx"]] == [7.5, 15.0, 20.0]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["advise", "--policy", "nope", "--history", str(EXAMPLE)], "known policies are"),
-    (["advise", "--policy", "label", "--history", "/no/such.json"], "history"),
-    (["advise", "--policy", "label", "--history", str(EXAMPLE), "--today", "26/08/2024"], "ISO date"),
-    (["regimen", "check", "3 mg/kg at weeks 0", "--weight-kg", "0"], "weight_kg"),
-    (["regimen", "check", "3 mg/kg at weeks 0", "--weight-kg", "55", "--rules", "eu"], "rule sets"),
-    (["regimen", "cost", "3 mg/kg every 8 weeks", "--weight-kg", "55"], "horizon"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["advise", "--policy", "nope", "--history", str(EXAMPLE)], "known policies are"),
+        (["advise", "--policy", "label", "--history", "/no/such.json"], "history"),
+        (["advise", "--policy", "label", "--history", str(EXAMPLE), "--today", "26/08/2024"], "ISO date"),
+        (["regimen", "check", "3 mg/kg at weeks 0", "--weight-kg", "0"], "weight_kg"),
+        (["regimen", "check", "3 mg/kg at weeks 0", "--weight-kg", "55", "--rules", "eu"], "rule sets"),
+        (["regimen", "cost", "3 mg/kg every 8 weeks", "--weight-kg", "55"], "horizon"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(args, words, capsys, monkeypatch):
     code, err = run_main(args, capsys, monkeypatch)
     assert code == 2, err

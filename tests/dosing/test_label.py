@@ -40,12 +40,15 @@ def test_shortest_interval_4_weeks(rules, gap, flagged):
     assert (f"{rules}-min-interval" in ids(check_infusion(5, 3.0, gap, rules))) is flagged
 
 
-@pytest.mark.parametrize("dose, gap, flagged", [
-    (6.0, 4.0, False),   # shortened interval, dose at the 6 mg/kg limit
-    (6.5, 6.0, True),    # shortened (6 < 8 weeks) and above 6 mg/kg
-    (10.0, 8.0, False),  # not shortened: the 10 mg/kg ceiling applies
-    (10.0, 7.9, True),
-])
+@pytest.mark.parametrize(
+    "dose, gap, flagged",
+    [
+        (6.0, 4.0, False),  # shortened interval, dose at the 6 mg/kg limit
+        (6.5, 6.0, True),  # shortened (6 < 8 weeks) and above 6 mg/kg
+        (10.0, 8.0, False),  # not shortened: the 10 mg/kg ceiling applies
+        (10.0, 7.9, True),
+    ],
+)
 def test_jp_dose_limit_when_interval_shortened(dose, gap, flagged):
     # JP: 投与間隔を短縮した場合であれば6mg
     assert ("jp-shortened-interval-dose" in ids(check_infusion(5, dose, gap, "jp"))) is flagged

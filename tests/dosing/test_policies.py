@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.dosing.conftest import build, week
 
 from ifxdose.core.errors import InputError
 from ifxdose.domain.label import check_infusion
 from ifxdose.domain.policies import get_policy, list_policies, record
-from tests.dosing.conftest import build, week
 
 MAINT = (0, 2, 6, 14)  # four infusions given: the next is the 5th (week 22)
 TO_54 = (0, 2, 6, 14, 22, 30, 38, 46)  # eight given: the next is the 9th (week 54)
@@ -27,9 +27,22 @@ def decide(name, history, today, **params):
 
 # ---------------------------------------------------------------- registry / shape
 def test_registry_has_every_seed_strategy():
-    expected = {"label", "attract-3q8", "attract-3q4", "attract-10q8", "attract-10q4", "rising-3", "rising-6",
-                "rising-10", "start-escalation", "interval-shortening", "nordrum-tdm", "mulleman-2009",
-                "rrrr-programmed", "rrrr-standard"}
+    expected = {
+        "label",
+        "attract-3q8",
+        "attract-3q4",
+        "attract-10q8",
+        "attract-10q4",
+        "rising-3",
+        "rising-6",
+        "rising-10",
+        "start-escalation",
+        "interval-shortening",
+        "nordrum-tdm",
+        "mulleman-2009",
+        "rrrr-programmed",
+        "rrrr-standard",
+    }
     assert expected <= set(list_policies())
     for name in list_policies():
         p = get_policy(name)
@@ -102,27 +115,40 @@ def test_rising_arms_from_week_14(arm, dose):
 # ---------------------------------------------------------------- START (S5)
 def start_history(current_tjc_sjc, extra=()):
     # baseline TJC 6 + SJC 4 = 10 (week -1); visit at week 22
-    return build(weeks=MAINT, assessments=[{"week": -1, "tjc28": 6, "sjc28": 4},
-                                           *extra, {"week": 22, "tjc28": current_tjc_sjc, "sjc28": 0}])
+    return build(
+        weeks=MAINT,
+        assessments=[{"week": -1, "tjc28": 6, "sjc28": 4}, *extra, {"week": 22, "tjc28": current_tjc_sjc, "sjc28": 0}],
+    )
 
 
-@pytest.mark.parametrize("now, dose", [
-    (8, 3.0),  # (10 - 8) / 10 = exactly 20 %: a response ("improve by at least 20%"), no escalation
-    (9, 4.5),  # 10 %: primary non-response, +1.5 mg/kg
-])
+@pytest.mark.parametrize(
+    "now, dose",
+    [
+        (8, 3.0),  # (10 - 8) / 10 = exactly 20 %: a response ("improve by at least 20%"), no escalation
+        (9, 4.5),  # 10 %: primary non-response, +1.5 mg/kg
+    ],
+)
 def test_start_primary_non_response_boundary_20_percent(now, dose):
     d = decide("start-escalation", start_history(now), week(22))
     assert d.dose_mg_per_kg == dose
 
 
-@pytest.mark.parametrize("now, dose", [
-    (7, 4.5),  # best gain 6 (10 -> 4 at week 22); now gain 3: lost exactly 50 % -> flare, +1.5
-    (6, 3.0),  # gain 4: lost 33 % -> no escalation
-])
+@pytest.mark.parametrize(
+    "now, dose",
+    [
+        (7, 4.5),  # best gain 6 (10 -> 4 at week 22); now gain 3: lost exactly 50 % -> flare, +1.5
+        (6, 3.0),  # gain 4: lost 33 % -> no escalation
+    ],
+)
 def test_start_secondary_non_response_boundary_50_percent(now, dose):
-    h = build(weeks=(0, 2, 6, 14, 22), assessments=[
-        {"week": -1, "tjc28": 6, "sjc28": 4}, {"week": 22, "tjc28": 4, "sjc28": 0},
-        {"week": 30, "tjc28": now, "sjc28": 0}])
+    h = build(
+        weeks=(0, 2, 6, 14, 22),
+        assessments=[
+            {"week": -1, "tjc28": 6, "sjc28": 4},
+            {"week": 22, "tjc28": 4, "sjc28": 0},
+            {"week": 30, "tjc28": now, "sjc28": 0},
+        ],
+    )
     assert decide("start-escalation", h, week(30)).dose_mg_per_kg == dose
 
 
@@ -152,12 +178,15 @@ def test_interval_shortening_stops_at_4_weeks():
 
 
 # ----------------------------------------------------------------- NOR-DRUM (S13)
-@pytest.mark.parametrize("trough, dose", [
-    (2.99, 7.5),  # below 3 mg/L: up one step, 6 + 1.5 (assumption: +1.5 mg/kg)
-    (3.0, 6.0),   # exactly 3: in range, keep
-    (8.0, 6.0),   # exactly 8: in range, keep
-    (8.01, 4.5),  # above 8: down one step
-])
+@pytest.mark.parametrize(
+    "trough, dose",
+    [
+        (2.99, 7.5),  # below 3 mg/L: up one step, 6 + 1.5 (assumption: +1.5 mg/kg)
+        (3.0, 6.0),  # exactly 3: in range, keep
+        (8.0, 6.0),  # exactly 8: in range, keep
+        (8.01, 4.5),  # above 8: down one step
+    ],
+)
 def test_nordrum_trough_range_3_to_8_inclusive(trough, dose):
     h = build(weeks=MAINT, mg_per_kg=[3, 3, 3, 6], levels=[{"week": 14, "value_mg_l": trough}])
     assert decide("nordrum-tdm", h, week(15)).dose_mg_per_kg == dose
@@ -166,14 +195,20 @@ def test_nordrum_trough_range_3_to_8_inclusive(trough, dose):
 @pytest.mark.parametrize("titre, action", [(50.0, "switch"), (49.9, "infuse")])
 def test_nordrum_ada_50_ug_per_l_stops(titre, action):
     # S13: anti-drug antibodies >= 50 ug/L -> recommend stopping
-    h = build(weeks=MAINT, levels=[{"week": 14, "value_mg_l": 4.0}],
-              ada=[{"week": 14, "result": "positive", "titre": titre, "titre_unit": "ug/L"}])
+    h = build(
+        weeks=MAINT,
+        levels=[{"week": 14, "value_mg_l": 4.0}],
+        ada=[{"week": 14, "result": "positive", "titre": titre, "titre_unit": "ug/L"}],
+    )
     assert decide("nordrum-tdm", h, week(15)).action == action
 
 
 def test_nordrum_positive_ada_without_ug_l_titre_is_flagged():
-    h = build(weeks=MAINT, levels=[{"week": 14, "value_mg_l": 4.0}],
-              ada=[{"week": 14, "result": "positive", "titre": 12, "titre_unit": "AU/mL"}])
+    h = build(
+        weeks=MAINT,
+        levels=[{"week": 14, "value_mg_l": 4.0}],
+        ada=[{"week": 14, "result": "positive", "titre": 12, "titre_unit": "AU/mL"}],
+    )
     d = decide("nordrum-tdm", h, week(15))
     assert d.action == "infuse" and any("AU/mL" in w and "50 µg/L" in w for w in d.warnings)
 
@@ -198,17 +233,21 @@ REMISSION = {"tjc28": 0, "sjc28": 0, "crp_mg_l": 1.0, "ptga_mm": 0}  # DAS28-CRP
 ACTIVE = {"tjc28": 10, "sjc28": 8, "crp_mg_l": 30.0, "ptga_mm": 70}  # DAS28-CRP > 5
 
 
-@pytest.mark.parametrize("trough, control, action, dose", [
-    (1.99, None, "infuse", 6.0),      # < 2: increase (acceptable control when no DAS28)
-    (2.0, None, "infuse", 4.5),       # exactly 2: medium band, keep
-    (7.99, REMISSION, "infuse", 4.5),  # medium, optimal: keep
-    (8.0, REMISSION, "infuse", 3.0),  # exactly 8: high band, optimal control: decrease
-    (8.0, ACTIVE, "switch", None),    # high with inadequate control: switch
-])
+@pytest.mark.parametrize(
+    "trough, control, action, dose",
+    [
+        (1.99, None, "infuse", 6.0),  # < 2: increase (acceptable control when no DAS28)
+        (2.0, None, "infuse", 4.5),  # exactly 2: medium band, keep
+        (7.99, REMISSION, "infuse", 4.5),  # medium, optimal: keep
+        (8.0, REMISSION, "infuse", 3.0),  # exactly 8: high band, optimal control: decrease
+        (8.0, ACTIVE, "switch", None),  # high with inadequate control: switch
+    ],
+)
 def test_mulleman_table_boundaries(trough, control, action, dose):
     assessments = [] if control is None else [{"week": 14, **control}]
-    h = build(weeks=MAINT, mg_per_kg=[3, 3, 3, 4.5], levels=[{"week": 14, "value_mg_l": trough}],
-              assessments=assessments)
+    h = build(
+        weeks=MAINT, mg_per_kg=[3, 3, 3, 4.5], levels=[{"week": 14, "value_mg_l": trough}], assessments=assessments
+    )
     d = decide("mulleman-2009", h, week(15))
     assert (d.action, d.dose_mg_per_kg) == (action, dose)
 
@@ -222,12 +261,15 @@ def test_mulleman_ceiling_7_5_mg_per_kg():
 
 
 # ---------------------------------------------------------------------- RRRR (S15)
-@pytest.mark.parametrize("tnf, week14, week22", [
-    (0.549, 3.0, 3.0),   # low < 0.55 pg/mL: 3 mg/kg q8w
-    (0.55, 6.0, 6.0),    # exactly 0.55: intermediate, 6 mg/kg q8w
-    (1.649, 6.0, 6.0),
-    (1.65, 6.0, 10.0),   # exactly 1.65: high, 6 at week 14 then 10 mg/kg from week 22
-])
+@pytest.mark.parametrize(
+    "tnf, week14, week22",
+    [
+        (0.549, 3.0, 3.0),  # low < 0.55 pg/mL: 3 mg/kg q8w
+        (0.55, 6.0, 6.0),  # exactly 0.55: intermediate, 6 mg/kg q8w
+        (1.649, 6.0, 6.0),
+        (1.65, 6.0, 10.0),  # exactly 1.65: high, 6 at week 14 then 10 mg/kg from week 22
+    ],
+)
 def test_rrrr_tnf_boundaries(tnf, week14, week22):
     assert decide("rrrr-programmed", build(weeks=(0, 2, 6), tnf=tnf), week(7)).dose_mg_per_kg == week14
     assert decide("rrrr-programmed", build(weeks=MAINT, tnf=tnf), week(15)).dose_mg_per_kg == week22
@@ -235,16 +277,22 @@ def test_rrrr_tnf_boundaries(tnf, week14, week22):
 
 def sdai_history(crp_mg_l):
     # SDAI = TJC 1 + SJC 0 + PtGA 1.0 cm + PhGA 1.0 cm + CRP (mg/dL)
-    return build(weeks=TO_54, tnf=0.3, assessments=[
-        {"week": 54, "tjc28": 1, "sjc28": 0, "ptga_mm": 10, "phga_mm": 10, "crp_mg_l": crp_mg_l}])
+    return build(
+        weeks=TO_54,
+        tnf=0.3,
+        assessments=[{"week": 54, "tjc28": 1, "sjc28": 0, "ptga_mm": 10, "phga_mm": 10, "crp_mg_l": crp_mg_l}],
+    )
 
 
-@pytest.mark.parametrize("crp_mg_l, inclusive, action", [
-    (3.0, True, "stop"),     # SDAI = 3.3 exactly: remission (Felson 2011 <= 3.3), stop at week 54
-    (4.0, True, "infuse"),   # SDAI = 3.4
-    (3.0, False, "infuse"),  # the seed's "< 3.3" reading: 3.3 does not stop
-    (2.0, False, "stop"),    # SDAI = 3.2 < 3.3
-])
+@pytest.mark.parametrize(
+    "crp_mg_l, inclusive, action",
+    [
+        (3.0, True, "stop"),  # SDAI = 3.3 exactly: remission (Felson 2011 <= 3.3), stop at week 54
+        (4.0, True, "infuse"),  # SDAI = 3.4
+        (3.0, False, "infuse"),  # the seed's "< 3.3" reading: 3.3 does not stop
+        (2.0, False, "stop"),  # SDAI = 3.2 < 3.3
+    ],
+)
 def test_rrrr_week54_sdai_stop_boundary(crp_mg_l, inclusive, action):
     d = decide("rrrr-programmed", sdai_history(crp_mg_l), week(54), sdai_stop_inclusive=inclusive)
     assert d.action == action
@@ -260,13 +308,21 @@ def test_rrrr_standard_arm_and_missing_tnf():
 
 # --------------------------------------------------- the label is never broken silently
 @settings(max_examples=60, deadline=None)
-@given(name=st.sampled_from(["nordrum-tdm", "mulleman-2009", "interval-shortening", "start-escalation"]),
-       dose=st.sampled_from([3.0, 4.5, 6.0, 7.5, 10.0]), gap=st.sampled_from([4, 6, 8]),
-       trough=st.floats(0, 20), rules=st.sampled_from(["jp", "us"]))
+@given(
+    name=st.sampled_from(["nordrum-tdm", "mulleman-2009", "interval-shortening", "start-escalation"]),
+    dose=st.sampled_from([3.0, 4.5, 6.0, 7.5, 10.0]),
+    gap=st.sampled_from([4, 6, 8]),
+    trough=st.floats(0, 20),
+    rules=st.sampled_from(["jp", "us"]),
+)
 def test_adaptive_policies_propose_only_what_the_label_allows(name, dose, gap, trough, rules):
     weeks = (0, 2, 6, 6 + gap)
-    h = build(weeks=weeks, mg_per_kg=[3, 3, 3, dose], levels=[{"week": 6 + gap, "value_mg_l": trough}],
-              assessments=[{"week": -1, "tjc28": 6, "sjc28": 4}, {"week": 6 + gap, "tjc28": 9, "sjc28": 0}])
+    h = build(
+        weeks=weeks,
+        mg_per_kg=[3, 3, 3, dose],
+        levels=[{"week": 6 + gap, "value_mg_l": trough}],
+        assessments=[{"week": -1, "tjc28": 6, "sjc28": 4}, {"week": 6 + gap, "tjc28": 9, "sjc28": 0}],
+    )
     d = get_policy(name, rules=rules).decide(h, week(6 + gap))
     if d.dose_mg_per_kg is None:
         return

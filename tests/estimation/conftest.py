@@ -14,7 +14,9 @@ LABEL_DAYS = [0.0, 14.0, 42.0, 98.0, 154.0]
 
 def passot_problem(weight_kg=60.0, days=LABEL_DAYS, mg=180.0):
     m = load_model("passot_2016_ra")
-    return Problem(m, np.array([-np.inf]), {"weight_kg": np.array([weight_kg])}, [(d, mg, 2 / 24, ROUTE_IV) for d in days])
+    return Problem(
+        m, np.array([-np.inf]), {"weight_kg": np.array([weight_kg])}, [(d, mg, 2 / 24, ROUTE_IV) for d in days]
+    )
 
 
 def observations(days, values, lloq=0.1):
@@ -35,13 +37,17 @@ def obs_with_blq():
 
 def history(levels, ada=(), weight_kg=55.0, start=dt.date(2024, 1, 8), n_infusions=5):
     weeks = [0, 2, 6, 14, 22, 30, 38, 46, 54][:n_infusions]
-    infusions = [{"date": (start + dt.timedelta(weeks=w)).isoformat(), "dose_mg": 3 * weight_kg, "dose_mg_per_kg": 3}
-                 for w in weeks]
-    return PatientHistory.model_validate({
-        "patient": {"id": "TEST-1", "sex": "female", "birth_year": 1970},
-        "weights": [{"date": start.isoformat(), "weight_kg": weight_kg}],
-        "infusions": infusions,
-        "levels": [{"date": (start + dt.timedelta(days=d)).isoformat(), **v} for d, v in levels],
-        "ada": [{"date": (start + dt.timedelta(days=d)).isoformat(), **v} for d, v in ada],
-        "mtx": [{"date": start.isoformat(), "dose_mg_week": 15}],
-    })
+    infusions = [
+        {"date": (start + dt.timedelta(weeks=w)).isoformat(), "dose_mg": 3 * weight_kg, "dose_mg_per_kg": 3}
+        for w in weeks
+    ]
+    return PatientHistory.model_validate(
+        {
+            "patient": {"id": "TEST-1", "sex": "female", "birth_year": 1970},
+            "weights": [{"date": start.isoformat(), "weight_kg": weight_kg}],
+            "infusions": infusions,
+            "levels": [{"date": (start + dt.timedelta(days=d)).isoformat(), **v} for d, v in levels],
+            "ada": [{"date": (start + dt.timedelta(days=d)).isoformat(), **v} for d, v in ada],
+            "mtx": [{"date": start.isoformat(), "dose_mg_week": 15}],
+        }
+    )

@@ -31,13 +31,24 @@ def test_map_equals_dense_grid_minimum(problem, obs_with_blq):
 def test_map_equals_global_search_with_four_random_effects():
     """'Mould 2012' has IIV on CL, V1, Q and V2: compare with differential evolution."""
     m = load_model("mould_2012_ibd")
-    pr = Problem(m, np.array([-np.inf, 140.0]), {"weight_kg": np.array([70.0, 70.0]), "ada": np.array([0.0, 1.0])},
-                 [(d, 350.0, 2 / 24, ROUTE_IV) for d in (0, 14, 42, 98, 154)])
+    pr = Problem(
+        m,
+        np.array([-np.inf, 140.0]),
+        {"weight_kg": np.array([70.0, 70.0]), "ada": np.array([0.0, 1.0])},
+        [(d, 350.0, 2 / 24, ROUTE_IV) for d in (0, 14, 42, 98, 154)],
+    )
     obs = observations([42.0, 98.0, 120.0, 154.0], [9.0, 2.5, 5.0, 1.1])
     fit = estimate_map(pr, obs)
     sd = np.sqrt(np.diag(m.omega))
-    de = differential_evolution(lambda x: float(objective(pr, obs, x[None, :])[0]), bounds=[(-4 * s, 4 * s) for s in sd],
-                                seed=3, tol=1e-12, atol=1e-12, maxiter=3000, polish=True)
+    de = differential_evolution(
+        lambda x: float(objective(pr, obs, x[None, :])[0]),
+        bounds=[(-4 * s, 4 * s) for s in sd],
+        seed=3,
+        tol=1e-12,
+        atol=1e-12,
+        maxiter=3000,
+        polish=True,
+    )
     assert fit.ofv <= de.fun + 1e-6
     assert abs(fit.ofv - de.fun) < 1e-4
 
@@ -79,8 +90,9 @@ def test_implausible_level_is_refused_with_a_reason(problem):
 def test_time_varying_ada_enters_the_estimate():
     base = passot_problem()
     m = base.model
-    with_ada = Problem(m, np.array([-np.inf, 100.0]), {"weight_kg": np.array([60.0, 60.0]), "ada": np.array([0.0, 1.0])},
-                       base.doses)
+    with_ada = Problem(
+        m, np.array([-np.inf, 100.0]), {"weight_kg": np.array([60.0, 60.0]), "ada": np.array([0.0, 1.0])}, base.doses
+    )
     obs = observations([98.0, 154.0], [0.8, 0.3])
     a = estimate_map(base, obs)
     b = estimate_map(with_ada, obs)

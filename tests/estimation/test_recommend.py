@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from ifxdose.core.errors import InputError
-from ifxdose.domain.label import max_dose_mg_per_kg
 from ifxdose.domain.decisions.sampling import place_infusion_times
+from ifxdose.domain.label import max_dose_mg_per_kg
 from ifxdose.domain.recommend import Target, recommend
 from ifxdose.domain.simulation import simulate
 from ifxdose.domain.tdm import estimate
@@ -56,8 +56,12 @@ def test_pta_recomputed_through_the_regimen_path():
     future = f"{o.dose_mg:g} mg at days {','.join(repr(start + j * step) for j in range(4))}"
     t_trough = start + 3 * step
     cov = {"weight_kg": 55.0, "mtx": 1}
-    troughs = np.array([simulate("passot_2016_ra", f"{given}; {future}", cov, [t_trough], eta=e).concentration_mg_l[0]
-                        for e in est.posterior.eta])
+    troughs = np.array(
+        [
+            simulate("passot_2016_ra", f"{given}; {future}", cov, [t_trough], eta=e).concentration_mg_l[0]
+            for e in est.posterior.eta
+        ]
+    )
     assert np.mean(troughs >= 1.0) == pytest.approx(o.pta, abs=1e-12)
     assert np.median(troughs) == pytest.approx(o.predicted_trough_median_mg_l, rel=1e-9)
 
@@ -67,8 +71,12 @@ def test_choice_is_cheapest_option_reaching_the_threshold_and_label_conform():
     (JP label: increases are stepwise; one step = +1.5 mg/kg or -2 weeks)."""
     rec = recommend(history(TROUGH), today=TODAY, n_samples=300)
     ok = [o for o in rec.options if o.pta >= 0.9]
-    one_step = [o for o in ok if (o.interval_weeks == 8 and o.dose_mg_per_kg <= 3 * 1.1 + 1.5)
-                or (o.interval_weeks >= 6 and abs(o.dose_mg_per_kg - 3) <= 0.3)]
+    one_step = [
+        o
+        for o in ok
+        if (o.interval_weeks == 8 and o.dose_mg_per_kg <= 3 * 1.1 + 1.5)
+        or (o.interval_weeks >= 6 and abs(o.dose_mg_per_kg - 3) <= 0.3)
+    ]
     assert rec.chosen.cost_per_year_jpy == min(o.cost_per_year_jpy for o in one_step)
     for o in rec.options:  # JP label: <= 10 mg/kg at 8 weeks, <= 6 mg/kg when shortened, >= 4 weeks
         assert o.dose_mg_per_kg <= max_dose_mg_per_kg(o.interval_weeks, "jp") + 1e-9
@@ -96,11 +104,14 @@ def test_entries_after_today_are_rejected_by_name():
         recommend(h, today=TODAY)
 
 
-@pytest.mark.parametrize("level, match", [
-    ({"value_mg_l": -1.0}, "value_mg_l"),
-    ({"value": 3.0}, "value"),  # a level without its unit in the field name
-    ({"below_lloq": True}, "lloq"),
-])
+@pytest.mark.parametrize(
+    "level, match",
+    [
+        ({"value_mg_l": -1.0}, "value_mg_l"),
+        ({"value": 3.0}, "value"),  # a level without its unit in the field name
+        ({"below_lloq": True}, "lloq"),
+    ],
+)
 def test_bad_levels_name_the_entry(level, match):
     with pytest.raises(ValueError, match=match):
         history([(98, level)])

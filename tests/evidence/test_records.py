@@ -93,8 +93,13 @@ def test_s4_attract_acr20_week30_per_arm_and_odds_ratios():
     # "ACR20: 3 mg/kg q8w 53%, 3 q4w 50%, 10 q4w 58%, 10 q8w 52%, placebo 20%"
     s = get_study("attract")
     acr20 = {o.arm: o.value for o in s.find_outcomes("ACR20") if o.unit == "%" and o.time_point == "week 30"}
-    assert {k: acr20[k] for k in ("3 mg/kg q8w", "3 mg/kg q4w", "10 mg/kg q4w", "10 mg/kg q8w", "placebo + MTX")} \
-        == {"3 mg/kg q8w": 53, "3 mg/kg q4w": 50, "10 mg/kg q4w": 58, "10 mg/kg q8w": 52, "placebo + MTX": 20}
+    assert {k: acr20[k] for k in ("3 mg/kg q8w", "3 mg/kg q4w", "10 mg/kg q4w", "10 mg/kg q8w", "placebo + MTX")} == {
+        "3 mg/kg q8w": 53,
+        "3 mg/kg q4w": 50,
+        "10 mg/kg q4w": 58,
+        "10 mg/kg q8w": 52,
+        "placebo + MTX": 20,
+    }
     # "Odds ratios vs MTX+placebo: 3.9 (3 q8w), 3.9 (3 q4w), 4.2 (10 q8w), 5.4 (10 q4w)"
     ors = {o.arm: o.value for o in s.outcomes if o.unit == "OR"}
     assert ors == {"3 mg/kg q8w": 3.9, "3 mg/kg q4w": 3.9, "10 mg/kg q8w": 4.2, "10 mg/kg q4w": 5.4}
@@ -119,7 +124,10 @@ def test_s5_acr20_course_and_antibodies():
     course = {o.time_point: o.value for o in s.find_outcomes("ACR20")}
     assert course == {"week 2": 36.0, "week 6": 49, "week 14": 55.0, "week 22": 58}
     # "Antibodies: escalated 28.6% (n=105) vs non-escalated 19.5% (n=215), p=0.087"
-    esc, non = only(s, "anti-infliximab antibodies", "escalated"), only(s, "anti-infliximab antibodies", "not escalated")
+    esc, non = (
+        only(s, "anti-infliximab antibodies", "escalated"),
+        only(s, "anti-infliximab antibodies", "not escalated"),
+    )
     assert (esc.value, esc.total, non.value, non.total) == (28.6, 105, 19.5, 215)
     assert only(s, "p-value").value == 0.087
     assert s.population.n == 329  # "(n=329)"
@@ -140,7 +148,10 @@ def test_s10_undetectable_trough_shares_are_ranges():
     s = get_study("S10")
     seed = [o for o in s.find_outcomes("trough below the limit") if o.source == "seed"]
     assert {o.arm: (o.low, o.high) for o in seed if o.value is None} == {
-        "3 mg/kg q8w": (22, 30), "3 mg/kg q4w": (9, 15), "10 mg/kg q8w": (5, 9)}
+        "3 mg/kg q8w": (22, 30),
+        "3 mg/kg q4w": (9, 15),
+        "10 mg/kg q8w": (5, 9),
+    }
     two = [o for o in seed if o.arm == "10 mg/kg q4w"][0]
     assert (two.value, two.unit) == (2, "count")
 
@@ -177,18 +188,27 @@ def test_s13_nor_drum_b_numbers():
 def test_s15_rrrr_primary_and_remission():
     # "programmed 23.5% (40/170) vs standard 21.6% (36/167), difference 2.2 (−6.6 to 11.0), p=0.631"
     s = get_study("rrrr")
-    prog, std = only(s, "sustained discontinuation 1 year", "programmed"), only(s, "sustained discontinuation 1 year", "standard")
+    prog, std = (
+        only(s, "sustained discontinuation 1 year", "programmed"),
+        only(s, "sustained discontinuation 1 year", "standard"),
+    )
     assert (prog.value, prog.count, prog.total) == (23.5, 40, 170)
     assert (std.value, std.count, std.total) == (21.6, 36, 167)
     diff = only(s, "difference in sustained discontinuation")
     assert (diff.value, diff.ci_low, diff.ci_high) == (2.2, -6.6, 11.0)
     # "standard 32.3% / 31.1%, programmed 39.4% / 40.0%"
     rem = {(o.name, o.arm): o.value for o in s.find_outcomes("remission")}
-    assert rem == {("SDAI remission", "standard"): 32.3, ("DAS28-ESR remission", "standard"): 31.1,
-                   ("SDAI remission", "programmed"): 39.4, ("DAS28-ESR remission", "programmed"): 40.0}
+    assert rem == {
+        ("SDAI remission", "standard"): 32.3,
+        ("DAS28-ESR remission", "standard"): 31.1,
+        ("SDAI remission", "programmed"): 39.4,
+        ("DAS28-ESR remission", "programmed"): 40.0,
+    }
     # "(OR 2.97, 1.37–6.43 programmed; 2.83, 1.24–6.50 standard)"
     assert {(o.arm, o.value, o.ci_low, o.ci_high) for o in s.outcomes if o.unit == "OR"} == {
-        ("programmed", 2.97, 1.37, 6.43), ("standard", 2.83, 1.24, 6.50)}
+        ("programmed", 2.97, 1.37, 6.43),
+        ("standard", 2.83, 1.24, 6.50),
+    }
 
 
 def test_s0_price_and_dose_limits():

@@ -24,20 +24,39 @@ def run(ifxdose_cli):
 def test_export_then_import_gives_the_history_back(tmp_path, run):
     bundle, history = tmp_path / "b.json", tmp_path / "h.json"
     rec = tmp_path / "rec.json"
-    rec.write_text(json.dumps({"action": "continue", "model": "m", "model_version": "1", "rationale": "r",
-                               "chosen": {"dose_mg": 165, "interval_weeks": 8, "next_date": "2024-09-02"}}))
-    assert run("export", str(EXAMPLE), "--recommendation", str(rec), "--out", str(bundle), "--tz", "+09:00").returncode == 0
+    rec.write_text(
+        json.dumps(
+            {
+                "action": "continue",
+                "model": "m",
+                "model_version": "1",
+                "rationale": "r",
+                "chosen": {"dose_mg": 165, "interval_weeks": 8, "next_date": "2024-09-02"},
+            }
+        )
+    )
+    assert (
+        run("export", str(EXAMPLE), "--recommendation", str(rec), "--out", str(bundle), "--tz", "+09:00").returncode
+        == 0
+    )
     done = run("import", str(bundle), "--out", str(history), "--tz", "+09:00")
     assert done.returncode == 0, done.stderr
     assert PatientHistory.model_validate_json(history.read_text()) == PatientHistory.model_validate_json(
-        EXAMPLE.read_text())
+        EXAMPLE.read_text()
+    )
     assert "MedicationRequest/recommendation-1" in done.stderr  # skipped lines go to stderr
     assert bundle_to_recommendation(bundle.read_text()).chosen.dose_mg == 165
 
 
 def test_import_prints_the_history_with_a_local_mapping(run):
-    done = run("import", str(HERE / "data" / "hospital_bundle.json"), "--mapping",
-               str(HERE / "data" / "local_codes.toml"), "--tz", "Asia/Tokyo")
+    done = run(
+        "import",
+        str(HERE / "data" / "hospital_bundle.json"),
+        "--mapping",
+        str(HERE / "data" / "local_codes.toml"),
+        "--tz",
+        "Asia/Tokyo",
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ada"][0]["result"] == "positive"
 
@@ -56,7 +75,10 @@ def test_bad_unit_exits_2_with_one_line(tmp_path, run):
 
 
 def test_missing_file_and_bad_zone_exit_2(tmp_path, run):
-    for args in (("import", str(tmp_path / "none.json")), ("export", str(EXAMPLE), "--tz", "Mars/Olympus"),
-                 ("export", str(EXAMPLE), "--type", "batch")):
+    for args in (
+        ("import", str(tmp_path / "none.json")),
+        ("export", str(EXAMPLE), "--tz", "Mars/Olympus"),
+        ("export", str(EXAMPLE), "--type", "batch"),
+    ):
         done = run(*args)
         assert done.returncode == 2 and done.stderr.count("\n") == 1, (args, done.stderr)

@@ -21,9 +21,14 @@ RESEARCH = Path(__file__).resolve().parents[3] / "shared" / "research" / "ra_sco
 HERE = Path(__file__).parent
 
 EXPECTED = {  # research Part B: code, confidence
-    "LOINC_IFX": ("39803-2", "C"), "LOINC_CRP": ("1988-5", "P"), "LOINC_ESR": ("4537-7", "C"),
-    "LOINC_WEIGHT": ("29463-7", "P"), "LOINC_ALBUMIN": ("1751-7", "P"),
-    "RXNORM_IFX": ("191831", "P"), "ATC_IFX": ("L04AB02", "S"), "RXNORM_MTX": ("6851", "C"),
+    "LOINC_IFX": ("39803-2", "C"),
+    "LOINC_CRP": ("1988-5", "P"),
+    "LOINC_ESR": ("4537-7", "C"),
+    "LOINC_WEIGHT": ("29463-7", "P"),
+    "LOINC_ALBUMIN": ("1751-7", "P"),
+    "RXNORM_IFX": ("191831", "P"),
+    "ATC_IFX": ("L04AB02", "S"),
+    "RXNORM_MTX": ("6851", "C"),
     "ATC_MTX": ("L04AX03", "P"),
 }
 

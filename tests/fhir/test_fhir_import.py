@@ -30,27 +30,29 @@ def test_hospital_bundle_values_in_history_units():
     h = imported().history
     assert (h.patient.id, h.patient.sex, h.patient.birth_year) == ("p123", "female", 1962)
     assert h.weights[0].date == date(2024, 1, 8)
-    assert h.weights[0].weight_kg == pytest.approx(121 * 0.45359237)    # 121 lb = 54.885 kg
+    assert h.weights[0].weight_kg == pytest.approx(121 * 0.45359237)  # 121 lb = 54.885 kg
     (inf,) = h.infusions
-    assert inf.date == datetime(2024, 1, 8, 10, 0)                        # local time, +09:00 dropped
+    assert inf.date == datetime(2024, 1, 8, 10, 0)  # local time, +09:00 dropped
     assert (inf.dose_mg, inf.duration_min, inf.route) == (165.0, 150.0, "iv")  # 0.165 g; 10:00-12:30
-    assert inf.product == "Inflectra"                                     # RxCUI 1790541 (codes.toml)
+    assert inf.product == "Inflectra"  # RxCUI 1790541 (codes.toml)
     assert (h.levels[0].value_mg_l, h.levels[0].assay) == (4.2, "ELISA (Matriks Biotek)")  # 4.2 ug/mL
     assert (h.levels[1].below_lloq, h.levels[1].lloq_mg_l) == (True, 0.4)  # < 400 ng/mL = < 0.4 mg/L
     (ada,) = h.ada
     assert (ada.result, ada.titre, ada.titre_unit, ada.titre_ug_l()) == ("positive", 35.0, "ng/mL", 35.0)
-    (lab,) = h.labs                                                       # three results, one draw
-    assert lab.crp_mg_l == pytest.approx(12.0)                            # 1.2 mg/dL x 10
-    assert lab.albumin_g_dl == pytest.approx(3.5)                         # 35 g/L / 10
-    assert lab.esr_mm_h == 38.0                                           # LOINC 30341-2 (codes.toml)
+    (lab,) = h.labs  # three results, one draw
+    assert lab.crp_mg_l == pytest.approx(12.0)  # 1.2 mg/dL x 10
+    assert lab.albumin_g_dl == pytest.approx(3.5)  # 35 g/L / 10
+    assert lab.esr_mm_h == 38.0  # LOINC 30341-2 (codes.toml)
     (mtx,) = h.mtx
-    assert mtx.dose_mg_week == 12.0                                       # 6 mg twice a week
+    assert mtx.dose_mg_week == 12.0  # 6 mg twice a week
 
 
 def test_skipped_resources_are_listed_with_the_reason():
     skipped = imported().skipped
-    assert skipped == ["Observation/hr1: code not in the mapping (LOINC 8867-4)",
-                       "Observation/crp-err: status entered-in-error"]
+    assert skipped == [
+        "Observation/hr1: code not in the mapping (LOINC 8867-4)",
+        "Observation/crp-err: status entered-in-error",
+    ]
 
 
 def test_without_the_local_mapping_the_ada_result_is_skipped_not_guessed():
@@ -64,8 +66,9 @@ def test_unknown_unit_is_an_error_naming_the_resource():
     resource(bundle, "crp1")["valueQuantity"].update(unit="mmol/L", code="mmol/L")
     with pytest.raises(InputError) as err:
         imported(bundle)
-    assert str(err.value).startswith("Observation/crp1 valueQuantity.code: 'mmol/L' is not allowed; "
-                                     "unit for LOINC 1988-5 is not convertible to mg/L")
+    assert str(err.value).startswith(
+        "Observation/crp1 valueQuantity.code: 'mmol/L' is not allowed; unit for LOINC 1988-5 is not convertible to mg/L"
+    )
 
 
 def test_value_out_of_the_history_range_names_the_resource():
@@ -82,15 +85,18 @@ def test_invalid_fhir_is_an_error_naming_the_resource():
         imported(bundle)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda b: b["entry"].pop(0), "exactly one Patient"),
-    (lambda b: b["entry"].append(copy.deepcopy(b["entry"][0])), "one patient per bundle"),
-    (lambda b: resource(b, "p123").update(gender="unknown"), "Patient/p123 gender"),
-    (lambda b: resource(b, "ifx2").pop("effectiveDateTime"), "Observation/ifx2 effective"),
-    (lambda b: resource(b, "ifx2")["valueQuantity"].update(comparator=">"), "comparator"),
-    (lambda b: resource(b, "ati1").pop("interpretation"), "Observation/ati1 interpretation"),
-    (lambda b: resource(b, "ma1")["dosage"]["route"]["coding"][0].update(code="78421000"), "dosage.route"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda b: b["entry"].pop(0), "exactly one Patient"),
+        (lambda b: b["entry"].append(copy.deepcopy(b["entry"][0])), "one patient per bundle"),
+        (lambda b: resource(b, "p123").update(gender="unknown"), "Patient/p123 gender"),
+        (lambda b: resource(b, "ifx2").pop("effectiveDateTime"), "Observation/ifx2 effective"),
+        (lambda b: resource(b, "ifx2")["valueQuantity"].update(comparator=">"), "comparator"),
+        (lambda b: resource(b, "ati1").pop("interpretation"), "Observation/ati1 interpretation"),
+        (lambda b: resource(b, "ma1")["dosage"]["route"]["coding"][0].update(code="78421000"), "dosage.route"),
+    ],
+)
 def test_bad_bundles(change, message):
     bundle = copy.deepcopy(BUNDLE)
     change(bundle)

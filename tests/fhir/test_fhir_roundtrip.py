@@ -11,21 +11,33 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.fhir.strategies import histories, recommendations
 
 from ifxdose.adapters.fhir import codes as c
 from ifxdose.adapters.fhir.exporter import history_to_bundle
 from ifxdose.adapters.fhir.importer import bundle_to_history, bundle_to_recommendation, import_bundle
 from ifxdose.adapters.fhir.recommendation import RecommendationExport
 from ifxdose.domain.patient import PatientHistory
-from tests.fhir.strategies import histories, recommendations
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = PatientHistory.model_validate_json((ROOT / "examples" / "history_label_55kg.json").read_text())
-REC = {"action": "continue", "model": "passot2016", "model_version": "1.0", "rationale": "Label dosing.",
-       "citations": ["Maini RN et al. Lancet 1999;354:1932-9"],
-       "chosen": {"dose_mg": 165, "dose_mg_per_kg": 3, "interval_weeks": 8, "next_date": "2024-09-02",
-                  "predicted_trough_median_mg_l": 1.1, "predicted_trough_p10_mg_l": 0.3,
-                  "predicted_trough_p90_mg_l": 2.5, "pta": 0.62}}
+REC = {
+    "action": "continue",
+    "model": "passot2016",
+    "model_version": "1.0",
+    "rationale": "Label dosing.",
+    "citations": ["Maini RN et al. Lancet 1999;354:1932-9"],
+    "chosen": {
+        "dose_mg": 165,
+        "dose_mg_per_kg": 3,
+        "interval_weeks": 8,
+        "next_date": "2024-09-02",
+        "predicted_trough_median_mg_l": 1.1,
+        "predicted_trough_p10_mg_l": 0.3,
+        "predicted_trough_p90_mg_l": 2.5,
+        "pta": 0.62,
+    },
+}
 NOW = datetime(2024, 8, 26, 9, 0, tzinfo=timezone.utc)
 
 
@@ -63,8 +75,15 @@ def test_every_exported_resource_validates_on_its_own():
         resource = entry["resource"]
         get_fhir_model_class(resource["resourceType"]).model_validate(resource)
         kinds.add(resource["resourceType"])
-    assert kinds == {"Patient", "Observation", "MedicationAdministration", "MedicationStatement",
-                     "MedicationRequest", "Device", "Provenance"}
+    assert kinds == {
+        "Patient",
+        "Observation",
+        "MedicationAdministration",
+        "MedicationStatement",
+        "MedicationRequest",
+        "Device",
+        "Provenance",
+    }
 
 
 def test_transaction_bundle_posts_every_resource():
@@ -85,7 +104,9 @@ def test_recommendation_resources_carry_the_documented_markers():
     dosage = request["dosageInstruction"][0]
     assert dosage["doseAndRate"][0]["doseQuantity"]["value"] == 165
     assert dosage["timing"] == {"event": ["2024-09-02"], "repeat": {"frequency": 1, "period": 8, "periodUnit": "wk"}}
-    predictions = [o for o in _resources(bundle, "Observation") if o["code"]["coding"][0]["code"] == c.PREDICTED_TROUGH.code]
+    predictions = [
+        o for o in _resources(bundle, "Observation") if o["code"]["coding"][0]["code"] == c.PREDICTED_TROUGH.code
+    ]
     (prediction,) = predictions
     assert prediction["category"][0]["coding"][0]["code"] == "prediction"
     assert c.LOINC_IFX.code not in json.dumps(prediction)  # never mistaken for a measured level
@@ -117,10 +138,16 @@ def test_recommendation_accepts_any_object_with_the_fields():
 
 
 def test_below_lloq_level_is_a_less_than_quantity():
-    history = EXAMPLE.model_copy(update={"levels": [EXAMPLE.levels[0].model_copy(
-        update={"value_mg_l": None, "below_lloq": True, "lloq_mg_l": 0.4})]})
-    (level,) = [o for o in _resources(history_to_bundle(history), "Observation")
-                if o["code"]["coding"][0]["code"] == c.LOINC_IFX.code]
+    history = EXAMPLE.model_copy(
+        update={
+            "levels": [EXAMPLE.levels[0].model_copy(update={"value_mg_l": None, "below_lloq": True, "lloq_mg_l": 0.4})]
+        }
+    )
+    (level,) = [
+        o
+        for o in _resources(history_to_bundle(history), "Observation")
+        if o["code"]["coding"][0]["code"] == c.LOINC_IFX.code
+    ]
     assert level["valueQuantity"]["comparator"] == "<" and level["valueQuantity"]["value"] == 0.4
     assert bundle_to_history(history_to_bundle(history)) == history
 

@@ -12,26 +12,30 @@ from ifxdose.adapters.fhir.units import ada_unit_code, convert
 from ifxdose.core.errors import InputError
 
 
-@pytest.mark.parametrize("value, unit, target, expected", [
-    (4.2, "ug/mL", "mg/L", 4.2),          # 1 ug/mL = 1e-6 g / 1e-3 L = 1e-3 g/L = 1 mg/L
-    (4.2, "µg/mL", "mg/L", 4.2),          # micro sign read as UCUM 'u'
-    (4.2, "mcg/mL", "mg/L", 4.2),         # US 'mcg' read as 'ug'
-    (850, "ng/mL", "mg/L", 0.85),         # 850 ng/mL = 850e-9 g / 1e-3 L = 0.85e-3 g/L = 0.85 mg/L
-    (1.2, "mg/dL", "mg/L", 12.0),         # CRP: 1.2 mg per 0.1 L = 12 mg per L
-    (0.3, "mg/dL", "mg/L", 3.0),          # 0.3 x 10
-    (35, "g/L", "g/dL", 3.5),             # albumin: 35 g per L = 3.5 g per 0.1 L
-    (41, "g/L", "g/dL", 4.1),
-    (4100, "mg/dL", "g/dL", 4.1),         # 4100 mg = 4.1 g
-    (121, "[lb_av]", "kg", 54.88467677),  # 121 x 0.45359237 kg (avoirdupois pound, exact by definition)
-    (56000, "g", "kg", 56.0),
-    (0.165, "g", "mg", 165.0),
-    (2.5, "h", "min", 150.0),
-    (38, "mm/h", "mm/h", 38.0),
-    (12, "ng/L", "pg/mL", 12.0),          # 1 ng/L = 1e-9 g / 1 L = 1e-12 g / 1e-3 L = 1 pg/mL
-])
+@pytest.mark.parametrize(
+    "value, unit, target, expected",
+    [
+        (4.2, "ug/mL", "mg/L", 4.2),  # 1 ug/mL = 1e-6 g / 1e-3 L = 1e-3 g/L = 1 mg/L
+        (4.2, "µg/mL", "mg/L", 4.2),  # micro sign read as UCUM 'u'
+        (4.2, "mcg/mL", "mg/L", 4.2),  # US 'mcg' read as 'ug'
+        (850, "ng/mL", "mg/L", 0.85),  # 850 ng/mL = 850e-9 g / 1e-3 L = 0.85e-3 g/L = 0.85 mg/L
+        (1.2, "mg/dL", "mg/L", 12.0),  # CRP: 1.2 mg per 0.1 L = 12 mg per L
+        (0.3, "mg/dL", "mg/L", 3.0),  # 0.3 x 10
+        (35, "g/L", "g/dL", 3.5),  # albumin: 35 g per L = 3.5 g per 0.1 L
+        (41, "g/L", "g/dL", 4.1),
+        (4100, "mg/dL", "g/dL", 4.1),  # 4100 mg = 4.1 g
+        (121, "[lb_av]", "kg", 54.88467677),  # 121 x 0.45359237 kg (avoirdupois pound, exact by definition)
+        (56000, "g", "kg", 56.0),
+        (0.165, "g", "mg", 165.0),
+        (2.5, "h", "min", 150.0),
+        (38, "mm/h", "mm/h", 38.0),
+        (12, "ng/L", "pg/mL", 12.0),  # 1 ng/L = 1e-9 g / 1 L = 1e-12 g / 1e-3 L = 1 pg/mL
+    ],
+)
 def test_conversion_matches_hand_arithmetic(value, unit, target, expected):
-    assert convert(value, unit, target, where="Observation/x valueQuantity", what="test") == pytest.approx(expected,
-                                                                                                          rel=1e-12)
+    assert convert(value, unit, target, where="Observation/x valueQuantity", what="test") == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_same_unit_is_exact():

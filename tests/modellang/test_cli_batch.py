@@ -1,13 +1,13 @@
 """`ifxdose estimate --data --model --out` and `ifxdose model check`, in-process."""
 
 import numpy as np
+from tests.modellang.conftest import ONE_CMT
 from typer.testing import CliRunner
 
 from ifxdose.adapters.cli import app
 from ifxdose.core.estimation.general import estimate_subject
 from ifxdose.core.pk.nmtran import read_nmtran
 from ifxdose.domain.modelfiles import load_model
-from tests.modellang.conftest import ONE_CMT
 
 DATA = """ID,TIME,AMT,EVID,MDV,DV,WT
 1,0,100,1,1,.,70
@@ -22,8 +22,11 @@ DATA = """ID,TIME,AMT,EVID,MDV,DV,WT
 
 def _model_file(tmp_path):
     p = tmp_path / "wt_model.toml"
-    p.write_text(ONE_CMT.replace("[theta]", "[covariates.WT]\nunit = \"kg\"\nlow = 20\nhigh = 250\nreference = 70\n[theta]")
-                 .replace("CL = TVCL*exp(ETA_CL)", "CL = TVCL*(WT/70)**0.75*exp(ETA_CL)"))
+    p.write_text(
+        ONE_CMT.replace(
+            "[theta]", '[covariates.WT]\nunit = "kg"\nlow = 20\nhigh = 250\nreference = 70\n[theta]'
+        ).replace("CL = TVCL*exp(ETA_CL)", "CL = TVCL*(WT/70)**0.75*exp(ETA_CL)")
+    )
     return p
 
 
@@ -33,8 +36,9 @@ def test_batch_estimate_writes_one_row_per_subject_equal_to_the_single_fit(tmp_p
     out = tmp_path / "etas.csv"
     mfile = _model_file(tmp_path)
     for workers in ("1", "2"):
-        res = CliRunner().invoke(app, ["estimate", "--data", str(data), "--model", str(mfile), "--out", str(out),
-                                       "--workers", workers])
+        res = CliRunner().invoke(
+            app, ["estimate", "--data", str(data), "--model", str(mfile), "--out", str(out), "--workers", workers]
+        )
         assert res.exit_code == 0, res.output
         lines = out.read_text().splitlines()
         assert lines[0] == "ID,ETA1,ETA2,OFV,warnings"

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
+from tests.modellang.conftest import ONE_CMT, ORAL, ipred, model, subject
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.estimation import Problem
 from ifxdose.core.pk import list_models, load_model
 from ifxdose.core.pk.general import Engine, from_pkmodel
-from tests.modellang.conftest import ONE_CMT, ORAL, ipred, model, subject
 
 CL, V, KA = 2.0, 20.0, 1.2
 K = CL / V
@@ -18,8 +18,15 @@ def csv(rows, header="ID,TIME,AMT,RATE,CMT,EVID,MDV,DV,SS,II,ADDL"):
     return header + "\n" + "\n".join(rows)
 
 
-@pytest.mark.parametrize("name, route", [(n, r) for n in list_models() if load_model(n).is_linear
-                                         for r in (("iv", "sc") if load_model(n).has_depot else ("iv",))])
+@pytest.mark.parametrize(
+    "name, route",
+    [
+        (n, r)
+        for n in list_models()
+        if load_model(n).is_linear
+        for r in (("iv", "sc") if load_model(n).has_depot else ("iv",))
+    ],
+)
 def test_every_linear_library_model_equals_its_closed_form(name, route):
     """The unchanged library TOML, translated to the language, predicts what the closed form does."""
     pk = load_model(name)
@@ -31,13 +38,19 @@ def test_every_linear_library_model_equals_its_closed_form(name, route):
     doses = [(0.0, 300.0), (14.0, 300.0), (42.0, 400.0)]
     times = np.array([1.0, 14.0, 20.0, 42.0, 50.0, 70.0])
     dur = 2 / 24 if route == "iv" else 0.0
-    pr = Problem(pk, np.array([-np.inf]), {k: np.array([v]) for k, v in covs.items()},
-                 [(t, a, dur, 0 if route == "iv" else 1) for t, a in doses])
+    pr = Problem(
+        pk,
+        np.array([-np.inf]),
+        {k: np.array([v]) for k, v in covs.items()},
+        [(t, a, dur, 0 if route == "iv" else 1) for t, a in doses],
+    )
     eta = pk.sample_eta(4, np.random.default_rng(3))
     ref = pr.predict(eta, times)
     cmt = (2 if pk.has_depot else 1) if route == "iv" else 1
     cols = ",".join(covs)
-    rows = [f"1,{t},{a},{a / dur if dur else 0},{cmt},1,1,.," + ",".join(str(v) for v in covs.values()) for t, a in doses]
+    rows = [
+        f"1,{t},{a},{a / dur if dur else 0},{cmt},1,1,.," + ",".join(str(v) for v in covs.values()) for t, a in doses
+    ]
     rows += [f"1,{t},.,.,.,0,0,1," + ",".join(str(v) for v in covs.values()) for t in times]
     rows.sort(key=lambda r: (float(r.split(",")[1]), r.split(",")[5] != "0"))  # a level at a dose time is a trough
     f = ipred(g, "ID,TIME,AMT,RATE,CMT,EVID,MDV,DV," + cols + "\n" + "\n".join(rows), eta)
@@ -78,7 +91,11 @@ def test_rate_minus_one_needs_r_in_pk():
 
 def test_steady_state_bolus_and_infusion_by_hand():
     """SS=1: C(t) = D/V e^-Kt / (1 - e^-K tau) (bolus); infusion: the textbook SS infusion curve."""
-    m = model(ORAL.replace("structure = \"1cmt\"\ndepot = true", "structure = \"1cmt\"").replace("KA = TVKA*exp(ETA_KA)", "KA = TVKA*exp(ETA_KA)\nALAG2 = 0").replace("ALAG1 = TLAG\nF1 = TVF", "F1 = 1"))
+    m = model(
+        ORAL.replace('structure = "1cmt"\ndepot = true', 'structure = "1cmt"')
+        .replace("KA = TVKA*exp(ETA_KA)", "KA = TVKA*exp(ETA_KA)\nALAG2 = 0")
+        .replace("ALAG1 = TLAG\nF1 = TVF", "F1 = 1")
+    )
     tau = 12.0
     times = np.array([0.0, 1.0, 6.0, 11.9])
     f = ipred(m, csv(["1,0,100,0,1,1,1,.,1,12,0"] + [f"1,{t},.,.,1,0,0,1,0,0,0" for t in times[1:]]))
@@ -89,7 +106,11 @@ def test_steady_state_bolus_and_infusion_by_hand():
     f = ipred(m, csv(["1,0,100,50,1,1,1,.,1,12,0"] + [f"1,{t},.,.,1,0,0,1,0,0,0" for t in times[1:]]))
     c_end = rate / CL * (1 - np.exp(-K * dur)) / (1 - np.exp(-K * tau))
     c_trough = c_end * np.exp(-K * (tau - dur))
-    ref = [c_trough * np.exp(-K * 1) + rate / CL * (1 - np.exp(-K * 1)), c_end * np.exp(-K * 4), c_end * np.exp(-K * 9.9)]
+    ref = [
+        c_trough * np.exp(-K * 1) + rate / CL * (1 - np.exp(-K * 1)),
+        c_end * np.exp(-K * 4),
+        c_end * np.exp(-K * 9.9),
+    ]
     np.testing.assert_allclose(f, ref, rtol=1e-10)
 
 
@@ -98,7 +119,9 @@ def test_steady_state_with_lag_equals_a_long_explicit_dose_train():
     m = model(ORAL)
     times = [0.2, 0.7, 3.0, 11.0]
     ss = ipred(m, csv(["1,0,100,0,1,1,1,.,1,12,0"] + [f"1,{t},.,.,2,0,0,1,0,0,0" for t in times]), [0.3, -0.2, 0.5])
-    train = ipred(m, csv(["1,-4800,100,0,1,1,1,.,0,12,400"] + [f"1,{t},.,.,2,0,0,1,0,0,0" for t in times]), [0.3, -0.2, 0.5])
+    train = ipred(
+        m, csv(["1,-4800,100,0,1,1,1,.,0,12,400"] + [f"1,{t},.,.,2,0,0,1,0,0,0" for t in times]), [0.3, -0.2, 0.5]
+    )
     np.testing.assert_allclose(ss, train, rtol=1e-9)
 
 
@@ -124,15 +147,28 @@ def test_addl_equals_explicit_doses_and_ss2_adds_to_the_state():
 
 def test_reset_event_clears_the_system():
     m = model(ONE_CMT)
-    f = ipred(m, csv(["1,0,100,0,1,1,1,.,0,0,0", "1,5,.,.,1,3,1,.,0,0,0", "1,6,.,.,1,0,0,1,0,0,0",
-                      "1,7,50,0,1,4,1,.,0,0,0", "1,8,.,.,1,0,0,1,0,0,0"]))
+    f = ipred(
+        m,
+        csv(
+            [
+                "1,0,100,0,1,1,1,.,0,0,0",
+                "1,5,.,.,1,3,1,.,0,0,0",
+                "1,6,.,.,1,0,0,1,0,0,0",
+                "1,7,50,0,1,4,1,.,0,0,0",
+                "1,8,.,.,1,0,0,1,0,0,0",
+            ]
+        ),
+    )
     np.testing.assert_allclose(f, [0.0, 50 / 5 * np.exp(-0.06)], atol=1e-14, rtol=1e-12)
 
 
 def test_covariate_timing_follows_nonmem():
     """A record's covariate applies over the interval ending at it (next value carried backward)."""
-    m = model(ONE_CMT.replace("[theta]", "[covariates.WT]\nunit = \"kg\"\nlow = 1\nhigh = 300\nreference = 70\n[theta]")
-              .replace("CL = TVCL*exp(ETA_CL)", "CL = TVCL*(WT/70)**0.75*exp(ETA_CL)"))
+    m = model(
+        ONE_CMT.replace(
+            "[theta]", '[covariates.WT]\nunit = "kg"\nlow = 1\nhigh = 300\nreference = 70\n[theta]'
+        ).replace("CL = TVCL*exp(ETA_CL)", "CL = TVCL*(WT/70)**0.75*exp(ETA_CL)")
+    )
     f = ipred(m, "ID,TIME,AMT,EVID,MDV,DV,WT\n1,0,100,1,1,.,70\n1,10,.,0,0,1,100\n1,20,.,0,0,1,100")
     k_new = 0.3 * (100 / 70) ** 0.75 / 5
     np.testing.assert_allclose(f, 100 / 5 * np.exp(-k_new * np.array([10.0, 20.0])), rtol=1e-12)
@@ -167,7 +203,15 @@ proportional = 0.1
     f = ipred(m, csv(rows), [[0.0], [0.3]])
     for i, e in enumerate((0.0, 0.3)):
         vm = 10 * np.exp(e)
-        sol = solve_ivp(lambda t, a: [-vm * (a[0] / 5) / (2 + a[0] / 5)], (0, 4), [100.0], t_eval=times, rtol=1e-12, atol=1e-14, method="Radau")
+        sol = solve_ivp(
+            lambda t, a: [-vm * (a[0] / 5) / (2 + a[0] / 5)],
+            (0, 4),
+            [100.0],
+            t_eval=times,
+            rtol=1e-12,
+            atol=1e-14,
+            method="Radau",
+        )
         np.testing.assert_allclose(f[i], sol.y[0] / 5, rtol=1e-7)
     lin = model(text.replace("TVKM = 2.0", "TVKM = 1e7").replace("TVVM = 10.0", "TVVM = 3e6"))
     np.testing.assert_allclose(ipred(lin, csv(rows)), 100 / 5 * np.exp(-0.3 / 5 * times), rtol=1e-5)
@@ -175,7 +219,9 @@ proportional = 0.1
 
 def test_ode_engine_equals_exact_engine_with_ss_addl_lag_and_infusions():
     m = model(ORAL)
-    rows = ["1,0,100,0,1,1,1,.,1,12,2", "1,30,80,40,2,1,1,.,0,0,0"] + [f"1,{t},.,.,2,0,0,1,0,0,0" for t in (0.3, 5, 12, 13, 31, 40)]
+    rows = ["1,0,100,0,1,1,1,.,1,12,2", "1,30,80,40,2,1,1,.,0,0,0"] + [
+        f"1,{t},.,.,2,0,0,1,0,0,0" for t in (0.3, 5, 12, 13, 31, 40)
+    ]
     rows.sort(key=lambda r: float(r.split(",")[1]))
     eta = np.array([[0.2, -0.1, 0.4], [-0.5, 0.3, -0.6]])
     a = ipred(m, csv(rows), eta, engine="exact")
@@ -219,7 +265,9 @@ proportional = 0.1
     m = model(text)
     assert m.linear
     t = np.array([1.0, 2.0, 5.0])
-    rows = ["1,0,100,0,1,1,1,.,0,0,0"] + [f"1,{x},.,.,1,0,0,1,0,0,0" for x in t] + [f"1,{x},.,.,2,0,0,1,0,0,0" for x in t]
+    rows = (
+        ["1,0,100,0,1,1,1,.,0,0,0"] + [f"1,{x},.,.,1,0,0,1,0,0,0" for x in t] + [f"1,{x},.,.,2,0,0,1,0,0,0" for x in t]
+    )
     rows.sort(key=lambda r: float(r.split(",")[1]))
     f = ipred(m, csv(rows))
     k1, km = 1.5 / 10, 2.0 / 8
@@ -233,10 +281,16 @@ proportional = 0.1
 
 def test_log_scale_output_and_non_lognormal_random_effects():
     """Logit-normal F, additive eta on KA, Box-Cox eta; log-transformed data with additive log-scale error."""
-    text = ORAL.replace("F1 = TVF", "F1 = expit(logit(TVF) + ETA_F)\nKA2 = TVKA + ETA_KA2\nBC = (exp(ETA_BC)**0.5 - 1)/0.5") \
-        .replace('names = ["ETA_CL", "ETA_V", "ETA_KA"]\nomega = [1.0, 1.0, 1.0]',
-                 'names = ["ETA_CL", "ETA_V", "ETA_KA", "ETA_F", "ETA_KA2", "ETA_BC"]\nomega = [1.0, 1.0, 1.0, 0.5, 0.1, 0.2]') \
-        .replace('proportional = 0.15', 'additive = 0.2\nscale = "log"')
+    text = (
+        ORAL.replace(
+            "F1 = TVF", "F1 = expit(logit(TVF) + ETA_F)\nKA2 = TVKA + ETA_KA2\nBC = (exp(ETA_BC)**0.5 - 1)/0.5"
+        )
+        .replace(
+            'names = ["ETA_CL", "ETA_V", "ETA_KA"]\nomega = [1.0, 1.0, 1.0]',
+            'names = ["ETA_CL", "ETA_V", "ETA_KA", "ETA_F", "ETA_KA2", "ETA_BC"]\nomega = [1.0, 1.0, 1.0, 0.5, 0.1, 0.2]',
+        )
+        .replace("proportional = 0.15", 'additive = 0.2\nscale = "log"')
+    )
     m = model(text)
     eta = np.array([0.0, 0.0, 0.0, 0.7, 0.05, 0.3])
     f = ipred(m, csv(["1,0,100,0,1,1,1,.,0,0,0", "1,3,.,.,2,0,0,1,0,0,0"]), eta)
@@ -249,10 +303,11 @@ def test_log_scale_output_and_non_lognormal_random_effects():
 
 
 def test_between_occasion_variability_moves_only_its_occasion():
-    text = ONE_CMT.replace("[random_effects]", "[occasion_effects]\nnames = [\"KAPPA_CL\"]\nomega = [0.05]\n[random_effects]") \
-        .replace("CL = TVCL*exp(ETA_CL)", "CL = TVCL*exp(ETA_CL + KAPPA_CL)")
+    text = ONE_CMT.replace(
+        "[random_effects]", '[occasion_effects]\nnames = ["KAPPA_CL"]\nomega = [0.05]\n[random_effects]'
+    ).replace("CL = TVCL*exp(ETA_CL)", "CL = TVCL*exp(ETA_CL + KAPPA_CL)")
     m = model(text)
-    data = ("ID,TIME,AMT,EVID,MDV,DV,OCC\n1,0,100,1,1,.,1\n1,10,.,0,0,1,1\n1,20,100,1,1,.,2\n1,30,.,0,0,1,2")
+    data = "ID,TIME,AMT,EVID,MDV,DV,OCC\n1,0,100,1,1,.,1\n1,10,.,0,0,1,1\n1,20,100,1,1,.,2\n1,30,.,0,0,1,2"
     base = ipred(m, data, kappa=np.zeros((1, 2, 1)))
     moved = ipred(m, data, kappa=np.array([[[0.0], [0.5]]]))
     assert moved[0] == base[0]

@@ -5,21 +5,29 @@ import dataclasses
 import numpy as np
 import pytest
 from scipy.optimize import differential_evolution
+from tests.modellang.conftest import ONE_CMT, ORAL, model, subject
 
 from ifxdose.core.estimation import Observations, Problem, estimate_map, objective
 from ifxdose.core.estimation.general import GeneralProblem, estimate_subject
 from ifxdose.core.pk import ROUTE_IV, load_model
 from ifxdose.core.pk.general import Engine
-from tests.modellang.conftest import ONE_CMT, ORAL, model, subject
 
 
 def _global_reference(problem, seed=0):
     """Differential evolution over +-5 prior SD, polished by L-BFGS-B (scipy), same objective."""
     omega_inv = np.linalg.inv(problem.omega)
     sd = np.sqrt(np.diag(problem.omega))
-    res = differential_evolution(lambda e: objective(problem, problem.observations, np.atleast_2d(e.T), omega_inv),
-                                 [(-5 * s, 5 * s) for s in sd], seed=seed, tol=1e-12, popsize=20, maxiter=300,
-                                 vectorized=True, updating="deferred", polish=True)
+    res = differential_evolution(
+        lambda e: objective(problem, problem.observations, np.atleast_2d(e.T), omega_inv),
+        [(-5 * s, 5 * s) for s in sd],
+        seed=seed,
+        tol=1e-12,
+        popsize=20,
+        maxiter=300,
+        vectorized=True,
+        updating="deferred",
+        polish=True,
+    )
     return res.fun, res.x
 
 
@@ -73,9 +81,17 @@ def test_library_stress_set_against_global_optimum():
         fit = estimate_map(pr, obs)
         omega_inv = np.linalg.inv(pk.omega)
         sd = np.sqrt(np.diag(pk.omega))
-        ref = differential_evolution(lambda e: objective(pr, obs, np.atleast_2d(e.T), omega_inv), [(-5 * s, 5 * s) for s in sd],
-                                     seed=i, tol=1e-12, popsize=20, maxiter=300, vectorized=True, updating="deferred",
-                                     polish=True).fun
+        ref = differential_evolution(
+            lambda e: objective(pr, obs, np.atleast_2d(e.T), omega_inv),
+            [(-5 * s, 5 * s) for s in sd],
+            seed=i,
+            tol=1e-12,
+            popsize=20,
+            maxiter=300,
+            vectorized=True,
+            updating="deferred",
+            polish=True,
+        ).fun
         assert fit.ofv <= ref + 1e-3 or fit.warnings
 
 
@@ -98,11 +114,14 @@ def test_zero_prediction_with_proportional_error_is_finite_and_uninformative():
 
 
 def test_between_occasion_kappas_are_estimated_per_occasion():
-    text = ONE_CMT.replace("[random_effects]", "[occasion_effects]\nnames = [\"KAPPA_CL\"]\nomega = [0.05]\n[random_effects]") \
-        .replace("CL = TVCL*exp(ETA_CL)", "CL = TVCL*exp(ETA_CL + KAPPA_CL)")
+    text = ONE_CMT.replace(
+        "[random_effects]", '[occasion_effects]\nnames = ["KAPPA_CL"]\nomega = [0.05]\n[random_effects]'
+    ).replace("CL = TVCL*exp(ETA_CL)", "CL = TVCL*exp(ETA_CL + KAPPA_CL)")
     m = model(text)
-    rec = subject("ID,TIME,AMT,EVID,MDV,DV,OCC\n1,0,100,1,1,.,1\n1,5,.,0,0,10,1\n1,10,.,0,0,8,1\n"
-                  "1,20,100,1,1,.,2\n1,25,.,0,0,12,2\n1,30,.,0,0,8,2")
+    rec = subject(
+        "ID,TIME,AMT,EVID,MDV,DV,OCC\n1,0,100,1,1,.,1\n1,5,.,0,0,10,1\n1,10,.,0,0,8,1\n"
+        "1,20,100,1,1,.,2\n1,25,.,0,0,12,2\n1,30,.,0,0,8,2"
+    )
     problem, fit = estimate_subject(m, rec)
     assert problem.eta_names == ("ETA_CL", "ETA_V", "KAPPA_CL_OCC1", "KAPPA_CL_OCC2")
     ref, x = _global_reference(problem)
@@ -112,7 +131,11 @@ def test_between_occasion_kappas_are_estimated_per_occasion():
 
 @pytest.mark.parametrize("scale", ["linear", "log"])
 def test_objective_terms_by_hand(scale):
-    text = ONE_CMT if scale == "linear" else ONE_CMT.replace("proportional = 0.2\nadditive = 0.05", "additive = 0.3\nscale = \"log\"")
+    text = (
+        ONE_CMT
+        if scale == "linear"
+        else ONE_CMT.replace("proportional = 0.2\nadditive = 0.05", 'additive = 0.3\nscale = "log"')
+    )
     m = model(text)
     dv = 2.0 if scale == "linear" else float(np.log(2.0))
     rec = subject(f"ID,TIME,AMT,EVID,MDV,DV\n1,0,100,1,1,.\n1,5,.,0,0,{dv!r}")
@@ -162,7 +185,9 @@ def test_general_language_map_equals_the_library_map_on_the_ra_default():
 
     pk = load_model("passot_2016_ra")
     doses = [0.0, 14.0, 42.0, 98.0]
-    pr = Problem(pk, np.array([-np.inf]), {"weight_kg": np.array([62.0])}, [(d, 186.0, 2 / 24, ROUTE_IV) for d in doses])
+    pr = Problem(
+        pk, np.array([-np.inf]), {"weight_kg": np.array([62.0])}, [(d, 186.0, 2 / 24, ROUTE_IV) for d in doses]
+    )
     times, y = np.array([42.0, 98.0]), np.array([2.1, 0.7])
     a = estimate_map(pr, Observations(times, y, np.full(2, np.nan)))
     rows = [f"1,{d},186,{186 * 12},1,1,.,62" for d in doses] + [f"1,{t},.,.,0,0,{v},62" for t, v in zip(times, y)]

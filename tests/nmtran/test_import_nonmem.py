@@ -64,15 +64,20 @@ def test_two_compartment_advans_equal_the_library_closed_form(name, structure):
         route, dur = 1, 0.0
     else:
         csv = "ID,TIME,AMT,RATE,EVID,MDV,DV,ALB\n1,0,300,3600,1,1,.,3.5\n" + "\n".join(
-            f"1,{t},.,.,0,0,1,3.5" for t in (0.5, 2, 8, 24))
+            f"1,{t},.,.,0,0,1,3.5" for t in (0.5, 2, 8, 24)
+        )
         p = {"CL": 0.4 * (3.5 / 4) ** -1.2 * np.exp(0.3), "V1": 3.1 * np.exp(-0.2), "Q": 0.6, "V2": 1.9}
         route, dur = 0, 300 / 3600
     f, w = _pred(m, csv, eta)
     pk = load_model("hanzel_2021_ctp13" if oral else "fasanmade_2009_uc")
     params = {k: np.array([[v]]) for k, v in p.items()}
-    ref = simulate_concentrations(pk, params, np.array([[-np.inf]]),
-                                  DoseTable.from_lists([[(0.0, 100.0 if oral else 300.0, dur, route)]]),
-                                  np.array([0.5, 2, 8, 24]))[0]
+    ref = simulate_concentrations(
+        pk,
+        params,
+        np.array([[-np.inf]]),
+        DoseTable.from_lists([[(0.0, 100.0 if oral else 300.0, dur, route)]]),
+        np.array([0.5, 2, 8, 24]),
+    )[0]
     np.testing.assert_allclose(f[0], ref, rtol=1e-9)
     if not oral:
         np.testing.assert_allclose(w[0], np.sqrt(0.25 + 0.01 * ref**2), rtol=1e-10)

@@ -34,8 +34,19 @@ def test_simulate_json_has_parameters_with_units_and_arrays():
 
 
 def test_simulate_time_varying_ada_from_cli():
-    out = run_json("simulate", "--model", "fasanmade_2009_uc", "--regimen", LABEL, "--weight-kg", "70",
-                   "--cov", "ada=1@140", "--at-days", "100,200")
+    out = run_json(
+        "simulate",
+        "--model",
+        "fasanmade_2009_uc",
+        "--regimen",
+        LABEL,
+        "--weight-kg",
+        "70",
+        "--cov",
+        "ada=1@140",
+        "--at-days",
+        "100,200",
+    )
     assert [p["from_day"] for p in out["parameters"]] == [None, 140.0]
 
 
@@ -63,7 +74,7 @@ def test_bad_input_exits_2_with_one_line(args, field, ifxdose_cli):
     if "--regimen-override" in args:
         i = args.index("--regimen-override")
         regimen = args[i + 1]
-        args = args[:i] + args[i + 2:]
+        args = args[:i] + args[i + 2 :]
     proc = ifxdose_cli("simulate", "--regimen", regimen, *args)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

@@ -7,7 +7,7 @@ events; required agreement 1e-6 relative on every linear library model and regim
 import numpy as np
 import pytest
 
-from ifxdose.core.pk import DoseTable, ROUTE_IV, ROUTE_SC, list_models, load_model, simulate_concentrations
+from ifxdose.core.pk import ROUTE_IV, ROUTE_SC, DoseTable, list_models, load_model, simulate_concentrations
 from ifxdose.core.pk.model import PKModel, Value
 from ifxdose.domain.simulation import simulate
 
@@ -50,13 +50,17 @@ def test_time_varying_covariates_agree(name, rng):
 def test_bolus_and_subcutaneous_agree():
     """IV bolus (duration 0) and SC depot dosing with bioavailability (Hanzel 2021)."""
     m = load_model("hanzel_2021_ctp13")
-    p = m.individual_parameters({"weight_kg": np.array([[70.0], [95.0]])}, np.array([[[0.1, -0.05, 0.2, 0.3]], [[0, 0, 0, 0]]]))
+    p = m.individual_parameters(
+        {"weight_kg": np.array([[70.0], [95.0]])}, np.array([[[0.1, -0.05, 0.2, 0.3]], [[0, 0, 0, 0]]])
+    )
     seg = np.full((2, 1), -np.inf)
     times = [0, 14, 42, 56, 70, 84, 98]
-    doses = DoseTable.from_lists([
-        [(t, 350.0 if t < 50 else 120.0, 0.0 if t < 50 else 0.0, ROUTE_IV if t < 50 else ROUTE_SC) for t in times],
-        [(t, 400.0, 2 / 24, ROUTE_IV) for t in times[:3]] + [(t, 240.0, 0.0, ROUTE_SC) for t in times[3:]],
-    ])
+    doses = DoseTable.from_lists(
+        [
+            [(t, 350.0 if t < 50 else 120.0, 0.0 if t < 50 else 0.0, ROUTE_IV if t < 50 else ROUTE_SC) for t in times],
+            [(t, 400.0, 2 / 24, ROUTE_IV) for t in times[:3]] + [(t, 240.0, 0.0, ROUTE_SC) for t in times[3:]],
+        ]
+    )
     obs = np.arange(0, 140, 0.25)
     a = simulate_concentrations(m, p, seg, doses, obs)
     b = simulate_concentrations(m, p, seg, doses, obs, engine="ode")
@@ -91,8 +95,12 @@ def test_population_paths_agree_with_ode(rng):
     eta = m.sample_eta(P, rng)
     p = m.individual_parameters({"weight_kg": np.linspace(45, 95, P)[:, None]}, eta[:, None, :])
     seg = np.full((P, 1), -np.inf)
-    uniform = DoseTable.same_for_all(P, [0, 14, 42, 98], np.linspace(135, 285, P)[:, None] * np.ones(4), 2 / 24, ROUTE_IV)
-    ragged = DoseTable.from_lists([[(t + i, 200.0 + 10 * i, (1 + i) / 24, ROUTE_IV) for t in (0, 14, 42)] for i in range(P)])
+    uniform = DoseTable.same_for_all(
+        P, [0, 14, 42, 98], np.linspace(135, 285, P)[:, None] * np.ones(4), 2 / 24, ROUTE_IV
+    )
+    ragged = DoseTable.from_lists(
+        [[(t + i, 200.0 + 10 * i, (1 + i) / 24, ROUTE_IV) for t in (0, 14, 42)] for i in range(P)]
+    )
     obs = np.arange(0, 150, 0.5)
     for doses in (uniform, ragged):
         a = simulate_concentrations(m, p, seg, doses, obs)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ifxdose.core.pk import DoseTable, ROUTE_IV, load_model, simulate_concentrations
+from ifxdose.core.pk import ROUTE_IV, DoseTable, load_model, simulate_concentrations
 from ifxdose.core.pk.metrics import auc_trapezoid, time_above
 from ifxdose.domain.simulation import simulate
 
@@ -35,7 +35,11 @@ def test_two_compartment_bolus_biexponential_by_hand():
     beta = (s - np.sqrt(s * s - 4 * k10 * k21)) / 2
     D = 400.0
     t = np.array([0.0, 0.1, 1.0, 5.0, 20.0, 60.0])
-    expected = D / v1 * ((alpha - k21) / (alpha - beta) * np.exp(-alpha * t) + (k21 - beta) / (alpha - beta) * np.exp(-beta * t))
+    expected = (
+        D
+        / v1
+        * ((alpha - k21) / (alpha - beta) * np.exp(-alpha * t) + (k21 - beta) / (alpha - beta) * np.exp(-beta * t))
+    )
     doses = DoseTable.from_lists([[(0.0, D, 0.0, ROUTE_IV)]])
     got = simulate_concentrations(m, p, np.full((1, 1), -np.inf), doses, t + 1e-12)
     assert rel_close(got[0], expected, rtol=1e-8)

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from ifxdose.core.pk import DoseTable, ROUTE_IV, ROUTE_SC, kernel, load_model, simulate_concentrations
+from ifxdose.core.pk import ROUTE_IV, ROUTE_SC, DoseTable, kernel, load_model, simulate_concentrations
 from ifxdose.core.pk.model import PKModel, Value
 
 from . import test_engines_agree as agree
@@ -49,6 +49,7 @@ def _on_kernel(test):
     def wrapper(*args, **kwargs):
         with compiled_kernel():
             return test(*args, **kwargs)
+
     return wrapper
 
 

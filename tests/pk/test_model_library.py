@@ -32,7 +32,9 @@ def test_default_ra_model_is_an_ra_model():
 
 def test_ternant_2014_weight_doubles_v1_from_50_to_90_kg():
     """Ternant 2014 abstract: V1 'doubled between 50 and 90 kg'."""
-    assert typical("ternant_2014_ra", weight_kg=90)["V1"] / typical("ternant_2014_ra", weight_kg=50)["V1"] == pytest.approx(2.0, rel=1e-3)
+    assert typical("ternant_2014_ra", weight_kg=90)["V1"] / typical("ternant_2014_ra", weight_kg=50)[
+        "V1"
+    ] == pytest.approx(2.0, rel=1e-3)
 
 
 def test_ternant_2014_crp_and_mtx_effects():
@@ -40,7 +42,9 @@ def test_ternant_2014_crp_and_mtx_effects():
     lo = typical("ternant_2014_ra", weight_kg=70, crp_mg_l=3)["CL"]
     hi = typical("ternant_2014_ra", weight_kg=70, crp_mg_l=14)["CL"]
     assert hi / lo == pytest.approx(1.2, rel=1e-3)
-    assert typical("ternant_2014_ra", weight_kg=70, mtx=1)["CL"] / typical("ternant_2014_ra", weight_kg=70, mtx=0)["CL"] == pytest.approx(0.7)
+    assert typical("ternant_2014_ra", weight_kg=70, mtx=1)["CL"] / typical("ternant_2014_ra", weight_kg=70, mtx=0)[
+        "CL"
+    ] == pytest.approx(0.7)
 
 
 def test_passot_2016_ra_clearance_is_49_percent_above_as():

@@ -79,15 +79,20 @@ def test_s5_start_trough_without_escalation_is_1_to_2_mg_per_l():
 
 def test_s14_tnf_low_patients_keep_trough_at_least_1_at_3_mg_per_kg():
     # S14 (Takeuchi 2011): low TNF keeps the week-54 trough >= 1 ug/mL at 3 mg/kg.
-    t = _median_trough("rising", "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 46", 378.0,
-                       lambda p: p["tnf_pg_ml"] < 0.55)
+    t = _median_trough(
+        "rising", "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 46", 378.0, lambda p: p["tnf_pg_ml"] < 0.55
+    )
     assert t >= 1.0
 
 
 def test_s14_tnf_high_patients_trough_above_2_at_10_mg_per_kg():
     # S14 abstract: median trough > 2 ug/mL at 10 mg/kg in TNF-high patients.
-    t = _median_trough("rising", "3 mg/kg at weeks 0,2,6; 10 mg/kg every 8 weeks from week 14 until week 46", 378.0,
-                       lambda p: p["tnf_pg_ml"] >= 1.65)
+    t = _median_trough(
+        "rising",
+        "3 mg/kg at weeks 0,2,6; 10 mg/kg every 8 weeks from week 14 until week 46",
+        378.0,
+        lambda p: p["tnf_pg_ml"] >= 1.65,
+    )
     assert t > 2.0
 
 
@@ -101,9 +106,11 @@ def test_s14_tnf_high_patients_have_lower_troughs_than_tnf_low_at_the_same_dose(
 
 def test_s10_trough_order_3q8w_lowest_and_10q8w_similar_to_3q4w():
     # S10 (St Clair 2002): 3 mg/kg q8w has the lowest trough; 10 mg/kg q8w and 3 mg/kg q4w are similar.
-    arms = {"3q8": "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 46",
-            "3q4": "3 mg/kg at weeks 0,2,6 then every 4 weeks until week 50",
-            "10q8": "10 mg/kg at weeks 0,2,6 then every 8 weeks until week 46"}
+    arms = {
+        "3q8": "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 46",
+        "3q4": "3 mg/kg at weeks 0,2,6 then every 4 weeks until week 50",
+        "10q8": "10 mg/kg at weeks 0,2,6 then every 8 weeks until week 46",
+    }
     t = {k: _median_trough("attract", r, 378.0) for k, r in arms.items()}
     assert t["3q8"] < min(t["3q4"], t["10q8"])
     assert 0.5 <= t["10q8"] / t["3q4"] <= 2.0

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from ifxdose.core.pk import DoseTable, ROUTE_IV, load_model, simulate_concentrations
+from ifxdose.core.pk import ROUTE_IV, DoseTable, load_model, simulate_concentrations
 from ifxdose.core.pk.model import PKModel
 
 from .conftest import rel_close

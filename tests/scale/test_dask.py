@@ -23,8 +23,12 @@ def cluster_map():
     (``--scheduler local:2`` is exercised by the CLI test); one for the module."""
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      env=WORKER_ENV) as cluster, executor(cluster.scheduler_address) as map_fn:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", env=WORKER_ENV
+        ) as cluster,
+        executor(cluster.scheduler_address) as map_fn,
+    ):
         yield map_fn
 
 
@@ -69,8 +73,9 @@ def test_bad_scheduler_is_an_input_error(spec):
 
 
 def test_cli_bad_scheduler_exits_2():
-    from ifxdose.adapters.cli import main
     import sys
+
+    from ifxdose.adapters.cli import main
 
     argv = sys.argv
     sys.argv = ["ifxdose", "trial", "run", "rrrr", "--scheduler", "local:0"]

@@ -16,8 +16,15 @@ def test_acr_research_vector_is_acr20():
     result = acr_response(baseline=BASE, followup=FOLLOW)
     assert (result.level, result.acr20, result.acr50, result.acr70) == (20, True, False, False)
     pct = {c.name: round(c.improvement_pct, 1) for c in result.components}
-    assert pct == {"tjc68": 41.7, "sjc66": 50.0, "pain_mm": 28.6, "ptga_mm": 60.0,
-                   "phga_mm": 50.0, "haq_di": 58.8, "crp_mg_l": 33.3}
+    assert pct == {
+        "tjc68": 41.7,
+        "sjc66": 50.0,
+        "pain_mm": 28.6,
+        "ptga_mm": 60.0,
+        "phga_mm": 50.0,
+        "haq_di": 58.8,
+        "crp_mg_l": 33.3,
+    }
     assert result.apr_used == "crp_mg_l" and result.missing == []
 
 
@@ -73,22 +80,56 @@ def test_acr_n_assumed_definition_hand_computed():
     assert "assumed" in result.measure
 
 
-PAULUS_BASE = dict(morning_stiffness_min=120, esr_mm_h=50, joint_pain_score=20,
-                   joint_swelling_score=10, ptga_grade=4, phga_grade=4)
+PAULUS_BASE = dict(
+    morning_stiffness_min=120, esr_mm_h=50, joint_pain_score=20, joint_swelling_score=10, ptga_grade=4, phga_grade=4
+)
 
 
-@pytest.mark.parametrize("follow,p20,p50", [
-    # stiffness 50 %, ESR 20 %, pain 50 %, swelling 10 %, PtGA -1 grade, PhGA -2 grades
-    # -> 20 %: stiffness, ESR, pain, PhGA = 4 of 6; 50 %: stiffness, pain, PhGA = 3
-    (dict(morning_stiffness_min=60, esr_mm_h=40, joint_pain_score=10, joint_swelling_score=9,
-          ptga_grade=3, phga_grade=2), True, False),
-    # only 3 items at 20 % -> no response
-    (dict(morning_stiffness_min=60, esr_mm_h=41, joint_pain_score=10, joint_swelling_score=9,
-          ptga_grade=3, phga_grade=2), False, False),
-    # all at 50 %: stiffness, ESR 25 (50 %), pain, swelling 5, grades 4->2 -> 6 of 6
-    (dict(morning_stiffness_min=60, esr_mm_h=25, joint_pain_score=10, joint_swelling_score=5,
-          ptga_grade=2, phga_grade=2), True, True),
-])
+@pytest.mark.parametrize(
+    "follow,p20,p50",
+    [
+        # stiffness 50 %, ESR 20 %, pain 50 %, swelling 10 %, PtGA -1 grade, PhGA -2 grades
+        # -> 20 %: stiffness, ESR, pain, PhGA = 4 of 6; 50 %: stiffness, pain, PhGA = 3
+        (
+            dict(
+                morning_stiffness_min=60,
+                esr_mm_h=40,
+                joint_pain_score=10,
+                joint_swelling_score=9,
+                ptga_grade=3,
+                phga_grade=2,
+            ),
+            True,
+            False,
+        ),
+        # only 3 items at 20 % -> no response
+        (
+            dict(
+                morning_stiffness_min=60,
+                esr_mm_h=41,
+                joint_pain_score=10,
+                joint_swelling_score=9,
+                ptga_grade=3,
+                phga_grade=2,
+            ),
+            False,
+            False,
+        ),
+        # all at 50 %: stiffness, ESR 25 (50 %), pain, swelling 5, grades 4->2 -> 6 of 6
+        (
+            dict(
+                morning_stiffness_min=60,
+                esr_mm_h=25,
+                joint_pain_score=10,
+                joint_swelling_score=5,
+                ptga_grade=2,
+                phga_grade=2,
+            ),
+            True,
+            True,
+        ),
+    ],
+)
 def test_paulus_hand_computed(follow, p20, p50):
     result = paulus_response(baseline=PAULUS_BASE, followup=follow)
     assert (result.paulus20, result.paulus50) == (p20, p50)
@@ -98,7 +139,6 @@ def test_paulus_grade_two_to_one_counts():
     # Paulus 1990: improvement by >=2 grades, "or from grade 2 to grade 1"
     base = dict(ptga_grade=2, phga_grade=3, morning_stiffness_min=100, esr_mm_h=30)
     follow = dict(ptga_grade=1, phga_grade=2, morning_stiffness_min=80, esr_mm_h=24)
-    items = {i.name: i.improved["20"] for i in
-             paulus_response(baseline=base, followup=follow).items}
+    items = {i.name: i.improved["20"] for i in paulus_response(baseline=base, followup=follow).items}
     assert items["ptga_grade"] is True and items["phga_grade"] is False
     assert items["morning_stiffness_min"] and items["esr_mm_h"]  # exactly 20 % each

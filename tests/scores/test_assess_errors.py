@@ -32,18 +32,17 @@ def test_assess_full_visit_and_responses():
 
 
 def test_assess_acr_and_mtss_from_two_visits():
-    base = dict(tjc68=12, sjc66=8, ptga_mm=50, pain_mm=35, phga_mm=60, haq_di=0.85,
-                crp_mg_l=15, mtss=10)
-    follow = dict(tjc68=7, sjc66=4, ptga_mm=20, pain_mm=25, phga_mm=30, haq_di=0.35,
-                  crp_mg_l=10, mtss=12)
+    base = dict(tjc68=12, sjc66=8, ptga_mm=50, pain_mm=35, phga_mm=60, haq_di=0.85, crp_mg_l=15, mtss=10)
+    follow = dict(tjc68=7, sjc66=4, ptga_mm=20, pain_mm=25, phga_mm=30, haq_di=0.35, crp_mg_l=10, mtss=12)
     result = assess(follow, baseline=base)
     assert result.acr.level == 20 and result.acr_n.display == "41.7"
     assert result.mtss_change.change == 2
 
 
 def test_assess_joint_lists_give_counts():
-    result = assess({"tender_joints": ["left_knee", "right_knee"], "swollen_joints": [],
-                     "sjc28": 0, "esr_mm_h": 1, "ptga_mm": 0})
+    result = assess(
+        {"tender_joints": ["left_knee", "right_knee"], "swollen_joints": [], "sjc28": 0, "esr_mm_h": 1, "ptga_mm": 0}
+    )
     # 0.56*sqrt(2) + 0 + 0.70*ln 1 + 0 = 0.791960
     assert result.das28_esr.display == "0.79"
     with pytest.raises(ValidationError, match="tjc28"):
@@ -54,21 +53,23 @@ def test_import_path():
     assert scores.das28_crp is das28_crp
 
 
-@pytest.mark.parametrize("call,field,allowed", [
-    (lambda: das28_esr(tjc28=-1, sjc28=0, esr_mm_h=10), "tjc28", "[0, 28]"),
-    (lambda: das28_esr(tjc28=29, sjc28=0, esr_mm_h=10), "tjc28", "[0, 28]"),
-    (lambda: das28_esr(tjc28=0, sjc28=29, esr_mm_h=10), "sjc28", "[0, 28]"),
-    (lambda: das28_esr(tjc28=0, sjc28=0, esr_mm_h=0), "esr_mm_h", "[1, 200] mm/h"),
-    (lambda: das28_esr(tjc28=0, sjc28=0, esr_mm_h=-5), "esr_mm_h", "[1, 200] mm/h"),
-    (lambda: das28_esr(tjc28=0, sjc28=0, esr_mm_h=5, ptga_mm=101), "ptga_mm", "[0, 100] mm"),
-    (lambda: das28_esr(tjc28=0, sjc28=0, esr_mm_h=5, ptga_mm=-1), "ptga_mm", "[0, 100] mm"),
-    (lambda: cdai(tjc28=0, sjc28=0, ptga_cm=10.5, phga_cm=1), "ptga_cm", "[0, 10] cm"),
-    (lambda: cdai(tjc28=0, sjc28=0, ptga_cm=1, phga_cm=11), "phga_cm", "[0, 10] cm"),
-    (lambda: sdai(tjc28=0, sjc28=0, ptga_cm=1, phga_cm=1, crp_mg_dl=-0.1), "crp_mg_dl",
-     "[0, 50] mg/dL"),
-    (lambda: das28_crp(tjc28=1.5, sjc28=0, crp_mg_l=1), "tjc28", "whole numbers"),
-    (lambda: das28_crp(tjc28=0, sjc28=0, crp_mg_l=float("nan")), "crp_mg_l", "[0, 500] mg/L"),
-])
+@pytest.mark.parametrize(
+    "call,field,allowed",
+    [
+        (lambda: das28_esr(tjc28=-1, sjc28=0, esr_mm_h=10), "tjc28", "[0, 28]"),
+        (lambda: das28_esr(tjc28=29, sjc28=0, esr_mm_h=10), "tjc28", "[0, 28]"),
+        (lambda: das28_esr(tjc28=0, sjc28=29, esr_mm_h=10), "sjc28", "[0, 28]"),
+        (lambda: das28_esr(tjc28=0, sjc28=0, esr_mm_h=0), "esr_mm_h", "[1, 200] mm/h"),
+        (lambda: das28_esr(tjc28=0, sjc28=0, esr_mm_h=-5), "esr_mm_h", "[1, 200] mm/h"),
+        (lambda: das28_esr(tjc28=0, sjc28=0, esr_mm_h=5, ptga_mm=101), "ptga_mm", "[0, 100] mm"),
+        (lambda: das28_esr(tjc28=0, sjc28=0, esr_mm_h=5, ptga_mm=-1), "ptga_mm", "[0, 100] mm"),
+        (lambda: cdai(tjc28=0, sjc28=0, ptga_cm=10.5, phga_cm=1), "ptga_cm", "[0, 10] cm"),
+        (lambda: cdai(tjc28=0, sjc28=0, ptga_cm=1, phga_cm=11), "phga_cm", "[0, 10] cm"),
+        (lambda: sdai(tjc28=0, sjc28=0, ptga_cm=1, phga_cm=1, crp_mg_dl=-0.1), "crp_mg_dl", "[0, 50] mg/dL"),
+        (lambda: das28_crp(tjc28=1.5, sjc28=0, crp_mg_l=1), "tjc28", "whole numbers"),
+        (lambda: das28_crp(tjc28=0, sjc28=0, crp_mg_l=float("nan")), "crp_mg_l", "[0, 500] mg/L"),
+    ],
+)
 def test_bad_input_names_field_and_range(call, field, allowed):
     with pytest.raises(InputError) as info:
         call()

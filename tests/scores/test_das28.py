@@ -73,15 +73,27 @@ def test_three_variable_forms_hand_computed():
     assert crp3.value == pytest.approx(3.894168, abs=2e-6)
 
 
-@pytest.mark.parametrize("value,category", [
-    # fragla/rheumtools test-das.R classification vectors
-    (1.80, "remission"), (3.13, "low"), (4.25, "moderate"), (5.11, "high"),
-    # RheumaComposites.jl boundary vectors
-    (2.59, "remission"), (2.61, "low"), (3.19, "low"), (3.21, "moderate"),
-    (5.09, "moderate"), (5.11, "high"),
-    # exact cut-offs, ACR/EULAR 2011 Table 3: <2.6 remission, <=3.2 low, <=5.1 moderate
-    (2.6, "low"), (3.2, "low"), (5.1, "moderate"),
-])
+@pytest.mark.parametrize(
+    "value,category",
+    [
+        # fragla/rheumtools test-das.R classification vectors
+        (1.80, "remission"),
+        (3.13, "low"),
+        (4.25, "moderate"),
+        (5.11, "high"),
+        # RheumaComposites.jl boundary vectors
+        (2.59, "remission"),
+        (2.61, "low"),
+        (3.19, "low"),
+        (3.21, "moderate"),
+        (5.09, "moderate"),
+        (5.11, "high"),
+        # exact cut-offs, ACR/EULAR 2011 Table 3: <2.6 remission, <=3.2 low, <=5.1 moderate
+        (2.6, "low"),
+        (3.2, "low"),
+        (5.1, "moderate"),
+    ],
+)
 def test_category_vectors_and_edges(value, category):
     assert das28_category(value) == category
 
@@ -92,10 +104,17 @@ def test_das_score_nl_puts_exactly_3_2_in_moderate():
     assert das28_category(3.19, "das-score-nl") == "low"
 
 
-@pytest.mark.parametrize("value,category", [
-    (2.39, "remission"), (2.4, "low"), (2.9, "low"), (2.91, "moderate"), (4.6, "moderate"),
-    (4.61, "high"),
-])
+@pytest.mark.parametrize(
+    "value,category",
+    [
+        (2.39, "remission"),
+        (2.4, "low"),
+        (2.9, "low"),
+        (2.91, "moderate"),
+        (4.6, "moderate"),
+        (4.61, "high"),
+    ],
+)
 def test_fleischmann_crp_cutoffs(value, category):
     assert das28_category(value, "crp-fleischmann-2017") == category
 
@@ -106,20 +125,21 @@ def test_exact_tie_at_3_2_from_inputs():
     result = das28_crp(tjc28=4, sjc28=4, crp_mg_l=0, ptga_mm=40)
     assert result.decided_on == "3.20"
     assert result.category == "low"
-    assert das28_crp(tjc28=4, sjc28=4, crp_mg_l=0, ptga_mm=40,
-                     cutoffs="das-score-nl").category == "moderate"
+    assert das28_crp(tjc28=4, sjc28=4, crp_mg_l=0, ptga_mm=40, cutoffs="das-score-nl").category == "moderate"
 
 
-@pytest.mark.parametrize("esr,gh,unrounded,shown,category", [
-    # 0.70*ln 15 + 0.014*50 = 1.895635 + 0.7 = 2.595635 -> 2.60: low, not remission
-    (15, 50, 2.595635, "2.60", "low"),
-    # 0.70*ln 13 + 1.4 = 1.795465 + 1.4 = 3.195465 -> 3.20: low
-    (13, 100, 3.195465, "3.20", "low"),
-    # 0.70*ln 16 + 1.26 = 1.940812 + 1.26 = 3.200812 -> 3.20: low (unrounded would be moderate)
-    (16, 90, 3.200812, "3.20", "low"),
-])
-def test_category_is_decided_on_the_displayed_two_decimal_value(esr, gh, unrounded, shown,
-                                                                category):
+@pytest.mark.parametrize(
+    "esr,gh,unrounded,shown,category",
+    [
+        # 0.70*ln 15 + 0.014*50 = 1.895635 + 0.7 = 2.595635 -> 2.60: low, not remission
+        (15, 50, 2.595635, "2.60", "low"),
+        # 0.70*ln 13 + 1.4 = 1.795465 + 1.4 = 3.195465 -> 3.20: low
+        (13, 100, 3.195465, "3.20", "low"),
+        # 0.70*ln 16 + 1.26 = 1.940812 + 1.26 = 3.200812 -> 3.20: low (unrounded would be moderate)
+        (16, 90, 3.200812, "3.20", "low"),
+    ],
+)
+def test_category_is_decided_on_the_displayed_two_decimal_value(esr, gh, unrounded, shown, category):
     result = das28_esr(tjc28=0, sjc28=0, esr_mm_h=esr, ptga_mm=gh)
     assert result.value == pytest.approx(unrounded, abs=2e-6)
     assert result.display == shown

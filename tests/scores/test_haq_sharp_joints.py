@@ -36,13 +36,16 @@ def test_haq_rejects_unknown_aid_category_and_bad_score():
         haq_di(**{**ALL, "grip": 4})
 
 
-@pytest.mark.parametrize("base,follow,sdc,exceeds,nonprog", [
-    (10, 15, 5.0, False, False),     # change 5.0 == SDD 5.0 (Bruynesteyn 2002): not beyond
-    (10, 15.5, 5.0, True, False),
-    (10, 10.5, 5.0, False, True),    # 0.5 <= 0.5: non-progression
-    (10, 21, 11, False, False),      # Lassere SDD 11, change 11
-    (20, 18, 5.0, False, True),      # improvement
-])
+@pytest.mark.parametrize(
+    "base,follow,sdc,exceeds,nonprog",
+    [
+        (10, 15, 5.0, False, False),  # change 5.0 == SDD 5.0 (Bruynesteyn 2002): not beyond
+        (10, 15.5, 5.0, True, False),
+        (10, 10.5, 5.0, False, True),  # 0.5 <= 0.5: non-progression
+        (10, 21, 11, False, False),  # Lassere SDD 11, change 11
+        (20, 18, 5.0, False, True),  # improvement
+    ],
+)
 def test_mtss_change(base, follow, sdc, exceeds, nonprog):
     result = mtss_change(baseline_mtss=base, followup_mtss=follow, sdc=sdc)
     assert (result.exceeds_sdc, result.non_progression) == (exceeds, nonprog)

@@ -38,8 +38,7 @@ def test_das28_crp_bounded(t, s, c, gh):
 
 
 @settings(max_examples=150)
-@given(t=joints, s=joints, e=esr, gh=vas_mm, which=st.sampled_from(["t", "s", "e", "gh"]),
-       bump=st.floats(0, 50))
+@given(t=joints, s=joints, e=esr, gh=vas_mm, which=st.sampled_from(["t", "s", "e", "gh"]), bump=st.floats(0, 50))
 def test_das28_esr_monotonic(t, s, e, gh, which, bump):
     base = dict(tjc28=t, sjc28=s, esr_mm_h=e, ptga_mm=gh)
     key = {"t": "tjc28", "s": "sjc28", "e": "esr_mm_h", "gh": "ptga_mm"}[which]

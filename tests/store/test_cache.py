@@ -13,12 +13,14 @@ from ifxdose.domain.patient import Infusion, PatientHistory, WeightEntry
 
 def _two_patients(store, example_history):
     st.import_history(store, example_history, user="t")
-    other = PatientHistory.model_validate({**example_history.model_dump(mode="json"),
-                                           "patient": {"id": "RA-0002", "sex": "male", "birth_year": 1970}})
+    other = PatientHistory.model_validate(
+        {**example_history.model_dump(mode="json"), "patient": {"id": "RA-0002", "sex": "male", "birth_year": 1970}}
+    )
     st.import_history(store, other, user="t")
     st.add_entry(store, "RA-0002", "weights", WeightEntry(date="2024-08-01", weight_kg=70), user="t")
-    st.void_entry(store, "RA-0002", "weights", st.entry_rows(store, "RA-0002", "weights")[0].id, user="t",
-                  reason="wrong scale")
+    st.void_entry(
+        store, "RA-0002", "weights", st.entry_rows(store, "RA-0002", "weights")[0].id, user="t", reason="wrong scale"
+    )
 
 
 def test_bulk_histories_equal_one_by_one(store, example_history):
@@ -34,8 +36,15 @@ def test_cached_worklist_equals_a_fresh_one_and_follows_writes(store, example_hi
     today = dt.date(2024, 8, 26)
 
     def fresh():
-        return sorted((h.patient.id, services.due_with_plan(h, today, services.current_plan(
-            h, st.accepted_plan(store, h.patient.id))).model_dump()) for h in st.all_histories(store))
+        return sorted(
+            (
+                h.patient.id,
+                services.due_with_plan(
+                    h, today, services.current_plan(h, st.accepted_plan(store, h.patient.id))
+                ).model_dump(),
+            )
+            for h in st.all_histories(store)
+        )
 
     def cached():
         due = {i.code: i.due.model_dump() for i in services.worklist(store, today)}

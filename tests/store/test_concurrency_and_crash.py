@@ -12,21 +12,25 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from ifxdose.adapters.store import create_patient, entry_rows, patient_history
+from ifxdose.adapters.store import add_entry, create_patient, entry_rows, patient_history
 from ifxdose.domain.patient import Infusion, PatientInfo
-from ifxdose.adapters.store import add_entry
 
 WRITER = Path(__file__).with_name("writer.py")
 
 
 def _start(db_url: str, tag: str, count: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(WRITER), db_url, "P-1", tag, str(count)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(WRITER), db_url, "P-1", tag, str(count)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _lots_and_assays(store) -> set[str]:
-    return ({r.lot for r in entry_rows(store, "P-1", "infusions")}
-            | {r.assay for r in entry_rows(store, "P-1", "levels")})
+    return {r.lot for r in entry_rows(store, "P-1", "infusions")} | {
+        r.assay for r in entry_rows(store, "P-1", "levels")
+    }
 
 
 def _consistent(store) -> None:

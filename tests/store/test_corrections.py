@@ -9,8 +9,16 @@ import pytest
 from sqlalchemy import text
 
 from ifxdose.adapters.store import (
-    Conflict, add_entries, add_entry, amend_entry, audit_trail, create_patient, entry_rows, import_history,
-    patient_history, void_entry,
+    Conflict,
+    add_entries,
+    add_entry,
+    amend_entry,
+    audit_trail,
+    create_patient,
+    entry_rows,
+    import_history,
+    patient_history,
+    void_entry,
 )
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import Infusion, Level, PatientHistory, PatientInfo, WeightEntry
@@ -47,8 +55,9 @@ def test_void_keeps_the_row_and_leaves_it_out_of_the_history(store):
 def test_amend_voids_the_old_row_and_audits_before_and_after(store):
     _patient(store)
     old = add_entry(store, "P-1", "infusions", Infusion(date="2024-01-02", dose_mg=150), user="tester")
-    new = amend_entry(store, "P-1", "infusions", old, Infusion(date="2024-01-02", dose_mg=300), user="doc",
-                      reason="dose mistyped")
+    new = amend_entry(
+        store, "P-1", "infusions", old, Infusion(date="2024-01-02", dose_mg=300), user="doc", reason="dose mistyped"
+    )
     assert [i.dose_mg for i in patient_history(store, "P-1").infusions] == [300]
     (voided,) = entry_rows(store, "P-1", "infusions", voided=True)
     (current,) = entry_rows(store, "P-1", "infusions")
@@ -62,8 +71,7 @@ def test_an_amendment_that_breaks_the_history_changes_nothing(store):
     inf = add_entry(store, "P-1", "infusions", Infusion(date="2024-01-02", dose_mg=150), user="tester")
     add_entry(store, "P-1", "levels", Level(date="2024-02-01", value_mg_l=3.0), user="tester")
     with pytest.raises(InputError):  # the level would precede the first infusion
-        amend_entry(store, "P-1", "infusions", inf, Infusion(date="2024-03-01", dose_mg=150), user="doc",
-                    reason="date")
+        amend_entry(store, "P-1", "infusions", inf, Infusion(date="2024-03-01", dose_mg=150), user="doc", reason="date")
     assert [str(i.date) for i in patient_history(store, "P-1").infusions] == ["2024-01-02"]
     assert entry_rows(store, "P-1", "infusions", voided=True) == []
 
@@ -72,14 +80,19 @@ def test_write_time_checks_name_the_field(store):
     _patient(store)
     add_entry(store, "P-1", "infusions", Infusion(date="2024-01-02", dose_mg=150), user="tester")
     cases = [
-        (Infusion(date="2024-01-02", dose_mg=150), "already recorded"),              # a double-clicked Save
-        (Infusion(date="2024-01-02T15:00", dose_mg=200), "one infusion per day"),    # overlapping infusion
+        (Infusion(date="2024-01-02", dose_mg=150), "already recorded"),  # a double-clicked Save
+        (Infusion(date="2024-01-02T15:00", dose_mg=200), "one infusion per day"),  # overlapping infusion
         (Infusion(date="2024-09-01", dose_mg=150), "not after today (2024-08-26)"),  # in the future
     ]
     for entry, message in cases:
         with pytest.raises(InputError) as err:
-            add_entries(store, "P-1", [("infusions", entry, None)], user="tester", today=__import__("datetime").date(
-                2024, 8, 26))
+            add_entries(
+                store,
+                "P-1",
+                [("infusions", entry, None)],
+                user="tester",
+                today=__import__("datetime").date(2024, 8, 26),
+            )
         assert err.value.field == "date" and message in str(err.value)
     assert len(patient_history(store, "P-1").infusions) == 1
 
@@ -109,8 +122,12 @@ def test_import_refuses_by_default_and_merges_on_request(store):
     assert [str(i.date) for i in patient_history(store, "P-1").infusions] == ["2024-01-02", "2024-01-16"]
     assert audit_trail(store, "P-1")[0].detail["added"]["infusions"] == 1
     with pytest.raises(Conflict):  # a different birth year is not merged silently
-        import_history(store, PatientHistory.model_validate(
-            {"patient": {"id": "P-1", "sex": "female", "birth_year": 1971}}), user="tester", on_existing="merge")
+        import_history(
+            store,
+            PatientHistory.model_validate({"patient": {"id": "P-1", "sex": "female", "birth_year": 1971}}),
+            user="tester",
+            on_existing="merge",
+        )
 
 
 def test_replace_voids_and_the_audit_keeps_the_replaced_history(store):

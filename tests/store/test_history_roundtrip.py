@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ifxdose.adapters.store import (
-    Conflict, add_entry, entry_rows, import_history, open_store, patient_history,
+    Conflict,
+    add_entry,
+    entry_rows,
+    import_history,
+    open_store,
+    patient_history,
 )
 from ifxdose.domain.patient import Infusion, PatientHistory
 
@@ -16,8 +22,16 @@ RICH = {
     "patient": {"id": "TEST-RICH", "sex": "male", "birth_year": 1950},
     "weights": [{"date": "2024-01-01", "weight_kg": 61.25}, {"date": "2024-06-01", "weight_kg": 59.9}],
     "infusions": [
-        {"date": "2024-01-02T09:15:00", "dose_mg": 183.75, "dose_mg_per_kg": 3, "route": "iv",
-         "duration_min": 150, "product": "Infliximab BS (example)", "lot": "LOT-ß-1", "reaction": "悪寒、軽度"},
+        {
+            "date": "2024-01-02T09:15:00",
+            "dose_mg": 183.75,
+            "dose_mg_per_kg": 3,
+            "route": "iv",
+            "duration_min": 150,
+            "product": "Infliximab BS (example)",
+            "lot": "LOT-ß-1",
+            "reaction": "悪寒、軽度",
+        },
         {"date": "2024-01-16", "dose_mg": 200},
         {"date": "2024-01-16T00:00:00", "dose_mg": 0.1, "route": "sc", "duration_min": 0},
     ],
@@ -25,13 +39,22 @@ RICH = {
         {"date": "2024-01-16", "below_lloq": True, "lloq_mg_l": 0.035, "assay": "ELISA"},
         {"date": "2024-03-01T08:00:00", "value_mg_l": 0.123456789012345},
     ],
-    "ada": [{"date": "2024-03-01", "result": "positive", "titre": 12.5, "titre_unit": "ug/L", "drug_tolerant": True},
-            {"date": "2024-04-01", "result": "negative"}],
+    "ada": [
+        {"date": "2024-03-01", "result": "positive", "titre": 12.5, "titre_unit": "ug/L", "drug_tolerant": True},
+        {"date": "2024-04-01", "result": "negative"},
+    ],
     "labs": [{"date": "2024-01-01", "crp_mg_l": 0.0, "esr_mm_h": 1, "albumin_g_dl": 6.5}, {"date": "2024-02-01"}],
     "mtx": [{"date": "2023-01-01", "dose_mg_week": 0}],
     "assessments": [
-        {"date": "2024-01-01", "tjc28": 2, "sjc28": 1, "ptga_mm": 0.5, "haq_di": 3,
-         "tender_joints": ["left_pip5", "right_knee"], "swollen_joints": ["left_shoulder"]},
+        {
+            "date": "2024-01-01",
+            "tjc28": 2,
+            "sjc28": 1,
+            "ptga_mm": 0.5,
+            "haq_di": 3,
+            "tender_joints": ["left_pip5", "right_knee"],
+            "swollen_joints": ["left_shoulder"],
+        },
         {"date": "2024-03-01", "tjc28": 28, "sjc28": 0},
     ],
     "baseline_tnf_pg_ml": 0.54,
@@ -83,17 +106,28 @@ _values = st.floats(min_value=0.01, max_value=349, allow_nan=False, allow_infini
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(weights=st.lists(st.tuples(st.dates(min_value=__import__("datetime").date(1990, 1, 1),
-                                           max_value=__import__("datetime").date(2090, 1, 1)), _values),
-                        min_size=1, max_size=6),
-       doses=st.lists(st.floats(min_value=0.5, max_value=5000, allow_nan=False), min_size=1, max_size=5))
+@given(
+    weights=st.lists(
+        st.tuples(
+            st.dates(
+                min_value=__import__("datetime").date(1990, 1, 1), max_value=__import__("datetime").date(2090, 1, 1)
+            ),
+            _values,
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    doses=st.lists(st.floats(min_value=0.5, max_value=5000, allow_nan=False), min_size=1, max_size=5),
+)
 def test_generated_histories_round_trip(tmp_path_factory, weights, doses):
     store = open_store(f"sqlite:///{tmp_path_factory.mktemp('gen') / 'db.sqlite3'}")
-    history = PatientHistory.model_validate({
-        "patient": {"id": "GEN", "sex": "female", "birth_year": 1980},
-        "weights": [{"date": d.isoformat(), "weight_kg": w} for d, w in weights],
-        "infusions": [{"date": f"2024-0{1 + i}-01", "dose_mg": dose} for i, dose in enumerate(doses)],
-    })
+    history = PatientHistory.model_validate(
+        {
+            "patient": {"id": "GEN", "sex": "female", "birth_year": 1980},
+            "weights": [{"date": d.isoformat(), "weight_kg": w} for d, w in weights],
+            "infusions": [{"date": f"2024-0{1 + i}-01", "dose_mg": dose} for i, dose in enumerate(doses)],
+        }
+    )
     import_history(store, history, user="tester")
     assert patient_history(store, "GEN") == history
     store.close()

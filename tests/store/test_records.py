@@ -7,8 +7,19 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from ifxdose.adapters.store import (
-    Conflict, NotFound, add_entry, audit_trail, authenticate, create_patient, create_user, decide,
-    import_history, list_patients, patient_history, recommendations, save_recommendation,
+    Conflict,
+    NotFound,
+    add_entry,
+    audit_trail,
+    authenticate,
+    create_patient,
+    create_user,
+    decide,
+    import_history,
+    list_patients,
+    patient_history,
+    recommendations,
+    save_recommendation,
 )
 from ifxdose.adapters.store.tables import User
 from ifxdose.core.errors import InputError
@@ -47,9 +58,14 @@ def test_level_before_first_infusion_names_the_date(store):
     assert len(patient_history(store, "P-1").levels) == 0
 
 
-@pytest.mark.parametrize("bad", [Infusion(date="2024-01-02", dose_mg=150, lot="a\x00b"),
-                                 Infusion(date="0001-01-01", dose_mg=150),
-                                 Infusion(date="2024-01-02", dose_mg=150, reaction="x" * 5000)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        Infusion(date="2024-01-02", dose_mg=150, lot="a\x00b"),
+        Infusion(date="0001-01-01", dose_mg=150),
+        Infusion(date="2024-01-02", dose_mg=150, reaction="x" * 5000),
+    ],
+)
 def test_storage_limits_are_input_errors(store, bad):
     _patient(store)
     with pytest.raises(InputError):
@@ -61,9 +77,13 @@ def test_unknown_patient(store):
         add_entry(store, "NOPE", "weights", WeightEntry(date="2024-01-01", weight_kg=50), user="tester")
 
 
-PAYLOAD = {"action": "infuse", "model": "m", "model_version": "1",
-           "chosen": {"label": "current", "dose_mg": 200.0},
-           "options": [{"label": "current", "dose_mg": 200.0}, {"label": "more mg", "dose_mg": 300.0}]}
+PAYLOAD = {
+    "action": "infuse",
+    "model": "m",
+    "model_version": "1",
+    "chosen": {"label": "current", "dose_mg": 200.0},
+    "options": [{"label": "current", "dose_mg": 200.0}, {"label": "more mg", "dose_mg": 300.0}],
+}
 
 
 def test_recommendation_accept_once(store, example_history):
@@ -108,7 +128,9 @@ def test_every_write_is_audited_and_the_log_is_append_only(store):
     add_entry(store, "P-1", "weights", WeightEntry(date="2024-01-01", weight_kg=50), user="tester")
     trail = audit_trail(store, "P-1")
     assert [(a.action, a.entity, a.username) for a in trail] == [
-        ("create", "weights", "tester"), ("create", "patient", "tester")]
+        ("create", "weights", "tester"),
+        ("create", "patient", "tester"),
+    ]
     for statement in ("UPDATE audit_log SET username = 'x'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError, match="append-only"):
             with store.transaction() as s:

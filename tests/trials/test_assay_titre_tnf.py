@@ -25,30 +25,46 @@ from ifxdose.domain.trials.runner import replicate_models, run_trial
 def test_drug_sensitive_assay_reports_only_below_its_tolerance_after_onset():
     onset = np.array([10.0, 10.0, 10.0, np.inf])
     days = np.array([0.0, 14.0, 28.0])
-    conc = np.array([[0.5, 5.0, 3.0],     # low only before onset -> missed
-                     [9.0, 0.5, 9.0],     # low after onset -> reported
-                     [9.0, 9.0, 9.0],     # drug always present -> missed
-                     [0.1, 0.1, 0.1]])    # no true ADA -> never reported
+    conc = np.array(
+        [
+            [0.5, 5.0, 3.0],  # low only before onset -> missed
+            [9.0, 0.5, 9.0],  # low after onset -> reported
+            [9.0, 9.0, 9.0],  # drug always present -> missed
+            [0.1, 0.1, 0.1],
+        ]
+    )  # no true ADA -> never reported
     assert reported_positive(onset, days, conc, 1.0).tolist() == [False, True, False, False]
     assert reported_positive(onset, days, conc, np.inf).tolist() == [True, True, True, False]
 
 
 def _one_cmt_model(ada_theta: float) -> object:
-    return parse_model({
-        "title": "t", "structure": "1cmt", "citation": "c", "population": "p",
-        "parameters": {"CL": {"value": 0.3}, "V1": {"value": 3.0}},
-        "covariate_effects": [{"parameter": "CL", "covariate": "ada", "form": "linear", "reference": 0.0,
-                               "theta": ada_theta}],
-        "variability": {"parameters": ["CL"], "omega": [[0.1]]},
-    }, "t")
+    return parse_model(
+        {
+            "title": "t",
+            "structure": "1cmt",
+            "citation": "c",
+            "population": "p",
+            "parameters": {"CL": {"value": 0.3}, "V1": {"value": 3.0}},
+            "covariate_effects": [
+                {"parameter": "CL", "covariate": "ada", "form": "linear", "reference": 0.0, "theta": ada_theta}
+            ],
+            "variability": {"parameters": ["CL"], "omega": [[0.1]]},
+        },
+        "t",
+    )
 
 
 def test_titre_rise_gives_the_mature_clearance_after_titre_rise_days():
     """One 2-h infusion, then ADA from day 5: the level follows exp(-k t) with k switching at onset
     (x1.5) and at onset + TITRE_RISE_DAYS (x MATURE_ADA_CL_FACTOR), checked against the closed form."""
     pk = _one_cmt_model(0.5)
-    cohort = E.Cohort({"weight_kg": np.array([70.0]), "mtx": np.array([0.0])}, np.zeros((1, 1)),
-                      np.array([1.0]), np.array([0.5]), np.zeros((1, 4)))
+    cohort = E.Cohort(
+        {"weight_kg": np.array([70.0]), "mtx": np.array([0.0])},
+        np.zeros((1, 1)),
+        np.array([1.0]),
+        np.array([0.5]),
+        np.zeros((1, 4)),
+    )
     ada = AdaModel(h0_per_day=0.2, beta_low=0.0, threshold_mg_l=3.0, mtx_hazard_ratio=1.0)  # E = 1: onset day 5
     grid = E.daily_grid(120)
     doses = E.dose_table(np.array([0.0]), np.array([3.0]), cohort.weight_kg)
@@ -71,8 +87,13 @@ def test_titre_rise_gives_the_mature_clearance_after_titre_rise_days():
 
 def test_tnf_scaling_is_an_ec50_shift():
     """Ce/(TNF/0.8)^gamma in the Emax model equals EC50 x (TNF/0.8)^gamma (hill 1)."""
-    cohort = E.Cohort({"weight_kg": np.ones(3), "tnf_pg_ml": np.array([0.4, 0.8, 3.2])}, np.zeros((3, 1)),
-                      np.zeros(3), np.zeros(3), np.zeros((3, 1)))
+    cohort = E.Cohort(
+        {"weight_kg": np.ones(3), "tnf_pg_ml": np.array([0.4, 0.8, 3.2])},
+        np.zeros((3, 1)),
+        np.zeros(3),
+        np.zeros(3),
+        np.zeros((3, 1)),
+    )
     ce = np.array([2.0, 2.0, 2.0])
     eff = E.effective_ce(cohort, ce)
     scale = (cohort.covariates["tnf_pg_ml"] / E.TNF_REFERENCE_PG_ML) ** E.TNF_RESPONSE_GAMMA
@@ -95,23 +116,37 @@ def test_parameter_uncertainty_draws_differ_per_replicate_and_widen_nothing_when
 
 def test_replicate_models_without_stored_draws_is_the_same_model():
     models = load_models()
-    other = replace(models, pk=parse_model({
-        "title": "t", "structure": "1cmt", "citation": "c", "population": "p",
-        "parameters": {"CL": {"value": 0.3}, "V1": {"value": 3.0}},
-        "variability": {"parameters": ["CL"], "omega": [[0.1]]}}, "not_mbma"))
+    other = replace(
+        models,
+        pk=parse_model(
+            {
+                "title": "t",
+                "structure": "1cmt",
+                "citation": "c",
+                "population": "p",
+                "parameters": {"CL": {"value": 0.3}, "V1": {"value": 3.0}},
+                "variability": {"parameters": ["CL"], "omega": [[0.1]]},
+            },
+            "not_mbma",
+        ),
+    )
     assert all(v.pk is other.pk for v in replicate_models(other, 3))
 
 
 def _history(**extra) -> PatientHistory:
     start = dt.date(2024, 1, 8)
-    return PatientHistory.model_validate({
-        "patient": {"id": "T", "sex": "female", "birth_year": 1970},
-        "weights": [{"date": start.isoformat(), "weight_kg": 55.0}],
-        "infusions": [{"date": start.isoformat(), "dose_mg": 165.0, "dose_mg_per_kg": 3}],
-        "labs": [{"date": start.isoformat(), "crp_mg_l": 0.0, "albumin_g_dl": 3.5},
-                 {"date": (start + dt.timedelta(days=14)).isoformat(), "crp_mg_l": 25.0}],
-        **extra,
-    })
+    return PatientHistory.model_validate(
+        {
+            "patient": {"id": "T", "sex": "female", "birth_year": 1970},
+            "weights": [{"date": start.isoformat(), "weight_kg": 55.0}],
+            "infusions": [{"date": start.isoformat(), "dose_mg": 165.0, "dose_mg_per_kg": 3}],
+            "labs": [
+                {"date": start.isoformat(), "crp_mg_l": 0.0, "albumin_g_dl": 3.5},
+                {"date": (start + dt.timedelta(days=14)).isoformat(), "crp_mg_l": 25.0},
+            ],
+            **extra,
+        }
+    )
 
 
 def test_history_covariates_carry_tnf_from_day_0_and_floor_crp():

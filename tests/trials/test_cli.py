@@ -22,8 +22,20 @@ def test_list_json_and_table():
 
 
 def test_run_json_and_report(tmp_path):
-    args = ["trial", "run", "elliott1994", "--n", "12", "--replicates", "3", "--seed", "5", "--json",
-            "--report", str(tmp_path)]
+    args = [
+        "trial",
+        "run",
+        "elliott1994",
+        "--n",
+        "12",
+        "--replicates",
+        "3",
+        "--seed",
+        "5",
+        "--json",
+        "--report",
+        str(tmp_path),
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     first = json.loads(result.stdout)

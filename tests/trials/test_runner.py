@@ -11,8 +11,8 @@ from ifxdose.domain.evidence import get_study
 from ifxdose.domain.policies import get_policy
 from ifxdose.domain.trials import get_trial, load_models, run_trial, trial_names
 from ifxdose.domain.trials.definitions import Quantity
-from ifxdose.domain.trials.models import calibration_data
 from ifxdose.domain.trials.engine import regimen_mg_per_kg
+from ifxdose.domain.trials.models import calibration_data
 from ifxdose.domain.trials.runner import inside, replicate_records
 
 
@@ -60,12 +60,18 @@ def test_calibrated_models_reproduce_their_targets(models):
     res = run_trial("attract", n=1500, replicates=1, seed=7, models=models, parameter_uncertainty=False).rows()
     acr = {r["arm"]: r for r in res if r["quantity"] == "ACR20 week 30"}
     for arm, row in acr.items():
-        assert row["simulated_median"] == pytest.approx(_calibrated("exposure_response", "attract", arm, "week 30"), abs=4.0)
-    aspire = {r["arm"]: r for r in run_trial("aspire", n=2000, replicates=1, seed=7, models=models,
-                                             parameter_uncertainty=False).rows()
-              if r["quantity"] == "ADA by week 54"}
+        assert row["simulated_median"] == pytest.approx(
+            _calibrated("exposure_response", "attract", arm, "week 30"), abs=4.0
+        )
+    aspire = {
+        r["arm"]: r
+        for r in run_trial("aspire", n=2000, replicates=1, seed=7, models=models, parameter_uncertainty=False).rows()
+        if r["quantity"] == "ADA by week 54"
+    }
     for arm, row in aspire.items():
-        assert row["simulated_median"] == pytest.approx(_calibrated("immunogenicity", "aspire", arm, "week 54"), abs=3.0)
+        assert row["simulated_median"] == pytest.approx(
+            _calibrated("immunogenicity", "aspire", arm, "week 54"), abs=3.0
+        )
 
 
 def test_adaptive_arms_follow_their_rules(models):
@@ -82,7 +88,14 @@ def test_inside_semantics():
 
     class O:  # a published outcome
         def __init__(self, value=None, low=None, high=None, relation="=", unit="%", total=None):
-            self.value, self.low, self.high, self.relation, self.unit, self.total = value, low, high, relation, unit, total
+            self.value, self.low, self.high, self.relation, self.unit, self.total = (
+                value,
+                low,
+                high,
+                relation,
+                unit,
+                total,
+            )
 
     assert inside(q, O(20), 10, 25) and not inside(q, O(30), 10, 25)
     assert inside(q, O(low=22, high=30), 15, 23) and not inside(q, O(low=22, high=30), 10, 21)

@@ -25,18 +25,23 @@ def test_s10_undetectable_troughs_in_attract(models):
         assert rows[("trough undetectable (< 0.1 mg/L) at week 54", arm)]["inside_95"], arm
     assert rows[("patients with undetectable trough at week 54", "10 mg/kg q4w")]["inside_95"]  # S10: 2 patients
     # S10: 3 mg/kg q8w has the lowest troughs: the most undetectable
-    shares = {a: rows[("trough undetectable (< 0.1 mg/L) at week 54", a)]["simulated_median"]
-              for a in ("3 mg/kg q8w", "3 mg/kg q4w", "10 mg/kg q8w")}
+    shares = {
+        a: rows[("trough undetectable (< 0.1 mg/L) at week 54", a)]["simulated_median"]
+        for a in ("3 mg/kg q8w", "3 mg/kg q4w", "10 mg/kg q8w")
+    }
     assert shares["3 mg/kg q8w"] == max(shares.values())
 
 
 def test_s5_trough_without_escalation_in_start(models):
-    rows = [r for r in _rows("start", models, replicates=6)
-            if r["quantity"] == "median trough week 46 without escalation (mg/L)"]
+    rows = [
+        r
+        for r in _rows("start", models, replicates=6)
+        if r["quantity"] == "median trough week 46 without escalation (mg/L)"
+    ]
     assert rows and rows[0]["inside_95"]  # S5: 1-2 ug/mL
 
 
 def test_s14_tnf_tier_troughs_in_rising(models):
     rows = {r["quantity"]: r for r in _rows("rising", models)}
-    assert rows["median trough week 54 in TNF-low, 3 mg/kg (mg/L)"]["inside_95"]   # >= 1 ug/mL
+    assert rows["median trough week 54 in TNF-low, 3 mg/kg (mg/L)"]["inside_95"]  # >= 1 ug/mL
     assert rows["median trough week 54 in TNF-high, 10 mg/kg (mg/L)"]["inside_95"]  # > 2 ug/mL

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from store.databases import db_url, make_db_url  # noqa: F401  (fixtures)
-
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.app import create_app
 from ifxdose.adapters.web.settings import WebSettings
 from ifxdose.domain.patient import PatientHistory
+from store.databases import db_url, make_db_url  # noqa: F401  (fixtures)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "history_label_55kg.json"
 TODAY = dt.date(2024, 8, 26)
@@ -43,8 +42,9 @@ def add_users(store: st.Store) -> None:
 
 
 def make_app(url: str, *, users: bool = True, **kwargs):
-    settings = WebSettings(mode="test", database_url=url, secret_key="test-secret-" + "x" * 32, today=TODAY,
-                           **kwargs.pop("settings", {}))
+    settings = WebSettings(
+        mode="test", database_url=url, secret_key="test-secret-" + "x" * 32, today=TODAY, **kwargs.pop("settings", {})
+    )
     app = create_app(settings, **kwargs)
     if users:
         add_users(app.state.store)

@@ -8,9 +8,8 @@ import datetime as dt
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from web.conftest import example_history, make_app, sign_in
-
 from ifxdose.adapters.web.engine import Recommender
+from web.conftest import example_history, make_app, sign_in
 
 
 def test_workflow_create_record_recommend_accept(client):
@@ -20,8 +19,12 @@ def test_workflow_create_record_recommend_accept(client):
     for day in ("2024-04-01", "2024-04-15", "2024-05-13", "2024-07-08"):
         r = client.post(f"{base}/infusions", json={"date": day, "dose_mg": 180, "dose_mg_per_kg": 3})
         assert r.status_code == 201 and r.json()["kind"] == "infusions"
-    assert client.post(f"{base}/levels", json={"date": "2024-07-08T09:00:00", "value_mg_l": 0.5,
-                                               "lloq_mg_l": 0.1}).status_code == 201
+    assert (
+        client.post(
+            f"{base}/levels", json={"date": "2024-07-08T09:00:00", "value_mg_l": 0.5, "lloq_mg_l": 0.1}
+        ).status_code
+        == 201
+    )
     rec = client.post(f"{base}/recommendations")
     assert rec.status_code == 201, rec.text
     body = rec.json()
@@ -41,7 +44,9 @@ def test_422_names_field_value_and_allowed_range(client, with_example):
     r = client.post("/api/v1/patients/RA-0001/weights", json={"date": "2024-08-01", "weight_kg": 400})
     assert r.status_code == 422
     [error] = r.json()["detail"]
-    assert error["field"] == "weight_kg" and error["value"] == 400 and error["allowed"] == "allowed range is (0, 350] kg"
+    assert (
+        error["field"] == "weight_kg" and error["value"] == 400 and error["allowed"] == "allowed range is (0, 350] kg"
+    )
     r = client.post("/api/v1/patients/RA-0001/levels", json={"date": "2023-01-01", "value_mg_l": 1})
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "date"
     r = client.post("/api/v1/patients/RA-0001/infusions", json={"date": "2024-09-01", "dose_mg": 100, "vials": 0})
@@ -64,8 +69,13 @@ def test_history_export_import_round_trip(client, with_example):
     bad = dict(exported, infusions=[{"date": "2024-04-01", "dose_mg": -1}])
     r = client.post("/api/v1/patients/import", json=bad)
     assert r.status_code == 422 and r.json()["detail"][0]["field"].startswith("infusions.0.dose_mg")
-    mixed = dict(exported, infusions=[{"date": "2024-04-01T10:00:00+09:00", "dose_mg": 100},
-                                      {"date": "2024-04-15T10:00:00", "dose_mg": 100}])
+    mixed = dict(
+        exported,
+        infusions=[
+            {"date": "2024-04-01T10:00:00+09:00", "dose_mg": 100},
+            {"date": "2024-04-15T10:00:00", "dose_mg": 100},
+        ],
+    )
     assert client.post("/api/v1/patients/import", json=mixed).status_code == 422
 
 
@@ -97,8 +107,10 @@ class _FakeRecommendation(BaseModel):
 
 
 def test_app_runs_with_a_stand_in_engine(tmp_path):
-    fake = Recommender(recommend=lambda history, *, today: _FakeRecommendation(),
-                       predict_profile=lambda history: (_ for _ in ()).throw(ValueError("no model")))
+    fake = Recommender(
+        recommend=lambda history, *, today: _FakeRecommendation(),
+        predict_profile=lambda history: (_ for _ in ()).throw(ValueError("no model")),
+    )
     app = make_app(f"sqlite:///{tmp_path / 'f.sqlite3'}", recommender=fake)
     from ifxdose.adapters import store as st
 
@@ -109,5 +121,9 @@ def test_app_runs_with_a_stand_in_engine(tmp_path):
         assert rec["action"] == "stop" and rec["model"] == "fake"
         page = c.get("/patients/RA-0001").text
         assert "Stop infliximab" in page and "stand-in engine" in page and "no model" in page
-        assert c.post(f"/api/v1/patients/RA-0001/recommendations/{rec['id']}/decision",
-                      json={"decision": "accept"}).json()["chosen_option"] is None
+        assert (
+            c.post(
+                f"/api/v1/patients/RA-0001/recommendations/{rec['id']}/decision", json={"decision": "accept"}
+            ).json()["chosen_option"]
+            is None
+        )

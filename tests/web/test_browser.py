@@ -12,17 +12,33 @@ import pytest
 from web.live_server import PASSWORD, start, stop
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test installs it)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian chromium not installed (make test installs it)"
+)
 
 
 @pytest.fixture
 def server(tmp_path):
-    env = dict(os.environ, IFXDOSE_MODE="test", IFXDOSE_DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite3'}",
-               IFXDOSE_SECRET_KEY="b" * 40, IFXDOSE_TODAY="2024-07-08", IFXDOSE_DEFAULT_LOCALE="en")
+    env = dict(
+        os.environ,
+        IFXDOSE_MODE="test",
+        IFXDOSE_DATABASE_URL=f"sqlite:///{tmp_path / 'b.sqlite3'}",
+        IFXDOSE_SECRET_KEY="b" * 40,
+        IFXDOSE_TODAY="2024-07-08",
+        IFXDOSE_DEFAULT_LOCALE="en",
+    )
     proc, base = start(env, tmp_path / "server.log")
     yield base
     stop(proc)
@@ -151,8 +167,11 @@ def test_layouts_at_1280_and_390_px_in_both_languages(server):
                 if page.locator(f"[data-testid=lang-{lang}]").count():
                     page.click(f"[data-testid=lang-{lang}]")
                     page.wait_for_load_state()
-                for name, path in (("patient", "/patients/RA-0001"), ("patients", "/patients"),
-                                   ("assessment", "/patients/RA-0001/record/assessment")):
+                for name, path in (
+                    ("patient", "/patients/RA-0001"),
+                    ("patients", "/patients"),
+                    ("assessment", "/patients/RA-0001/record/assessment"),
+                ):
                     page.goto(f"{server}{path}")
                     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                     assert overflow <= 0, (lang, width, name, overflow)

@@ -9,10 +9,9 @@ from datetime import date, timedelta
 
 import httpx
 
-from web.live_server import PASSWORD, start, stop
-
 from ifxdose.adapters import store as st
 from ifxdose.domain.patient import PatientInfo
+from web.live_server import PASSWORD, start, stop
 
 CLIENTS, PER_CLIENT = 8, 12
 
@@ -38,21 +37,30 @@ def test_parallel_clients_lose_nothing(db_url, tmp_path):
     store = st.open_store(db_url)
     st.create_patient(store, PatientInfo(id="P-1", sex="female", birth_year=1970), user="t")
     st.add_entry(store, "P-1", "infusions", {"date": "2024-01-01", "dose_mg": 100}, user="t")
-    env = dict(os.environ, IFXDOSE_MODE="test", IFXDOSE_DATABASE_URL=db_url, IFXDOSE_SECRET_KEY="s" * 40,
-               IFXDOSE_SIGN_IN_ATTEMPTS="100")
+    env = dict(
+        os.environ,
+        IFXDOSE_MODE="test",
+        IFXDOSE_DATABASE_URL=db_url,
+        IFXDOSE_SECRET_KEY="s" * 40,
+        IFXDOSE_SIGN_IN_ATTEMPTS="100",
+    )
     proc, base = start(env, tmp_path / "server.log")
     try:
         with ThreadPoolExecutor(CLIENTS) as pool:
-            acknowledged = {tag for tags in pool.map(lambda k: _client_session(base, k), range(CLIENTS))
-                            for tag in tags}
+            acknowledged = {
+                tag for tags in pool.map(lambda k: _client_session(base, k), range(CLIENTS)) for tag in tags
+            }
     finally:
         stop(proc)
-    stored = ({r.lot for r in st.entry_rows(store, "P-1", "infusions")}
-              | {r.assay for r in st.entry_rows(store, "P-1", "levels")})
+    stored = {r.lot for r in st.entry_rows(store, "P-1", "infusions")} | {
+        r.assay for r in st.entry_rows(store, "P-1", "levels")
+    }
     assert acknowledged == stored - {None}
     assert len(acknowledged) == CLIENTS * PER_CLIENT
     history = st.patient_history(store, "P-1")
     assert len(history.infusions) + len(history.levels) == CLIENTS * PER_CLIENT + 1
-    assert len([a for a in st.audit_trail(store, "P-1", limit=1000) if a.entity in ("infusions", "levels")]) \
+    assert (
+        len([a for a in st.audit_trail(store, "P-1", limit=1000) if a.entity in ("infusions", "levels")])
         == CLIENTS * PER_CLIENT + 1
+    )
     store.close()

@@ -9,10 +9,9 @@ import re
 
 from fastapi.testclient import TestClient
 
-from web.conftest import csrf_of, example_history, sign_in
-
 from ifxdose.adapters import store as st
 from ifxdose.adapters.fhir.exporter import history_to_bundle
+from web.conftest import csrf_of, example_history, sign_in
 
 
 def _form(client, path: str) -> dict[str, str]:
@@ -33,8 +32,11 @@ def test_a_double_clicked_save_stores_one_infusion(client, with_example):
 def test_the_same_infusion_entered_twice_is_a_field_error(client, with_example):
     data = {"date": "2024-08-20", "dose_mg": "330"}
     for expected in (303, 422):  # two renders of the form: two request ids
-        r = client.post("/patients/RA-0001/record/infusion", data={**_form(client, "/patients/RA-0001/record/infusion"),
-                                                                    **data}, follow_redirects=False)
+        r = client.post(
+            "/patients/RA-0001/record/infusion",
+            data={**_form(client, "/patients/RA-0001/record/infusion"), **data},
+            follow_redirects=False,
+        )
         assert r.status_code == expected
     assert 'id="err-date"' in r.text and "already recorded" in r.text
 
@@ -61,19 +63,25 @@ def test_api_void_and_amend(client, with_example):
     last = rows[-1]["id"]
     r = client.post(f"/api/v1/patients/RA-0001/infusions/{last}/void", json={"reason": ""})
     assert r.status_code == 422
-    assert client.post(f"/api/v1/patients/RA-0001/infusions/{last}/void", json={"reason": "wrong patient"}
-                       ).status_code == 200
+    assert (
+        client.post(f"/api/v1/patients/RA-0001/infusions/{last}/void", json={"reason": "wrong patient"}).status_code
+        == 200
+    )
     assert len(client.get("/api/v1/patients/RA-0001/history").json()["infusions"]) == 3
     voided = client.get("/api/v1/patients/RA-0001/infusions", params={"voided": True}).json()
     assert voided[0]["id"] == last and voided[0]["voided_by"] == "doc" and voided[0]["void_reason"] == "wrong patient"
     first = rows[0]["id"]
-    r = client.post(f"/api/v1/patients/RA-0001/infusions/{first}/amend",
-                    json={"reason": "dose mistyped", "entry": {**rows[0]["entry"], "dose_mg": 170}})
+    r = client.post(
+        f"/api/v1/patients/RA-0001/infusions/{first}/amend",
+        json={"reason": "dose mistyped", "entry": {**rows[0]["entry"], "dose_mg": 170}},
+    )
     assert r.status_code == 200, r.text
     current = client.get("/api/v1/patients/RA-0001/infusions").json()
     assert current[0]["entry"]["dose_mg"] == 170 and current[0]["amends_id"] == first
-    r = client.post(f"/api/v1/patients/RA-0001/infusions/{first}/amend",
-                    json={"reason": "x", "entry": {**rows[0]["entry"], "dose_mg": True}})
+    r = client.post(
+        f"/api/v1/patients/RA-0001/infusions/{first}/amend",
+        json={"reason": "x", "entry": {**rows[0]["entry"], "dose_mg": True}},
+    )
     assert r.status_code in (409, 422)
 
 
@@ -84,16 +92,22 @@ def test_void_and_amend_pages(client, with_example):
     token = csrf_of(page.text)
     r = client.post(f"/patients/RA-0001/entries/weights/{ids[0]}/void", data={"csrf_token": token, "reason": ""})
     assert r.status_code == 422 and "reason" in r.text
-    r = client.post(f"/patients/RA-0001/entries/weights/{ids[0]}/void", data={"csrf_token": token,
-                                                                             "reason": "scale not calibrated"})
+    r = client.post(
+        f"/patients/RA-0001/entries/weights/{ids[0]}/void", data={"csrf_token": token, "reason": "scale not calibrated"}
+    )
     assert r.status_code == 200 and 'data-testid="voided"' in r.text and "scale not calibrated" in r.text
     form = client.get(f"/patients/RA-0001/entries/weights/{ids[1]}")
     assert form.status_code == 200
-    r = client.post(f"/patients/RA-0001/entries/weights/{ids[1]}", data={
-        "csrf_token": token, "date": "2024-06-03", "weight_kg": "true", "reason": "typo"})
+    r = client.post(
+        f"/patients/RA-0001/entries/weights/{ids[1]}",
+        data={"csrf_token": token, "date": "2024-06-03", "weight_kg": "true", "reason": "typo"},
+    )
     assert r.status_code == 422 and 'id="err-weight_kg"' in r.text
-    r = client.post(f"/patients/RA-0001/entries/weights/{ids[1]}", data={
-        "csrf_token": token, "date": "2024-06-03", "weight_kg": "56.5", "reason": "typo"}, follow_redirects=False)
+    r = client.post(
+        f"/patients/RA-0001/entries/weights/{ids[1]}",
+        data={"csrf_token": token, "date": "2024-06-03", "weight_kg": "56.5", "reason": "typo"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert [w.weight_kg for w in st.patient_history(client.app.state.store, "RA-0001").weights] == [56.5]
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import re
 
-from web.conftest import csrf_of, example_history
-
 from ifxdose.adapters import store as st
+from web.conftest import csrf_of, example_history
 
 
 def _post(client, path, data, page=None):
@@ -41,18 +40,60 @@ def test_infusion_form_bad_input_is_shown_next_to_each_field(client, with_exampl
 
 
 def test_record_infusion_labs_assessment_and_weight(client, app, with_example):
-    assert _post(client, "/patients/RA-0001/record/infusion",
-                 {"date": "2024-08-19", "time": "10:30", "dose_mg": "200", "dose_mg_per_kg": "3.6",
-                  "route": "iv", "duration_min": "120", "lot": "L-9", "vials": "2"}).status_code == 303
-    assert _post(client, "/patients/RA-0001/record/labs",
-                 {"date": "2024-08-20", "time": "09:00", "value_mg_l": "", "below_lloq": "on", "lloq_mg_l": "0.1",
-                  "ada_result": "positive", "titre": "30", "titre_unit": "ug/L", "crp_mg_l": "12"}).status_code == 303
-    r = _post(client, "/patients/RA-0001/record/assessment", {
-        "date": "2024-08-20", "tender_joints": ["left_wrist", "right_mcp2"], "swollen_joints": ["left_wrist"],
-        "ptga_mm": "40", "phga_mm": "30", "crp_mg_l": "12"})
+    assert (
+        _post(
+            client,
+            "/patients/RA-0001/record/infusion",
+            {
+                "date": "2024-08-19",
+                "time": "10:30",
+                "dose_mg": "200",
+                "dose_mg_per_kg": "3.6",
+                "route": "iv",
+                "duration_min": "120",
+                "lot": "L-9",
+                "vials": "2",
+            },
+        ).status_code
+        == 303
+    )
+    assert (
+        _post(
+            client,
+            "/patients/RA-0001/record/labs",
+            {
+                "date": "2024-08-20",
+                "time": "09:00",
+                "value_mg_l": "",
+                "below_lloq": "on",
+                "lloq_mg_l": "0.1",
+                "ada_result": "positive",
+                "titre": "30",
+                "titre_unit": "ug/L",
+                "crp_mg_l": "12",
+            },
+        ).status_code
+        == 303
+    )
+    r = _post(
+        client,
+        "/patients/RA-0001/record/assessment",
+        {
+            "date": "2024-08-20",
+            "tender_joints": ["left_wrist", "right_mcp2"],
+            "swollen_joints": ["left_wrist"],
+            "ptga_mm": "40",
+            "phga_mm": "30",
+            "crp_mg_l": "12",
+        },
+    )
     assert r.status_code == 303
-    assert _post(client, "/patients/RA-0001/record/weight",
-                 {"date": "2024-08-20", "weight_kg": "56.5", "dose_mg_week": "0"}).status_code == 303
+    assert (
+        _post(
+            client, "/patients/RA-0001/record/weight", {"date": "2024-08-20", "weight_kg": "56.5", "dose_mg_week": "0"}
+        ).status_code
+        == 303
+    )
     history = st.patient_history(app.state.store, "RA-0001")
     assert history.infusions[-1].date.isoformat() == "2024-08-19T10:30:00"
     assert history.levels[-1].below_lloq and history.ada[-1].titre == 30
@@ -65,8 +106,17 @@ def test_labs_form_needs_something_and_checks_each_section(client, with_example)
     path = "/patients/RA-0001/record/labs"
     r = _post(client, path, {"date": "2024-09-01"})
     assert r.status_code == 422 and 'id="err-__all__"' in r.text
-    r = _post(client, path, {"date": "2024-09-01", "value_mg_l": "2000", "ada_result": "maybe",
-                             "albumin_g_dl": "9", "baseline_tnf_pg_ml": "-1"})
+    r = _post(
+        client,
+        path,
+        {
+            "date": "2024-09-01",
+            "value_mg_l": "2000",
+            "ada_result": "maybe",
+            "albumin_g_dl": "9",
+            "baseline_tnf_pg_ml": "-1",
+        },
+    )
     for field in ("value_mg_l", "ada_result", "albumin_g_dl", "baseline_tnf_pg_ml"):
         assert f'id="err-{field}"' in r.text, field
     # a level before the first infusion: the date is wrong, and nothing is half-written
@@ -95,8 +145,9 @@ def test_recommend_accept_and_citations_link_to_evidence(client, with_example):
     rec_id = re.search(r"/recommendations/(\d+)/decision", page).group(1)
     links = re.findall(r'href="(/evidence/S[^"]+)"', page)
     assert links and all(client.get(link).status_code == 200 for link in links)
-    r = _post(client, f"/patients/RA-0001/recommendations/{rec_id}/decision", {"decision": "accept"},
-              page="/patients/RA-0001")
+    r = _post(
+        client, f"/patients/RA-0001/recommendations/{rec_id}/decision", {"decision": "accept"}, page="/patients/RA-0001"
+    )
     assert r.status_code == 303
     assert 'data-testid="decision"' in client.get("/patients/RA-0001").text
 
@@ -104,11 +155,19 @@ def test_recommend_accept_and_citations_link_to_evidence(client, with_example):
 def test_override_without_reason_is_a_field_error(client, with_example):
     _post(client, "/patients/RA-0001/recommendations", {}, page="/patients/RA-0001")
     rec_id = re.search(r"/recommendations/(\d+)/decision", client.get("/patients/RA-0001").text).group(1)
-    r = _post(client, f"/patients/RA-0001/recommendations/{rec_id}/decision", {"decision": "override", "reason": " "},
-              page="/patients/RA-0001")
+    r = _post(
+        client,
+        f"/patients/RA-0001/recommendations/{rec_id}/decision",
+        {"decision": "override", "reason": " "},
+        page="/patients/RA-0001",
+    )
     assert r.status_code == 422 and 'id="err-reason"' in r.text
-    r = _post(client, f"/patients/RA-0001/recommendations/{rec_id}/decision",
-              {"decision": "override", "reason": "patient travelling", "option_index": "0"}, page="/patients/RA-0001")
+    r = _post(
+        client,
+        f"/patients/RA-0001/recommendations/{rec_id}/decision",
+        {"decision": "override", "reason": "patient travelling", "option_index": "0"},
+        page="/patients/RA-0001",
+    )
     assert r.status_code == 303
 
 
@@ -127,13 +186,18 @@ def test_export_then_import_the_same_patient(client, app, with_example):
     data = json.loads(exported.text)
     data["patient"]["id"] = "RA-0002"
     token = csrf_of(client.get("/patients").text)
-    r = client.post("/patients/import", data={"csrf_token": token},
-                    files={"history": ("h.json", json.dumps(data), "application/json")}, follow_redirects=False)
+    r = client.post(
+        "/patients/import",
+        data={"csrf_token": token},
+        files={"history": ("h.json", json.dumps(data), "application/json")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     copy = st.patient_history(app.state.store, "RA-0002")
     assert copy.model_dump(exclude={"patient"}) == example_history().model_dump(exclude={"patient"})
-    r = client.post("/patients/import", data={"csrf_token": token},
-                    files={"history": ("h.json", b"{not json", "application/json")})
+    r = client.post(
+        "/patients/import", data={"csrf_token": token}, files={"history": ("h.json", b"{not json", "application/json")}
+    )
     assert r.status_code == 422 and 'id="err-history"' in r.text
 
 

@@ -13,9 +13,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from web.conftest import PASSWORD, csrf_of, make_app
-
 from ifxdose.adapters import store as st
+from web.conftest import PASSWORD, csrf_of, make_app
 
 JSON = {"Content-Type": "application/json"}
 BAD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e309", "-1e309"]
@@ -34,14 +33,17 @@ def test_non_finite_numbers_are_422_even_unauthenticated(app, bad):
 
 
 @pytest.mark.parametrize("bad", BAD_NUMBERS)
-@pytest.mark.parametrize("path, body", [
-    ("/api/v1/patients/RA-0001/weights", '{{"date": "2024-08-01", "weight_kg": {bad}}}'),
-    ("/api/v1/patients/RA-0001/levels", '{{"date": "2024-08-01", "value_mg_l": {bad}}}'),
-    ("/api/v1/patients", '{{"id": "X-1", "sex": "female", "birth_year": 1970, "baseline_tnf_pg_ml": {bad}}}'),
-    ("/api/v1/patients/import", '{{"patient": {{"id": "X-2", "sex": "male", "birth_year": {bad}}}}}'),
-    ("/api/v1/fhir/import", '{{"resourceType": "Bundle", "type": "collection", "total": {bad}}}'),
-    ("/api/v1/patients/RA-0001/recommendations/1/decision", '{{"decision": "accept", "option_index": {bad}}}'),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/v1/patients/RA-0001/weights", '{{"date": "2024-08-01", "weight_kg": {bad}}}'),
+        ("/api/v1/patients/RA-0001/levels", '{{"date": "2024-08-01", "value_mg_l": {bad}}}'),
+        ("/api/v1/patients", '{{"id": "X-1", "sex": "female", "birth_year": 1970, "baseline_tnf_pg_ml": {bad}}}'),
+        ("/api/v1/patients/import", '{{"patient": {{"id": "X-2", "sex": "male", "birth_year": {bad}}}}}'),
+        ("/api/v1/fhir/import", '{{"resourceType": "Bundle", "type": "collection", "total": {bad}}}'),
+        ("/api/v1/patients/RA-0001/recommendations/1/decision", '{{"decision": "accept", "option_index": {bad}}}'),
+    ],
+)
 def test_non_finite_numbers_are_422_signed_in(client, with_example, path, body, bad):
     r = client.post(path, content=body.format(bad=bad), headers=JSON)
     assert r.status_code == 422, r.text
@@ -60,8 +62,11 @@ def test_deep_fhir_extension_is_422(client):
     extension = {"url": "x", "valueString": "y"}
     for _ in range(300):
         extension = {"url": "x", "extension": [extension]}
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Patient", "id": "p", "extension": [extension]}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "Patient", "id": "p", "extension": [extension]}}],
+    }
     r = client.post("/api/v1/fhir/import", content=json.dumps(bundle), headers=JSON)
     assert r.status_code == 422 and "nested" in r.json()["detail"][0]["allowed"]
 
@@ -85,18 +90,24 @@ def test_oversized_bodies_are_refused_before_authentication(tmp_path):
         # no Content-Length (chunked): counted while reading
         r = anonymous.post("/api/v1/session", content=iter([b"x" * 60_000, b"x" * 60_000]), headers=JSON)
         assert r.status_code == 413
-        r = anonymous.post("/login", content=iter([b"username=" + b"a" * 120_000]),
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = anonymous.post(
+            "/login",
+            content=iter([b"username=" + b"a" * 120_000]),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert r.status_code == 413
     app.state.store.close()
 
 
-@pytest.mark.parametrize("path, body, field", [
-    ("/api/v1/patients/RA-0001/weights", {"date": "2024-08-01", "weight_kg": True}, "weight_kg"),
-    ("/api/v1/patients/RA-0001/infusions", {"date": "2024-08-01", "dose_mg": True}, "dose_mg"),
-    ("/api/v1/patients/RA-0001/assessments", {"date": "2024-08-01", "tjc28": True, "sjc28": 0}, "tjc28"),
-    ("/api/v1/patients", {"id": "B-1", "sex": "male", "birth_year": True}, "birth_year"),
-])
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/api/v1/patients/RA-0001/weights", {"date": "2024-08-01", "weight_kg": True}, "weight_kg"),
+        ("/api/v1/patients/RA-0001/infusions", {"date": "2024-08-01", "dose_mg": True}, "dose_mg"),
+        ("/api/v1/patients/RA-0001/assessments", {"date": "2024-08-01", "tjc28": True, "sjc28": 0}, "tjc28"),
+        ("/api/v1/patients", {"id": "B-1", "sex": "male", "birth_year": True}, "birth_year"),
+    ],
+)
 def test_true_is_not_a_number(client, with_example, path, body, field):
     r = client.post(path, json=body)
     assert r.status_code == 422, r.text
@@ -105,15 +116,25 @@ def test_true_is_not_a_number(client, with_example, path, body, field):
 
 
 def test_true_is_not_a_number_in_an_import(client):
-    history = {"patient": {"id": "B-2", "sex": "male", "birth_year": 1970},
-               "weights": [{"date": "2024-01-01", "weight_kg": True}]}
+    history = {
+        "patient": {"id": "B-2", "sex": "male", "birth_year": 1970},
+        "weights": [{"date": "2024-01-01", "weight_kg": True}],
+    }
     r = client.post("/api/v1/patients/import", json=history)
     assert r.status_code == 422 and r.json()["detail"][0]["field"] == "weights[0].weight_kg"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/patients/RA-0001/history", "/api/v1/patients/RA-0001/due",
-                                  "/api/v1/patients", "/api/v1/worklist", "/api/v1/patients/RA-0001/infusions",
-                                  "/api/v1/patients/RA-0001/recommendations"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/patients/RA-0001/history",
+        "/api/v1/patients/RA-0001/due",
+        "/api/v1/patients",
+        "/api/v1/worklist",
+        "/api/v1/patients/RA-0001/infusions",
+        "/api/v1/patients/RA-0001/recommendations",
+    ],
+)
 def test_patient_json_is_never_cached(client, with_example, path):
     r = client.get(path)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
@@ -181,8 +202,11 @@ def test_health_answers_while_a_form_sign_in_is_hashing(served, monkeypatch):
     entered, release = _blocked(monkeypatch, "authenticate")
     with httpx.Client(base_url=served, timeout=30) as browser:
         token = csrf_of(browser.get("/login").text)
-        signing_in = threading.Thread(target=browser.post, args=("/login",),
-                                      kwargs={"data": {"username": "doc", "password": PASSWORD, "csrf_token": token}})
+        signing_in = threading.Thread(
+            target=browser.post,
+            args=("/login",),
+            kwargs={"data": {"username": "doc", "password": PASSWORD, "csrf_token": token}},
+        )
         signing_in.start()
         try:
             assert entered.wait(20), "the sign-in never reached the password check"
@@ -199,8 +223,11 @@ def test_health_answers_while_a_form_write_waits_for_the_database(served, with_e
         browser.post("/login", data={"username": "doc", "password": PASSWORD, "csrf_token": token})
         form = browser.get("/patients/RA-0001/record/weight").text
         entered, release = _blocked(monkeypatch, "add_entries")
-        writing = threading.Thread(target=browser.post, args=("/patients/RA-0001/record/weight",), kwargs={
-            "data": {"csrf_token": csrf_of(form), "date": "2024-08-20", "weight_kg": "57"}})
+        writing = threading.Thread(
+            target=browser.post,
+            args=("/patients/RA-0001/record/weight",),
+            kwargs={"data": {"csrf_token": csrf_of(form), "date": "2024-08-20", "weight_kg": "57"}},
+        )
         writing.start()
         try:
             assert entered.wait(20)
@@ -215,8 +242,9 @@ def test_thirty_concurrent_wrong_passwords_get_429s(served, app):
     attempts = app.state.settings.sign_in_attempts
 
     def attempt(_):
-        return httpx.post(f"{served}/api/v1/session", json={"username": "doc", "password": "wrong-password"},
-                          timeout=60).status_code
+        return httpx.post(
+            f"{served}/api/v1/session", json={"username": "doc", "password": "wrong-password"}, timeout=60
+        ).status_code
 
     from concurrent.futures import ThreadPoolExecutor
 
@@ -241,8 +269,9 @@ def test_the_limit_holds_across_worker_processes(tmp_path):
 
 
 def test_a_proxy_without_forwarded_for_does_not_lock_out_the_clinic(tmp_path):
-    app = make_app(f"sqlite:///{tmp_path / 'p.sqlite3'}", settings={"sign_in_attempts": 2,
-                                                                      "trusted_proxies": ["10.0.0.1"]})
+    app = make_app(
+        f"sqlite:///{tmp_path / 'p.sqlite3'}", settings={"sign_in_attempts": 2, "trusted_proxies": ["10.0.0.1"]}
+    )
     with TestClient(app, client=("10.0.0.1", 40000)) as proxied:
         for k in range(30):  # someone guesses many user names through the proxy
             assert proxied.post("/api/v1/session", json={"username": f"user{k}", "password": "x"}).status_code == 401
@@ -254,17 +283,23 @@ def test_a_proxy_without_forwarded_for_does_not_lock_out_the_clinic(tmp_path):
 
 
 def test_forwarded_for_counts_only_from_a_configured_proxy(tmp_path):
-    app = make_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", settings={"sign_in_attempts": 2,
-                                                                      "trusted_proxies": ["10.0.0.1"]})
+    app = make_app(
+        f"sqlite:///{tmp_path / 'x.sqlite3'}", settings={"sign_in_attempts": 2, "trusted_proxies": ["10.0.0.1"]}
+    )
     wrong = {"username": "doc", "password": "wrong-password"}
     with TestClient(app, client=("203.0.113.7", 40000)) as attacker:
         # a spoofed header from an untrusted peer is ignored: every attempt counts for the peer
-        codes = [attacker.post("/api/v1/session", json=wrong, headers={"X-Forwarded-For": f"198.51.100.{k}"})
-                 .status_code for k in range(3)]
+        codes = [
+            attacker.post("/api/v1/session", json=wrong, headers={"X-Forwarded-For": f"198.51.100.{k}"}).status_code
+            for k in range(3)
+        ]
         assert codes == [401, 401, 429]
     with TestClient(app, client=("10.0.0.1", 40000)) as proxy:
         # through the proxy, another client (by its forwarded address) is not blocked
-        r = proxy.post("/api/v1/session", json={"username": "doc", "password": PASSWORD},
-                       headers={"X-Forwarded-For": "198.51.100.50"})
+        r = proxy.post(
+            "/api/v1/session",
+            json={"username": "doc", "password": PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.50"},
+        )
         assert r.status_code == 200
     app.state.store.close()

@@ -8,14 +8,14 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from web.conftest import PASSWORD, csrf_of, make_app, sign_in
-
 from ifxdose.adapters.web.sessions import COOKIE
 from ifxdose.adapters.web.settings import WebSettings
+from web.conftest import PASSWORD, csrf_of, make_app, sign_in
 
 
-@pytest.mark.parametrize("path", ["/patients", "/patients/RA-0001", "/patients/RA-0001/export", "/evidence",
-                                  "/patients/RA-0001/record/labs"])
+@pytest.mark.parametrize(
+    "path", ["/patients", "/patients/RA-0001", "/patients/RA-0001/export", "/evidence", "/patients/RA-0001/record/labs"]
+)
 def test_pages_with_patient_data_need_sign_in(app, with_example, path):
     with TestClient(app) as anonymous:
         r = anonymous.get(path, follow_redirects=False)
@@ -32,8 +32,11 @@ def test_api_needs_sign_in(app, with_example, path):
 def test_form_sign_in_sets_a_hardened_cookie_and_redirects(app):
     with TestClient(app) as c:
         page = c.get("/login")
-        r = c.post("/login", data={"username": "doc", "password": PASSWORD, "csrf_token": csrf_of(page.text),
-                                   "next": "/evidence"}, follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={"username": "doc", "password": PASSWORD, "csrf_token": csrf_of(page.text), "next": "/evidence"},
+            follow_redirects=False,
+        )
         assert r.status_code == 303 and r.headers["location"] == "/evidence"
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
@@ -43,8 +46,11 @@ def test_form_sign_in_sets_a_hardened_cookie_and_redirects(app):
 def test_sign_in_refuses_offsite_redirects(app):
     with TestClient(app) as c:
         token = csrf_of(c.get("/login").text)
-        r = c.post("/login", data={"username": "doc", "password": PASSWORD, "csrf_token": token,
-                                   "next": "//evil.example/x"}, follow_redirects=False)
+        r = c.post(
+            "/login",
+            data={"username": "doc", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"},
+            follow_redirects=False,
+        )
         assert r.headers["location"] == "/patients"
 
 
@@ -67,25 +73,30 @@ def test_read_only_role_cannot_write(app, with_example):
     with TestClient(app) as c:
         sign_in(c, "viewer")
         assert c.get("/api/v1/patients/RA-0001/history").status_code == 200
-        assert c.post("/api/v1/patients/RA-0001/weights", json={"date": "2024-08-01", "weight_kg": 56}).status_code == 403
+        assert (
+            c.post("/api/v1/patients/RA-0001/weights", json={"date": "2024-08-01", "weight_kg": 56}).status_code == 403
+        )
         page = c.get("/patients/RA-0001")
         assert 'data-testid="record-infusion"' not in page.text
-        r = c.post("/patients/RA-0001/record/weight", data={"date": "2024-08-01", "weight_kg": "56",
-                                                            "csrf_token": csrf_of(page.text)})
+        r = c.post(
+            "/patients/RA-0001/record/weight",
+            data={"date": "2024-08-01", "weight_kg": "56", "csrf_token": csrf_of(page.text)},
+        )
         assert r.status_code == 403
 
 
 def test_pharmacist_can_record(app, with_example):
     with TestClient(app) as c:
         sign_in(c, "pharm")
-        assert c.post("/api/v1/patients/RA-0001/weights", json={"date": "2024-08-01", "weight_kg": 56}).status_code == 201
+        assert (
+            c.post("/api/v1/patients/RA-0001/weights", json={"date": "2024-08-01", "weight_kg": 56}).status_code == 201
+        )
 
 
 def test_sign_in_is_rate_limited(tmp_path):
     app = make_app(f"sqlite:///{tmp_path / 'r.sqlite3'}", settings={"sign_in_attempts": 3})
     with TestClient(app) as c:
-        codes = [c.post("/api/v1/session", json={"username": "doc", "password": "wrong"}).status_code
-                 for _ in range(4)]
+        codes = [c.post("/api/v1/session", json={"username": "doc", "password": "wrong"}).status_code for _ in range(4)]
         assert codes == [401, 401, 401, 429]
         # even the right password waits until the window has passed
         assert c.post("/api/v1/session", json={"username": "doc", "password": PASSWORD}).status_code == 429

@@ -8,16 +8,15 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 from typer.testing import CliRunner
 
-from web.live_server import PASSWORD, USERS, free_port
-
 from ifxdose.adapters import store as st
 from ifxdose.adapters.cli import app as cli
+from web.live_server import PASSWORD, USERS, free_port
 
 
 def test_serve_without_a_secret_exits_2_with_one_line(monkeypatch):
@@ -35,11 +34,20 @@ def test_two_workers_behave_as_one(tmp_path):
         st.create_user(store, name, PASSWORD, role, locale="en")
     store.close()
     port = free_port()
-    env = dict(os.environ, IFXDOSE_MODE="test", IFXDOSE_DATABASE_URL=url, IFXDOSE_SECRET_KEY="w" * 40,
-               IFXDOSE_TODAY="2024-08-26")
+    env = dict(
+        os.environ,
+        IFXDOSE_MODE="test",
+        IFXDOSE_DATABASE_URL=url,
+        IFXDOSE_SECRET_KEY="w" * 40,
+        IFXDOSE_TODAY="2024-08-26",
+    )
     log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("ifxdose")), "serve", "--workers", "2", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("ifxdose")), "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -48,10 +56,12 @@ def test_two_workers_behave_as_one(tmp_path):
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+
         # a fresh connection per request: the kernel spreads them over both workers
         def attempt(_):
-            return httpx.post(f"{base}/api/v1/session", json={"username": "pharm", "password": "wrong-pass"},
-                              timeout=60).status_code
+            return httpx.post(
+                f"{base}/api/v1/session", json={"username": "pharm", "password": "wrong-pass"}, timeout=60
+            ).status_code
 
         with ThreadPoolExecutor(30) as pool:
             codes = list(pool.map(attempt, range(30)))
@@ -59,7 +69,9 @@ def test_two_workers_behave_as_one(tmp_path):
         signed = httpx.post(f"{base}/api/v1/session", json={"username": "doc", "password": PASSWORD}, timeout=60)
         cookies, token = signed.cookies, signed.json()["csrf_token"]
         assert all(httpx.get(f"{base}/api/v1/session", cookies=cookies).status_code == 200 for _ in range(6))
-        assert httpx.delete(f"{base}/api/v1/session", cookies=cookies, headers={"X-CSRF-Token": token}).status_code == 204
+        assert (
+            httpx.delete(f"{base}/api/v1/session", cookies=cookies, headers={"X-CSRF-Token": token}).status_code == 204
+        )
         assert all(httpx.get(f"{base}/api/v1/session", cookies=cookies).status_code == 401 for _ in range(6))
     finally:
         proc.terminate()

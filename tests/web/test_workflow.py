@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-
-from web.conftest import csrf_of, example_history, make_app, sign_in
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import Locale
 from ifxdose.adapters.web.engine import Recommender
 from ifxdose.adapters.web.i18n import translator
 from ifxdose.adapters.web.settings import WebSettings
-
-from zoneinfo import ZoneInfo
+from web.conftest import csrf_of, example_history, make_app, sign_in
 
 
 class _Rec(BaseModel):
@@ -36,15 +34,28 @@ class _Rec(BaseModel):
 
 
 def _infuse() -> _Rec:
-    option = {"label": "current", "dose_mg": 165, "dose_mg_per_kg": 3, "vials": 2, "interval_weeks": 8,
-              "next_date": "2024-09-02", "predicted_trough_median_mg_l": 2, "predicted_trough_p10_mg_l": 1,
-              "predicted_trough_p90_mg_l": 3, "pta": 0.9, "cost_per_year_jpy": 750090, "label_flags": []}
+    option = {
+        "label": "current",
+        "dose_mg": 165,
+        "dose_mg_per_kg": 3,
+        "vials": 2,
+        "interval_weeks": 8,
+        "next_date": "2024-09-02",
+        "predicted_trough_median_mg_l": 2,
+        "predicted_trough_p10_mg_l": 1,
+        "predicted_trough_p90_mg_l": 3,
+        "pta": 0.9,
+        "cost_per_year_jpy": 750090,
+        "label_flags": [],
+    }
     return _Rec(action="infuse", chosen=option, options=[option])
 
 
 def _app(tmp_path, make, **settings):
-    fake = Recommender(recommend=lambda history, *, today: make(),
-                       predict_profile=lambda history: (_ for _ in ()).throw(ValueError("no model")))
+    fake = Recommender(
+        recommend=lambda history, *, today: make(),
+        predict_profile=lambda history: (_ for _ in ()).throw(ValueError("no model")),
+    )
     app = make_app(f"sqlite:///{tmp_path / 'w.sqlite3'}", recommender=fake, settings=settings)
     st.import_history(app.state.store, example_history(), user="t")
     return app
@@ -56,20 +67,28 @@ def test_new_data_supersede_a_recommendation(tmp_path):
         sign_in(c)
         rec = c.post("/api/v1/patients/RA-0001/recommendations").json()
         assert rec["superseded"] is False
-        assert c.post("/api/v1/patients/RA-0001/levels", json={"date": "2024-08-20", "value_mg_l": 2.5}).status_code == 201
+        assert (
+            c.post("/api/v1/patients/RA-0001/levels", json={"date": "2024-08-20", "value_mg_l": 2.5}).status_code == 201
+        )
         listed = c.get("/api/v1/patients/RA-0001/recommendations").json()[0]
         assert listed["id"] == rec["id"] and listed["superseded"] is True
         r = c.post(f"/api/v1/patients/RA-0001/recommendations/{rec['id']}/decision", json={"decision": "accept"})
         assert r.status_code == 409 and "superseded" in r.json()["detail"][0]["msg"]
         page = c.get("/patients/RA-0001").text
         assert 'data-testid="rec-superseded"' in page and 'data-testid="accept"' not in page
-        r = c.post(f"/patients/RA-0001/recommendations/{rec['id']}/decision",
-                   data={"csrf_token": csrf_of(page), "decision": "accept"})
+        r = c.post(
+            f"/patients/RA-0001/recommendations/{rec['id']}/decision",
+            data={"csrf_token": csrf_of(page), "decision": "accept"},
+        )
         assert r.status_code == 409 and "superseded" in r.text
         # overriding (declining) it is still possible; a fresh one can be accepted
         fresh = c.post("/api/v1/patients/RA-0001/recommendations").json()
-        assert c.post(f"/api/v1/patients/RA-0001/recommendations/{fresh['id']}/decision",
-                      json={"decision": "accept"}).status_code == 200
+        assert (
+            c.post(
+                f"/api/v1/patients/RA-0001/recommendations/{fresh['id']}/decision", json={"decision": "accept"}
+            ).status_code
+            == 200
+        )
     app.state.store.close()
 
 
@@ -120,7 +139,10 @@ def test_the_page_shows_the_decision_time_in_the_clinic_zone(tmp_path):
         if created.tzinfo is None:
             created = created.replace(tzinfo=dt.timezone.utc)
         tokyo = created.astimezone(ZoneInfo("Asia/Tokyo"))
-        assert f"{tokyo.day} {['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][tokyo.month - 1]} {tokyo.year} {tokyo:%H:%M}" in c.get("/patients/RA-0001").text
+        assert (
+            f"{tokyo.day} {['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][tokyo.month - 1]} {tokyo.year} {tokyo:%H:%M}"
+            in c.get("/patients/RA-0001").text
+        )
     app.state.store.close()
 
 
@@ -129,8 +151,12 @@ def test_session_expiry_during_compute_lands_on_sign_in_then_the_patient(app, wi
         sign_in(c)
         page = c.get("/patients/RA-0001").text
         c.cookies.clear()  # the session expired while the page was open
-        r = c.post("/patients/RA-0001/recommendations", data={"csrf_token": csrf_of(page)},
-                   headers={"Referer": "http://testserver/patients/RA-0001"}, follow_redirects=False)
+        r = c.post(
+            "/patients/RA-0001/recommendations",
+            data={"csrf_token": csrf_of(page)},
+            headers={"Referer": "http://testserver/patients/RA-0001"},
+            follow_redirects=False,
+        )
         assert r.status_code == 303
         target = urlsplit(r.headers["location"])
         assert target.path == "/login" and parse_qs(target.query)["next"] == ["/patients/RA-0001"]
@@ -146,8 +172,10 @@ def test_the_plot_profile_is_computed_once_per_history_and_draws_the_target_band
         calls.append(1)
         return engine.predict_profile(history, n_samples=100)
 
-    app = make_app(f"sqlite:///{tmp_path / 'c.sqlite3'}", recommender=Recommender(
-        recommend=engine.recommend, predict_profile=counting, cache_profiles=True))
+    app = make_app(
+        f"sqlite:///{tmp_path / 'c.sqlite3'}",
+        recommender=Recommender(recommend=engine.recommend, predict_profile=counting, cache_profiles=True),
+    )
     st.import_history(app.state.store, example_history(), user="t")
     with TestClient(app) as c:
         sign_in(c)
@@ -165,11 +193,13 @@ def test_the_plot_profile_is_computed_once_per_history_and_draws_the_target_band
 def test_japanese_pages_have_japanese_errors_and_reasons(client, with_example):
     assert client.put("/api/v1/session/locale", json={"locale": "ja"}).status_code == 200
     form = client.get("/patients/RA-0001/record/weight").text
-    r = client.post("/patients/RA-0001/record/weight", data={"csrf_token": csrf_of(form), "date": "2024-08-20",
-                                                            "weight_kg": "500"})
+    r = client.post(
+        "/patients/RA-0001/record/weight", data={"csrf_token": csrf_of(form), "date": "2024-08-20", "weight_kg": "500"}
+    )
     assert r.status_code == 422 and "許容範囲 (0, 350] kg" in r.text and "Input should" not in r.text
-    r = client.post("/patients/RA-0001/record/weight", data={"csrf_token": csrf_of(form), "date": "2024-09-20",
-                                                            "weight_kg": "55"})
+    r = client.post(
+        "/patients/RA-0001/record/weight", data={"csrf_token": csrf_of(form), "date": "2024-09-20", "weight_kg": "55"}
+    )
     assert "今日（2024-08-26）以前の日付" in r.text
     listing = client.get("/patients").text
     assert "添付文書の投与スケジュール" in listing  # the worklist's reason, translated
@@ -180,9 +210,14 @@ def test_japanese_pages_have_japanese_errors_and_reasons(client, with_example):
 def test_recommendation_report_pdf_in_both_languages(tmp_path):
     from ifxdose.domain import recommend as engine
 
-    app = make_app(f"sqlite:///{tmp_path / 'r.sqlite3'}", recommender=Recommender(
-        recommend=lambda history, *, today: _infuse(),
-        predict_profile=lambda history: engine.predict_profile(history, n_samples=100), cache_profiles=True))
+    app = make_app(
+        f"sqlite:///{tmp_path / 'r.sqlite3'}",
+        recommender=Recommender(
+            recommend=lambda history, *, today: _infuse(),
+            predict_profile=lambda history: engine.predict_profile(history, n_samples=100),
+            cache_profiles=True,
+        ),
+    )
     st.import_history(app.state.store, example_history(), user="t")
     with TestClient(app) as c:
         sign_in(c)
@@ -193,8 +228,10 @@ def test_recommendation_report_pdf_in_both_languages(tmp_path):
             r = c.get(f"/patients/RA-0001/recommendations/{rec['id']}/report.pdf", params={"lang": lang})
             assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
             pdf = r.content
-            assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") \
-                + pdf.count(b"/Type /Page>") >= 1
+            assert (
+                pdf.startswith(b"%PDF")
+                and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page>") >= 1
+            )
             assert len([m for m in __import__("re").findall(rb"/Type\s*/Page[^s]", pdf)]) == 1  # one page
             assert f"ifxdose recommendation {rec['id']} for RA-0001".encode() in pdf
             if lang == "ja":

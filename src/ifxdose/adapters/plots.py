@@ -28,8 +28,14 @@ def plot_profile(
     weeks = np.asarray(time_days) / 7.0
     c = np.where(np.asarray(concentration_mg_l) > 0, concentration_mg_l, np.nan)
     if band is not None:
-        ax.fill_between(weeks, np.maximum(band[0], 1e-3), np.maximum(band[1], 1e-3), color="tab:blue", alpha=0.18,
-                        label="80% prediction interval")
+        ax.fill_between(
+            weeks,
+            np.maximum(band[0], 1e-3),
+            np.maximum(band[1], 1e-3),
+            color="tab:blue",
+            alpha=0.18,
+            label="80% prediction interval",
+        )
     ax.plot(weeks, c, color="tab:blue", lw=1.6, label="predicted concentration")
     if target_band_mg_l is not None:
         low, high = target_band_mg_l

@@ -60,8 +60,12 @@ def client(spec: str):
         raise InputError("scheduler", spec, "Dask is not installed: pip install 'ifxdose[scale]'") from None
 
     if kind == "local":
-        with LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True, dashboard_address=":0",
-                          env=WORKER_ENV) as cluster, Client(cluster) as c:
+        with (
+            LocalCluster(
+                n_workers=int(value), threads_per_worker=1, processes=True, dashboard_address=":0", env=WORKER_ENV
+            ) as cluster,
+            Client(cluster) as c,
+        ):
             yield c
     else:
         try:

@@ -59,11 +59,23 @@ def check_range(
 #: Optional dependency groups (pyproject ``[project.optional-dependencies]``): the top-level
 #: module a feature imports -> the extra that installs it.
 EXTRA_OF_MODULE = {
-    "fastapi": "clinic", "starlette": "clinic", "uvicorn": "clinic", "jinja2": "clinic",
-    "sqlalchemy": "clinic", "alembic": "clinic", "psycopg": "clinic", "argon2": "clinic",
-    "itsdangerous": "clinic", "multipart": "clinic", "python_multipart": "clinic",
-    "pydantic_settings": "clinic", "fhir": "fhir", "matplotlib": "plot", "dask": "scale",
-    "distributed": "scale", "pharmpy": "nonmem",
+    "fastapi": "clinic",
+    "starlette": "clinic",
+    "uvicorn": "clinic",
+    "jinja2": "clinic",
+    "sqlalchemy": "clinic",
+    "alembic": "clinic",
+    "psycopg": "clinic",
+    "argon2": "clinic",
+    "itsdangerous": "clinic",
+    "multipart": "clinic",
+    "python_multipart": "clinic",
+    "pydantic_settings": "clinic",
+    "fhir": "fhir",
+    "matplotlib": "plot",
+    "dask": "scale",
+    "distributed": "scale",
+    "pharmpy": "nonmem",
 }
 
 
@@ -73,8 +85,9 @@ class MissingExtraError(ImportError):
     def __init__(self, module: str, extra: str) -> None:
         self.module = module
         self.extra = extra
-        super().__init__(f"this needs the optional package '{module}': pip install 'ifxdose[{extra}]' "
-                         f"(or 'ifxdose[all]')")
+        super().__init__(
+            f"this needs the optional package '{module}': pip install 'ifxdose[{extra}]' (or 'ifxdose[all]')"
+        )
 
 
 def missing_extra(exc: ModuleNotFoundError) -> MissingExtraError | None:

@@ -19,9 +19,15 @@ import numpy as np
 from ifxdose.core.errors import InputError
 
 
-def hazard_per_day(times_days: np.ndarray, conc_mg_l: np.ndarray, h0_per_day: float, beta_low: float,
-                   threshold_mg_l: float, multiplier: np.ndarray | float = 1.0,
-                   decline_per_day: float = 0.0) -> np.ndarray:
+def hazard_per_day(
+    times_days: np.ndarray,
+    conc_mg_l: np.ndarray,
+    h0_per_day: float,
+    beta_low: float,
+    threshold_mg_l: float,
+    multiplier: np.ndarray | float = 1.0,
+    decline_per_day: float = 0.0,
+) -> np.ndarray:
     """h (P, T) in 1/day for concentrations (P, T) at ``times_days`` (T,)."""
     low = np.asarray(conc_mg_l) < threshold_mg_l
     m = np.asarray(multiplier, float)
@@ -29,9 +35,15 @@ def hazard_per_day(times_days: np.ndarray, conc_mg_l: np.ndarray, h0_per_day: fl
     return base * np.where(low, np.exp(beta_low), 1.0) * (m[:, None] if m.ndim == 1 else m)
 
 
-def cumulative_hazard(times_days: np.ndarray, conc_mg_l: np.ndarray, h0_per_day: float, beta_low: float,
-                      threshold_mg_l: float, multiplier: np.ndarray | float = 1.0,
-                      decline_per_day: float = 0.0) -> np.ndarray:
+def cumulative_hazard(
+    times_days: np.ndarray,
+    conc_mg_l: np.ndarray,
+    h0_per_day: float,
+    beta_low: float,
+    threshold_mg_l: float,
+    multiplier: np.ndarray | float = 1.0,
+    decline_per_day: float = 0.0,
+) -> np.ndarray:
     """H (P, T): H[:, 0] = 0, H[:, k] = sum_{j<k} h(t_j) (t_{j+1} - t_j)."""
     t = np.asarray(times_days, float)
     if t.ndim != 1 or np.any(np.diff(t) <= 0):
@@ -64,7 +76,9 @@ def incidence(cum_hazard: np.ndarray) -> np.ndarray:
     return np.mean(-np.expm1(-cum_hazard), axis=0)
 
 
-def window_weights(times_days: np.ndarray, start_day: float, end_day: float, decline_per_day: float = 0.0) -> np.ndarray:
+def window_weights(
+    times_days: np.ndarray, start_day: float, end_day: float, decline_per_day: float = 0.0
+) -> np.ndarray:
     """w (T,): exp(-decline * t_k) times the length of [t_k, t_{k+1}) within [start, end)."""
     t = np.asarray(times_days, float)
     left = np.clip(t[:-1], start_day, end_day)
@@ -74,9 +88,16 @@ def window_weights(times_days: np.ndarray, start_day: float, end_day: float, dec
     return w
 
 
-def window_cumulative_hazard(times_days: np.ndarray, below: np.ndarray, start_day: float, end_day: float,
-                             h0_per_day: float, beta_low: float, multiplier: np.ndarray | float = 1.0,
-                             decline_per_day: float = 0.0) -> np.ndarray:
+def window_cumulative_hazard(
+    times_days: np.ndarray,
+    below: np.ndarray,
+    start_day: float,
+    end_day: float,
+    h0_per_day: float,
+    beta_low: float,
+    multiplier: np.ndarray | float = 1.0,
+    decline_per_day: float = 0.0,
+) -> np.ndarray:
     """H(end) - H(start) (P,) from the indicator ``below`` = 1[C < threshold] (P, T).
 
     The same hazard as :func:`cumulative_hazard`, as one matrix-vector product: fast when
@@ -86,8 +107,9 @@ def window_cumulative_hazard(times_days: np.ndarray, below: np.ndarray, start_da
     return h0_per_day * np.asarray(multiplier, float) * (w.sum() + np.expm1(beta_low) * (below @ w))
 
 
-def reported_positive(onset_days: np.ndarray, sample_days: np.ndarray, conc_at_samples_mg_l: np.ndarray,
-                      drug_tolerance_mg_l: float) -> np.ndarray:
+def reported_positive(
+    onset_days: np.ndarray, sample_days: np.ndarray, conc_at_samples_mg_l: np.ndarray, drug_tolerance_mg_l: float
+) -> np.ndarray:
     """What an ADA assay reports (P,): positive if, at some sample on or after the true onset, the
     drug level is below the assay's drug tolerance (``inf`` for a drug-tolerant assay).
 

@@ -57,7 +57,11 @@ class Marginal:
         if self.dist == "lognormal":
             return float(np.log(p["median"])), lognormal_sigma_from_cv(p["cv"]), True
         if self.dist == "lognormal_share_above":
-            return float(np.log(p["median"])), lognormal_sigma_from_share(p["median"], p["above"], p["share_above"]), True
+            return (
+                float(np.log(p["median"])),
+                lognormal_sigma_from_share(p["median"], p["above"], p["share_above"]),
+                True,
+            )
         return float(p["mean"]), float(p["sd"]), False
 
     def from_uniform(self, u: np.ndarray) -> np.ndarray:

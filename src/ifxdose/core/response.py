@@ -37,13 +37,14 @@ def _effect_site_uniform(c: np.ndarray, h: float, ke0_per_day: float) -> np.ndar
     a = np.exp(-ke0_per_day * h)
     s = 1.0 - (1.0 - a) / (ke0_per_day * h)
     b = np.array([s, 1.0 - a - s])
-    zi = (-b[0] * c[:, :1])  # makes Ce(t0) = 0 exactly
+    zi = -b[0] * c[:, :1]  # makes Ce(t0) = 0 exactly
     ce, _ = lfilter(b, [1.0, -a], c, axis=1, zi=zi)
     return ce
 
 
-def emax_logit_probability(ce_mg_l: np.ndarray, intercept: float, emax: float, ec50_mg_l: float,
-                           hill: float = 1.0) -> np.ndarray:
+def emax_logit_probability(
+    ce_mg_l: np.ndarray, intercept: float, emax: float, ec50_mg_l: float, hill: float = 1.0
+) -> np.ndarray:
     """P(response) for effect-site concentrations (any shape)."""
     ce = np.maximum(np.asarray(ce_mg_l, float), 0.0)
     drug = emax * ce**hill / (ec50_mg_l**hill + ce**hill)

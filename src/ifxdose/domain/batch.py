@@ -55,8 +55,13 @@ def _one(model: GeneralModel, rec: Records) -> SubjectResult:
     except (EstimationError, InputError) as exc:
         names = model.eta_names
         return SubjectResult(rec.id, names, tuple([np.nan] * len(names)), np.nan, (f"error: {exc}",))
-    return SubjectResult(rec.id, problem.eta_names, tuple(float(x) for x in fit.eta), float(fit.ofv),
-                         tuple(problem.engine.assumed) + tuple(fit.warnings))
+    return SubjectResult(
+        rec.id,
+        problem.eta_names,
+        tuple(float(x) for x in fit.eta),
+        float(fit.ofv),
+        tuple(problem.engine.assumed) + tuple(fit.warnings),
+    )
 
 
 def _worker(rec: Records) -> SubjectResult:
@@ -64,8 +69,12 @@ def _worker(rec: Records) -> SubjectResult:
     return _one(_WORKER_MODEL, rec)
 
 
-def estimate_all(model: GeneralModel, subjects: list[Records], workers: int | None = None,
-                 progress: Callable[[int], None] | None = None) -> list[SubjectResult]:
+def estimate_all(
+    model: GeneralModel,
+    subjects: list[Records],
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[SubjectResult]:
     """MAP for every subject, in data order; ``workers`` None = all cores, 1 = in this process."""
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers < 1:

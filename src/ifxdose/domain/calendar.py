@@ -62,9 +62,18 @@ def infusion_calendar(
     for number, dose in enumerate(regimen.doses(horizon_days), start=1):
         planned = start + timedelta(days=round(dose.time_days))
         half = 0 if number == 1 else induction_window_days if number <= INDUCTION_INFUSIONS else maintenance_window_days
-        rows.append(CalendarEntry(number=number, date=planned, earliest=planned - timedelta(days=half),
-                                  latest=planned + timedelta(days=half), week=dose.time_days / 7.0,
-                                  dose=dose.dose, dose_unit=dose.dose_unit, route=dose.route))
+        rows.append(
+            CalendarEntry(
+                number=number,
+                date=planned,
+                earliest=planned - timedelta(days=half),
+                latest=planned + timedelta(days=half),
+                week=dose.time_days / 7.0,
+                dose=dose.dose,
+                dose_unit=dose.dose_unit,
+                route=dose.route,
+            )
+        )
     return rows
 
 

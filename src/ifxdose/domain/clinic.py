@@ -80,11 +80,16 @@ def activity_trend(history: PatientHistory) -> list[Trend]:
         das28 = scores.get("das28_esr") or scores.get("das28_crp")
         for series, score in ((das, das28), (sdai, scores.get("sdai"))):
             if score:
-                series.append(TrendPoint(date=entry.date, value=score["value"], display=score["display"],
-                                         category=score.get("category")))
+                series.append(
+                    TrendPoint(
+                        date=entry.date, value=score["value"], display=score["display"], category=score.get("category")
+                    )
+                )
     das_cutoffs = DAS28_CUTOFFS["acr-eular-2011"]
-    return [Trend(measure="DAS28", cutoffs_source=das_cutoffs.source, bands=_bands(das_cutoffs), points=das),
-            Trend(measure="SDAI", cutoffs_source=SDAI_CUTOFFS.source, bands=_bands(SDAI_CUTOFFS), points=sdai)]
+    return [
+        Trend(measure="DAS28", cutoffs_source=das_cutoffs.source, bands=_bands(das_cutoffs), points=das),
+        Trend(measure="SDAI", cutoffs_source=SDAI_CUTOFFS.source, bands=_bands(SDAI_CUTOFFS), points=sdai),
+    ]
 
 
 class DueStatus(BaseModel):
@@ -121,9 +126,15 @@ def due_status(history: PatientHistory, today: date, planned_date: date | None =
     """Whether the next infusion (and a trough before it) is due within a week of ``today``."""
     number, when = _next_date(history, today, planned_date)
     if when is None:
-        return DueStatus(next_infusion_number=number, next_infusion_date=None, infusion_due=False,
-                         overdue_days=0, level_due=False, reason="no infusion or weight recorded",
-                         reason_code="no_data")
+        return DueStatus(
+            next_infusion_number=number,
+            next_infusion_date=None,
+            infusion_due=False,
+            overdue_days=0,
+            level_due=False,
+            reason="no infusion or weight recorded",
+            reason_code="no_data",
+        )
     due = (when - today).days <= DUE_AHEAD_DAYS
     given = history.infusions_until(today)
     since = as_date(given[-1].date) if given else date.min
@@ -131,9 +142,15 @@ def due_status(history: PatientHistory, today: date, planned_date: date | None =
     level_due = due and number > INDUCTION_INFUSIONS and not has_level
     reason = "planned date from an accepted recommendation" if planned_date else "label schedule (policy 'label')"
     reason_code = "accepted_recommendation" if planned_date else "label_schedule"
-    return DueStatus(next_infusion_number=number, next_infusion_date=when, infusion_due=due,
-                     overdue_days=max(0, (today - when).days), level_due=level_due, reason=reason,
-                     reason_code=reason_code)
+    return DueStatus(
+        next_infusion_number=number,
+        next_infusion_date=when,
+        infusion_due=due,
+        overdue_days=max(0, (today - when).days),
+        level_due=level_due,
+        reason=reason,
+        reason_code=reason_code,
+    )
 
 
 class ScheduleRow(BaseModel):
@@ -157,13 +174,20 @@ def _gap_weeks(number: int, interval_weeks: float) -> float:
     return interval_weeks
 
 
-def infusion_schedule(history: PatientHistory, today: date, planned_date: date | None = None,
-                      interval_weeks: float = LABEL_INTERVAL_WEEKS, upcoming: int = 3) -> list[ScheduleRow]:
+def infusion_schedule(
+    history: PatientHistory,
+    today: date,
+    planned_date: date | None = None,
+    interval_weeks: float = LABEL_INTERVAL_WEEKS,
+    upcoming: int = 3,
+) -> list[ScheduleRow]:
     """Infusions given so far, then the next ``upcoming`` planned ones with their windows
     (``ifxdose.domain.calendar`` windows); later ones every ``interval_weeks`` (label 8)."""
     given = history.infusions_until(today)
-    rows = [ScheduleRow(number=i, date=as_date(inf.date), earliest=None, latest=None, given=inf)
-            for i, inf in enumerate(given, start=1)]
+    rows = [
+        ScheduleRow(number=i, date=as_date(inf.date), earliest=None, latest=None, given=inf)
+        for i, inf in enumerate(given, start=1)
+    ]
     number, when = _next_date(history, today, planned_date)
     for n in range(number, number + (upcoming if when else 0)):
         day = when if n == number else rows[-1].date + timedelta(days=round(_gap_weeks(n, interval_weeks) * 7))

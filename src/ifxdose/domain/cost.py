@@ -40,15 +40,31 @@ class VialPrice:
 def price_table() -> tuple[VialPrice, ...]:
     text = resources.files("ifxdose.domain").joinpath("data/prices.toml").read_text("utf-8")
     rows = tomllib.loads(text)["price"]
-    return tuple(VialPrice(r["product"], int(r["vial_mg"]), r["currency"], Decimal(str(r["price"])),
-                           date.fromisoformat(str(r["valid_from"])), r["source"], r["grade"]) for r in rows)
+    return tuple(
+        VialPrice(
+            r["product"],
+            int(r["vial_mg"]),
+            r["currency"],
+            Decimal(str(r["price"])),
+            date.fromisoformat(str(r["valid_from"])),
+            r["source"],
+            r["grade"],
+        )
+        for r in rows
+    )
 
 
-def vial_price(product: str = "Remicade", on: date | None = None, currency: str = "JPY",
-               vial_mg: int = 100, table: tuple[VialPrice, ...] | None = None) -> VialPrice:
+def vial_price(
+    product: str = "Remicade",
+    on: date | None = None,
+    currency: str = "JPY",
+    vial_mg: int = 100,
+    table: tuple[VialPrice, ...] | None = None,
+) -> VialPrice:
     """The price in force on ``on`` (default: the latest entry)."""
-    rows = [p for p in (table or price_table())
-            if p.product == product and p.currency == currency and p.vial_mg == vial_mg]
+    rows = [
+        p for p in (table or price_table()) if p.product == product and p.currency == currency and p.vial_mg == vial_mg
+    ]
     if not rows:
         known = sorted({f"{p.product} {p.vial_mg} mg {p.currency}" for p in (table or price_table())})
         raise InputError("product", f"{product} {vial_mg} mg {currency}", f"priced products are {', '.join(known)}")
@@ -66,8 +82,7 @@ def vial_price(product: str = "Remicade", on: date | None = None, currency: str 
 STALE_AFTER_DAYS = 400
 
 
-def price_for(product: str, on: date, currency: str = "JPY", vial_mg: int = 100
-              ) -> tuple[VialPrice | None, list[str]]:
+def price_for(product: str, on: date, currency: str = "JPY", vial_mg: int = 100) -> tuple[VialPrice | None, list[str]]:
     """The sourced price of ``product`` on ``on`` with warnings, or ``None`` ("price unknown").
 
     Never another product's price: a biosimilar without a sourced entry has no price.
@@ -75,12 +90,16 @@ def price_for(product: str, on: date, currency: str = "JPY", vial_mg: int = 100
     try:
         price = vial_price(product, on, currency, vial_mg)
     except InputError:
-        return None, [f"price unknown: no sourced {currency} price for {product} {vial_mg} mg on {on} "
-                      "(add it to data/prices.toml); costs are not shown"]
+        return None, [
+            f"price unknown: no sourced {currency} price for {product} {vial_mg} mg on {on} "
+            "(add it to data/prices.toml); costs are not shown"
+        ]
     warnings = []
     if (on - price.valid_from).days > STALE_AFTER_DAYS:
-        warnings.append(f"price-stale: the {product} price ({price.price} {currency}/vial) is dated {price.valid_from}, "
-                        f"more than {STALE_AFTER_DAYS} days before {on}; NHI prices are revised yearly")
+        warnings.append(
+            f"price-stale: the {product} price ({price.price} {currency}/vial) is dated {price.valid_from}, "
+            f"more than {STALE_AFTER_DAYS} days before {on}; NHI prices are revised yearly"
+        )
     return price, warnings
 
 
@@ -145,16 +164,34 @@ def regimen_cost(
     for number, dose in enumerate(regimen.doses(horizon_days), start=1):
         mg = dose_mg(dose.dose, weight_kg) if dose.dose_unit == "mg/kg" else dose.dose
         plan = round_to_vials(mg, vial_mg=price.vial_mg, rounding=rounding, tolerance_pct=tolerance_pct)
-        rows.append(InfusionCost(number=number, time_days=dose.time_days, dose_mg=mg, given_mg=plan.given_mg,
-                                 vials=plan.vials, wasted_mg=plan.wasted_mg, cost=price.price * plan.vials))
+        rows.append(
+            InfusionCost(
+                number=number,
+                time_days=dose.time_days,
+                dose_mg=mg,
+                given_mg=plan.given_mg,
+                vials=plan.vials,
+                wasted_mg=plan.wasted_mg,
+                cost=price.price * plan.vials,
+            )
+        )
     total = sum((r.cost for r in rows), Decimal(0))
     first_year = sum((r.cost for r in rows if r.time_days < 365), Decimal(0))
     per_year = None
     if horizon_days is not None:
         per_year = money(total * DAYS_PER_YEAR / Decimal(str(horizon_days)), currency)
     return RegimenCost(
-        regimen=regimen.to_text(), weight_kg=weight_kg, product=product, currency=currency,
-        price_per_vial=price.price, price_valid_from=price.valid_from, price_source=price.source,
-        infusions=rows, vials=sum(r.vials for r in rows), wasted_mg=round(sum(r.wasted_mg for r in rows), 2),
-        total=total, first_year=first_year, mean_per_year=per_year,
+        regimen=regimen.to_text(),
+        weight_kg=weight_kg,
+        product=product,
+        currency=currency,
+        price_per_vial=price.price,
+        price_valid_from=price.valid_from,
+        price_source=price.source,
+        infusions=rows,
+        vials=sum(r.vials for r in rows),
+        wasted_mg=round(sum(r.wasted_mg for r in rows), 2),
+        total=total,
+        first_year=first_year,
+        mean_per_year=per_year,
     )

@@ -81,8 +81,15 @@ def load_rules(key: str = "jp") -> RuleSet:
     text = resources.files("ifxdose.domain").joinpath("data/label_rules.toml").read_text("utf-8")
     data = tomllib.loads(text)[key]
     rules = tuple(Rule(**r) for r in data["rules"])
-    return RuleSet(key, data["name"], data["source"], float(data["standard_interval_weeks"]),
-                   tuple(float(w) for w in data["induction_weeks"]), float(data["induction_mg_per_kg"]), rules)
+    return RuleSet(
+        key,
+        data["name"],
+        data["source"],
+        float(data["standard_interval_weeks"]),
+        tuple(float(w) for w in data["induction_weeks"]),
+        float(data["induction_mg_per_kg"]),
+        rules,
+    )
 
 
 def as_rules(rules: str | RuleSet) -> RuleSet:
@@ -103,8 +110,13 @@ def min_interval_weeks(rules: str | RuleSet = "jp") -> float:
 
 
 def _flag(rule: Rule, message: str, number: int | None = None) -> Flag:
-    return Flag(rule_id=rule.id, severity=rule.severity, message=message, citation=rule.citation,
-                infusions=[] if number is None else [number])
+    return Flag(
+        rule_id=rule.id,
+        severity=rule.severity,
+        message=message,
+        citation=rule.citation,
+        infusions=[] if number is None else [number],
+    )
 
 
 def _num(x: float) -> str:
@@ -127,29 +139,76 @@ def check_infusion(
     maintenance = number > n_induction
     for rule in rs.rules:
         if rule.kind == "max_dose_mg_per_kg" and dose_mg_per_kg > rule.value + _EPS:
-            out.append(_flag(rule, f"{_num(dose_mg_per_kg)} mg/kg exceeds the label ceiling "
-                                   f"of {_num(rule.value)} mg/kg", number))
-        elif rule.kind == "min_interval_weeks" and maintenance and gap_weeks is not None \
-                and gap_weeks < rule.value - _EPS:
-            out.append(_flag(rule, f"interval {_num(gap_weeks)} weeks is shorter than the label's "
-                                   f"shortest, {_num(rule.value)} weeks", number))
-        elif rule.kind == "max_dose_shortened_interval_mg_per_kg" and maintenance \
-                and gap_weeks is not None and gap_weeks < rs.standard_interval_weeks - _EPS \
-                and dose_mg_per_kg > rule.value + _EPS:
-            out.append(_flag(rule, f"{_num(dose_mg_per_kg)} mg/kg at a shortened interval "
-                                   f"({_num(gap_weeks)} weeks < {_num(rs.standard_interval_weeks)}) "
-                                   f"exceeds {_num(rule.value)} mg/kg", number))
+            out.append(
+                _flag(
+                    rule, f"{_num(dose_mg_per_kg)} mg/kg exceeds the label ceiling of {_num(rule.value)} mg/kg", number
+                )
+            )
+        elif (
+            rule.kind == "min_interval_weeks"
+            and maintenance
+            and gap_weeks is not None
+            and gap_weeks < rule.value - _EPS
+        ):
+            out.append(
+                _flag(
+                    rule,
+                    f"interval {_num(gap_weeks)} weeks is shorter than the label's shortest, {_num(rule.value)} weeks",
+                    number,
+                )
+            )
+        elif (
+            rule.kind == "max_dose_shortened_interval_mg_per_kg"
+            and maintenance
+            and gap_weeks is not None
+            and gap_weeks < rs.standard_interval_weeks - _EPS
+            and dose_mg_per_kg > rule.value + _EPS
+        ):
+            out.append(
+                _flag(
+                    rule,
+                    f"{_num(dose_mg_per_kg)} mg/kg at a shortened interval "
+                    f"({_num(gap_weeks)} weeks < {_num(rs.standard_interval_weeks)}) "
+                    f"exceeds {_num(rule.value)} mg/kg",
+                    number,
+                )
+            )
         elif rule.kind == "induction" and not maintenance and abs(dose_mg_per_kg - rule.value) > 1e-6:
-            out.append(_flag(rule, f"induction infusion at {_num(dose_mg_per_kg)} mg/kg; the label "
-                                   f"gives {_num(rule.value)} mg/kg at weeks 0, 2, 6", number))
-        elif rule.kind == "min_induction_gap_weeks" and not maintenance and gap_weeks is not None \
-                and gap_weeks < rule.value - _EPS:
-            out.append(_flag(rule, f"induction infusions {_num(gap_weeks)} weeks apart; the label "
-                                   f"spaces them at least {_num(rule.value)} weeks", number))
-        elif rule.kind == "min_infusion_min" and route == "iv" and duration_min < rule.value - _EPS \
-                and (rule.first_infusions is None or number <= rule.first_infusions):
-            out.append(_flag(rule, f"infusion over {_num(duration_min)} min; the label asks for at "
-                                   f"least {_num(rule.value)} min", number))
+            out.append(
+                _flag(
+                    rule,
+                    f"induction infusion at {_num(dose_mg_per_kg)} mg/kg; the label "
+                    f"gives {_num(rule.value)} mg/kg at weeks 0, 2, 6",
+                    number,
+                )
+            )
+        elif (
+            rule.kind == "min_induction_gap_weeks"
+            and not maintenance
+            and gap_weeks is not None
+            and gap_weeks < rule.value - _EPS
+        ):
+            out.append(
+                _flag(
+                    rule,
+                    f"induction infusions {_num(gap_weeks)} weeks apart; the label "
+                    f"spaces them at least {_num(rule.value)} weeks",
+                    number,
+                )
+            )
+        elif (
+            rule.kind == "min_infusion_min"
+            and route == "iv"
+            and duration_min < rule.value - _EPS
+            and (rule.first_infusions is None or number <= rule.first_infusions)
+        ):
+            out.append(
+                _flag(
+                    rule,
+                    f"infusion over {_num(duration_min)} min; the label asks for at least {_num(rule.value)} min",
+                    number,
+                )
+            )
         elif rule.kind == "route" and route != "iv":
             out.append(_flag(rule, f"route {route!r}: the label covers intravenous infusion only", number))
     return out
@@ -195,7 +254,13 @@ def check_regimen(
     previous: float | None = None
     for number, dose in enumerate(regimen.doses(horizon), start=1):
         gap = None if previous is None else (dose.time_days - previous) / 7.0
-        flags += check_infusion(number, dose.amount_mg(weight_kg) / weight_kg, gap, rs,
-                                duration_min=dose.duration_days * 1440.0, route=dose.route)
+        flags += check_infusion(
+            number,
+            dose.amount_mg(weight_kg) / weight_kg,
+            gap,
+            rs,
+            duration_min=dose.duration_days * 1440.0,
+            route=dose.route,
+        )
         previous = dose.time_days
     return merge_flags(flags)

@@ -49,8 +49,11 @@ def model_from_text(text: str, name: str) -> PKModel | GeneralModel:
     try:
         return parse_model(doc, name)
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError("model", name, f"not a valid library-format model ({exc}); "
-                         "see docs/model-language.md for the general language") from None
+        raise InputError(
+            "model",
+            name,
+            f"not a valid library-format model ({exc}); see docs/model-language.md for the general language",
+        ) from None
 
 
 def load_model(name_or_path: str | os.PathLike) -> PKModel | GeneralModel:
@@ -67,8 +70,11 @@ def load_model(name_or_path: str | os.PathLike) -> PKModel | GeneralModel:
     if s in users:
         return model_from_text(users[s].read_text(encoding="utf-8"), s)
     known = sorted(set(library_models()) | set(users))
-    raise InputError("model", s, f"known models are {', '.join(known)} (or give a path to a .toml file; "
-                                 f"user models go in ${MODELS_DIR_ENV})")
+    raise InputError(
+        "model",
+        s,
+        f"known models are {', '.join(known)} (or give a path to a .toml file; user models go in ${MODELS_DIR_ENV})",
+    )
 
 
 def as_general(model: PKModel | GeneralModel) -> GeneralModel:

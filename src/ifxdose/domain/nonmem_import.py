@@ -38,7 +38,11 @@ def _printer():
             out = None
             for value, cond in reversed(expr.args):
                 v = self._print(value)
-                out = v if out is None or cond is True or str(cond) == "True" else f"where({self._print(cond)}, {v}, {out})"
+                out = (
+                    v
+                    if out is None or cond is True or str(cond) == "True"
+                    else f"where({self._print(cond)}, {v}, {out})"
+                )
                 if out is None:
                     out = v
             return f"({out})"
@@ -140,8 +144,10 @@ def import_control_stream(text: str, name: str) -> tuple[str, list[str]]:
     notes: list[str] = []
 
     def num(mat):
-        return [[float(mat[i, j].subs({sympy.Symbol(k): v.init for k, v in params.items()})) for j in range(mat.shape[1])]
-                for i in range(mat.shape[0])]
+        return [
+            [float(mat[i, j].subs({sympy.Symbol(k): v.init for k, v in params.items()})) for j in range(mat.shape[1])]
+            for i in range(mat.shape[0])
+        ]
 
     comps = list(ode.compartment_names)
     amount_list = [S(a) for a in ode.amounts]
@@ -182,7 +188,9 @@ def import_control_stream(text: str, name: str) -> tuple[str, list[str]]:
     pred = sympy.simplify(y.subs(zero)) if len(str(y)) < 2000 else y.subs(zero)
     sig = num(sg)
     grads = [sympy.diff(y, e).subs(zero) for e in eps_syms]
-    var = sum(grads[i] * grads[j] * sig[i][j] for i in range(len(eps_syms)) for j in range(len(eps_syms)) if sig[i][j] != 0)
+    var = sum(
+        grads[i] * grads[j] * sig[i][j] for i in range(len(eps_syms)) for j in range(len(eps_syms)) if sig[i][j] != 0
+    )
     if var == 0:
         raise _refuse("$ERROR", "Y does not depend on any EPS")
     sd = sympy.sqrt(var)
@@ -201,16 +209,27 @@ def import_control_stream(text: str, name: str) -> tuple[str, list[str]]:
     fix = [k for k, v in thetas.items() if v.fix]
     if fix:
         notes.append(f"thetas fixed in the control stream: {', '.join(fix)} (all thetas are fixed for MAP)")
-    notes.append("covariates read from the data set: " + (", ".join(covariates) or "none") +
-                 " (set unit, range and reference in the [covariates] tables)")
-    out = [f"language = {json.dumps(LANGUAGE)}", f"title = {json.dumps('Imported from NONMEM: ' + name)}",
-           f"citation = {json.dumps('control stream ' + name + ' (imported with pharmpy)')}",
-           'population = ""', "dose_compartment = 1",
-           f"compartments = {json.dumps(comps)}",
-           "des = '''\n" + "\n".join(des_lines).replace(f"({t_text})", "") + "\n'''",
-           "pk = '''\n" + "\n".join(pk_lines) + "\n'''", "", "[theta]"]
+    notes.append(
+        "covariates read from the data set: "
+        + (", ".join(covariates) or "none")
+        + " (set unit, range and reference in the [covariates] tables)"
+    )
+    out = [
+        f"language = {json.dumps(LANGUAGE)}",
+        f"title = {json.dumps('Imported from NONMEM: ' + name)}",
+        f"citation = {json.dumps('control stream ' + name + ' (imported with pharmpy)')}",
+        'population = ""',
+        "dose_compartment = 1",
+        f"compartments = {json.dumps(comps)}",
+        "des = '''\n" + "\n".join(des_lines).replace(f"({t_text})", "") + "\n'''",
+        "pk = '''\n" + "\n".join(pk_lines) + "\n'''",
+        "",
+        "[theta]",
+    ]
     for k, v in thetas.items():
-        out.append(f"{k} = {{ value = {float(v.init)!r}, source = {json.dumps('$THETA' + (' FIX' if v.fix else ''))} }}")
+        out.append(
+            f"{k} = {{ value = {float(v.init)!r}, source = {json.dumps('$THETA' + (' FIX' if v.fix else ''))} }}"
+        )
     for c in covariates:
         out += ["", f"[covariates.{c}]", 'unit = ""', "low = -1e300", "high = 1e300"]
     if etas:

@@ -43,8 +43,10 @@ class _Entry(BaseModel):
         when = getattr(self, "date", None)
         if isinstance(when, datetime) and when.tzinfo is not None:
             raise PydanticCustomError(
-                "time_zone", "date: {d} carries a time-zone offset; give the clinic's local time without one",
-                {"d": when.isoformat()})
+                "time_zone",
+                "date: {d} carries a time-zone offset; give the clinic's local time without one",
+                {"d": when.isoformat()},
+            )
         return self
 
 
@@ -63,7 +65,8 @@ class Infusion(_Entry):
     date: DateOrTime
     dose_mg: float = Field(gt=0, le=5000, allow_inf_nan=False, description="amount given, mg")
     dose_mg_per_kg: float | None = Field(
-        default=None, gt=0, le=20, description="prescribed dose in mg/kg, when prescribed per kg")
+        default=None, gt=0, le=20, description="prescribed dose in mg/kg, when prescribed per kg"
+    )
     route: Literal["iv", "sc"] = "iv"
     duration_min: float = Field(default=120, ge=0, le=1440, description="infusion time; label: >= 120 min")
     product: str = Field(default="Remicade", min_length=1)
@@ -139,14 +142,18 @@ class JointAssessment(_Entry):
 
     @model_validator(mode="after")
     def _joints_match_counts(self) -> "JointAssessment":
-        for name, joints, count in (("tender_joints", self.tender_joints, self.tjc28),
-                                    ("swollen_joints", self.swollen_joints, self.sjc28)):
+        for name, joints, count in (
+            ("tender_joints", self.tender_joints, self.tjc28),
+            ("swollen_joints", self.swollen_joints, self.sjc28),
+        ):
             if joints is None:
                 continue
             unknown = sorted(set(joints) - JOINT_IDS)
             if unknown:
-                raise ValueError(f"{name}: unknown joints {unknown}; allowed are "
-                                 "<left|right>_<shoulder|elbow|wrist|mcp1..5|pip1..5|knee>")
+                raise ValueError(
+                    f"{name}: unknown joints {unknown}; allowed are "
+                    "<left|right>_<shoulder|elbow|wrist|mcp1..5|pip1..5|knee>"
+                )
             if len(set(joints)) != count:
                 raise ValueError(f"{name} lists {len(set(joints))} joints but the count is {count}")
         return self
@@ -171,8 +178,9 @@ class PatientHistory(_Entry):
     labs: list[LabEntry] = Field(default_factory=list)
     mtx: list[MtxEntry] = Field(default_factory=list)
     assessments: list[JointAssessment] = Field(default_factory=list)
-    baseline_tnf_pg_ml: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False,
-                                             description="serum TNF-alpha before the first infusion")
+    baseline_tnf_pg_ml: float | None = Field(
+        default=None, ge=0, le=1000, allow_inf_nan=False, description="serum TNF-alpha before the first infusion"
+    )
 
     @model_validator(mode="after")
     def _sorted_and_consistent(self) -> "PatientHistory":
@@ -184,7 +192,8 @@ class PatientHistory(_Entry):
                         "before_first_infusion",
                         "levels[{i}].date: {d} is before the first infusion {f}; "
                         "allowed are levels on or after the first infusion date",
-                        {"i": i, "d": as_date(level.date).isoformat(), "f": first_day.isoformat()})
+                        {"i": i, "d": as_date(level.date).isoformat(), "f": first_day.isoformat()},
+                    )
         for name in ("weights", "infusions", "levels", "ada", "labs", "mtx", "assessments"):
             entries = getattr(self, name)
             object.__setattr__(self, name, sorted(entries, key=_dated))
@@ -223,8 +232,10 @@ class PatientHistory(_Entry):
 
     def infusion_doses(self) -> list[tuple[float, float, float, str]]:
         """``[(day, dose_mg, duration_days, route), ...]``; SC injections last 0 days."""
-        return [(self.day_of(i.date), i.dose_mg, 0.0 if i.route == "sc" else i.duration_min / 1440.0, i.route)
-                for i in self.infusions]
+        return [
+            (self.day_of(i.date), i.dose_mg, 0.0 if i.route == "sc" else i.duration_min / 1440.0, i.route)
+            for i in self.infusions
+        ]
 
     # ------------------------------------------------------------ look-ups
     def weight_on(self, when: DateOrTime) -> float | None:

@@ -107,7 +107,9 @@ class Target(BaseModel):
                 return cls.window(lo, hi, source="user-defined")
             return cls.lower(float(text), source="user-defined")
         except ValueError:
-            raise InputError("target", text, "expected a lower bound such as '1' or a window such as '3-8' (mg/L)") from None
+            raise InputError(
+                "target", text, "expected a lower bound such as '1' or a window such as '3-8' (mg/L)"
+            ) from None
 
     def attained(self, trough_mg_l: np.ndarray) -> np.ndarray:
         ok = trough_mg_l >= self.low_mg_l
@@ -168,8 +170,9 @@ class Recommendation(BaseModel):
     inputs_sha256: str
     today: dt.date
     generated_at: dt.datetime
-    decision: str = Field(default="", description="induction / escalate / keep / reduce / stop / switch / "
-                                                   "change_mechanism / resample")
+    decision: str = Field(
+        default="", description="induction / escalate / keep / reduce / stop / switch / change_mechanism / resample"
+    )
     activity: str = ""
     sample: str = ""
     next_visit: NextVisit | None = None
@@ -197,7 +200,10 @@ _JA_BY_PREFIX = (
     ("not a trough", "直近の測定値はトラフではありません：ベイズ推定による予測トラフで判断しました。"),
     ("in AU/mL", "抗体価がAU/mLで報告されています：50 µg/L の中止基準は適用できません。µg/L で再検査してください。"),
     ("without a titre", "抗体陽性ですが抗体価がありません：50 µg/L の中止基準は適用できません。再検査してください。"),
-    ("infusion reaction", "投与時反応がありました：前投与（抗ヒスタミン薬、アセトアミノフェン）と投与速度の減速を行ってください。"),
+    (
+        "infusion reaction",
+        "投与時反応がありました：前投与（抗ヒスタミン薬、アセトアミノフェン）と投与速度の減速を行ってください。",
+    ),
     ("remission", "寛解のため増量しません（添付文書：増量は効果不十分又は効果減弱の場合のみ）。"),
     ("re-sample", "予測の不確実性が目標範囲より大きいため、切り替えではなくトラフの再採血を推奨します。"),
     ("disease activity", "前回投与以降の疾患活動性評価がありません：血中濃度のみで判断しています。"),
@@ -238,8 +244,9 @@ def _current_mg_per_kg(history: PatientHistory) -> float:
     return round(last.dose_mg / weight, 2)
 
 
-def _predict_troughs(history, model, est: Estimate, dose_mg_given: float, interval: float, next_day: float,
-                     n_doses: int) -> np.ndarray:
+def _predict_troughs(
+    history, model, est: Estimate, dose_mg_given: float, interval: float, next_day: float, n_doses: int
+) -> np.ndarray:
     """Posterior troughs just before the n-th future dose of ``dose_mg_given`` every ``interval`` weeks."""
     step = interval * 7.0
     future = [(next_day + j * step, dose_mg_given, 2 / 24, "iv") for j in range(n_doses - 1)]
@@ -293,12 +300,26 @@ class ModelInformedPolicy:
     seed_tags = ("S10", "S11", "S13")
     replay = False
 
-    def __init__(self, model: str | None = None, target: Target | None = None, pta_threshold: float = 0.9,
-                 n_samples: int = 1000, seed: int = 0, model_spread: bool = True, rules: str = "jp") -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        target: Target | None = None,
+        pta_threshold: float = 0.9,
+        n_samples: int = 1000,
+        seed: int = 0,
+        model_spread: bool = True,
+        rules: str = "jp",
+    ) -> None:
         if rules != "jp":
             raise InputError("rules", rules, "recommend applies the JP label (rules='jp')")
-        self.kw = dict(model=model, target=target, pta_threshold=pta_threshold, n_samples=n_samples, seed=seed,
-                       model_spread=model_spread)
+        self.kw = dict(
+            model=model,
+            target=target,
+            pta_threshold=pta_threshold,
+            n_samples=n_samples,
+            seed=seed,
+            model_spread=model_spread,
+        )
 
     def decide(self, history: PatientHistory, today: dt.date):
         return as_decision(recommend(history, today=today, **self.kw))
@@ -310,14 +331,26 @@ def as_decision(rec: Recommendation):
     from ifxdose.domain.policies.base import Decision
 
     o = rec.chosen
-    flags = [Flag(rule_id="recommend-label", severity="violation", message=m, citation=cite("label-jp"))
-             for m in (o.label_flags if o else [])]
-    return Decision(policy="recommend", action=rec.action, date=o.next_date if o else rec.today,
-                    dose_mg_per_kg=None if o is None else (o.prescribed_mg_per_kg or o.dose_mg_per_kg),
-                    dose_mg=None if o is None else o.dose_mg, vials=None if o is None else o.vials,
-                    wasted_mg=None if o is None else o.wasted_mg, interval_weeks=None if o is None else o.interval_weeks,
-                    rationale=rec.rationale, citations=rec.citations, flags=flags, kind=rec.decision,
-                    warnings=rec.warnings, next_visit=rec.next_visit)
+    flags = [
+        Flag(rule_id="recommend-label", severity="violation", message=m, citation=cite("label-jp"))
+        for m in (o.label_flags if o else [])
+    ]
+    return Decision(
+        policy="recommend",
+        action=rec.action,
+        date=o.next_date if o else rec.today,
+        dose_mg_per_kg=None if o is None else (o.prescribed_mg_per_kg or o.dose_mg_per_kg),
+        dose_mg=None if o is None else o.dose_mg,
+        vials=None if o is None else o.vials,
+        wasted_mg=None if o is None else o.wasted_mg,
+        interval_weeks=None if o is None else o.interval_weeks,
+        rationale=rec.rationale,
+        citations=rec.citations,
+        flags=flags,
+        kind=rec.decision,
+        warnings=rec.warnings,
+        next_visit=rec.next_visit,
+    )
 
 
 def recommend(
@@ -340,10 +373,16 @@ def recommend(
     today = today or dt.date.today()
     if not history.infusions:
         raise InputError("infusions", [], "at least one infusion is needed")
-    late = [f"{name}[{i}]" for name in ("infusions", "levels") for i, e in enumerate(getattr(history, name))
-            if as_date(e.date) > today]
+    late = [
+        f"{name}[{i}]"
+        for name in ("infusions", "levels")
+        for i, e in enumerate(getattr(history, name))
+        if as_date(e.date) > today
+    ]
     if late:
-        raise InputError(late[0], "after today", f"entries must be dated on or before {today} (the recommendation date)")
+        raise InputError(
+            late[0], "after today", f"entries must be dated on or before {today} (the recommendation date)"
+        )
     named = plausibility.check_history(history, today)
     placed, time_warnings = sampling.place_infusion_times(history, clinic_time)
     est = estimate(placed, m, n_samples=n_samples, seed=seed)
@@ -352,10 +391,19 @@ def recommend(
     if not placed.on_mtx(today):
         warnings += [f.message for f in mtx_flags(False, "jp")]
     ctx = _Context(placed, m, est, weight, target, pta_threshold, today, warnings)
-    common = dict(target=target, pta_threshold=pta_threshold, model=m.name, model_version=m.version,
-                  estimation=est.to_dict(), inputs_sha256=_inputs_hash(history, model=m.name, target=target.text(),
-                                                                       today=today, pta=pta_threshold, seed=seed),
-                  today=today, generated_at=dt.datetime.now(dt.timezone.utc), model_grade=_model_grade(m))
+    common = dict(
+        target=target,
+        pta_threshold=pta_threshold,
+        model=m.name,
+        model_version=m.version,
+        estimation=est.to_dict(),
+        inputs_sha256=_inputs_hash(
+            history, model=m.name, target=target.text(), today=today, pta=pta_threshold, seed=seed
+        ),
+        today=today,
+        generated_at=dt.datetime.now(dt.timezone.utc),
+        model_grade=_model_grade(m),
+    )
     rec = _decide(ctx)
     rec = Recommendation(**rec, warnings=warnings, warnings_ja=_warnings_ja(warnings), **common)
     if model_spread and rec.chosen is not None:
@@ -383,47 +431,84 @@ class _Context:
 
 
 def _no_infusion(ctx: _Context, action: str, decision: str, why: str, why_ja: str, cites: list[str]) -> dict:
-    return dict(action=action, decision=decision, chosen=None, options=[], rationale=why, rationale_ja=why_ja,
-                citations=cites, activity=ctx.activity.text(), next_visit=ctx.visit(None, None))
+    return dict(
+        action=action,
+        decision=decision,
+        chosen=None,
+        options=[],
+        rationale=why,
+        rationale_ja=why_ja,
+        citations=cites,
+        activity=ctx.activity.text(),
+        next_visit=ctx.visit(None, None),
+    )
 
 
 def _decide(ctx: _Context) -> dict:
     h = ctx.history
     if ctx.reaction.severity == "severe":
-        return _no_infusion(ctx, "stop", "stop", ctx.reaction.stop_reason(), ctx.reaction.stop_reason_ja(),
-                            ctx.reaction.citations())
+        return _no_infusion(
+            ctx, "stop", "stop", ctx.reaction.stop_reason(), ctx.reaction.stop_reason_ja(), ctx.reaction.citations()
+        )
     if ctx.ada.switch:
         return _no_infusion(ctx, "switch", "switch", ctx.ada.reason(), ctx.ada.reason_ja(), ctx.ada.citations())
     if ctx.reaction.severity == "mild":
         ctx.warnings.append(ctx.reaction.premedication())
     s = ctx.sample
     if s is not None and not s.is_trough and s.kind != "baseline":
-        ctx.warnings.append(f"levels[{s.index}] is a {s.describe()}, not a trough: the model uses it at its time "
-                            "and the decision rests on the posterior-predicted trough")
-    troughs = [(x.index, x.level.value_mg_l) for x in sampling.classify_levels(h)
-               if x.is_trough and x.level.value_mg_l is not None]
+        ctx.warnings.append(
+            f"levels[{s.index}] is a {s.describe()}, not a trough: the model uses it at its time "
+            "and the decision rests on the posterior-predicted trough"
+        )
+    troughs = [
+        (x.index, x.level.value_mg_l)
+        for x in sampling.classify_levels(h)
+        if x.is_trough and x.level.value_mg_l is not None
+    ]
     ctx.warnings.extend(w.text() for w in plausibility.check_trough_units(troughs))
     if len(h.infusions) < dosing.n_induction():
         return _induction(ctx)
     return _maintenance(ctx)
 
 
-def _option(ctx: _Context, troughs, mgkg_prescribed: float | None, dose_mg_given: float, vials: int, interval: float,
-            next_date, flags, current_mgkg: float | None, label: str = "", yearly_infusions: float | None = None
-            ) -> Option:
+def _option(
+    ctx: _Context,
+    troughs,
+    mgkg_prescribed: float | None,
+    dose_mg_given: float,
+    vials: int,
+    interval: float,
+    next_date,
+    flags,
+    current_mgkg: float | None,
+    label: str = "",
+    yearly_infusions: float | None = None,
+) -> Option:
     q = np.quantile(troughs, [0.5, 0.1, 0.9, 0.025, 0.975])
     per_year = yearly_infusions if yearly_infusions is not None else 365.25 / (7 * interval)
     vials_year = vials * per_year
     cost = None if ctx.price is None else round(float(ctx.price.price) * vials_year)
     given = round(dose_mg_given / ctx.weight, 3)
     return Option(
-        label=label, dose_mg_per_kg=given, dose_mg=dose_mg_given, vials=vials, interval_weeks=interval,
-        next_date=next_date, predicted_trough_median_mg_l=q[0], predicted_trough_p10_mg_l=q[1],
-        predicted_trough_p90_mg_l=q[2], predicted_trough_p2_5_mg_l=q[3], predicted_trough_p97_5_mg_l=q[4],
-        pta=float(np.mean(ctx.target.attained(troughs))), cost_per_year_jpy=cost,
-        label_flags=[f.message for f in flags], prescribed_mg_per_kg=mgkg_prescribed,
+        label=label,
+        dose_mg_per_kg=given,
+        dose_mg=dose_mg_given,
+        vials=vials,
+        interval_weeks=interval,
+        next_date=next_date,
+        predicted_trough_median_mg_l=q[0],
+        predicted_trough_p10_mg_l=q[1],
+        predicted_trough_p90_mg_l=q[2],
+        predicted_trough_p2_5_mg_l=q[3],
+        predicted_trough_p97_5_mg_l=q[4],
+        pta=float(np.mean(ctx.target.attained(troughs))),
+        cost_per_year_jpy=cost,
+        label_flags=[f.message for f in flags],
+        prescribed_mg_per_kg=mgkg_prescribed,
         pct_change_mg_per_kg=None if current_mgkg is None else dosing.pct_change(current_mgkg, given),
-        wasted_mg=round(vials * VIAL_MG - dose_mg_given, 2), vials_per_year=round(vials_year, 2))
+        wasted_mg=round(vials * VIAL_MG - dose_mg_given, 2),
+        vials_per_year=round(vials_year, 2),
+    )
 
 
 def _induction(ctx: _Context) -> dict:
@@ -439,27 +524,50 @@ def _induction(ctx: _Context) -> dict:
     plan = dosing.prepare(mgkg, ctx.weight)
     troughs = _predict_troughs(h, ctx.model, ctx.est, plan.given_mg, gap_weeks, h.day_of(next_date), 2)
     flags = check_infusion(n_given + 1, mgkg, None, "jp")
-    option = _option(ctx, troughs, mgkg, plan.given_mg, plan.vials, gap_weeks, next_date, flags, None,
-                     label="label induction, recommended", yearly_infusions=FIRST_YEAR_INFUSIONS)
+    option = _option(
+        ctx,
+        troughs,
+        mgkg,
+        plan.given_mg,
+        plan.vials,
+        gap_weeks,
+        next_date,
+        flags,
+        None,
+        label="label induction, recommended",
+        yearly_infusions=FIRST_YEAR_INFUSIONS,
+    )
     # the interval in force is the induction gap that leads to this infusion (as for every policy);
     # the predicted trough is the one before the following infusion
     option.interval_weeks = float(weeks[n_given] - weeks[n_given - 1])
     dose = plan.given_mg
-    why = (f"Induction continues as labelled: 3 mg/kg ({dose:g} mg, {option.vials} vials) on {next_date} "
-           f"(weeks 0, 2 and 6, then every 8 weeks); dose changes guided by levels start in maintenance. "
-           f"Predicted trough before the following infusion: median {option.predicted_trough_median_mg_l:.2f} mg/L "
-           f"(80% interval {option.predicted_trough_p10_mg_l:.2f}-{option.predicted_trough_p90_mg_l:.2f}), "
-           f"{option.pta:.0%} probability {ctx.target.text()}. Yearly cost: the label's first year "
-           f"({FIRST_YEAR_INFUSIONS} infusions), not the induction gap annualised.")
-    why_ja = (f"導入期は添付文書どおり継続します：3 mg/kg（{dose:g} mg、{option.vials}バイアル）を{next_date}に投与"
-              f"（0、2、6週、その後8週ごと）。血中濃度に基づく変更は維持期から行います。次回投与前の予測トラフは"
-              f"中央値 {option.predicted_trough_median_mg_l:.2f} mg/L（80%区間 {option.predicted_trough_p10_mg_l:.2f}〜"
-              f"{option.predicted_trough_p90_mg_l:.2f}）、{ctx.target.text_ja()}となる確率 {option.pta:.0%} です。"
-              f"年間費用は添付文書の初年度（{FIRST_YEAR_INFUSIONS}回投与）です。")
-    return dict(action="infuse", decision="induction", chosen=option, options=[option], rationale=why,
-                rationale_ja=why_ja, citations=[cite("S0"), cite("label-jp")], activity=ctx.activity.text(),
-                sample="" if ctx.sample is None else ctx.sample.describe(),
-                next_visit=ctx.visit(next_date, n_given + 1))
+    why = (
+        f"Induction continues as labelled: 3 mg/kg ({dose:g} mg, {option.vials} vials) on {next_date} "
+        f"(weeks 0, 2 and 6, then every 8 weeks); dose changes guided by levels start in maintenance. "
+        f"Predicted trough before the following infusion: median {option.predicted_trough_median_mg_l:.2f} mg/L "
+        f"(80% interval {option.predicted_trough_p10_mg_l:.2f}-{option.predicted_trough_p90_mg_l:.2f}), "
+        f"{option.pta:.0%} probability {ctx.target.text()}. Yearly cost: the label's first year "
+        f"({FIRST_YEAR_INFUSIONS} infusions), not the induction gap annualised."
+    )
+    why_ja = (
+        f"導入期は添付文書どおり継続します：3 mg/kg（{dose:g} mg、{option.vials}バイアル）を{next_date}に投与"
+        f"（0、2、6週、その後8週ごと）。血中濃度に基づく変更は維持期から行います。次回投与前の予測トラフは"
+        f"中央値 {option.predicted_trough_median_mg_l:.2f} mg/L（80%区間 {option.predicted_trough_p10_mg_l:.2f}〜"
+        f"{option.predicted_trough_p90_mg_l:.2f}）、{ctx.target.text_ja()}となる確率 {option.pta:.0%} です。"
+        f"年間費用は添付文書の初年度（{FIRST_YEAR_INFUSIONS}回投与）です。"
+    )
+    return dict(
+        action="infuse",
+        decision="induction",
+        chosen=option,
+        options=[option],
+        rationale=why,
+        rationale_ja=why_ja,
+        citations=[cite("S0"), cite("label-jp")],
+        activity=ctx.activity.text(),
+        sample="" if ctx.sample is None else ctx.sample.describe(),
+        next_visit=ctx.visit(next_date, n_given + 1),
+    )
 
 
 def _candidates(ctx: _Context, current_mgkg: float) -> list[tuple[float | None, float, int, float]]:
@@ -491,8 +599,7 @@ def _one_step(current: tuple[float, float], o: Option) -> bool:
     d0, w0 = current
     if abs(o.interval_weeks - w0) < 1e-9:
         return o.dose_mg_per_kg <= d0 + dosing.DOSE_STEP_MG_PER_KG + dosing.CURRENT_TOLERANCE * d0 + 1e-9
-    return (o.interval_weeks >= w0 - dosing.INTERVAL_STEP_WEEKS - 1e-9
-            and dosing.is_current(d0, o.dose_mg_per_kg))
+    return o.interval_weeks >= w0 - dosing.INTERVAL_STEP_WEEKS - 1e-9 and dosing.is_current(d0, o.dose_mg_per_kg)
 
 
 def _maintenance(ctx: _Context) -> dict:
@@ -523,44 +630,79 @@ def _maintenance(ctx: _Context) -> dict:
     if not options:
         raise InputError("weights", ctx.weight, "no label-conform dose exists at this weight; check the weight")
     cur_opt = next((o for o in options if o.label == "current"), None) or min(
-        options, key=lambda o: (abs(o.interval_weeks - cur_interval), abs(o.dose_mg_per_kg - cur_mgkg)))
+        options, key=lambda o: (abs(o.interval_weeks - cur_interval), abs(o.dose_mg_per_kg - cur_mgkg))
+    )
     band = _band(ctx, cur_opt)
     row = table.lookup(band, ctx.activity.category)
     cites = [cite("S0"), *ctx.target.source.split("; "), *row.citations()]
-    base = dict(options=options, activity=ctx.activity.text(),
-                sample="" if ctx.sample is None else ctx.sample.describe())
-    seen = (f"Current {cur_mgkg:g} mg/kg every {cur_interval:g} weeks: predicted steady-state trough median "
-            f"{cur_opt.predicted_trough_median_mg_l:.2f} mg/L (80% interval {cur_opt.predicted_trough_p10_mg_l:.2f}-"
-            f"{cur_opt.predicted_trough_p90_mg_l:.2f}), {band} for {ctx.target.text()}; {ctx.activity.text()}.")
-    seen_ja = (f"現在の {cur_mgkg:g} mg/kg・{cur_interval:g}週ごとでは、定常状態トラフの予測中央値 "
-               f"{cur_opt.predicted_trough_median_mg_l:.2f} mg/L（80%区間 {cur_opt.predicted_trough_p10_mg_l:.2f}〜"
-               f"{cur_opt.predicted_trough_p90_mg_l:.2f}）で、{ctx.target.text_ja()}に対して{_BAND_JA[band]}です。"
-               f"{_activity_ja(ctx.activity)}。")
+    base = dict(
+        options=options, activity=ctx.activity.text(), sample="" if ctx.sample is None else ctx.sample.describe()
+    )
+    seen = (
+        f"Current {cur_mgkg:g} mg/kg every {cur_interval:g} weeks: predicted steady-state trough median "
+        f"{cur_opt.predicted_trough_median_mg_l:.2f} mg/L (80% interval {cur_opt.predicted_trough_p10_mg_l:.2f}-"
+        f"{cur_opt.predicted_trough_p90_mg_l:.2f}), {band} for {ctx.target.text()}; {ctx.activity.text()}."
+    )
+    seen_ja = (
+        f"現在の {cur_mgkg:g} mg/kg・{cur_interval:g}週ごとでは、定常状態トラフの予測中央値 "
+        f"{cur_opt.predicted_trough_median_mg_l:.2f} mg/L（80%区間 {cur_opt.predicted_trough_p10_mg_l:.2f}〜"
+        f"{cur_opt.predicted_trough_p90_mg_l:.2f}）で、{ctx.target.text_ja()}に対して{_BAND_JA[band]}です。"
+        f"{_activity_ja(ctx.activity)}。"
+    )
     if ctx.activity.category == "unknown":
-        ctx.warnings.append("no disease activity assessment since the previous infusion: the decision rests on "
-                            "the drug level alone; the label allows increases only for inadequate response")
+        ctx.warnings.append(
+            "no disease activity assessment since the previous infusion: the decision rests on "
+            "the drug level alone; the label allows increases only for inadequate response"
+        )
     if row.kind == "change_mechanism" and band == "adequate" and _measured_trough_low(ctx):
         row = table.row("active-measured-low")
         cites = list(dict.fromkeys([*cites, *row.citations()]))
         lv = ctx.sample.describe()
-        why = (f"{seen} But the {lv} was below {ctx.target.text()}: measured and predicted exposure disagree, so "
-               f"keep {_describe(cur_opt)} and re-sample a pre-dose trough before choosing between escalation and a "
-               "change of mechanism.")
-        why_ja = (seen_ja + f"ただし実測トラフ（{ctx.sample.when:%Y-%m-%d}）は{ctx.target.text_ja()}を下回っていました。実測と予測が"
-                  f"一致しないため、{_describe_ja(cur_opt)}を継続し、増量か作用機序の変更かを決める前にトラフを再採血して"
-                  "ください。")
-        ctx.warnings.append("re-sample: the latest measured trough is below target but the predicted steady-state "
-                            "trough is in target; draw another pre-dose trough before changing mechanism")
+        why = (
+            f"{seen} But the {lv} was below {ctx.target.text()}: measured and predicted exposure disagree, so "
+            f"keep {_describe(cur_opt)} and re-sample a pre-dose trough before choosing between escalation and a "
+            "change of mechanism."
+        )
+        why_ja = (
+            seen_ja
+            + f"ただし実測トラフ（{ctx.sample.when:%Y-%m-%d}）は{ctx.target.text_ja()}を下回っていました。実測と予測が"
+            f"一致しないため、{_describe_ja(cur_opt)}を継続し、増量か作用機序の変更かを決める前にトラフを再採血して"
+            "ください。"
+        )
+        ctx.warnings.append(
+            "re-sample: the latest measured trough is below target but the predicted steady-state "
+            "trough is in target; draw another pre-dose trough before changing mechanism"
+        )
         cur_opt.label = (cur_opt.label + ", recommended").strip(", ")
-        return dict(action="infuse", decision="resample", chosen=cur_opt, rationale=why, rationale_ja=why_ja,
-                    citations=cites, next_visit=ctx.visit(cur_opt.next_date, n_given + 1), **base)
+        return dict(
+            action="infuse",
+            decision="resample",
+            chosen=cur_opt,
+            rationale=why,
+            rationale_ja=why_ja,
+            citations=cites,
+            next_visit=ctx.visit(cur_opt.next_date, n_given + 1),
+            **base,
+        )
     if row.kind == "change_mechanism":
-        why = (f"{seen} The trough is adequate but the disease is active: the failure is not pharmacokinetic, so "
-               "change mechanism (a non-TNF biologic or a JAK inhibitor) rather than escalate (Mulleman 2009).")
-        why_ja = (seen_ja + "トラフは十分ですが疾患活動性が高く、薬物動態による効果不十分ではないため、増量ではなく"
-                  "作用機序の異なる薬剤（非TNF生物学的製剤またはJAK阻害薬）への変更を推奨します（Mulleman 2009）。")
-        return dict(action="switch", decision="change_mechanism", chosen=None, rationale=why, rationale_ja=why_ja,
-                    citations=list(dict.fromkeys(cites)), next_visit=ctx.visit(None, None), **base)
+        why = (
+            f"{seen} The trough is adequate but the disease is active: the failure is not pharmacokinetic, so "
+            "change mechanism (a non-TNF biologic or a JAK inhibitor) rather than escalate (Mulleman 2009)."
+        )
+        why_ja = (
+            seen_ja + "トラフは十分ですが疾患活動性が高く、薬物動態による効果不十分ではないため、増量ではなく"
+            "作用機序の異なる薬剤（非TNF生物学的製剤またはJAK阻害薬）への変更を推奨します（Mulleman 2009）。"
+        )
+        return dict(
+            action="switch",
+            decision="change_mechanism",
+            chosen=None,
+            rationale=why,
+            rationale_ja=why_ja,
+            citations=list(dict.fromkeys(cites)),
+            next_visit=ctx.visit(None, None),
+            **base,
+        )
     if row.kind in ("keep", "reduce") and ctx.activity.remission:
         allowed = [o for o in options if o.change != "escalate"]
     elif row.kind == "escalate" or row.id == "low-activity":
@@ -575,8 +717,16 @@ def _maintenance(ctx: _Context) -> dict:
     if more_mg or shorter:
         why += _comparison(more_mg, shorter, "en")
         why_ja += _comparison(more_mg, shorter, "ja")
-    return dict(action="infuse", decision=decision, chosen=chosen, rationale=why, rationale_ja=why_ja,
-                citations=list(dict.fromkeys(cites)), next_visit=ctx.visit(chosen.next_date, n_given + 1), **base)
+    return dict(
+        action="infuse",
+        decision=decision,
+        chosen=chosen,
+        rationale=why,
+        rationale_ja=why_ja,
+        citations=list(dict.fromkeys(cites)),
+        next_visit=ctx.visit(chosen.next_date, n_given + 1),
+        **base,
+    )
 
 
 def _measured_trough_low(ctx: _Context) -> bool:
@@ -594,24 +744,32 @@ def _key(o: Option):
 
 def _describe(o: Option) -> str:
     pct = "" if o.pct_change_mg_per_kg is None else f", {o.pct_change_mg_per_kg:+.0f}% mg/kg"
-    return (f"{o.dose_mg:g} mg ({o.dose_mg_per_kg:.2f} mg/kg{pct}, {o.vials} vials) every {o.interval_weeks:g} "
-            f"weeks from {o.next_date}")
+    return (
+        f"{o.dose_mg:g} mg ({o.dose_mg_per_kg:.2f} mg/kg{pct}, {o.vials} vials) every {o.interval_weeks:g} "
+        f"weeks from {o.next_date}"
+    )
 
 
 def _describe_ja(o: Option) -> str:
     pct = "" if o.pct_change_mg_per_kg is None else f"、mg/kg {o.pct_change_mg_per_kg:+.0f}%"
-    return (f"{o.dose_mg:g} mg（{o.dose_mg_per_kg:.2f} mg/kg{pct}、{o.vials}バイアル）を{o.next_date}から"
-            f"{o.interval_weeks:g}週ごと")
+    return (
+        f"{o.dose_mg:g} mg（{o.dose_mg_per_kg:.2f} mg/kg{pct}、{o.vials}バイアル）を{o.next_date}から"
+        f"{o.interval_weeks:g}週ごと"
+    )
 
 
 def _pred(o: Option) -> str:
-    return (f"predicted median {o.predicted_trough_median_mg_l:.2f} mg/L, 80% interval "
-            f"{o.predicted_trough_p10_mg_l:.2f}-{o.predicted_trough_p90_mg_l:.2f}; PTA {o.pta:.0%}")
+    return (
+        f"predicted median {o.predicted_trough_median_mg_l:.2f} mg/L, 80% interval "
+        f"{o.predicted_trough_p10_mg_l:.2f}-{o.predicted_trough_p90_mg_l:.2f}; PTA {o.pta:.0%}"
+    )
 
 
 def _pred_ja(o: Option) -> str:
-    return (f"予測中央値 {o.predicted_trough_median_mg_l:.2f} mg/L、80%区間 {o.predicted_trough_p10_mg_l:.2f}〜"
-            f"{o.predicted_trough_p90_mg_l:.2f}、PTA {o.pta:.0%}")
+    return (
+        f"予測中央値 {o.predicted_trough_median_mg_l:.2f} mg/L、80%区間 {o.predicted_trough_p10_mg_l:.2f}〜"
+        f"{o.predicted_trough_p90_mg_l:.2f}、PTA {o.pta:.0%}"
+    )
 
 
 _BAND_JA = {"low": "低値", "adequate": "適正", "high": "高値"}
@@ -630,46 +788,71 @@ def _choose(ctx: _Context, allowed: list[Option], cur_opt: Option, row, seen: st
     if row.kind == "reduce":
         lower = [o for o in ok if o.change == "reduce"]
         chosen = min(lower, key=_key) if lower else cur_opt
-        why = (f"{seen} Remission with a trough above target: offer de-escalation — {_describe(chosen)} "
-               f"({_pred(chosen)}) — or stopping infliximab with close monitoring for flare (RRRR: stopping after "
-               "sustained remission, Tanaka 2020, S15).")
-        why_ja = (seen_ja + f"寛解かつトラフが目標より高いため、減量（{_describe_ja(chosen)}、{_pred_ja(chosen)}）または"
-                  "厳重な経過観察下での休薬を提案します（RRRR, Tanaka 2020, S15）。")
+        why = (
+            f"{seen} Remission with a trough above target: offer de-escalation — {_describe(chosen)} "
+            f"({_pred(chosen)}) — or stopping infliximab with close monitoring for flare (RRRR: stopping after "
+            "sustained remission, Tanaka 2020, S15)."
+        )
+        why_ja = (
+            seen_ja + f"寛解かつトラフが目標より高いため、減量（{_describe_ja(chosen)}、{_pred_ja(chosen)}）または"
+            "厳重な経過観察下での休薬を提案します（RRRR, Tanaka 2020, S15）。"
+        )
         return chosen, why, why_ja, "reduce" if chosen is not cur_opt else "keep"
     if ctx.activity.remission:
         chosen = min(ok, key=_key) if ok else cur_opt
-        why = (f"{seen} Remission: no escalation (the JP label allows increases only for inadequate or waning "
-               f"response). {_describe(chosen)} ({_pred(chosen)}).")
-        why_ja = (seen_ja + f"寛解のため増量しません（添付文書：増量は効果不十分又は効果減弱の場合のみ）。"
-                  f"{_describe_ja(chosen)}（{_pred_ja(chosen)}）。")
+        why = (
+            f"{seen} Remission: no escalation (the JP label allows increases only for inadequate or waning "
+            f"response). {_describe(chosen)} ({_pred(chosen)})."
+        )
+        why_ja = (
+            seen_ja + f"寛解のため増量しません（添付文書：増量は効果不十分又は効果減弱の場合のみ）。"
+            f"{_describe_ja(chosen)}（{_pred_ja(chosen)}）。"
+        )
         if not ok:
-            ctx.warnings.append("remission with a predicted trough below target: not escalated; re-check the trough "
-                                "and activity at the next visit")
+            ctx.warnings.append(
+                "remission with a predicted trough below target: not escalated; re-check the trough "
+                "and activity at the next visit"
+            )
         return chosen, why, why_ja, "keep" if chosen.change != "reduce" else "reduce"
     if ok:
         chosen = min(ok, key=_key)
         step = " (one step, as the label asks: 段階的に)" if chosen.change == "escalate" else ""
-        why = (f"{seen} {_describe(chosen)} is the cheapest option{step} with a {chosen.pta:.0%} probability of a "
-               f"steady-state trough {t.text()} ({_pred(chosen)}).")
-        why_ja = (seen_ja + f"{_describe_ja(chosen)}が、定常状態トラフが{t.text_ja()}となる確率 {chosen.pta:.0%} を満たす"
-                  "最も安価な選択肢です" + ("（添付文書どおり段階的な増量）" if step else "") + f"（{_pred_ja(chosen)}）。")
+        why = (
+            f"{seen} {_describe(chosen)} is the cheapest option{step} with a {chosen.pta:.0%} probability of a "
+            f"steady-state trough {t.text()} ({_pred(chosen)})."
+        )
+        why_ja = (
+            seen_ja + f"{_describe_ja(chosen)}が、定常状態トラフが{t.text_ja()}となる確率 {chosen.pta:.0%} を満たす"
+            "最も安価な選択肢です" + ("（添付文書どおり段階的な増量）" if step else "") + f"（{_pred_ja(chosen)}）。"
+        )
         return chosen, why, why_ja, chosen.change
     best = max(allowed, key=lambda o: (o.pta, -_key(o)[0]))
     in_target = t.low_mg_l <= best.predicted_trough_median_mg_l <= (t.high_mg_l or math.inf)
     if in_target:
-        why = (f"{seen} No option reaches a {thr:.0%} probability of a trough {t.text()}, but the predicted median "
-               f"of {_describe(best)} is in target: the prediction is uncertain, not failing. Re-sample a trough "
-               f"before the next infusion rather than switching ({_pred(best)}).")
-        why_ja = (seen_ja + f"トラフが{t.text_ja()}となる確率 {thr:.0%} に届く選択肢はありませんが、{_describe_ja(best)}の"
-                  "予測中央値は目標内です。不確実性の問題であり治療失敗ではないため、切り替えではなくトラフを再採血して"
-                  f"ください（{_pred_ja(best)}）。")
-        ctx.warnings.append("re-sample: the prediction interval is wider than the target allows; draw another "
-                            "trough before deciding to switch")
+        why = (
+            f"{seen} No option reaches a {thr:.0%} probability of a trough {t.text()}, but the predicted median "
+            f"of {_describe(best)} is in target: the prediction is uncertain, not failing. Re-sample a trough "
+            f"before the next infusion rather than switching ({_pred(best)})."
+        )
+        why_ja = (
+            seen_ja + f"トラフが{t.text_ja()}となる確率 {thr:.0%} に届く選択肢はありませんが、{_describe_ja(best)}の"
+            "予測中央値は目標内です。不確実性の問題であり治療失敗ではないため、切り替えではなくトラフを再採血して"
+            f"ください（{_pred_ja(best)}）。"
+        )
+        ctx.warnings.append(
+            "re-sample: the prediction interval is wider than the target allows; draw another "
+            "trough before deciding to switch"
+        )
         return best, why, why_ja, "resample"
-    why = (f"{seen} No option within the label (and one step) reaches a {thr:.0%} probability of a trough "
-           f"{t.text()}; the best is {_describe(best)} ({_pred(best)}).")
-    why_ja = (seen_ja + f"添付文書の範囲内（段階的増量）で、トラフが{t.text_ja()}となる確率 {thr:.0%} に届く選択肢はありません。"
-              f"最良は{_describe_ja(best)}（{_pred_ja(best)}）です。")
+    why = (
+        f"{seen} No option within the label (and one step) reaches a {thr:.0%} probability of a trough "
+        f"{t.text()}; the best is {_describe(best)} ({_pred(best)})."
+    )
+    why_ja = (
+        seen_ja
+        + f"添付文書の範囲内（段階的増量）で、トラフが{t.text_ja()}となる確率 {thr:.0%} に届く選択肢はありません。"
+        f"最良は{_describe_ja(best)}（{_pred_ja(best)}）です。"
+    )
     ctx.warnings.append(NO_OPTION_WARNING)
     return best, why, why_ja, best.change
 
@@ -677,10 +860,16 @@ def _choose(ctx: _Context, allowed: list[Option], cur_opt: Option, row, seen: st
 def _alternatives(ctx: _Context, options: list[Option], current: tuple[float, float]):
     """More mg at the current interval versus the current mg/kg at a shorter interval (S10)."""
     ok = [o for o in options if o.pta >= ctx.threshold]
-    more_mg = min((o for o in ok if o.interval_weeks == current[1] and o.change == "escalate"),
-                  key=lambda o: o.dose_mg, default=None)
-    shorter = min((o for o in ok if o.interval_weeks < current[1] and dosing.is_current(current[0], o.dose_mg_per_kg)),
-                  key=lambda o: (-o.interval_weeks, o.vials), default=None)
+    more_mg = min(
+        (o for o in ok if o.interval_weeks == current[1] and o.change == "escalate"),
+        key=lambda o: o.dose_mg,
+        default=None,
+    )
+    shorter = min(
+        (o for o in ok if o.interval_weeks < current[1] and dosing.is_current(current[0], o.dose_mg_per_kg)),
+        key=lambda o: (-o.interval_weeks, o.vials),
+        default=None,
+    )
     for o, tag in ((more_mg, "more mg"), (shorter, "shorter interval")):
         if o is not None and tag not in o.label:
             o.label = (o.label + ", " + tag).strip(", ")
@@ -689,20 +878,33 @@ def _alternatives(ctx: _Context, options: list[Option], current: tuple[float, fl
 
 #: "More mg" versus "shorter interval" (St Clair 2002, S10), in each language of the clinic.
 _COMPARISON = {
-    "en": {"more": "more mg ({mg:g} mg every {weeks:g} weeks: PTA {pta:.0%}, {cost} JPY/year)",
-           "shorter": "a shorter interval ({mg:g} mg every {weeks:g} weeks: PTA {pta:.0%}, {cost} JPY/year)",
-           "frame": " Compared: {parts} (St Clair 2002, S10).", "join": " versus "},
-    "ja": {"more": "増量（{mg:g} mg を{weeks:g}週ごと：PTA {pta:.0%}、年間{cost}円）",
-           "shorter": "投与間隔の短縮（{mg:g} mg を{weeks:g}週ごと：PTA {pta:.0%}、年間{cost}円）",
-           "frame": " 比較：{parts}（St Clair 2002, S10）。", "join": "と"},
+    "en": {
+        "more": "more mg ({mg:g} mg every {weeks:g} weeks: PTA {pta:.0%}, {cost} JPY/year)",
+        "shorter": "a shorter interval ({mg:g} mg every {weeks:g} weeks: PTA {pta:.0%}, {cost} JPY/year)",
+        "frame": " Compared: {parts} (St Clair 2002, S10).",
+        "join": " versus ",
+    },
+    "ja": {
+        "more": "増量（{mg:g} mg を{weeks:g}週ごと：PTA {pta:.0%}、年間{cost}円）",
+        "shorter": "投与間隔の短縮（{mg:g} mg を{weeks:g}週ごと：PTA {pta:.0%}、年間{cost}円）",
+        "frame": " 比較：{parts}（St Clair 2002, S10）。",
+        "join": "と",
+    },
 }
 
 
 def _comparison(more_mg: Option | None, shorter: Option | None, language: str) -> str:
     text = _COMPARISON[language]
-    parts = [text[key].format(mg=o.dose_mg, weeks=o.interval_weeks, pta=o.pta,
-                              cost="?" if o.cost_per_year_jpy is None else f"{o.cost_per_year_jpy:,}")
-             for key, o in (("more", more_mg), ("shorter", shorter)) if o is not None]
+    parts = [
+        text[key].format(
+            mg=o.dose_mg,
+            weeks=o.interval_weeks,
+            pta=o.pta,
+            cost="?" if o.cost_per_year_jpy is None else f"{o.cost_per_year_jpy:,}",
+        )
+        for key, o in (("more", more_mg), ("shorter", shorter))
+        if o is not None
+    ]
     return text["frame"].format(parts=text["join"].join(parts))
 
 
@@ -719,8 +921,14 @@ def _spread(history: PatientHistory, chosen: Option, used: str, target: Target) 
     for name in ra_models():
         m = load_model(name)
         if name == used:
-            out.append(ModelSpread(model=name, grade=_model_grade(m), note="used for the decision (posterior median)",
-                                   predicted_trough_median_mg_l=chosen.predicted_trough_median_mg_l))
+            out.append(
+                ModelSpread(
+                    model=name,
+                    grade=_model_grade(m),
+                    note="used for the decision (posterior median)",
+                    predicted_trough_median_mg_l=chosen.predicted_trough_median_mg_l,
+                )
+            )
             continue
         try:
             step = chosen.interval_weeks * 7.0
@@ -730,11 +938,20 @@ def _spread(history: PatientHistory, chosen: Option, used: str, target: Target) 
             obs = history_observations(history)
             eta = estimate_map(build_problem(history, m), obs).eta if obs.n else np.zeros(len(m.eta_parameters))
             trough = problem.predict(eta[None, :], [start + (STEADY_STATE_DOSES - 1) * step])[0, 0]
-            out.append(ModelSpread(model=name, grade=_model_grade(m), predicted_trough_median_mg_l=float(trough),
-                                   note="individual (MAP) prediction"))
+            out.append(
+                ModelSpread(
+                    model=name,
+                    grade=_model_grade(m),
+                    predicted_trough_median_mg_l=float(trough),
+                    note="individual (MAP) prediction",
+                )
+            )
         except (InputError, EstimationError) as exc:
-            out.append(ModelSpread(model=name, grade=_model_grade(m), predicted_trough_median_mg_l=None,
-                                   note=f"not applicable: {exc}"))
+            out.append(
+                ModelSpread(
+                    model=name, grade=_model_grade(m), predicted_trough_median_mg_l=None, note=f"not applicable: {exc}"
+                )
+            )
     return out
 
 
@@ -748,9 +965,16 @@ class Profile(BaseModel):
     target: Target | None = None
 
 
-def predict_profile(history: PatientHistory, *, model: str | None = None, horizon_days: float | None = None,
-                    n_samples: int = 500, seed: int = 0, target: Target | None = None,
-                    est: Estimate | None = None) -> Profile:
+def predict_profile(
+    history: PatientHistory,
+    *,
+    model: str | None = None,
+    horizon_days: float | None = None,
+    n_samples: int = 500,
+    seed: int = 0,
+    target: Target | None = None,
+    est: Estimate | None = None,
+) -> Profile:
     """Individual prediction (MAP) and 80% posterior band over the history, for plots."""
     m = load_model(model or default_model_name())
     est = est or estimate(history, m, n_samples=n_samples, seed=seed)
@@ -762,7 +986,16 @@ def predict_profile(history: PatientHistory, *, model: str | None = None, horizo
     band = problem.predict(est.posterior.eta, t)
     lo, hi = np.quantile(band, [0.1, 0.9], axis=0)
     obs = est.observations
-    observed = [(float(d), float(q if np.isnan(y) else y), bool(np.isnan(y)))
-                for d, y, q in zip(obs.time_days, obs.value_mg_l, obs.lloq_mg_l)]
-    return Profile(time_days=t.tolist(), ipred_mg_l=ipred.tolist(), lower_mg_l=lo.tolist(), upper_mg_l=hi.tolist(),
-                   observed=observed, dose_days=[d for d, *_ in doses], target=target)
+    observed = [
+        (float(d), float(q if np.isnan(y) else y), bool(np.isnan(y)))
+        for d, y, q in zip(obs.time_days, obs.value_mg_l, obs.lloq_mg_l)
+    ]
+    return Profile(
+        time_days=t.tolist(),
+        ipred_mg_l=ipred.tolist(),
+        lower_mg_l=lo.tolist(),
+        upper_mg_l=hi.tolist(),
+        observed=observed,
+        dose_days=[d for d, *_ in doses],
+        target=target,
+    )

@@ -106,7 +106,11 @@ class DoseClause(BaseModel):
             if self.until is not None:
                 words += ["until", _unit(self.until_unit, 1), _num(self.until)]
         if self.infusion_min is not None:
-            words += ["over", _num(self.infusion_min / 60), "h"] if self.infusion_min % 60 == 0 else ["over", _num(self.infusion_min), "min"]
+            words += (
+                ["over", _num(self.infusion_min / 60), "h"]
+                if self.infusion_min % 60 == 0
+                else ["over", _num(self.infusion_min), "min"]
+            )
         return " ".join(words)
 
     # ----------------------------------------------------------------- times

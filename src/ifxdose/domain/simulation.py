@@ -151,8 +151,14 @@ def simulate(
     dose_rows = _dose_rows(reg, float(times[-1]), _weight_lookup(starts, values))
     if not dose_rows:
         raise InputError("regimen", str(reg), "no dose falls within the simulated times")
-    doses = DoseTable.from_lists([[(d["time_days"], d["amount_mg"], d["duration_days"],
-                                    ROUTE_SC if d["route"] == "sc" else ROUTE_IV) for d in dose_rows]])
+    doses = DoseTable.from_lists(
+        [
+            [
+                (d["time_days"], d["amount_mg"], d["duration_days"], ROUTE_SC if d["route"] == "sc" else ROUTE_IV)
+                for d in dose_rows
+            ]
+        ]
+    )
     if any(d["route"] not in m.routes for d in dose_rows):
         raise InputError("regimen", str(reg), f"model {m.name} supports routes {', '.join(m.routes)}")
     cov = {k: v[None, :] for k, v in values.items()}
@@ -161,8 +167,10 @@ def simulate(
     params = {k: np.broadcast_to(v, (1, len(starts))).astype(float) for k, v in params.items()}
     conc = simulate_concentrations(m, params, starts[None, :], doses, times[None, :], engine=engine)[0]
     param_rows = [
-        {"from_day": None if not np.isfinite(s) else float(s),
-         **{k: {"value": float(v[0, i]), "unit": UNITS.get(k, m.parameters[k].unit)} for k, v in params.items()}}
+        {
+            "from_day": None if not np.isfinite(s) else float(s),
+            **{k: {"value": float(v[0, i]), "unit": UNITS.get(k, m.parameters[k].unit)} for k, v in params.items()},
+        }
         for i, s in enumerate(starts)
     ]
     return SimulationResult(
@@ -216,11 +224,20 @@ def infusion_metrics(
             peak = c_at[peak_t[k]]
         inside = (res.time_days > d["time_days"]) & (res.time_days <= trough_t[k])
         t_in, c_in = res.time_days[inside], res.concentration_mg_l[inside]
-        out.append({"number": k + 1, "day": d["time_days"], "week": d["time_days"] / 7.0,
-                    "dose_mg": d["amount_mg"], "peak_mg_l": peak, "trough_day": trough_t[k],
-                    "trough_mg_l": c_at[trough_t[k]], "auc_mg_day_l": float(auc_trapezoid(t_in, c_in)),
-                    "days_above_threshold": float(time_above(t_in, c_in, threshold_mg_l)),
-                    "threshold_mg_l": threshold_mg_l})
+        out.append(
+            {
+                "number": k + 1,
+                "day": d["time_days"],
+                "week": d["time_days"] / 7.0,
+                "dose_mg": d["amount_mg"],
+                "peak_mg_l": peak,
+                "trough_day": trough_t[k],
+                "trough_mg_l": c_at[trough_t[k]],
+                "auc_mg_day_l": float(auc_trapezoid(t_in, c_in)),
+                "days_above_threshold": float(time_above(t_in, c_in, threshold_mg_l)),
+                "threshold_mg_l": threshold_mg_l,
+            }
+        )
     return out
 
 
@@ -263,10 +280,15 @@ def simulate_population(
     planned = reg.doses(float(times[-1]))
     w = cov["weight_kg"][:, None]
     amounts = np.array([[d.dose] for d in planned]).T * np.where(
-        np.array([d.dose_unit == "mg/kg" for d in planned]), w, 1.0)
+        np.array([d.dose_unit == "mg/kg" for d in planned]), w, 1.0
+    )
     doses = DoseTable.same_for_all(
-        P, [d.time_days for d in planned], amounts, [d.duration_days for d in planned],
-        [ROUTE_SC if d.route == "sc" else ROUTE_IV for d in planned])
+        P,
+        [d.time_days for d in planned],
+        amounts,
+        [d.duration_days for d in planned],
+        [ROUTE_SC if d.route == "sc" else ROUTE_IV for d in planned],
+    )
     params = m.individual_parameters({k: v[:, None] for k, v in cov.items()}, eta[:, None, :])
     params = {k: np.broadcast_to(v, (P, 1)) for k, v in params.items()}
     seg = np.full((P, 1), -np.inf)

@@ -35,7 +35,6 @@ from ifxdose.core.pk.model import UNITS, PKModel
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.simulation import covariate_segments
 
-
 #: Assumption: a CRP below 0.3 mg/L (under the detection limit of standard CRP assays) is read as
 #: 0.3 mg/L, so that power-form CRP effects (the RA default, Ternant 2014) stay finite and positive.
 CRP_FLOOR_MG_L = 0.3
@@ -54,8 +53,11 @@ def history_covariates(history: PatientHistory) -> dict[str, list[tuple[float, f
         series["crp_mg_l"] = [(d, max(v, CRP_FLOOR_MG_L)) for d, v in series["crp_mg_l"]]
     if history.baseline_tnf_pg_ml is not None:
         if history.baseline_tnf_pg_ml <= 0:
-            raise InputError("baseline_tnf_pg_ml", history.baseline_tnf_pg_ml,
-                             "allowed range is (0, 1000] pg/mL (a PK covariate; leave it empty if not measured)")
+            raise InputError(
+                "baseline_tnf_pg_ml",
+                history.baseline_tnf_pg_ml,
+                "allowed range is (0, 1000] pg/mL (a PK covariate; leave it empty if not measured)",
+            )
         series["tnf_pg_ml"] = [(0.0, float(history.baseline_tnf_pg_ml))]
     ada = series.get("ada")
     if ada and ada[0][1] == 1.0 and ada[0][0] > 0:
@@ -72,12 +74,16 @@ def history_observations(history: PatientHistory) -> Observations:
     )
 
 
-def build_problem(history: PatientHistory, model: PKModel, extra_doses: list[tuple[float, float, float, str]] = ()) -> Problem:
+def build_problem(
+    history: PatientHistory, model: PKModel, extra_doses: list[tuple[float, float, float, str]] = ()
+) -> Problem:
     """The core problem for this history (plus hypothetical future doses, for prediction)."""
     series = history_covariates(history)
     starts, values = covariate_segments({k: v for k, v in series.items() if k in model.covariates})
-    doses = [(d, mg, dur, ROUTE_SC if route == "sc" else ROUTE_IV) for d, mg, dur, route in
-             [*history.infusion_doses(), *extra_doses]]
+    doses = [
+        (d, mg, dur, ROUTE_SC if route == "sc" else ROUTE_IV)
+        for d, mg, dur, route in [*history.infusion_doses(), *extra_doses]
+    ]
     if any(route == ROUTE_SC for *_, route in doses) and "sc" not in model.routes:
         raise InputError("infusions.route", "sc", f"model {model.name} supports routes {', '.join(model.routes)}")
     return Problem(model, starts, values, doses)
@@ -105,22 +111,39 @@ class Estimate:
             "eta_map": self.map.eta.tolist(),
             "eta_sd_posterior": np.sqrt(np.diag(self.covariance)).tolist(),
             "eta_sd_prior": np.sqrt(np.diag(self.model.omega)).tolist(),
-            "individual_parameters": {k: {"value": v, "unit": UNITS.get(k, self.model.parameters[k].unit)}
-                                      for k, v in self.parameters.items()},
-            "objective": {"ofv": self.map.ofv, "ofv_prior_mode": self.map.ofv_prior_mode,
-                          "gradient_norm": self.map.gradient_norm, "evaluations": self.map.n_evaluations,
-                          "converged": True, "starts": self.map.starts},
-            "posterior": {"kind": self.posterior.kind, "n": int(self.posterior.eta.shape[0]), **self.posterior.diagnostics},
+            "individual_parameters": {
+                k: {"value": v, "unit": UNITS.get(k, self.model.parameters[k].unit)} for k, v in self.parameters.items()
+            },
+            "objective": {
+                "ofv": self.map.ofv,
+                "ofv_prior_mode": self.map.ofv_prior_mode,
+                "gradient_norm": self.map.gradient_norm,
+                "evaluations": self.map.n_evaluations,
+                "converged": True,
+                "starts": self.map.starts,
+            },
+            "posterior": {
+                "kind": self.posterior.kind,
+                "n": int(self.posterior.eta.shape[0]),
+                **self.posterior.diagnostics,
+            },
             "samples": [
-                {"day": float(t), "observed_mg_l": None if np.isnan(y) else float(y),
-                 "below_lloq": bool(np.isnan(y)), "lloq_mg_l": None if np.isnan(q) else float(q), "ipred_mg_l": float(f)}
+                {
+                    "day": float(t),
+                    "observed_mg_l": None if np.isnan(y) else float(y),
+                    "below_lloq": bool(np.isnan(y)),
+                    "lloq_mg_l": None if np.isnan(q) else float(q),
+                    "ipred_mg_l": float(f),
+                }
                 for t, y, q, f in zip(obs.time_days, obs.value_mg_l, obs.lloq_mg_l, self.ipred_mg_l)
             ],
             "warnings": self.warnings,
         }
 
 
-def estimate(history: PatientHistory, model: str | PKModel | None = None, n_samples: int = 1000, seed: int = 0) -> Estimate:
+def estimate(
+    history: PatientHistory, model: str | PKModel | None = None, n_samples: int = 1000, seed: int = 0
+) -> Estimate:
     """MAP + Laplace + SIR for one patient; raises InputError on an unusable history."""
     m = load_model(model or default_model_name()) if not isinstance(model, PKModel) else model
     if not history.infusions:
@@ -140,8 +163,10 @@ def estimate(history: PatientHistory, model: str | PKModel | None = None, n_samp
                 # A posterior far in the tail of the prior (e.g. an undetectable level) can leave too few
                 # effective importance weights; four times more proposals is the same method, larger.
                 post = sir(problem, obs, fit.eta, cov, n=n_samples, seed=seed, proposals_per_sample=20)
-                retry_warnings.append("the posterior sample needed 20 proposals per draw (importance weights "
-                                      "were degenerate with 5): the levels are far from the population's")
+                retry_warnings.append(
+                    "the posterior sample needed 20 proposals per draw (importance weights "
+                    "were degenerate with 5): the levels are far from the population's"
+                )
     except EstimationError as exc:
         raise InputError("levels", f"{obs.n} level(s)", f"estimation failed: {exc}") from None
     ipred = problem.predict(fit.eta[None, :], obs.time_days)[0] if obs.n else np.array([])
@@ -161,9 +186,14 @@ def ada_assay_warnings(history: PatientHistory) -> list[str]:
     for a in history.ada:
         if a.result != "negative" or a.drug_tolerant is not False:
             continue
-        same_day = [lv.value_mg_l for lv in history.levels
-                    if abs(history.day_of(lv.date) - history.day_of(a.date)) < 1.0 and lv.value_mg_l is not None]
+        same_day = [
+            lv.value_mg_l
+            for lv in history.levels
+            if abs(history.day_of(lv.date) - history.day_of(a.date)) < 1.0 and lv.value_mg_l is not None
+        ]
         if any(v >= DRUG_INTERFERENCE_MG_L for v in same_day):
-            out.append(f"ADA negative on {a.date} by a drug-sensitive assay with infliximab >= "
-                       f"{DRUG_INTERFERENCE_MG_L:g} mg/L present: the result may be a false negative")
+            out.append(
+                f"ADA negative on {a.date} by a drug-sensitive assay with infliximab >= "
+                f"{DRUG_INTERFERENCE_MG_L:g} mg/L present: the result may be a false negative"
+            )
     return out

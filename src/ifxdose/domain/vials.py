@@ -63,8 +63,20 @@ def round_to_vials(
     if rounding == "nearest":
         nearest = max(1, round(ratio))
         if abs(nearest * vial_mg - prescribed_mg) <= prescribed_mg * tolerance_pct / 100 + 1e-9:
-            return VialPlan(prescribed_mg=prescribed_mg, given_mg=float(nearest * vial_mg),
-                            vials=nearest, vial_mg=vial_mg, wasted_mg=0.0, rounding=rounding)
+            return VialPlan(
+                prescribed_mg=prescribed_mg,
+                given_mg=float(nearest * vial_mg),
+                vials=nearest,
+                vial_mg=vial_mg,
+                wasted_mg=0.0,
+                rounding=rounding,
+            )
     vials = math.ceil(ratio)
-    return VialPlan(prescribed_mg=prescribed_mg, given_mg=prescribed_mg, vials=vials, vial_mg=vial_mg,
-                    wasted_mg=round(vials * vial_mg - prescribed_mg, 2), rounding=rounding)
+    return VialPlan(
+        prescribed_mg=prescribed_mg,
+        given_mg=prescribed_mg,
+        vials=vials,
+        vial_mg=vial_mg,
+        wasted_mg=round(vials * vial_mg - prescribed_mg, 2),
+        rounding=rounding,
+    )

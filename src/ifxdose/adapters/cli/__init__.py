@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("modelcmd", "Model files: check one in the general language, import a NONMEM control stream."),
     "demo": ("demo", "Simulate the Japanese label regimen for a 55 kg RA patient on MTX."),
     "estimate": ("tdm", "Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA."),
-    "recommend": ("tdm", "Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale, next visit."),
+    "recommend": (
+        "tdm",
+        "Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale, next visit.",
+    ),
     "advise": ("dosing", "Advise the next infusion (or stop/switch) for a patient under a policy."),
     "regimen": ("dosing", "Check a regimen against the label, cost it, or lay out its calendar."),
     "score": ("score", "RA disease activity and response: DAS28, SDAI, CDAI, Boolean, EULAR, ACR, Paulus."),
@@ -33,7 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "trial": ("trial", "Replicate the seed's trials (arms, policies, published vs simulated)."),
     "fhir": ("fhir", "Import a FHIR R4/R4B Bundle as a patient history, or export one."),
     "serve": ("serve", "Start the clinic web app."),
-    "clinic-user": ("serve", "Add a local account to the clinic database (password from IFXDOSE_NEW_PASSWORD or a prompt)."),
+    "clinic-user": (
+        "serve",
+        "Add a local account to the clinic database (password from IFXDOSE_NEW_PASSWORD or a prompt).",
+    ),
 }
 
 
@@ -102,9 +108,7 @@ def main() -> None:
     except Exception as exc:
         from pydantic import ValidationError  # imported here: `ifxdose --help` never pays for it
 
-        from ifxdose.core.errors import InputError
-
-        from ifxdose.core.errors import MissingExtraError, missing_extra
+        from ifxdose.core.errors import InputError, MissingExtraError, missing_extra
 
         if isinstance(exc, ModuleNotFoundError) and missing_extra(exc) is not None:
             exc = missing_extra(exc)

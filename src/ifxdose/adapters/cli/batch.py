@@ -24,8 +24,14 @@ def run_batch(data: Path, model: str | None, out: Path | None, workers: int | No
     subjects = read_nmtran(text)
     m = as_general(load_model(model))
     err = Console(stderr=True)
-    with Progress(TextColumn("MAP"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  disable=not err.is_terminal) as bar:
+    with Progress(
+        TextColumn("MAP"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    ) as bar:
         task = bar.add_task("map", total=len(subjects))
         results = estimate_all(m, subjects, workers, progress=lambda n: bar.advance(task, n))
     csv = results_csv(results, len(m.eta_names))

@@ -37,13 +37,26 @@ def demo(
     for col in ("#", "week", "dose mg", "peak mg/L (end of infusion)", "trough mg/L (before next)"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(str(r["number"]), f"{r['week']:g}", f"{r['dose_mg']:.0f}", f"{r['peak_mg_l']:.1f}", f"{r['trough_mg_l']:.2f}")
+        table.add_row(
+            str(r["number"]),
+            f"{r['week']:g}",
+            f"{r['dose_mg']:.0f}",
+            f"{r['peak_mg_l']:.1f}",
+            f"{r['trough_mg_l']:.2f}",
+        )
     console.print(table)
     if res.assumed_covariates:
-        console.print("Assumed model-reference covariates: " + ", ".join(f"{k}={v:g}" for k, v in res.assumed_covariates.items()))
+        console.print(
+            "Assumed model-reference covariates: " + ", ".join(f"{k}={v:g}" for k, v in res.assumed_covariates.items())
+        )
     if res.unused_covariates:
         console.print("Not used by this model: " + ", ".join(res.unused_covariates))
-    png = plot_profile(res.time_days, res.concentration_mg_l, out_dir / "label_55kg.png",
-                       f"Japanese label regimen, {weight_kg:g} kg, MTX — {model}",
-                       dose_days=[d["time_days"] for d in res.doses], target_band_mg_l=(1.0, 8.0))
+    png = plot_profile(
+        res.time_days,
+        res.concentration_mg_l,
+        out_dir / "label_55kg.png",
+        f"Japanese label regimen, {weight_kg:g} kg, MTX — {model}",
+        dose_days=[d["time_days"] for d in res.doses],
+        target_band_mg_l=(1.0, 8.0),
+    )
     console.print(f"Concentration-time plot: {png}")

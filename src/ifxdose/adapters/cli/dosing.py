@@ -23,8 +23,9 @@ from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.policies import get_policy, list_policies
 from ifxdose.domain.regimen import parse_regimen
 
-regimen_app = typer.Typer(help="Check a regimen against the label, cost it, or lay out its calendar.",
-                          no_args_is_help=True)
+regimen_app = typer.Typer(
+    help="Check a regimen against the label, cost it, or lay out its calendar.", no_args_is_help=True
+)
 app.add_typer(regimen_app, name="regimen")
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -79,7 +80,8 @@ def advise(
 ) -> None:
     """Advise the next infusion (or stop/switch) for a patient under a policy."""
     decision = get_policy(policy, rules=label.load_rules(rules).key).decide(
-        _load_history(history), _date("today", today) or date.today())
+        _load_history(history), _date("today", today) or date.today()
+    )
     if as_json:
         _print_json(decision.model_dump(mode="json"))
         return
@@ -90,13 +92,24 @@ def advise(
 
 
 @regimen_app.command("check")
-def regimen_check(regimen: RegimenText, weight_kg: WeightKg, rules: Rules = "jp",
-                  horizon_weeks: HorizonWeeks = None, as_json: Json = False) -> None:
+def regimen_check(
+    regimen: RegimenText,
+    weight_kg: WeightKg,
+    rules: Rules = "jp",
+    horizon_weeks: HorizonWeeks = None,
+    as_json: Json = False,
+) -> None:
     """Check every dose against the label (dose ceiling, shortest interval, JP shortened-interval limit)."""
     flags = label.check_regimen(parse_regimen(regimen), weight_kg, rules, horizon_days=_horizon_days(horizon_weeks))
     if as_json:
-        _print_json({"regimen": regimen, "rules": rules, "ok": not any(f.severity == "violation" for f in flags),
-                     "flags": [f.model_dump(mode="json") for f in flags]})
+        _print_json(
+            {
+                "regimen": regimen,
+                "rules": rules,
+                "ok": not any(f.severity == "violation" for f in flags),
+                "flags": [f.model_dump(mode="json") for f in flags],
+            }
+        )
         return
     _rows(f"{label.load_rules(rules).name}: {regimen}", [f.model_dump(mode="json") for f in flags])
 
@@ -114,9 +127,16 @@ def regimen_cost(
     as_json: Json = False,
 ) -> None:
     """Vials, waste and cost per infusion, first year, mean per year and total."""
-    result = cost.regimen_cost(parse_regimen(regimen), weight_kg, horizon_days=_horizon_days(horizon_weeks),
-                               product=product, on=_date("on", on), currency=currency,
-                               rounding=rounding, tolerance_pct=tolerance_pct)  # type: ignore[arg-type]
+    result = cost.regimen_cost(
+        parse_regimen(regimen),
+        weight_kg,
+        horizon_days=_horizon_days(horizon_weeks),
+        product=product,
+        on=_date("on", on),
+        currency=currency,
+        rounding=rounding,
+        tolerance_pct=tolerance_pct,
+    )  # type: ignore[arg-type]
     if as_json:
         _print_json(result.model_dump(mode="json"))
         return
@@ -139,8 +159,9 @@ def regimen_calendar(
     rows = calendar.infusion_calendar(parse_regimen(regimen), first, horizon_days=_horizon_days(horizon_weeks))
     steps = calendar.mtx_titration(first) if mtx else []
     if as_json:
-        _print_json({"infusions": [r.model_dump(mode="json") for r in rows],
-                     "mtx": [s.model_dump(mode="json") for s in steps]})
+        _print_json(
+            {"infusions": [r.model_dump(mode="json") for r in rows], "mtx": [s.model_dump(mode="json") for s in steps]}
+        )
         return
     _rows(f"{regimen} from {first}", [r.model_dump(mode="json") for r in rows])
     if mtx:

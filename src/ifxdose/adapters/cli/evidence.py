@@ -18,21 +18,32 @@ from ifxdose.adapters.cli import app
 from ifxdose.domain.evidence import Study, get_study, load_studies
 
 console = Console()
-evidence_app = typer.Typer(help="The evidence base: the seed's studies (S0–S15) with citations, arms and outcomes.",
-                           no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="The evidence base: the seed's studies (S0–S15) with citations, arms and outcomes.", no_args_is_help=True
+)
 app.add_typer(evidence_app, name="evidence")
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def study_summary(study: Study) -> dict:
-    return {"id": study.id, "seed_tag": study.seed_tag, "key": study.key, "kind": study.kind,
-            "short_citation": study.short_citation(), "design": study.design, "n": study.population.n}
+    return {
+        "id": study.id,
+        "seed_tag": study.seed_tag,
+        "key": study.key,
+        "kind": study.kind,
+        "short_citation": study.short_citation(),
+        "design": study.design,
+        "n": study.population.n,
+    }
 
 
 def study_detail(study: Study) -> dict:
-    return {**study.model_dump(mode="json"), "short_citation": study.short_citation(),
-            "full_citation": study.citation.full()}
+    return {
+        **study.model_dump(mode="json"),
+        "short_citation": study.short_citation(),
+        "full_citation": study.citation.full(),
+    }
 
 
 def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
@@ -56,8 +67,15 @@ def _arm_rows(study: Study) -> list[tuple[str, ...]]:
 
 def _outcome_rows(study: Study) -> list[tuple[str, ...]]:
     return [
-        (o.name, o.arm or "", o.comparator or "", o.value_text(), o.unit, o.time_point,
-         "seed" if o.source == "seed" else "publication")
+        (
+            o.name,
+            o.arm or "",
+            o.comparator or "",
+            o.value_text(),
+            o.unit,
+            o.time_point,
+            "seed" if o.source == "seed" else "publication",
+        )
         for o in study.outcomes
     ]
 
@@ -69,11 +87,16 @@ def evidence_list(as_json: Json = False) -> None:
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    console.print(_table(
-        "ifxdose evidence base", ("id", "tag", "citation", "design", "n"),
-        [(r["id"], r["seed_tag"], r["short_citation"], r["design"], "" if r["n"] is None else str(r["n"]))
-         for r in rows],
-    ))
+    console.print(
+        _table(
+            "ifxdose evidence base",
+            ("id", "tag", "citation", "design", "n"),
+            [
+                (r["id"], r["seed_tag"], r["short_citation"], r["design"], "" if r["n"] is None else str(r["n"]))
+                for r in rows
+            ],
+        )
+    )
 
 
 @evidence_app.command("show")
@@ -90,13 +113,17 @@ def evidence_show(
     console.print(f"[bold]{study.id}[/bold] ({study.seed_tag}, key '{study.key}'): {study.title}")
     console.print(study.citation.full())
     console.print(f"Design: {study.design}")
-    console.print(f"Population: n={pop.n if pop.n is not None else '—'}; {pop.description}"
-                  + (f"; {pop.country}" if pop.country else "") + (f"; {pop.mtx_status}" if pop.mtx_status else ""))
+    console.print(
+        f"Population: n={pop.n if pop.n is not None else '—'}; {pop.description}"
+        + (f"; {pop.country}" if pop.country else "")
+        + (f"; {pop.mtx_status}" if pop.mtx_status else "")
+    )
     if pop.n_note:
         console.print(f"  note: {pop.n_note}")
     console.print(_table("arms", ("arm", "n", "regimen", "co-medication"), _arm_rows(study)))
-    console.print(_table("outcomes", ("outcome", "arm", "vs", "value", "unit", "time point", "source"),
-                         _outcome_rows(study)))
+    console.print(
+        _table("outcomes", ("outcome", "arm", "vs", "value", "unit", "time point", "source"), _outcome_rows(study))
+    )
     for line in [*study.notes, *study.assumptions]:
         console.print(f"• {line}")
     console.print(f"Verification: {study.verification}")

@@ -19,8 +19,7 @@ import typer
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
 
-fhir_app = typer.Typer(help="Import a FHIR R4/R4B Bundle as a patient history, or export one.",
-                       no_args_is_help=True)
+fhir_app = typer.Typer(help="Import a FHIR R4/R4B Bundle as a patient history, or export one.", no_args_is_help=True)
 app.add_typer(fhir_app, name="fhir")
 
 Tz = Annotated[str, typer.Option(help="Zone of the history's local times: UTC, +09:00 or Asia/Tokyo.")]
@@ -47,8 +46,12 @@ def import_(
     out: Out = None,
     mapping: Annotated[Optional[Path], typer.Option(help="TOML file with local codes (docs/fhir.md).")] = None,
     tz: Tz = "UTC",
-    into_db: Annotated[bool, typer.Option("--into-db", help="Store the patient in the clinic database "
-                                                            "(IFXDOSE_DATABASE_URL) instead of printing it.")] = False,
+    into_db: Annotated[
+        bool,
+        typer.Option(
+            "--into-db", help="Store the patient in the clinic database (IFXDOSE_DATABASE_URL) instead of printing it."
+        ),
+    ] = False,
 ) -> None:
     """Read a Bundle and print (or write) the canonical patient history JSON, or store it."""
     from ifxdose.adapters.fhir.clinic import import_into_store
@@ -73,8 +76,13 @@ def import_(
 
 @fhir_app.command("export")
 def export(
-    patient: Annotated[str, typer.Argument(help="Patient history JSON (schemas/patient-history.schema.json), "
-                                                "or a patient code in the clinic database (IFXDOSE_DATABASE_URL).")],
+    patient: Annotated[
+        str,
+        typer.Argument(
+            help="Patient history JSON (schemas/patient-history.schema.json), "
+            "or a patient code in the clinic database (IFXDOSE_DATABASE_URL)."
+        ),
+    ],
     recommendation: Annotated[Optional[Path], typer.Option(help="Recommendation JSON to add (docs/fhir.md).")] = None,
     out: Out = None,
     tz: Tz = "UTC",
@@ -110,8 +118,12 @@ def _clinic_store(*, create: bool):
 
     url = os.environ.get("IFXDOSE_DATABASE_URL", WebSettings.model_fields["database_url"].default)
     database = make_url(url).database
-    if url.startswith("sqlite") and database not in (None, "", ":memory:") and not create \
-            and not Path(database).expanduser().is_file():
+    if (
+        url.startswith("sqlite")
+        and database not in (None, "", ":memory:")
+        and not create
+        and not Path(database).expanduser().is_file()
+    ):
         raise InputError("IFXDOSE_DATABASE_URL", url, "an existing clinic database (or a history JSON file)")
     return open_store(url)
 

@@ -11,8 +11,9 @@ from rich.console import Console
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
 
-model_app = typer.Typer(help="Model files: check one in the general language, import a NONMEM control stream.",
-                        no_args_is_help=True)
+model_app = typer.Typer(
+    help="Model files: check one in the general language, import a NONMEM control stream.", no_args_is_help=True
+)
 app.add_typer(model_app, name="model")
 console = Console()
 
@@ -26,8 +27,10 @@ def check_cmd(path: Annotated[str, typer.Argument(help="model .toml path or name
     console.print(f"[bold]{m.name}[/bold]: {m.title}")
     console.print(f"compartments: {', '.join(m.compartments)} · engine: {m.engine}")
     console.print(f"covariates: {', '.join(m.covariates) or 'none'}")
-    console.print(f"random effects: {', '.join(m.eta_names) or 'none'}"
-                  + (f"; per occasion: {', '.join(m.kappa_names)}" if m.kappa_names else ""))
+    console.print(
+        f"random effects: {', '.join(m.eta_names) or 'none'}"
+        + (f"; per occasion: {', '.join(m.kappa_names)}" if m.kappa_names else "")
+    )
     console.print("outputs: " + "; ".join(f"{o.name} (CMT {o.cmt or 'any'}, {o.scale} scale)" for o in m.outputs))
 
 
@@ -42,7 +45,9 @@ def import_nonmem_cmd(
     try:
         text = control_stream.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError("control stream", str(control_stream), f"a readable file is required ({exc.strerror})") from None
+        raise InputError(
+            "control stream", str(control_stream), f"a readable file is required ({exc.strerror})"
+        ) from None
     toml_text, notes = import_control_stream(text, control_stream.stem)
     if out is None:
         print(toml_text)

@@ -25,9 +25,15 @@ app.add_typer(models_app, name="models")
 
 def model_summary(name: str) -> dict:
     m = load_model(name)
-    return {"name": m.name, "title": m.title, "structure": m.structure, "routes": list(m.routes),
-            "covariates": list(m.covariates), "default_for_ra": name == default_model_name(),
-            "citation": m.citation}
+    return {
+        "name": m.name,
+        "title": m.title,
+        "structure": m.structure,
+        "routes": list(m.routes),
+        "covariates": list(m.covariates),
+        "default_for_ra": name == default_model_name(),
+        "citation": m.citation,
+    }
 
 
 def model_detail(name: str) -> dict:
@@ -39,10 +45,17 @@ def model_detail(name: str) -> dict:
         "version": m.version,
         "parameters": {k: asdict(v) for k, v in m.parameters.items()},
         "covariate_effects": [asdict(e) for e in m.covariate_effects],
-        "random_effects": {"parameters": list(m.eta_parameters), "omega": m.omega.tolist(),
-                           "scale": "log-normal (variance of eta)", "grade": m.omega_grade},
-        "residual_error": {"additive_mg_l": m.residual_additive_mg_l, "proportional": m.residual_proportional,
-                           "grade": m.residual_grade},
+        "random_effects": {
+            "parameters": list(m.eta_parameters),
+            "omega": m.omega.tolist(),
+            "scale": "log-normal (variance of eta)",
+            "grade": m.omega_grade,
+        },
+        "residual_error": {
+            "additive_mg_l": m.residual_additive_mg_l,
+            "proportional": m.residual_proportional,
+            "grade": m.residual_grade,
+        },
         "notes": list(m.notes),
         "assumptions": list(m.assumptions),
     }
@@ -90,9 +103,13 @@ def models_show(
         c.add_row(e["parameter"], e["covariate"], e["form"], f"{e['theta']:g}", f"{e['reference']:g}", e["grade"])
     console.print(c)
     re_ = d["random_effects"]
-    console.print(f"Random effects on {', '.join(re_['parameters'])} (omega diag {np.diag(re_['omega']).round(4).tolist()}, grade {re_['grade']})")
+    console.print(
+        f"Random effects on {', '.join(re_['parameters'])} (omega diag {np.diag(re_['omega']).round(4).tolist()}, grade {re_['grade']})"
+    )
     r = d["residual_error"]
-    console.print(f"Residual error: additive {r['additive_mg_l']:g} mg/L + proportional {r['proportional']:g} (grade {r['grade']})")
+    console.print(
+        f"Residual error: additive {r['additive_mg_l']:g} mg/L + proportional {r['proportional']:g} (grade {r['grade']})"
+    )
     for a in d["assumptions"]:
         console.print(f"[yellow]Assumption:[/yellow] {a}")
 
@@ -147,7 +164,9 @@ def _times(at_days: Optional[str], every_days: Optional[float], until_day: Optio
 
 @app.command("simulate")
 def simulate_cmd(
-    regimen: Annotated[str, typer.Option(help="regimen, e.g. '3 mg/kg at weeks 0,2,6 then every 8 weeks until week 54'")],
+    regimen: Annotated[
+        str, typer.Option(help="regimen, e.g. '3 mg/kg at weeks 0,2,6 then every 8 weeks until week 54'")
+    ],
     weight_kg: Annotated[float, typer.Option(help="body weight in kg, (0, 350]")],
     model: Annotated[str, typer.Option(help="model name (ifxdose models)")] = "",
     cov: Annotated[list[str], typer.Option("--cov", help="covariate NAME=VALUE or NAME=VALUE@DAY (repeat)")] = [],  # noqa: B006
@@ -170,22 +189,37 @@ def simulate_cmd(
         from ifxdose.adapters.plots import plot_profile
 
         dense = res if times is None else simulate(model, regimen, covariates, None, engine=engine)
-        plot_profile(dense.time_days, dense.concentration_mg_l, plot, f"{res.regimen} — {model}, {weight_kg:g} kg",
-                     dose_days=[d["time_days"] for d in res.doses])
+        plot_profile(
+            dense.time_days,
+            dense.concentration_mg_l,
+            plot,
+            f"{res.regimen} — {model}, {weight_kg:g} kg",
+            dose_days=[d["time_days"] for d in res.doses],
+        )
     if as_json:
         print(json.dumps({**res.to_dict(), "infusions": per_infusion}, indent=2))
         return
     p = res.parameters[0]
     console.print(f"[bold]{res.model}[/bold] · {res.regimen} · {weight_kg:g} kg")
-    console.print("Parameters: " + ", ".join(f"{k} {v['value']:.4g} {v['unit']}" for k, v in p.items() if k != "from_day"))
+    console.print(
+        "Parameters: " + ", ".join(f"{k} {v['value']:.4g} {v['unit']}" for k, v in p.items() if k != "from_day")
+    )
     if res.assumed_covariates:
-        console.print("[yellow]Assumed (model reference) covariates:[/yellow] "
-                      + ", ".join(f"{k}={v:g}" for k, v in res.assumed_covariates.items()))
+        console.print(
+            "[yellow]Assumed (model reference) covariates:[/yellow] "
+            + ", ".join(f"{k}={v:g}" for k, v in res.assumed_covariates.items())
+        )
     table = Table(title="per infusion")
     for col in ("#", "week", "dose mg", "peak mg/L", "trough mg/L (pre-next)"):
         table.add_column(col, justify="right")
     for r in per_infusion:
-        table.add_row(str(r["number"]), f"{r['week']:g}", f"{r['dose_mg']:.0f}", f"{r['peak_mg_l']:.1f}", f"{r['trough_mg_l']:.3g}")
+        table.add_row(
+            str(r["number"]),
+            f"{r['week']:g}",
+            f"{r['dose_mg']:.0f}",
+            f"{r['peak_mg_l']:.1f}",
+            f"{r['trough_mg_l']:.3g}",
+        )
     console.print(table)
     if times is not None:
         t = Table(title="concentrations")

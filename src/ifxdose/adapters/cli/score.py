@@ -83,61 +83,117 @@ def _emit(results: dict[str, BaseModel | None], as_json: bool) -> None:
 
 
 @score_app.command("das28-crp")
-def das28_crp_cmd(tjc28: Tjc28, sjc28: Sjc28, crp_mg_l: CrpMgL = None, crp_mg_dl: CrpMgDl = None,
-                  ptga_mm: PtgaMm = None, ptga_cm: PtgaCm = None,
-                  cutoffs: Cutoffs = "acr-eular-2011", as_json: Json = False) -> None:
+def das28_crp_cmd(
+    tjc28: Tjc28,
+    sjc28: Sjc28,
+    crp_mg_l: CrpMgL = None,
+    crp_mg_dl: CrpMgDl = None,
+    ptga_mm: PtgaMm = None,
+    ptga_cm: PtgaCm = None,
+    cutoffs: Cutoffs = "acr-eular-2011",
+    as_json: Json = False,
+) -> None:
     """DAS28-CRP (4-variable with a patient global, else 3-variable)."""
-    result = scores.das28_crp(tjc28=tjc28, sjc28=sjc28, crp_mg_l=crp_mg_l, crp_mg_dl=crp_mg_dl,
-                              ptga_mm=ptga_mm, ptga_cm=ptga_cm, cutoffs=cutoffs)
+    result = scores.das28_crp(
+        tjc28=tjc28,
+        sjc28=sjc28,
+        crp_mg_l=crp_mg_l,
+        crp_mg_dl=crp_mg_dl,
+        ptga_mm=ptga_mm,
+        ptga_cm=ptga_cm,
+        cutoffs=cutoffs,
+    )
     _emit({"das28_crp": result}, as_json)
 
 
 @score_app.command("das28-esr")
-def das28_esr_cmd(tjc28: Tjc28, sjc28: Sjc28,
-                  esr_mm_h: Annotated[float, _opt("ESR (Westergren), mm/h, 1-200.")],
-                  ptga_mm: PtgaMm = None, ptga_cm: PtgaCm = None,
-                  cutoffs: Cutoffs = "acr-eular-2011", as_json: Json = False) -> None:
+def das28_esr_cmd(
+    tjc28: Tjc28,
+    sjc28: Sjc28,
+    esr_mm_h: Annotated[float, _opt("ESR (Westergren), mm/h, 1-200.")],
+    ptga_mm: PtgaMm = None,
+    ptga_cm: PtgaCm = None,
+    cutoffs: Cutoffs = "acr-eular-2011",
+    as_json: Json = False,
+) -> None:
     """DAS28-ESR (4-variable with a patient global, else 3-variable)."""
-    result = scores.das28_esr(tjc28=tjc28, sjc28=sjc28, esr_mm_h=esr_mm_h, ptga_mm=ptga_mm,
-                              ptga_cm=ptga_cm, cutoffs=cutoffs)
+    result = scores.das28_esr(
+        tjc28=tjc28, sjc28=sjc28, esr_mm_h=esr_mm_h, ptga_mm=ptga_mm, ptga_cm=ptga_cm, cutoffs=cutoffs
+    )
     _emit({"das28_esr": result}, as_json)
 
 
 @score_app.command("sdai")
-def sdai_cmd(tjc28: Tjc28, sjc28: Sjc28, crp_mg_dl: CrpMgDl = None, crp_mg_l: CrpMgL = None,
-             ptga_cm: PtgaCm = None, ptga_mm: PtgaMm = None, phga_cm: PhgaCm = None,
-             phga_mm: PhgaMm = None, as_json: Json = False) -> None:
+def sdai_cmd(
+    tjc28: Tjc28,
+    sjc28: Sjc28,
+    crp_mg_dl: CrpMgDl = None,
+    crp_mg_l: CrpMgL = None,
+    ptga_cm: PtgaCm = None,
+    ptga_mm: PtgaMm = None,
+    phga_cm: PhgaCm = None,
+    phga_mm: PhgaMm = None,
+    as_json: Json = False,
+) -> None:
     """SDAI = TJC28 + SJC28 + PtGA (cm) + PhGA (cm) + CRP (mg/dL)."""
-    result = scores.sdai(tjc28=tjc28, sjc28=sjc28, crp_mg_dl=crp_mg_dl, crp_mg_l=crp_mg_l,
-                         ptga_cm=ptga_cm, ptga_mm=ptga_mm, phga_cm=phga_cm, phga_mm=phga_mm)
+    result = scores.sdai(
+        tjc28=tjc28,
+        sjc28=sjc28,
+        crp_mg_dl=crp_mg_dl,
+        crp_mg_l=crp_mg_l,
+        ptga_cm=ptga_cm,
+        ptga_mm=ptga_mm,
+        phga_cm=phga_cm,
+        phga_mm=phga_mm,
+    )
     _emit({"sdai": result}, as_json)
 
 
 @score_app.command("cdai")
-def cdai_cmd(tjc28: Tjc28, sjc28: Sjc28, ptga_cm: PtgaCm = None, ptga_mm: PtgaMm = None,
-             phga_cm: PhgaCm = None, phga_mm: PhgaMm = None, as_json: Json = False) -> None:
+def cdai_cmd(
+    tjc28: Tjc28,
+    sjc28: Sjc28,
+    ptga_cm: PtgaCm = None,
+    ptga_mm: PtgaMm = None,
+    phga_cm: PhgaCm = None,
+    phga_mm: PhgaMm = None,
+    as_json: Json = False,
+) -> None:
     """CDAI = TJC28 + SJC28 + PtGA (cm) + PhGA (cm)."""
-    result = scores.cdai(tjc28=tjc28, sjc28=sjc28, ptga_cm=ptga_cm, ptga_mm=ptga_mm,
-                         phga_cm=phga_cm, phga_mm=phga_mm)
+    result = scores.cdai(tjc28=tjc28, sjc28=sjc28, ptga_cm=ptga_cm, ptga_mm=ptga_mm, phga_cm=phga_cm, phga_mm=phga_mm)
     _emit({"cdai": result}, as_json)
 
 
 @score_app.command("boolean")
-def boolean_cmd(tjc28: Tjc28, sjc28: Sjc28, crp_mg_dl: CrpMgDl = None, crp_mg_l: CrpMgL = None,
-                ptga_cm: PtgaCm = None, ptga_mm: PtgaMm = None,
-                version: Annotated[str, _opt("2011 (PtGA <=1) or 2022 (PtGA <=2).")] = "2011",
-                as_json: Json = False) -> None:
+def boolean_cmd(
+    tjc28: Tjc28,
+    sjc28: Sjc28,
+    crp_mg_dl: CrpMgDl = None,
+    crp_mg_l: CrpMgL = None,
+    ptga_cm: PtgaCm = None,
+    ptga_mm: PtgaMm = None,
+    version: Annotated[str, _opt("2011 (PtGA <=1) or 2022 (PtGA <=2).")] = "2011",
+    as_json: Json = False,
+) -> None:
     """ACR/EULAR Boolean remission (2011 or 2022 definition)."""
-    result = scores.boolean_remission(tjc28=tjc28, sjc28=sjc28, crp_mg_dl=crp_mg_dl,
-                                      crp_mg_l=crp_mg_l, ptga_cm=ptga_cm, ptga_mm=ptga_mm,
-                                      version=version)
+    result = scores.boolean_remission(
+        tjc28=tjc28,
+        sjc28=sjc28,
+        crp_mg_dl=crp_mg_dl,
+        crp_mg_l=crp_mg_l,
+        ptga_cm=ptga_cm,
+        ptga_mm=ptga_mm,
+        version=version,
+    )
     _emit({"boolean": result}, as_json)
 
 
 @score_app.command("eular")
-def eular_cmd(baseline_das28: Annotated[float, _opt("Baseline DAS28 (0-10).")],
-              current_das28: Annotated[float, _opt("Current DAS28, same variant (0-10).")],
-              as_json: Json = False) -> None:
+def eular_cmd(
+    baseline_das28: Annotated[float, _opt("Baseline DAS28 (0-10).")],
+    current_das28: Annotated[float, _opt("Current DAS28, same variant (0-10).")],
+    as_json: Json = False,
+) -> None:
     """EULAR response (good / moderate / none) from two DAS28 values."""
     result = scores.eular_response(baseline_das28=baseline_das28, current_das28=current_das28)
     _emit({"eular": result}, as_json)
@@ -171,10 +227,22 @@ def acr_cmd(
     as_json: Json = False,
 ) -> None:
     """ACR20/50/70 (and ACR-N when all 7 measures are given) from two core sets."""
-    baseline, followup = _visits(dict(
-        tjc68=tjc68, sjc66=sjc66, pain_mm=pain_mm, pain_cm=pain_cm, ptga_mm=ptga_mm,
-        ptga_cm=ptga_cm, phga_mm=phga_mm, phga_cm=phga_cm, haq_di=haq_di, crp_mg_l=crp_mg_l,
-        crp_mg_dl=crp_mg_dl, esr_mm_h=esr_mm_h))
+    baseline, followup = _visits(
+        dict(
+            tjc68=tjc68,
+            sjc66=sjc66,
+            pain_mm=pain_mm,
+            pain_cm=pain_cm,
+            ptga_mm=ptga_mm,
+            ptga_cm=ptga_cm,
+            phga_mm=phga_mm,
+            phga_cm=phga_cm,
+            haq_di=haq_di,
+            crp_mg_l=crp_mg_l,
+            crp_mg_dl=crp_mg_dl,
+            esr_mm_h=esr_mm_h,
+        )
+    )
     result = scores.acr_response(baseline=baseline, followup=followup, apr=apr)
     complete = all(c.improvement_pct is not None for c in result.components)
     acr_n = scores.acr_n(baseline=baseline, followup=followup, apr=apr) if complete else None
@@ -192,10 +260,16 @@ def paulus_cmd(
     as_json: Json = False,
 ) -> None:
     """Paulus 20% and 50% response (4 of 6 measures; see docs/scores.md)."""
-    baseline, followup = _visits(dict(
-        morning_stiffness_min=morning_stiffness_min, esr_mm_h=esr_mm_h,
-        joint_pain_score=joint_pain_score, joint_swelling_score=joint_swelling_score,
-        ptga_grade=ptga_grade, phga_grade=phga_grade))
+    baseline, followup = _visits(
+        dict(
+            morning_stiffness_min=morning_stiffness_min,
+            esr_mm_h=esr_mm_h,
+            joint_pain_score=joint_pain_score,
+            joint_swelling_score=joint_swelling_score,
+            ptga_grade=ptga_grade,
+            phga_grade=phga_grade,
+        )
+    )
     _emit({"paulus": scores.paulus_response(baseline=baseline, followup=followup)}, as_json)
 
 
@@ -203,34 +277,50 @@ HaqCat = Annotated[Optional[int], _opt("Category score 0-3 (worst item).")]
 
 
 @score_app.command("haq")
-def haq_cmd(dressing: HaqCat = None, arising: HaqCat = None, eating: HaqCat = None,
-            walking: HaqCat = None, hygiene: HaqCat = None, reach: HaqCat = None,
-            grip: HaqCat = None, activities: HaqCat = None,
-            aid: Annotated[Optional[list[str]], _opt("Category using aids/devices or help "
-                                                     "(repeatable).")] = None,
-            as_json: Json = False) -> None:
+def haq_cmd(
+    dressing: HaqCat = None,
+    arising: HaqCat = None,
+    eating: HaqCat = None,
+    walking: HaqCat = None,
+    hygiene: HaqCat = None,
+    reach: HaqCat = None,
+    grip: HaqCat = None,
+    activities: HaqCat = None,
+    aid: Annotated[Optional[list[str]], _opt("Category using aids/devices or help (repeatable).")] = None,
+    as_json: Json = False,
+) -> None:
     """HAQ-DI from category scores, with the aids/devices rule (>= 6 categories)."""
-    result = scores.haq_di(dressing=dressing, arising=arising, eating=eating, walking=walking,
-                           hygiene=hygiene, reach=reach, grip=grip, activities=activities,
-                           aids=aid or ())
+    result = scores.haq_di(
+        dressing=dressing,
+        arising=arising,
+        eating=eating,
+        walking=walking,
+        hygiene=hygiene,
+        reach=reach,
+        grip=grip,
+        activities=activities,
+        aids=aid or (),
+    )
     _emit({"haq_di": result}, as_json)
 
 
 @score_app.command("sharp")
-def sharp_cmd(baseline_mtss: Annotated[float, _opt("Baseline modified total Sharp score.")],
-              followup_mtss: Annotated[float, _opt("Follow-up modified total Sharp score.")],
-              sdc: Annotated[float, _opt("Smallest detectable change (5.0, 11 or 15.5).")] = 5.0,
-              as_json: Json = False) -> None:
+def sharp_cmd(
+    baseline_mtss: Annotated[float, _opt("Baseline modified total Sharp score.")],
+    followup_mtss: Annotated[float, _opt("Follow-up modified total Sharp score.")],
+    sdc: Annotated[float, _opt("Smallest detectable change (5.0, 11 or 15.5).")] = 5.0,
+    as_json: Json = False,
+) -> None:
     """Change in modified total Sharp score, flagged against the smallest detectable change."""
     result = scores.mtss_change(baseline_mtss=baseline_mtss, followup_mtss=followup_mtss, sdc=sdc)
     _emit({"mtss_change": result}, as_json)
 
 
 @score_app.command("joints")
-def joints_cmd(tender: Annotated[Optional[list[str]], _opt("Tender joint id, e.g. left_mcp2 "
-                                                           "(repeatable).")] = None,
-               swollen: Annotated[Optional[list[str]], _opt("Swollen joint id (repeatable).")]
-               = None,
-               as_json: Json = False) -> None:
+def joints_cmd(
+    tender: Annotated[Optional[list[str]], _opt("Tender joint id, e.g. left_mcp2 (repeatable).")] = None,
+    swollen: Annotated[Optional[list[str]], _opt("Swollen joint id (repeatable).")] = None,
+    as_json: Json = False,
+) -> None:
     """TJC28 and SJC28 from named joints (<left|right>_<shoulder|elbow|wrist|mcpN|pipN|knee>)."""
     _emit({"joints": scores.joint_counts(tender=tender or (), swollen=swollen or ())}, as_json)

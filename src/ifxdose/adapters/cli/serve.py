@@ -18,8 +18,12 @@ def serve(
     demo: bool = typer.Option(False, "--demo", help="fictional demo clinic in out/demo-clinic.sqlite3 (recreated)"),
     host: str = typer.Option("127.0.0.1", help="address to listen on (loopback by default)"),
     port: int = typer.Option(8000, min=1, max=65535),
-    workers: int = typer.Option(1, min=1, max=32, help="worker processes (sessions, sign-in limits and caches "
-                                                       "live in the database, so they behave as one)"),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=32,
+        help="worker processes (sessions, sign-in limits and caches live in the database, so they behave as one)",
+    ),
 ) -> None:
     """Start the clinic web app. Settings come from IFXDOSE_* variables (docs/clinic.md)."""
     import uvicorn
@@ -48,16 +52,28 @@ def serve(
     if demo:
         seed_demo(application.state.store, application.state.recommender, settings.current_date())
         typer.echo(f"{CLINIC_NAME}: every patient is invented.")
-        typer.echo(f"Sign in as {ACCOUNTS[0][0]} / {PASSWORD} "
-                   f"(also {ACCOUNTS[1][0]}, {ACCOUNTS[2][0]} (read-only), same password)")
+        typer.echo(
+            f"Sign in as {ACCOUNTS[0][0]} / {PASSWORD} "
+            f"(also {ACCOUNTS[1][0]}, {ACCOUNTS[2][0]} (read-only), same password)"
+        )
     typer.echo(f"ifxdose clinic on http://{host}:{port}/  (API: http://{host}:{port}/api/docs)  Ctrl+C to stop")
     if workers > 1:
         if demo:  # the workers read their settings from the environment: pass the demo's on
-            os.environ.update(IFXDOSE_MODE="demo", IFXDOSE_DATABASE_URL=settings.database_url,
-                              IFXDOSE_SECRET_KEY=settings.secret_key.get_secret_value())
+            os.environ.update(
+                IFXDOSE_MODE="demo",
+                IFXDOSE_DATABASE_URL=settings.database_url,
+                IFXDOSE_SECRET_KEY=settings.secret_key.get_secret_value(),
+            )
         application.state.store.close()
-        uvicorn.run("ifxdose.adapters.web.app:create_app", factory=True, workers=workers, host=host, port=port,
-                    access_log=False, log_level="warning")
+        uvicorn.run(
+            "ifxdose.adapters.web.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            access_log=False,
+            log_level="warning",
+        )
         return
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
 
@@ -72,8 +88,9 @@ def clinic_user(
     from ifxdose.adapters.store import create_user, open_store
     from ifxdose.adapters.web.settings import WebSettings
 
-    password = os.environ.get("IFXDOSE_NEW_PASSWORD") or typer.prompt("password", hide_input=True,
-                                                                      confirmation_prompt=True)
+    password = os.environ.get("IFXDOSE_NEW_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True
+    )
     store = open_store(os.environ.get("IFXDOSE_DATABASE_URL", WebSettings.model_fields["database_url"].default))
     create_user(store, username, password, role, locale=locale, by="cli")
     typer.echo(f"added {username} ({role})")

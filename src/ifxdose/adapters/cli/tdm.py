@@ -19,7 +19,9 @@ from ifxdose.domain.recommend import Target, predict_profile, recommend
 from ifxdose.domain.tdm import estimate
 
 console = Console(width=150) if not Console().is_terminal else Console()
-HistoryOpt = Annotated[Path, typer.Option("--history", help="patient history JSON (schemas/patient-history.schema.json)")]
+HistoryOpt = Annotated[
+    Path, typer.Option("--history", help="patient history JSON (schemas/patient-history.schema.json)")
+]
 ModelOpt = Annotated[Optional[str], typer.Option(help="model name (default: the RA default)")]
 
 
@@ -41,21 +43,31 @@ def _plot(history: PatientHistory, est, path: Path, target: Target | None) -> No
 
     prof = predict_profile(history, model=est.model.name, est=est, target=target)
     band = (np.array(prof.lower_mg_l), np.array(prof.upper_mg_l))
-    plot_profile(np.array(prof.time_days), np.array(prof.ipred_mg_l), path,
-                 f"{history.patient.id} — individual prediction ({est.model.name}) with 80% band",
-                 dose_days=prof.dose_days, observed=prof.observed, band=band,
-                 target_band_mg_l=None if target is None else (target.low_mg_l, target.high_mg_l))
+    plot_profile(
+        np.array(prof.time_days),
+        np.array(prof.ipred_mg_l),
+        path,
+        f"{history.patient.id} — individual prediction ({est.model.name}) with 80% band",
+        dose_days=prof.dose_days,
+        observed=prof.observed,
+        band=band,
+        target_band_mg_l=None if target is None else (target.low_mg_l, target.high_mg_l),
+    )
 
 
 @app.command("estimate")
 def estimate_cmd(
-    history: Annotated[Optional[Path], typer.Option("--history", help="patient history JSON (schemas/patient-history.schema.json)")] = None,
+    history: Annotated[
+        Optional[Path], typer.Option("--history", help="patient history JSON (schemas/patient-history.schema.json)")
+    ] = None,
     model: Annotated[Optional[str], typer.Option(help="model name or .toml path (default: the RA default)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
     plot: Annotated[Optional[Path], typer.Option(help="write a concentration-time PNG")] = None,
     seed: Annotated[int, typer.Option(help="random seed for the posterior sample")] = 0,
     data: Annotated[Optional[Path], typer.Option("--data", help="NM-TRAN data set (CSV): MAP of every subject")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="with --data: CSV of ID, ETA1..ETAn, OFV, warnings")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="with --data: CSV of ID, ETA1..ETAn, OFV, warnings")
+    ] = None,
     workers: Annotated[Optional[int], typer.Option(help="with --data: processes (default: all cores)")] = None,
 ) -> None:
     """Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA.
@@ -77,10 +89,14 @@ def estimate_cmd(
     if as_json:
         print(json.dumps(d, indent=2, default=str))
         return
-    console.print(f"[bold]{h.patient.id}[/bold] · model {d['model']} v{d['model_version']} · "
-                  f"OFV {d['objective']['ofv']:.3f} (prior mode {d['objective']['ofv_prior_mode']:.3f})")
-    console.print("Individual parameters: " + ", ".join(
-        f"{k} {v['value']:.4g} {v['unit']}" for k, v in d["individual_parameters"].items()))
+    console.print(
+        f"[bold]{h.patient.id}[/bold] · model {d['model']} v{d['model_version']} · "
+        f"OFV {d['objective']['ofv']:.3f} (prior mode {d['objective']['ofv_prior_mode']:.3f})"
+    )
+    console.print(
+        "Individual parameters: "
+        + ", ".join(f"{k} {v['value']:.4g} {v['unit']}" for k, v in d["individual_parameters"].items())
+    )
     t = Table(title="levels: observed vs individual prediction")
     for col in ("day", "observed mg/L", "prediction mg/L"):
         t.add_column(col, justify="right")
@@ -95,23 +111,82 @@ def estimate_cmd(
 
 
 _TEXT = {
-    "en": {"options": "options (steady-state trough, posterior)", "cols": ("", "mg", "mg/kg (given)", "% mg/kg",
-           "vials", "every (wk)", "median mg/L", "80% interval", "PTA", "JPY/year", "label"),
-           "warning": "warning", "next": "Next visit", "spread": "Predicted trough of the chosen option by RA model",
-           "cite": "Citations", "model": "model", "grade": "evidence", "activity": "activity", "sample": "sample",
-           "unknown": "price unknown", "ok": "ok", "target": "target", "action": {"infuse": "INFUSE", "stop": "STOP",
-                                                                                 "switch": "SWITCH"}},
-    "ja": {"options": "選択肢（定常状態トラフ、事後分布）", "cols": ("", "mg", "mg/kg（実投与）", "mg/kg変化",
-           "バイアル", "間隔（週）", "中央値 mg/L", "80%区間", "達成確率", "年間費用（円）", "添付文書"),
-           "warning": "注意", "next": "次回受診", "spread": "選択した案の予測トラフ（RAモデル別）",
-           "cite": "出典", "model": "モデル", "grade": "エビデンス", "activity": "疾患活動性", "sample": "検体",
-           "unknown": "薬価不明", "ok": "適合", "target": "目標", "action": {"infuse": "投与", "stop": "中止",
-                                                                         "switch": "切り替え"}},
+    "en": {
+        "options": "options (steady-state trough, posterior)",
+        "cols": (
+            "",
+            "mg",
+            "mg/kg (given)",
+            "% mg/kg",
+            "vials",
+            "every (wk)",
+            "median mg/L",
+            "80% interval",
+            "PTA",
+            "JPY/year",
+            "label",
+        ),
+        "warning": "warning",
+        "next": "Next visit",
+        "spread": "Predicted trough of the chosen option by RA model",
+        "cite": "Citations",
+        "model": "model",
+        "grade": "evidence",
+        "activity": "activity",
+        "sample": "sample",
+        "unknown": "price unknown",
+        "ok": "ok",
+        "target": "target",
+        "action": {"infuse": "INFUSE", "stop": "STOP", "switch": "SWITCH"},
+    },
+    "ja": {
+        "options": "選択肢（定常状態トラフ、事後分布）",
+        "cols": (
+            "",
+            "mg",
+            "mg/kg（実投与）",
+            "mg/kg変化",
+            "バイアル",
+            "間隔（週）",
+            "中央値 mg/L",
+            "80%区間",
+            "達成確率",
+            "年間費用（円）",
+            "添付文書",
+        ),
+        "warning": "注意",
+        "next": "次回受診",
+        "spread": "選択した案の予測トラフ（RAモデル別）",
+        "cite": "出典",
+        "model": "モデル",
+        "grade": "エビデンス",
+        "activity": "疾患活動性",
+        "sample": "検体",
+        "unknown": "薬価不明",
+        "ok": "適合",
+        "target": "目標",
+        "action": {"infuse": "投与", "stop": "中止", "switch": "切り替え"},
+    },
 }
-_LABEL_JA = {"current (whole vials)": "現行（バイアル単位）", "current": "現行", "prescribed mg/kg": "処方mg/kg",
-             "recommended": "推奨", "more mg": "増量", "shorter interval": "間隔短縮", "label induction": "添付文書の導入"}
-_DECISION_JA = {"induction": "導入", "escalate": "増量（段階的）", "keep": "継続", "reduce": "減量", "stop": "中止",
-                "switch": "切り替え", "change_mechanism": "作用機序の変更", "resample": "再採血"}
+_LABEL_JA = {
+    "current (whole vials)": "現行（バイアル単位）",
+    "current": "現行",
+    "prescribed mg/kg": "処方mg/kg",
+    "recommended": "推奨",
+    "more mg": "増量",
+    "shorter interval": "間隔短縮",
+    "label induction": "添付文書の導入",
+}
+_DECISION_JA = {
+    "induction": "導入",
+    "escalate": "増量（段階的）",
+    "keep": "継続",
+    "reduce": "減量",
+    "stop": "中止",
+    "switch": "切り替え",
+    "change_mechanism": "作用機序の変更",
+    "resample": "再採血",
+}
 
 
 @app.command("recommend")
@@ -145,10 +220,14 @@ def _print_recommendation(h: PatientHistory, rec, tgt: Target, lang: str) -> Non
     tx = _TEXT[lang]
     ja = lang == "ja"
     target_text = tgt.text_ja() if ja else tgt.text()
-    console.print(f"[bold]{h.patient.id}[/bold] · {rec.today} · {tx['target']} {target_text} · {tx['model']} {rec.model}")
+    console.print(
+        f"[bold]{h.patient.id}[/bold] · {rec.today} · {tx['target']} {target_text} · {tx['model']} {rec.model}"
+    )
     decision = _DECISION_JA.get(rec.decision, rec.decision) if ja else rec.decision
-    console.print(f"[bold]{tx['action'][rec.action]}[/bold] ({decision}): "
-                  f"{rec.rationale_ja if ja and rec.rationale_ja else rec.rationale}")
+    console.print(
+        f"[bold]{tx['action'][rec.action]}[/bold] ({decision}): "
+        f"{rec.rationale_ja if ja and rec.rationale_ja else rec.rationale}"
+    )
     if rec.options:
         t = Table(title=tx["options"])
         for col in tx["cols"]:
@@ -157,22 +236,38 @@ def _print_recommendation(h: PatientHistory, rec, tgt: Target, lang: str) -> Non
             pct = "" if o.pct_change_mg_per_kg is None else f"{o.pct_change_mg_per_kg:+.0f}%"
             cost = tx["unknown"] if o.cost_per_year_jpy is None else f"{o.cost_per_year_jpy:,}"
             label = ", ".join(_LABEL_JA.get(p, p) for p in o.label.split(", ")) if ja and o.label else o.label
-            t.add_row(label, f"{o.dose_mg:.0f}", f"{o.dose_mg_per_kg:.2f}", pct, str(o.vials), f"{o.interval_weeks:g}",
-                      f"{o.predicted_trough_median_mg_l:.2f}",
-                      f"{o.predicted_trough_p10_mg_l:.2f}-{o.predicted_trough_p90_mg_l:.2f}", f"{o.pta:.0%}",
-                      cost, "; ".join(o.label_flags) or tx["ok"])
+            t.add_row(
+                label,
+                f"{o.dose_mg:.0f}",
+                f"{o.dose_mg_per_kg:.2f}",
+                pct,
+                str(o.vials),
+                f"{o.interval_weeks:g}",
+                f"{o.predicted_trough_median_mg_l:.2f}",
+                f"{o.predicted_trough_p10_mg_l:.2f}-{o.predicted_trough_p90_mg_l:.2f}",
+                f"{o.pta:.0%}",
+                cost,
+                "; ".join(o.label_flags) or tx["ok"],
+            )
         console.print(t)
-    for w in (rec.warnings_ja if ja else rec.warnings):
+    for w in rec.warnings_ja if ja else rec.warnings:
         console.print(f"[yellow]{tx['warning']}:[/yellow] {w}")
     if rec.next_visit is not None:
         console.print(f"[bold]{tx['next']}:[/bold]")
-        for line in (rec.next_visit.advice_ja if ja else rec.next_visit.advice):
+        for line in rec.next_visit.advice_ja if ja else rec.next_visit.advice:
             console.print(f"  - {line}")
-    grade = rec.model_grade.replace("parameter grades", "パラメータの根拠等級").replace("worst", "最低") if ja \
+    grade = (
+        rec.model_grade.replace("parameter grades", "パラメータの根拠等級").replace("worst", "最低")
+        if ja
         else rec.model_grade
+    )
     console.print(f"{tx['model']}: {rec.model} · {tx['grade']}: {grade}")
     if rec.model_spread:
-        console.print(f"{tx['spread']}: " + ", ".join(
-            f"{m.model} {'—' if m.predicted_trough_median_mg_l is None else f'{m.predicted_trough_median_mg_l:.2f} mg/L'}"
-            for m in rec.model_spread))
+        console.print(
+            f"{tx['spread']}: "
+            + ", ".join(
+                f"{m.model} {'—' if m.predicted_trough_median_mg_l is None else f'{m.predicted_trough_median_mg_l:.2f} mg/L'}"
+                for m in rec.model_spread
+            )
+        )
     console.print(f"{tx['cite']}: " + "; ".join(rec.citations))

@@ -26,7 +26,9 @@ from ifxdose.domain.trials import get_trial, load_models, run_trial, trial_names
 from ifxdose.domain.trials.runner import TrialResult
 
 console = Console()
-trial_app = typer.Typer(help="Replicate the seed's trials (arms, policies, published vs simulated).", no_args_is_help=True)
+trial_app = typer.Typer(
+    help="Replicate the seed's trials (arms, policies, published vs simulated).", no_args_is_help=True
+)
 app.add_typer(trial_app, name="trial")
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -38,8 +40,14 @@ def trial_list(as_json: Json = False) -> None:
     rows = []
     for name in trial_names():
         t = get_trial(name)
-        rows.append({"name": name, "title": t.title, "arms": {a.name: t.arm_n(a) for a in t.arms},
-                     "quantities": len(t.quantities)})
+        rows.append(
+            {
+                "name": name,
+                "title": t.title,
+                "arms": {a.name: t.arm_n(a) for a in t.arms},
+                "quantities": len(t.quantities),
+            }
+        )
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -47,7 +55,9 @@ def trial_list(as_json: Json = False) -> None:
     for col in ("name", "title", "arms (n)", "quantities"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["title"], ", ".join(f"{k} ({v})" for k, v in r["arms"].items()), str(r["quantities"]))
+        table.add_row(
+            r["name"], r["title"], ", ".join(f"{k} ({v})" for k, v in r["arms"].items()), str(r["quantities"])
+        )
     console.print(table)
 
 
@@ -57,14 +67,25 @@ def _fmt(x) -> str:
 
 def _print_result(res: TrialResult) -> None:
     s = res.summary()
-    table = Table(title=f"{res.trial.title} — {s['inside']}/{s['compared']} published values inside the 95% interval "
-                        f"({res.replicates} replicates, seed {res.seed})")
+    table = Table(
+        title=f"{res.trial.title} — {s['inside']}/{s['compared']} published values inside the 95% interval "
+        f"({res.replicates} replicates, seed {res.seed})"
+    )
     for col in ("quantity", "arm", "role", "published", "median", "95% interval", "inside"):
         table.add_column(col, overflow="fold")
     for r in res.rows():
-        interval = "—" if r["simulated_low95"] is None else f"{_fmt(r['simulated_low95'])}–{_fmt(r['simulated_high95'])}"
-        table.add_row(r["quantity"], r["arm"] or "", r["role"], r["published"] or "—", _fmt(r["simulated_median"]),
-                      interval, {True: "yes", False: "[red]no[/red]", None: "—"}[r["inside_95"]])
+        interval = (
+            "—" if r["simulated_low95"] is None else f"{_fmt(r['simulated_low95'])}–{_fmt(r['simulated_high95'])}"
+        )
+        table.add_row(
+            r["quantity"],
+            r["arm"] or "",
+            r["role"],
+            r["published"] or "—",
+            _fmt(r["simulated_median"]),
+            interval,
+            {True: "yes", False: "[red]no[/red]", None: "—"}[r["inside_95"]],
+        )
     console.print(table)
 
 
@@ -74,10 +95,17 @@ def trial_run(
     n: Annotated[Optional[int], typer.Option("--n", help="Patients per arm (default: the trial's arm sizes).")] = None,
     replicates: Annotated[int, typer.Option("--replicates", help="Replicates of the whole trial.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")] = 0,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Folder for PNG/SVG plots and trials.html.")] = None,
-    scheduler: Annotated[Optional[str], typer.Option(
-        "--scheduler", help="Run replicates as Dask tasks: 'local', 'local:N' (N worker processes) or a "
-                            "scheduler address (tcp://host:8786). Same results as without.")] = None,
+    report: Annotated[
+        Optional[Path], typer.Option("--report", help="Folder for PNG/SVG plots and trials.html.")
+    ] = None,
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scheduler",
+            help="Run replicates as Dask tasks: 'local', 'local:N' (N worker processes) or a "
+            "scheduler address (tcp://host:8786). Same results as without.",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Run a trial's arms with replicates and compare with the published values."""
@@ -91,13 +119,23 @@ def trial_run(
     parse_scheduler(scheduler)  # a bad spec -> InputError before any work
     models = load_models()
     results = []
-    with executor(scheduler) as map_fn, Progress(console=Console(stderr=True), transient=True,
-                                                  disable=as_json) as progress:
+    with (
+        executor(scheduler) as map_fn,
+        Progress(console=Console(stderr=True), transient=True, disable=as_json) as progress,
+    ):
         for x in names:
             task = progress.add_task(f"{x}", total=replicates)
-            results.append(run_trial(x, n, replicates, seed, models,
-                                     progress=lambda done, task=task: progress.update(task, completed=done),
-                                     map_fn=map_fn))
+            results.append(
+                run_trial(
+                    x,
+                    n,
+                    replicates,
+                    seed,
+                    models,
+                    progress=lambda done, task=task: progress.update(task, completed=done),
+                    map_fn=map_fn,
+                )
+            )
     if as_json:
         print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
     else:
@@ -112,7 +150,9 @@ def trial_run(
 
 @trial_app.command("calibrate")
 def trial_calibrate(
-    out: Annotated[Optional[Path], typer.Option("--out", help="Output file (default: the packaged calibration.toml).")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Output file (default: the packaged calibration.toml).")
+    ] = None,
 ) -> None:
     """Re-run the calibration (a few minutes) and write the calibrated values."""
     from ifxdose.domain.trials.calibrate import main as calibrate_main

@@ -36,16 +36,18 @@ def exported_recommendation(store: st.Store, code: str) -> Json | None:
     return proposed[0].payload if proposed else None
 
 
-def export_patient(store: st.Store, code: str, *, tz: str = "UTC", bundle_type: str = "collection",
-                   recommendation: Any = None) -> Json:
+def export_patient(
+    store: st.Store, code: str, *, tz: str = "UTC", bundle_type: str = "collection", recommendation: Any = None
+) -> Json:
     """The stored patient (and its recommendation, unless one is given) as a validated R4B Bundle."""
     history = st.patient_history(store, code)
     rec = recommendation if recommendation is not None else exported_recommendation(store, code)
     return history_to_bundle(history, rec, tz=tz, bundle_type=bundle_type)
 
 
-def import_into_store(store: st.Store, bundle: Any, *, user: str, tz: str = "UTC",
-                      mapping: CodeMap | None = None, replace: bool = False) -> StoredImport:
+def import_into_store(
+    store: st.Store, bundle: Any, *, user: str, tz: str = "UTC", mapping: CodeMap | None = None, replace: bool = False
+) -> StoredImport:
     """Read a Bundle and store its patient: created if new; else merged by content (entries
     not yet recorded are added, none removed; a different sex or birth year is refused), or
     with ``replace`` every recorded entry voided (kept, audited) and the Bundle's stored."""

@@ -69,33 +69,72 @@ _RESEARCH = "shared/research/ra_scores_and_codes.md Part B"
 _LOCAL = "Assumption: local code (no standard code found or verified)"
 
 # ---------------------------------------------------------------- LOINC
-LOINC_IFX = Code(LOINC, "39803-2", "inFLIXimab [Mass/volume] in Serum or Plasma",
-                 f"{_RESEARCH} B1: public Swiss lab-report importer; OMOP concept 3042299", "C")
-LOINC_CRP = Code(LOINC, "1988-5", "C reactive protein [Mass/volume] in Serum or Plasma",
-                 f"{_RESEARCH} B1: HL7 CH LAB-Order IG ActivityDefinition procedure-crp", "P")
-LOINC_ESR = Code(LOINC, "4537-7", "Erythrocyte sedimentation rate by Westergren method",
-                 f"{_RESEARCH} B1: several public mapping files agree", "C")
-LOINC_WEIGHT = Code(LOINC, "29463-7", "Body weight",
-                    f"{_RESEARCH} B1: FHIR core bodyweight profile; US Core Body Weight", "P")
-LOINC_ALBUMIN = Code(LOINC, "1751-7", "Albumin [Mass/volume] in Serum or Plasma",
-                     f"{_RESEARCH} B1: HL7 EU PROTECT-CHILD IG ObservationDefinition", "P")
+LOINC_IFX = Code(
+    LOINC,
+    "39803-2",
+    "inFLIXimab [Mass/volume] in Serum or Plasma",
+    f"{_RESEARCH} B1: public Swiss lab-report importer; OMOP concept 3042299",
+    "C",
+)
+LOINC_CRP = Code(
+    LOINC,
+    "1988-5",
+    "C reactive protein [Mass/volume] in Serum or Plasma",
+    f"{_RESEARCH} B1: HL7 CH LAB-Order IG ActivityDefinition procedure-crp",
+    "P",
+)
+LOINC_ESR = Code(
+    LOINC,
+    "4537-7",
+    "Erythrocyte sedimentation rate by Westergren method",
+    f"{_RESEARCH} B1: several public mapping files agree",
+    "C",
+)
+LOINC_WEIGHT = Code(
+    LOINC, "29463-7", "Body weight", f"{_RESEARCH} B1: FHIR core bodyweight profile; US Core Body Weight", "P"
+)
+LOINC_ALBUMIN = Code(
+    LOINC,
+    "1751-7",
+    "Albumin [Mass/volume] in Serum or Plasma",
+    f"{_RESEARCH} B1: HL7 EU PROTECT-CHILD IG ObservationDefinition",
+    "P",
+)
 
 # ---------------------------------------------------------------- drugs
-RXNORM_IFX = Code(RXNORM, "191831", "infliximab",
-                  f"{_RESEARCH} B2: NLM Technical Bulletin, RxNorm December 2017 release (TTY=IN)", "P")
-ATC_IFX = Code(ATC, "L04AB02", "infliximab",
-               f"{_RESEARCH} B2: rxreasoner ATC L04AB listing; many code lists agree", "S")
-RXNORM_MTX = Code(RXNORM, "6851", "methotrexate",
-                  f"{_RESEARCH} B2: a pharmacogenomics mapping file (confirm in RxNav)", "C")
-ATC_MTX = Code(ATC, "L04AX03", "methotrexate",
-               f"{_RESEARCH} B2: WHOCC L04AX guideline text (oral/prefilled MTX, RA DDD)", "P")
+RXNORM_IFX = Code(
+    RXNORM,
+    "191831",
+    "infliximab",
+    f"{_RESEARCH} B2: NLM Technical Bulletin, RxNorm December 2017 release (TTY=IN)",
+    "P",
+)
+ATC_IFX = Code(
+    ATC, "L04AB02", "infliximab", f"{_RESEARCH} B2: rxreasoner ATC L04AB listing; many code lists agree", "S"
+)
+RXNORM_MTX = Code(
+    RXNORM, "6851", "methotrexate", f"{_RESEARCH} B2: a pharmacogenomics mapping file (confirm in RxNav)", "C"
+)
+ATC_MTX = Code(
+    ATC, "L04AX03", "methotrexate", f"{_RESEARCH} B2: WHOCC L04AX guideline text (oral/prefilled MTX, RA DDD)", "P"
+)
 
 # ---------------------------------------------------------------- routes
-SNOMED_IV = Code(SNOMED, "47625008", "Intravenous route",
-                 "FHIR route-codes value set (http://hl7.org/fhir/ValueSet/route-codes); "
-                 "used with this display in several public FHIR examples", "C")
-SNOMED_SC = Code(SNOMED, "34206005", "Subcutaneous route",
-                 "FHIR R5 route-codes value set expansion (hl7.org/fhir/R5/valueset-route-codes.html)", "P")
+SNOMED_IV = Code(
+    SNOMED,
+    "47625008",
+    "Intravenous route",
+    "FHIR route-codes value set (http://hl7.org/fhir/ValueSet/route-codes); "
+    "used with this display in several public FHIR examples",
+    "C",
+)
+SNOMED_SC = Code(
+    SNOMED,
+    "34206005",
+    "Subcutaneous route",
+    "FHIR R5 route-codes value set expansion (hl7.org/fhir/R5/valueset-route-codes.html)",
+    "P",
+)
 ROUTES = {"iv": SNOMED_IV, "sc": SNOMED_SC}
 
 # ---------------------------------------------------------------- FHIR terminology
@@ -108,10 +147,20 @@ POSITIVE = Code(INTERPRETATION, "POS", "Positive", _INTERP_SRC, "P")
 NEGATIVE = Code(INTERPRETATION, "NEG", "Negative", _INTERP_SRC, "P")
 
 # ---------------------------------------------------------------- local codes
-ADA = Code(LOCAL, "anti-infliximab-antibody", "Anti-infliximab antibody (ATI) result",
-           _LOCAL + "; the LOINC number was not found (see module docstring)", "assumption")
-ASSESSMENT = Code(LOCAL, "ra-28-joint-assessment", "RA 28-joint assessment panel",
-                  _LOCAL + "; no LOINC for DAS28 or its panel was found", "assumption")
+ADA = Code(
+    LOCAL,
+    "anti-infliximab-antibody",
+    "Anti-infliximab antibody (ATI) result",
+    _LOCAL + "; the LOINC number was not found (see module docstring)",
+    "assumption",
+)
+ASSESSMENT = Code(
+    LOCAL,
+    "ra-28-joint-assessment",
+    "RA 28-joint assessment panel",
+    _LOCAL + "; no LOINC for DAS28 or its panel was found",
+    "assumption",
+)
 TJC28 = Code(LOCAL, "tjc28", "Tender joint count (28 joints)", _LOCAL, "assumption")
 SJC28 = Code(LOCAL, "sjc28", "Swollen joint count (28 joints)", _LOCAL, "assumption")
 PTGA = Code(LOCAL, "ptga-mm", "Patient global assessment, 0-100 mm VAS", _LOCAL, "assumption")
@@ -121,16 +170,23 @@ HAQ = Code(LOCAL, "haq-di", "HAQ disability index (0-3)", _LOCAL, "assumption")
 TENDER_JOINT = Code(LOCAL, "tender-joint", "Tender joint (one component per joint)", _LOCAL, "assumption")
 SWOLLEN_JOINT = Code(LOCAL, "swollen-joint", "Swollen joint (one component per joint)", _LOCAL, "assumption")
 NO_JOINT = Code(JOINTS, "none", "No joint (an explicitly empty joint list)", _LOCAL, "assumption")
-TNF_BASELINE = Code(LOCAL, "baseline-tnf-alpha", "Serum TNF-alpha before the first infusion",
-                    _LOCAL + "; no TNF-alpha LOINC was verified", "assumption")
-PREDICTED_TROUGH = Code(LOCAL, "predicted-infliximab-trough",
-                        "Predicted infliximab trough (model prediction, not a measurement)",
-                        _LOCAL + "; deliberately not LOINC 39803-2 so no system takes it for a level",
-                        "assumption")
+TNF_BASELINE = Code(
+    LOCAL,
+    "baseline-tnf-alpha",
+    "Serum TNF-alpha before the first infusion",
+    _LOCAL + "; no TNF-alpha LOINC was verified",
+    "assumption",
+)
+PREDICTED_TROUGH = Code(
+    LOCAL,
+    "predicted-infliximab-trough",
+    "Predicted infliximab trough (model prediction, not a measurement)",
+    _LOCAL + "; deliberately not LOINC 39803-2 so no system takes it for a level",
+    "assumption",
+)
 PREDICTED_P10 = Code(LOCAL, "predicted-trough-p10", "Predicted trough, 10th percentile", _LOCAL, "assumption")
 PREDICTED_P90 = Code(LOCAL, "predicted-trough-p90", "Predicted trough, 90th percentile", _LOCAL, "assumption")
-PTA = Code(LOCAL, "probability-of-target-attainment", "Probability of target attainment (0-1)",
-           _LOCAL, "assumption")
+PTA = Code(LOCAL, "probability-of-target-attainment", "Probability of target attainment (0-1)", _LOCAL, "assumption")
 CATEGORY_PREDICTION = Code(LOCAL, "prediction", "Model prediction (not a measurement)", _LOCAL, "assumption")
 
 #: Every code this module defines, for docs and tests.

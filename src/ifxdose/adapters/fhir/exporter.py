@@ -30,8 +30,16 @@ from ifxdose.adapters.fhir.elements import concept, extension, format_when, quan
 from ifxdose.adapters.fhir.recommendation import ChosenRegimen, RecommendationExport
 from ifxdose.adapters.fhir.units import ada_unit_code
 from ifxdose.core.errors import InputError
-from ifxdose.domain.patient import (AdaResult, Infusion, JointAssessment, LabEntry, Level, MtxEntry,
-                                    PatientHistory, WeightEntry)
+from ifxdose.domain.patient import (
+    AdaResult,
+    Infusion,
+    JointAssessment,
+    LabEntry,
+    Level,
+    MtxEntry,
+    PatientHistory,
+    WeightEntry,
+)
 
 _NAMESPACE = uuid.UUID("5d1f7c1e-4c55-4b8e-9a3e-2f0d6f1f0a11")
 BUNDLE_TYPES = ("collection", "transaction")
@@ -66,8 +74,13 @@ def _text(field: str, value: str) -> str:
 
 
 def _observation(code: Json, category: c.Code, subject: Json, when: Any, tz: str, **fields: Any) -> Json:
-    obs: Json = {"resourceType": "Observation", "status": "final", "category": [concept(category)],
-                 "code": code, "subject": subject}
+    obs: Json = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [concept(category)],
+        "code": code,
+        "subject": subject,
+    }
     if when is not None:
         obs["effectiveDateTime"] = format_when(when, tz)
     obs.update({key: value for key, value in fields.items() if value is not None})
@@ -77,13 +90,23 @@ def _observation(code: Json, category: c.Code, subject: Json, when: Any, tz: str
 # ------------------------------------------------------------------ history
 def _patient(history: PatientHistory) -> Json:
     info = history.patient
-    return {"resourceType": "Patient", "identifier": [{"system": c.PATIENT_ID, "value": _text("patient.id", info.id)}],
-            "gender": info.sex, "birthDate": f"{info.birth_year:04d}"}
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": c.PATIENT_ID, "value": _text("patient.id", info.id)}],
+        "gender": info.sex,
+        "birthDate": f"{info.birth_year:04d}",
+    }
 
 
 def _weight(entry: WeightEntry, subject: Json, tz: str) -> Json:
-    return _observation(concept(c.LOINC_WEIGHT), c.CATEGORY_VITAL, subject, entry.date, tz,
-                        valueQuantity=quantity(entry.weight_kg, "kg"))
+    return _observation(
+        concept(c.LOINC_WEIGHT),
+        c.CATEGORY_VITAL,
+        subject,
+        entry.date,
+        tz,
+        valueQuantity=quantity(entry.weight_kg, "kg"),
+    )
 
 
 def _level(level: Level, subject: Json, tz: str) -> Json:
@@ -94,9 +117,15 @@ def _level(level: Level, subject: Json, tz: str) -> Json:
         value = quantity(level.value_mg_l, "ug/mL")
         lloq = level.lloq_mg_l
     return _observation(
-        concept(c.LOINC_IFX), c.CATEGORY_LAB, subject, level.date, tz, valueQuantity=value,
+        concept(c.LOINC_IFX),
+        c.CATEGORY_LAB,
+        subject,
+        level.date,
+        tz,
+        valueQuantity=value,
         method={"text": _text("levels.assay", level.assay)} if level.assay is not None else None,
-        extension=[extension(c.EXT_LLOQ, valueQuantity=quantity(lloq, "ug/mL"))] if lloq is not None else None)
+        extension=[extension(c.EXT_LLOQ, valueQuantity=quantity(lloq, "ug/mL"))] if lloq is not None else None,
+    )
 
 
 def _ada(ada: AdaResult, subject: Json, tz: str) -> Json:
@@ -105,27 +134,54 @@ def _ada(ada: AdaResult, subject: Json, tz: str) -> Json:
     if ada.titre is not None and ada.titre_unit is not None:
         unit = _text("ada.titre_unit", ada.titre_unit)
         value = {"valueQuantity": quantity(ada.titre, unit, ada_unit_code(unit, where="ada.titre_unit"))}
-    tolerant = ([extension(c.EXT_DRUG_TOLERANT, valueBoolean=ada.drug_tolerant)]
-                if ada.drug_tolerant is not None else None)
-    return _observation(concept(c.ADA), c.CATEGORY_LAB, subject, ada.date, tz,
-                        interpretation=[interpretation], extension=tolerant, **value)
+    tolerant = (
+        [extension(c.EXT_DRUG_TOLERANT, valueBoolean=ada.drug_tolerant)] if ada.drug_tolerant is not None else None
+    )
+    return _observation(
+        concept(c.ADA),
+        c.CATEGORY_LAB,
+        subject,
+        ada.date,
+        tz,
+        interpretation=[interpretation],
+        extension=tolerant,
+        **value,
+    )
 
 
-_LAB_FIELDS = (("crp_mg_l", c.LOINC_CRP, "mg/L"), ("esr_mm_h", c.LOINC_ESR, "mm/h"),
-               ("albumin_g_dl", c.LOINC_ALBUMIN, "g/dL"))
+_LAB_FIELDS = (
+    ("crp_mg_l", c.LOINC_CRP, "mg/L"),
+    ("esr_mm_h", c.LOINC_ESR, "mm/h"),
+    ("albumin_g_dl", c.LOINC_ALBUMIN, "g/dL"),
+)
 
 
 def _labs(lab: LabEntry, index: int, subject: Json, tz: str) -> list[Json]:
     """One Observation per value; a shared identifier keeps the entry together."""
     entry_id = [{"system": c.HISTORY_ENTRY, "value": f"labs/{index}"}]
-    return [_observation(concept(code), c.CATEGORY_LAB, subject, lab.date, tz, identifier=entry_id,
-                         valueQuantity=quantity(getattr(lab, name), unit))
-            for name, code, unit in _LAB_FIELDS if getattr(lab, name) is not None]
+    return [
+        _observation(
+            concept(code),
+            c.CATEGORY_LAB,
+            subject,
+            lab.date,
+            tz,
+            identifier=entry_id,
+            valueQuantity=quantity(getattr(lab, name), unit),
+        )
+        for name, code, unit in _LAB_FIELDS
+        if getattr(lab, name) is not None
+    ]
 
 
-_ASSESSMENT_QUANTITIES = (("ptga_mm", c.PTGA, "mm"), ("phga_mm", c.PHGA, "mm"), ("pain_mm", c.PAIN, "mm"),
-                          ("haq_di", c.HAQ, "{score}"), ("crp_mg_l", c.LOINC_CRP, "mg/L"),
-                          ("esr_mm_h", c.LOINC_ESR, "mm/h"))
+_ASSESSMENT_QUANTITIES = (
+    ("ptga_mm", c.PTGA, "mm"),
+    ("phga_mm", c.PHGA, "mm"),
+    ("pain_mm", c.PAIN, "mm"),
+    ("haq_di", c.HAQ, "{score}"),
+    ("crp_mg_l", c.LOINC_CRP, "mg/L"),
+    ("esr_mm_h", c.LOINC_ESR, "mm/h"),
+)
 
 
 def _joint_components(code: c.Code, joints: list[str] | None) -> list[Json]:
@@ -136,10 +192,15 @@ def _joint_components(code: c.Code, joints: list[str] | None) -> list[Json]:
 
 
 def _assessment(a: JointAssessment, subject: Json, tz: str) -> Json:
-    components: list[Json] = [{"code": concept(c.TJC28), "valueInteger": a.tjc28},
-                              {"code": concept(c.SJC28), "valueInteger": a.sjc28}]
-    components += [{"code": concept(code), "valueQuantity": quantity(getattr(a, name), unit)}
-                   for name, code, unit in _ASSESSMENT_QUANTITIES if getattr(a, name) is not None]
+    components: list[Json] = [
+        {"code": concept(c.TJC28), "valueInteger": a.tjc28},
+        {"code": concept(c.SJC28), "valueInteger": a.sjc28},
+    ]
+    components += [
+        {"code": concept(code), "valueQuantity": quantity(getattr(a, name), unit)}
+        for name, code, unit in _ASSESSMENT_QUANTITIES
+        if getattr(a, name) is not None
+    ]
     components += _joint_components(c.TENDER_JOINT, a.tender_joints)
     components += _joint_components(c.SWOLLEN_JOINT, a.swollen_joints)
     return _observation(concept(c.ASSESSMENT), c.CATEGORY_SURVEY, subject, a.date, tz, component=components)
@@ -156,37 +217,56 @@ def _per_kg(dose_mg_per_kg: float | None) -> list[Json] | None:
 
 
 def _infusion(inf: Infusion, subject: Json, tz: str) -> Json:
-    medication: Json = {"resourceType": "Medication", "id": "med", "code": _ifx_concept(_text("infusions.product", inf.product))}
+    medication: Json = {
+        "resourceType": "Medication",
+        "id": "med",
+        "code": _ifx_concept(_text("infusions.product", inf.product)),
+    }
     if inf.lot is not None:
         medication["batch"] = {"lotNumber": _text("infusions.lot", inf.lot)}
-    dosage: Json = {"route": concept(c.ROUTES[inf.route]), "dose": quantity(inf.dose_mg, "mg"),
-                    "rateRatio": {"numerator": quantity(inf.dose_mg, "mg"),
-                                  "denominator": quantity(inf.duration_min, "min")}}
+    dosage: Json = {
+        "route": concept(c.ROUTES[inf.route]),
+        "dose": quantity(inf.dose_mg, "mg"),
+        "rateRatio": {"numerator": quantity(inf.dose_mg, "mg"), "denominator": quantity(inf.duration_min, "min")},
+    }
     if inf.dose_mg_per_kg is not None:
         dosage["extension"] = _per_kg(inf.dose_mg_per_kg)
-    resource: Json = {"resourceType": "MedicationAdministration", "contained": [medication], "status": "completed",
-                      "medicationReference": {"reference": "#med"}, "subject": subject,
-                      "effectiveDateTime": format_when(inf.date, tz), "dosage": dosage}
+    resource: Json = {
+        "resourceType": "MedicationAdministration",
+        "contained": [medication],
+        "status": "completed",
+        "medicationReference": {"reference": "#med"},
+        "subject": subject,
+        "effectiveDateTime": format_when(inf.date, tz),
+        "dosage": dosage,
+    }
     if inf.reaction is not None:
         resource["extension"] = [extension(c.EXT_REACTION, valueString=_text("infusions.reaction", inf.reaction))]
     return resource
 
 
 def _weekly_dose(dose_mg: float) -> Json:
-    return {"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
-            "doseAndRate": [{"doseQuantity": quantity(dose_mg, "mg")}]}
+    return {
+        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
+        "doseAndRate": [{"doseQuantity": quantity(dose_mg, "mg")}],
+    }
 
 
 def _mtx(entry: MtxEntry, subject: Json, tz: str) -> Json:
-    return {"resourceType": "MedicationStatement", "status": "active" if entry.dose_mg_week > 0 else "stopped",
-            "medicationCodeableConcept": concept(c.RXNORM_MTX, c.ATC_MTX, text="methotrexate"),
-            "subject": subject, "effectiveDateTime": format_when(entry.date, tz),
-            "dosage": [_weekly_dose(entry.dose_mg_week)]}
+    return {
+        "resourceType": "MedicationStatement",
+        "status": "active" if entry.dose_mg_week > 0 else "stopped",
+        "medicationCodeableConcept": concept(c.RXNORM_MTX, c.ATC_MTX, text="methotrexate"),
+        "subject": subject,
+        "effectiveDateTime": format_when(entry.date, tz),
+        "dosage": [_weekly_dose(entry.dose_mg_week)],
+    }
 
 
 def _tnf(value: float, subject: Json) -> Json:
-    return _observation(concept(c.TNF_BASELINE), c.CATEGORY_LAB, subject, None, "UTC",
-                        valueQuantity=quantity(value, "pg/mL"))
+    return _observation(
+        concept(c.TNF_BASELINE), c.CATEGORY_LAB, subject, None, "UTC", valueQuantity=quantity(value, "pg/mL")
+    )
 
 
 def _add_history(entries: _Entries, history: PatientHistory, tz: str) -> Json:
@@ -214,19 +294,28 @@ def _add_history(entries: _Entries, history: PatientHistory, tz: str) -> Json:
 # ------------------------------------------------------------------ recommendation
 def _dosage_instruction(chosen: ChosenRegimen) -> Json:
     weekly = {"frequency": 1, "period": chosen.interval_weeks, "periodUnit": "wk"}
-    dosage: Json = {"text": f"{chosen.dose_mg:g} mg IV every {chosen.interval_weeks:g} weeks from "
-                            f"{chosen.next_date.isoformat()}",
-                    "timing": {"event": [chosen.next_date.isoformat()], "repeat": weekly},
-                    "route": concept(c.SNOMED_IV), "doseAndRate": [{"doseQuantity": quantity(chosen.dose_mg, "mg")}]}
+    dosage: Json = {
+        "text": f"{chosen.dose_mg:g} mg IV every {chosen.interval_weeks:g} weeks from {chosen.next_date.isoformat()}",
+        "timing": {"event": [chosen.next_date.isoformat()], "repeat": weekly},
+        "route": concept(c.SNOMED_IV),
+        "doseAndRate": [{"doseQuantity": quantity(chosen.dose_mg, "mg")}],
+    }
     if chosen.dose_mg_per_kg is not None:
         dosage["extension"] = _per_kg(chosen.dose_mg_per_kg)
     return dosage
 
 
 def _request(rec: RecommendationExport, subject: Json, now: str) -> Json:
-    request: Json = {"resourceType": "MedicationRequest", "extension": [extension(c.EXT_ACTION, valueString=rec.action)],
-                     "status": "draft", "intent": "proposal", "medicationCodeableConcept": _ifx_concept("infliximab"),
-                     "subject": subject, "authoredOn": now, "note": [{"text": rec.rationale}]}
+    request: Json = {
+        "resourceType": "MedicationRequest",
+        "extension": [extension(c.EXT_ACTION, valueString=rec.action)],
+        "status": "draft",
+        "intent": "proposal",
+        "medicationCodeableConcept": _ifx_concept("infliximab"),
+        "subject": subject,
+        "authoredOn": now,
+        "note": [{"text": rec.rationale}],
+    }
     if rec.chosen is None:
         request["doNotPerform"] = True
     else:
@@ -234,8 +323,11 @@ def _request(rec: RecommendationExport, subject: Json, now: str) -> Json:
     return request
 
 
-_PREDICTION_COMPONENTS = (("predicted_trough_p10_mg_l", c.PREDICTED_P10, "ug/mL"),
-                          ("predicted_trough_p90_mg_l", c.PREDICTED_P90, "ug/mL"), ("pta", c.PTA, "1"))
+_PREDICTION_COMPONENTS = (
+    ("predicted_trough_p10_mg_l", c.PREDICTED_P10, "ug/mL"),
+    ("predicted_trough_p90_mg_l", c.PREDICTED_P90, "ug/mL"),
+    ("pta", c.PTA, "1"),
+)
 
 
 def _prediction(rec: RecommendationExport, subject: Json, request: Json) -> Json | None:
@@ -243,28 +335,43 @@ def _prediction(rec: RecommendationExport, subject: Json, request: Json) -> Json
     if chosen is None:
         return None
     median = chosen.predicted_trough_median_mg_l
-    components = [{"code": concept(code), "valueQuantity": quantity(getattr(chosen, name), unit)}
-                  for name, code, unit in _PREDICTION_COMPONENTS if getattr(chosen, name) is not None]
+    components = [
+        {"code": concept(code), "valueQuantity": quantity(getattr(chosen, name), unit)}
+        for name, code, unit in _PREDICTION_COMPONENTS
+        if getattr(chosen, name) is not None
+    ]
     if median is None and not components:
         return None
-    return _observation(concept(c.PREDICTED_TROUGH), c.CATEGORY_PREDICTION, subject, None, "UTC",
-                        basedOn=[request], method={"text": f"{rec.model} {rec.model_version}"},
-                        valueQuantity=quantity(median, "ug/mL") if median is not None else None,
-                        component=components or None)
+    return _observation(
+        concept(c.PREDICTED_TROUGH),
+        c.CATEGORY_PREDICTION,
+        subject,
+        None,
+        "UTC",
+        basedOn=[request],
+        method={"text": f"{rec.model} {rec.model_version}"},
+        valueQuantity=quantity(median, "ug/mL") if median is not None else None,
+        component=components or None,
+    )
 
 
 def _device(rec: RecommendationExport) -> Json:
-    return {"resourceType": "Device", "deviceName": [{"name": rec.model, "type": "model-name"}],
-            "version": [{"type": {"text": "model version"}, "value": rec.model_version},
-                        {"type": {"text": "ifxdose"}, "value": ifxdose.__version__}]}
+    return {
+        "resourceType": "Device",
+        "deviceName": [{"name": rec.model, "type": "model-name"}],
+        "version": [
+            {"type": {"text": "model version"}, "value": rec.model_version},
+            {"type": {"text": "ifxdose"}, "value": ifxdose.__version__},
+        ],
+    }
 
 
 def _provenance(rec: RecommendationExport, targets: list[Json], device: Json, now: str) -> Json:
-    provenance: Json = {"resourceType": "Provenance", "target": targets, "recorded": now,
-                        "agent": [{"who": device}]}
+    provenance: Json = {"resourceType": "Provenance", "target": targets, "recorded": now, "agent": [{"who": device}]}
     if rec.citations:
-        provenance["entity"] = [{"role": "source", "what": {"display": _text("citations", text)}}
-                                for text in rec.citations]
+        provenance["entity"] = [
+            {"role": "source", "what": {"display": _text("citations", text)}} for text in rec.citations
+        ]
     return provenance
 
 
@@ -278,8 +385,14 @@ def _add_recommendation(entries: _Entries, rec: RecommendationExport, subject: J
     entries.add(_provenance(rec, targets, device, now), "provenance")
 
 
-def history_to_bundle(history: PatientHistory, recommendation: Any = None, *, tz: str = "UTC",
-                      bundle_type: str = "collection", now: datetime | None = None) -> Json:
+def history_to_bundle(
+    history: PatientHistory,
+    recommendation: Any = None,
+    *,
+    tz: str = "UTC",
+    bundle_type: str = "collection",
+    now: datetime | None = None,
+) -> Json:
     """The history (and a recommendation, if given) as a validated FHIR R4B Bundle (JSON dict).
 
     ``recommendation``: anything :meth:`RecommendationExport.of` accepts. ``tz``: the zone

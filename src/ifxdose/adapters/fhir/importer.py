@@ -26,14 +26,22 @@ from typing import Any, Callable
 from pydantic import BaseModel, ValidationError
 
 from ifxdose.adapters.fhir import codes as c
-from ifxdose.adapters.fhir.elements import (codings, find_extension, has_coding, name_of, parse_when,
-                                            validate_bundle)
+from ifxdose.adapters.fhir.elements import codings, find_extension, has_coding, name_of, parse_when, validate_bundle
 from ifxdose.adapters.fhir.mapping import CodeMap, load_mapping
 from ifxdose.adapters.fhir.recommendation import RecommendationExport
 from ifxdose.adapters.fhir.units import ada_unit_code, convert
 from ifxdose.core.errors import InputError
-from ifxdose.domain.patient import (AdaResult, Infusion, JointAssessment, LabEntry, Level, MtxEntry,
-                                    PatientHistory, PatientInfo, WeightEntry)
+from ifxdose.domain.patient import (
+    AdaResult,
+    Infusion,
+    JointAssessment,
+    LabEntry,
+    Level,
+    MtxEntry,
+    PatientHistory,
+    PatientInfo,
+    WeightEntry,
+)
 
 Json = dict[str, Any]
 _SKIP_STATUS = {"entered-in-error", "cancelled", "not-done", "not-taken"}
@@ -49,8 +57,9 @@ class ImportResult:
 @dataclass
 class _Collected:
     patient: Json | None = None
-    lists: dict[str, list[Any]] = field(default_factory=lambda: {
-        k: [] for k in ("weights", "infusions", "levels", "ada", "mtx", "assessments")})
+    lists: dict[str, list[Any]] = field(
+        default_factory=lambda: {k: [] for k in ("weights", "infusions", "levels", "ada", "mtx", "assessments")}
+    )
     labs: list[tuple[str | None, Json]] = field(default_factory=list)
     tnf: float | None = None
     skipped: list[str] = field(default_factory=list)
@@ -142,13 +151,15 @@ def _ada_result(obs: Json, where: str) -> str:
     text = str(obs.get("valueString", "")).strip().lower()
     if text in ("positive", "negative"):
         return text
-    raise InputError(f"{where} interpretation", obs.get("interpretation"),
-                     "an interpretation coded POS or NEG (v3-ObservationInterpretation)")
+    raise InputError(
+        f"{where} interpretation",
+        obs.get("interpretation"),
+        "an interpretation coded POS or NEG (v3-ObservationInterpretation)",
+    )
 
 
 def _ada(obs: Json, where: str, tz: str) -> AdaResult:
-    data: Json = {"date": _effective_date(obs, where, tz),
-                  "result": _ada_result(obs, where)}
+    data: Json = {"date": _effective_date(obs, where, tz), "result": _ada_result(obs, where)}
     q = obs.get("valueQuantity")
     if q is not None:
         unit = q.get("unit") or q.get("code")
@@ -186,9 +197,14 @@ def _weight(obs: Json, where: str, what: str, tz: str) -> WeightEntry:
     return _build(WeightEntry, {"date": day, "weight_kg": kg}, where)
 
 
-_COMPONENT_FIELDS = {c.PTGA.key: ("ptga_mm", "mm"), c.PHGA.key: ("phga_mm", "mm"), c.PAIN.key: ("pain_mm", "mm"),
-                     c.HAQ.key: ("haq_di", "{score}"), c.LOINC_CRP.key: ("crp_mg_l", "mg/L"),
-                     c.LOINC_ESR.key: ("esr_mm_h", "mm/h")}
+_COMPONENT_FIELDS = {
+    c.PTGA.key: ("ptga_mm", "mm"),
+    c.PHGA.key: ("phga_mm", "mm"),
+    c.PAIN.key: ("pain_mm", "mm"),
+    c.HAQ.key: ("haq_di", "{score}"),
+    c.LOINC_CRP.key: ("crp_mg_l", "mg/L"),
+    c.LOINC_ESR.key: ("esr_mm_h", "mm/h"),
+}
 _JOINT_LISTS = {c.TENDER_JOINT.key: "tender_joints", c.SWOLLEN_JOINT.key: "swollen_joints"}
 
 
@@ -201,8 +217,9 @@ def _component(data: Json, comp: Json, where: str) -> None:
         data[name] = _in_unit(comp.get("valueQuantity"), unit, f"{where} component({key[1]})", name)
     elif key in _JOINT_LISTS:
         joints = data.setdefault(_JOINT_LISTS[key], [])
-        joint = next((x.get("code") for x in codings(comp.get("valueCodeableConcept")) if x.get("system") == c.JOINTS),
-                     None)
+        joint = next(
+            (x.get("code") for x in codings(comp.get("valueCodeableConcept")) if x.get("system") == c.JOINTS), None
+        )
         if joint != c.NO_JOINT.code:
             joints.append(joint)
 
@@ -293,10 +310,14 @@ def _duration_min(resource: Json, rate: Json | None, where: str, tz: str) -> flo
 
 def _infusion(resource: Json, where: str, cc: Json, med: Json | None, product: str | None, tz: str) -> Infusion:
     dosage, dose, rate = _dosages(resource)
-    data: Json = {"date": _effective(resource, where, tz), "route": _route(dosage, where),
-                  "dose_mg": _in_unit(dose, "mg", f"{where} dosage.dose", "infliximab dose"),
-                  "product": cc.get("text") or product or next(
-                      (x["display"] for x in codings(cc) if x.get("display")), "infliximab")}
+    data: Json = {
+        "date": _effective(resource, where, tz),
+        "route": _route(dosage, where),
+        "dose_mg": _in_unit(dose, "mg", f"{where} dosage.dose", "infliximab dose"),
+        "product": cc.get("text")
+        or product
+        or next((x["display"] for x in codings(cc) if x.get("display")), "infliximab"),
+    }
     duration = _duration_min(resource, rate, where, tz)
     if duration is not None:
         data["duration_min"] = duration
@@ -331,8 +352,9 @@ def _mtx(resource: Json, where: str, tz: str) -> MtxEntry:
     return _build(MtxEntry, {"date": day, "dose_mg_week": mg}, where)
 
 
-def _medication_event(out: _Collected, resource: Json, where: str, mapping: CodeMap,
-                      index: dict[str, Json], tz: str) -> None:
+def _medication_event(
+    out: _Collected, resource: Json, where: str, mapping: CodeMap, index: dict[str, Json], tz: str
+) -> None:
     cc, med = _medication(resource, where, index)
     found = mapping.medication_kind(codings(cc))
     if found is None:
@@ -353,15 +375,19 @@ def _load(bundle_json: Any) -> Json:
         except json.JSONDecodeError as exc:
             raise InputError("bundle", f"line {exc.lineno}", f"valid JSON ({exc.msg})") from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        raise InputError("bundle.resourceType", data.get("resourceType") if isinstance(data, dict) else type(data).__name__,
-                         "a FHIR Bundle")
+        raise InputError(
+            "bundle.resourceType",
+            data.get("resourceType") if isinstance(data, dict) else type(data).__name__,
+            "a FHIR Bundle",
+        )
     validate_bundle(data)
     return data
 
 
 def _resources(bundle: Json) -> list[tuple[str, Json]]:
-    return [(name_of(e["resource"], i), e["resource"]) for i, e in enumerate(bundle.get("entry") or [])
-            if e.get("resource")]
+    return [
+        (name_of(e["resource"], i), e["resource"]) for i, e in enumerate(bundle.get("entry") or []) if e.get("resource")
+    ]
 
 
 def _index(bundle: Json) -> dict[str, Json]:
@@ -406,8 +432,9 @@ def import_bundle(bundle_json: Any, mapping: CodeMap | None = None, *, tz: str =
         raise InputError("bundle", "no Patient", "exactly one Patient resource")
     info = _patient(out.patient["resource"], out.patient["where"])
     labs = [_build(LabEntry, lab, f"labs on {lab['date']}") for _, lab in out.labs]
-    history = _build(PatientHistory, {"patient": info, **out.lists, "labs": labs, "baseline_tnf_pg_ml": out.tnf},
-                     "history")
+    history = _build(
+        PatientHistory, {"patient": info, **out.lists, "labs": labs, "baseline_tnf_pg_ml": out.tnf}, "history"
+    )
     return ImportResult(history=history, skipped=out.skipped)
 
 
@@ -423,17 +450,22 @@ def _references(resource: Json, name: str) -> list[str]:
 
 def _chosen(request: Json, prediction: Json | None) -> Json:
     dosage = request["dosageInstruction"][0]
-    chosen: Json = {"dose_mg": dosage["doseAndRate"][0]["doseQuantity"]["value"],
-                    "interval_weeks": dosage["timing"]["repeat"]["period"],
-                    "next_date": dosage["timing"]["event"][0]}
+    chosen: Json = {
+        "dose_mg": dosage["doseAndRate"][0]["doseQuantity"]["value"],
+        "interval_weeks": dosage["timing"]["repeat"]["period"],
+        "next_date": dosage["timing"]["event"][0],
+    }
     per_kg = find_extension(dosage, c.EXT_DOSE_PER_KG)
     if per_kg is not None:
         chosen["dose_mg_per_kg"] = per_kg["valueQuantity"]["value"]
     if prediction is not None:
         if "valueQuantity" in prediction:
             chosen["predicted_trough_median_mg_l"] = prediction["valueQuantity"]["value"]
-        names = {c.PREDICTED_P10.code: "predicted_trough_p10_mg_l", c.PREDICTED_P90.code: "predicted_trough_p90_mg_l",
-                 c.PTA.code: "pta"}
+        names = {
+            c.PREDICTED_P10.code: "predicted_trough_p10_mg_l",
+            c.PREDICTED_P90.code: "predicted_trough_p90_mg_l",
+            c.PTA.code: "pta",
+        }
         for comp in prediction.get("component", []) or []:
             chosen[names[codings(comp["code"])[0]["code"]]] = comp["valueQuantity"]["value"]
     return chosen
@@ -444,21 +476,33 @@ def bundle_to_recommendation(bundle_json: Any) -> RecommendationExport | None:
     bundle = _load(bundle_json)
     index = _index(bundle)
     entries = {e.get("fullUrl"): e["resource"] for e in bundle.get("entry") or [] if e.get("resource")}
-    found = [(url, r) for url, r in entries.items()
-             if r.get("resourceType") == "MedicationRequest" and find_extension(r, c.EXT_ACTION)]
+    found = [
+        (url, r)
+        for url, r in entries.items()
+        if r.get("resourceType") == "MedicationRequest" and find_extension(r, c.EXT_ACTION)
+    ]
     if not found:
         return None
     url, request = found[0]
-    prediction = next((r for r in entries.values() if r.get("resourceType") == "Observation"
-                       and url in _references(r, "basedOn") and _is_prediction(r)), None)
-    provenance = next((r for r in entries.values() if r.get("resourceType") == "Provenance"
-                       and url in _references(r, "target")), {})
+    prediction = next(
+        (
+            r
+            for r in entries.values()
+            if r.get("resourceType") == "Observation" and url in _references(r, "basedOn") and _is_prediction(r)
+        ),
+        None,
+    )
+    provenance = next(
+        (r for r in entries.values() if r.get("resourceType") == "Provenance" and url in _references(r, "target")), {}
+    )
     device = index.get(((provenance.get("agent") or [{}])[0].get("who") or {}).get("reference", ""), {})
     versions = {(v.get("type") or {}).get("text"): v.get("value") for v in device.get("version", [])}
-    data: Json = {"action": find_extension(request, c.EXT_ACTION)["valueString"],
-                  "chosen": None if request.get("doNotPerform") else _chosen(request, prediction),
-                  "model": (device.get("deviceName") or [{}])[0].get("name"),
-                  "model_version": versions.get("model version"),
-                  "rationale": (request.get("note") or [{}])[0].get("text"),
-                  "citations": [e["what"]["display"] for e in provenance.get("entity", []) or []]}
+    data: Json = {
+        "action": find_extension(request, c.EXT_ACTION)["valueString"],
+        "chosen": None if request.get("doNotPerform") else _chosen(request, prediction),
+        "model": (device.get("deviceName") or [{}])[0].get("name"),
+        "model_version": versions.get("model version"),
+        "rationale": (request.get("note") or [{}])[0].get("text"),
+        "citations": [e["what"]["display"] for e in provenance.get("entity", []) or []],
+    }
     return _build(RecommendationExport, data, f"MedicationRequest/{request.get('id')}")

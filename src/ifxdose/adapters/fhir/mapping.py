@@ -36,12 +36,18 @@ OBSERVATION_KINDS = ("ifx_level", "ada", "crp", "esr", "albumin", "weight")
 MEDICATION_KINDS = ("infliximab", "methotrexate")
 
 _BUILT_IN_OBSERVATIONS = {
-    c.LOINC_IFX.key: "ifx_level", c.ADA.key: "ada", c.LOINC_CRP.key: "crp",
-    c.LOINC_ESR.key: "esr", c.LOINC_ALBUMIN.key: "albumin", c.LOINC_WEIGHT.key: "weight",
+    c.LOINC_IFX.key: "ifx_level",
+    c.ADA.key: "ada",
+    c.LOINC_CRP.key: "crp",
+    c.LOINC_ESR.key: "esr",
+    c.LOINC_ALBUMIN.key: "albumin",
+    c.LOINC_WEIGHT.key: "weight",
 }
 _BUILT_IN_MEDICATIONS = {
-    c.RXNORM_IFX.key: ("infliximab", None), c.ATC_IFX.key: ("infliximab", None),
-    c.RXNORM_MTX.key: ("methotrexate", None), c.ATC_MTX.key: ("methotrexate", None),
+    c.RXNORM_IFX.key: ("infliximab", None),
+    c.ATC_IFX.key: ("infliximab", None),
+    c.RXNORM_MTX.key: ("methotrexate", None),
+    c.ATC_MTX.key: ("methotrexate", None),
 }
 
 

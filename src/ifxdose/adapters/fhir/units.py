@@ -33,8 +33,14 @@ _SCALED = {
 
 #: ADA titre units accepted on import and export: UCUM code -> units written as such.
 ADA_UNITS: dict[str, str] = {
-    "ug/L": "ug/L", "ng/mL": "ng/mL", "ug/mL": "ug/mL", "mg/L": "mg/L",
-    "[arb'U]/mL": "[arb'U]/mL", "AU/mL": "[arb'U]/mL", "U/mL": "U/mL", "[iU]/mL": "[iU]/mL",
+    "ug/L": "ug/L",
+    "ng/mL": "ng/mL",
+    "ug/mL": "ug/mL",
+    "mg/L": "mg/L",
+    "[arb'U]/mL": "[arb'U]/mL",
+    "AU/mL": "[arb'U]/mL",
+    "U/mL": "U/mL",
+    "[iU]/mL": "[iU]/mL",
 }
 
 
@@ -82,9 +88,11 @@ def convert(value: float, unit: str | None, target: str, *, where: str, what: st
         raise InputError(f"{where}.code", unit, f"{what} needs a UCUM unit convertible to {target}")
     how = factor_or_none(unit, target)
     if how is None:
-        raise InputError(f"{where}.code", unit,
-                         f"unit for {what} is not convertible to {target}; allowed are "
-                         + ", ".join(allowed_units(target)))
+        raise InputError(
+            f"{where}.code",
+            unit,
+            f"unit for {what} is not convertible to {target}; allowed are " + ", ".join(allowed_units(target)),
+        )
     kind, amount = how
     if kind == "pow10":
         return _scale(float(value), int(amount))

@@ -76,35 +76,60 @@ def _table_html(result: TrialResult) -> str:
     head = ("quantity", "arm", "role", "published", "simulated median", "95% interval", "inside", "source / note")
     body = []
     for r in result.rows():
-        interval = "—" if r["simulated_low95"] is None else f"{_fmt(r['simulated_low95'])}–{_fmt(r['simulated_high95'])}"
+        interval = (
+            "—" if r["simulated_low95"] is None else f"{_fmt(r['simulated_low95'])}–{_fmt(r['simulated_high95'])}"
+        )
         ins = {True: "yes", False: "<b>no</b>", None: "—"}[r["inside_95"]]
-        cells = (r["quantity"], r["arm"] or "", r["role"], r["published"] or "—", _fmt(r["simulated_median"]),
-                 interval, ins, " ".join(x for x in (r["source"], r["note"]) if x))
-        body.append("<tr>" + "".join(f"<td>{c if c.startswith('<b>') else html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    return ("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + "".join(body) + "</table>")
+        cells = (
+            r["quantity"],
+            r["arm"] or "",
+            r["role"],
+            r["published"] or "—",
+            _fmt(r["simulated_median"]),
+            interval,
+            ins,
+            " ".join(x for x in (r["source"], r["note"]) if x),
+        )
+        body.append(
+            "<tr>" + "".join(f"<td>{c if c.startswith('<b>') else html.escape(str(c))}</td>" for c in cells) + "</tr>"
+        )
+    return "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + "".join(body) + "</table>"
 
 
-CSS = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse;"
-       "font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}th{background:#eee}")
+CSS = (
+    "body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse;"
+    "font-size:12px}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}th{background:#eee}"
+)
 
 
 def write_html(results: list[TrialResult], folder: Path, command: str = "") -> Path:
     """One HTML file for all trials (plots embedded)."""
     folder.mkdir(parents=True, exist_ok=True)
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>ifxdose trial replication</title>"
-             f"<style>{CSS}</style></head><body><h1>ifxdose trial replication</h1>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>ifxdose trial replication</title>"
+        f"<style>{CSS}</style></head><body><h1>ifxdose trial replication</h1>"
+    ]
     if command:
         parts.append(f"<p>Command: <code>{html.escape(command)}</code></p>")
-    parts.append("<ul>" + "".join(
-        f"<li><a href='#{r.trial.name}'>{html.escape(r.trial.title)}</a>: {r.summary()['inside']} of "
-        f"{r.summary()['compared']} published values inside the 95% interval</li>" for r in results) + "</ul>")
+    parts.append(
+        "<ul>"
+        + "".join(
+            f"<li><a href='#{r.trial.name}'>{html.escape(r.trial.title)}</a>: {r.summary()['inside']} of "
+            f"{r.summary()['compared']} published values inside the 95% interval</li>"
+            for r in results
+        )
+        + "</ul>"
+    )
     for r in results:
         png = write_plots(r, folder)["png"]
-        parts.append(f"<h2 id='{r.trial.name}'>{html.escape(r.trial.title)}</h2>"
-                     f"<p>{r.replicates} replicates, seed {r.seed}, calibration v{html.escape(r.calibration_version)}, "
-                     f"n per arm: {html.escape(str(r.to_dict()['n_per_arm']))}</p>"
-                     + "".join(f"<p>{html.escape(n)}</p>" for n in r.trial.notes)
-                     + f"<img src='{_png_data_uri(png)}' alt='{r.trial.name}'>" + _table_html(r))
+        parts.append(
+            f"<h2 id='{r.trial.name}'>{html.escape(r.trial.title)}</h2>"
+            f"<p>{r.replicates} replicates, seed {r.seed}, calibration v{html.escape(r.calibration_version)}, "
+            f"n per arm: {html.escape(str(r.to_dict()['n_per_arm']))}</p>"
+            + "".join(f"<p>{html.escape(n)}</p>" for n in r.trial.notes)
+            + f"<img src='{_png_data_uri(png)}' alt='{r.trial.name}'>"
+            + _table_html(r)
+        )
     parts.append("</body></html>")
     path = folder / "trials.html"
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -11,10 +11,25 @@ from ifxdose.adapters.store.db import Store
 from ifxdose.adapters.store.tables import AuditRow
 
 
-def audit(session: Session, username: str, action: str, entity: str, entity_id: int | None = None,
-          patient_code: str | None = None, detail: dict[str, Any] | None = None) -> None:
-    session.add(AuditRow(username=username, action=action, entity=entity, entity_id=entity_id,
-                         patient_code=patient_code, detail=detail or {}))
+def audit(
+    session: Session,
+    username: str,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    patient_code: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditRow(
+            username=username,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            patient_code=patient_code,
+            detail=detail or {},
+        )
+    )
 
 
 def audit_trail(store: Store, patient_code: str | None = None, limit: int = 200) -> list[AuditRow]:

@@ -35,9 +35,12 @@ def cached_many(store: Store, keys: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     with store.transaction() as session:
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            found.update(session.execute(select(EstimateCache.key, EstimateCache.payload)
-                                         .where(EstimateCache.key.in_(chunk))).all())
+            chunk = keys[i : i + 500]
+            found.update(
+                session.execute(
+                    select(EstimateCache.key, EstimateCache.payload).where(EstimateCache.key.in_(chunk))
+                ).all()
+            )
     return found
 
 
@@ -59,11 +62,19 @@ def data_versions(store: Store) -> dict[str, tuple[int, int | None]]:
     the first number changes exactly when the patient's data (or a decision) change."""
     with store.transaction() as session:
         codes = list(session.scalars(select(Patient.code)))
-        audit = dict(session.execute(select(AuditRow.patient_code, func.max(AuditRow.id))
-                                     .where(AuditRow.patient_code.is_not(None))
-                                     .group_by(AuditRow.patient_code)).all())
-        accepted = dict(session.execute(select(Patient.code, func.max(RecommendationRow.id))
-                                        .join(RecommendationRow, RecommendationRow.patient_id == Patient.id)
-                                        .where(RecommendationRow.status == "accepted")
-                                        .group_by(Patient.code)).all())
+        audit = dict(
+            session.execute(
+                select(AuditRow.patient_code, func.max(AuditRow.id))
+                .where(AuditRow.patient_code.is_not(None))
+                .group_by(AuditRow.patient_code)
+            ).all()
+        )
+        accepted = dict(
+            session.execute(
+                select(Patient.code, func.max(RecommendationRow.id))
+                .join(RecommendationRow, RecommendationRow.patient_id == Patient.id)
+                .where(RecommendationRow.status == "accepted")
+                .group_by(Patient.code)
+            ).all()
+        )
     return {code: (audit.get(code, 0), accepted.get(code)) for code in codes}

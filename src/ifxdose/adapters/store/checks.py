@@ -43,8 +43,12 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 def check_code(field: str, code: str) -> None:
     if not re.fullmatch(CODE_PATTERN, code):
-        raise InputError(field, code, "a pseudonymous code of letters, digits, '.', '_' and '-' "
-                                      "(1 to 64 characters, starting with a letter or digit)")
+        raise InputError(
+            field,
+            code,
+            "a pseudonymous code of letters, digits, '.', '_' and '-' "
+            "(1 to 64 characters, starting with a letter or digit)",
+        )
 
 
 def check_model(model: BaseModel, prefix: str = "") -> None:

@@ -19,8 +19,9 @@ from ifxdose.adapters.store.tables import RecommendationRow
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import PatientHistory
 
-SUPERSEDED = ("was computed before data were recorded or corrected for this patient (superseded); "
-              "compute a new recommendation")
+SUPERSEDED = (
+    "was computed before data were recorded or corrected for this patient (superseded); compute a new recommendation"
+)
 
 
 def history_hash(history: PatientHistory | dict[str, Any]) -> str:
@@ -38,21 +39,37 @@ def is_superseded(row: RecommendationRow, current_hash: str) -> bool:
     except ValueError:  # a snapshot the current model no longer reads
         return True
 
+
 Decision = Literal["accept", "override"]
 
 
-def save_recommendation(store: Store, code: str, payload: dict[str, Any], snapshot: dict[str, Any], *,
-                        user: str) -> int:
+def save_recommendation(
+    store: Store, code: str, payload: dict[str, Any], snapshot: dict[str, Any], *, user: str
+) -> int:
     """Store a Recommendation (``.model_dump(mode="json")``) with the history it was computed from."""
     with store.transaction() as session:
         patient = _patient(session, code, lock=True)
-        row = RecommendationRow(patient_id=patient.id, created_by=user, input_snapshot=snapshot,
-                                model=str(payload.get("model", "")), model_version=str(payload.get("model_version", "")),
-                                action=str(payload.get("action", "")), payload=payload, status="proposed")
+        row = RecommendationRow(
+            patient_id=patient.id,
+            created_by=user,
+            input_snapshot=snapshot,
+            model=str(payload.get("model", "")),
+            model_version=str(payload.get("model_version", "")),
+            action=str(payload.get("action", "")),
+            payload=payload,
+            status="proposed",
+        )
         session.add(row)
         session.flush()
-        audit(session, user, "create", "recommendation", row.id, code,
-              {"action": row.action, "model": row.model, "model_version": row.model_version})
+        audit(
+            session,
+            user,
+            "create",
+            "recommendation",
+            row.id,
+            code,
+            {"action": row.action, "model": row.model, "model_version": row.model_version},
+        )
         return row.id
 
 
@@ -61,8 +78,16 @@ def chosen_option(row: RecommendationRow) -> dict[str, Any] | None:
     return json.loads(row.chosen_option) if row.chosen_option else None
 
 
-def decide(store: Store, code: str, rec_id: int, decision: Decision, *, user: str, reason: str = "",
-           option_index: int | None = None) -> RecommendationRow:
+def decide(
+    store: Store,
+    code: str,
+    rec_id: int,
+    decision: Decision,
+    *,
+    user: str,
+    reason: str = "",
+    option_index: int | None = None,
+) -> RecommendationRow:
     """Accept the recommendation (its chosen option, or option ``option_index``), or override
     it with a reason (optionally naming the option used instead)."""
     reason = (reason or "").strip()
@@ -73,8 +98,9 @@ def decide(store: Store, code: str, rec_id: int, decision: Decision, *, user: st
         raise InputError("reason", reason, "a reason is required to override a recommendation")
     with store.transaction() as session:
         patient = _patient(session, code, lock=True)
-        row = session.scalars(select(RecommendationRow).where(
-            RecommendationRow.id == rec_id, RecommendationRow.patient_id == patient.id)).first()
+        row = session.scalars(
+            select(RecommendationRow).where(RecommendationRow.id == rec_id, RecommendationRow.patient_id == patient.id)
+        ).first()
         if row is None:
             raise NotFound("recommendation", rec_id)
         if row.status != "proposed":
@@ -83,16 +109,29 @@ def decide(store: Store, code: str, rec_id: int, decision: Decision, *, user: st
             raise Conflict("recommendation", rec_id, SUPERSEDED)
         options = row.payload.get("options") or []
         if option_index is not None and not 0 <= option_index < len(options):
-            raise InputError("option_index", option_index, f"allowed are 0 to {len(options) - 1}"
-                             if options else "this recommendation has no options")
-        option = options[option_index] if option_index is not None else (
-            row.payload.get("chosen") if decision == "accept" else None)
+            raise InputError(
+                "option_index",
+                option_index,
+                f"allowed are 0 to {len(options) - 1}" if options else "this recommendation has no options",
+            )
+        option = (
+            options[option_index]
+            if option_index is not None
+            else (row.payload.get("chosen") if decision == "accept" else None)
+        )
         row.status = "accepted" if decision == "accept" else "overridden"
         row.chosen_option = json.dumps(option) if option else None
         row.decided_by, row.decided_at = user, datetime.now(timezone.utc)
         row.decision_reason = reason or None
-        audit(session, user, row.status, "recommendation", row.id, code,
-              {"option_index": option_index, "reason": row.decision_reason})
+        audit(
+            session,
+            user,
+            row.status,
+            "recommendation",
+            row.id,
+            code,
+            {"option_index": option_index, "reason": row.decision_reason},
+        )
         return row
 
 
@@ -100,8 +139,14 @@ def recommendations(store: Store, code: str, limit: int = 20) -> list[Recommenda
     """Newest first."""
     with store.transaction() as session:
         patient = _patient(session, code)
-        return list(session.scalars(select(RecommendationRow).where(RecommendationRow.patient_id == patient.id)
-                                    .order_by(RecommendationRow.id.desc()).limit(limit)))
+        return list(
+            session.scalars(
+                select(RecommendationRow)
+                .where(RecommendationRow.patient_id == patient.id)
+                .order_by(RecommendationRow.id.desc())
+                .limit(limit)
+            )
+        )
 
 
 def accepted_rows(store: Store, ids: list[int]) -> dict[int, RecommendationRow]:
@@ -114,6 +159,9 @@ def accepted_plan(store: Store, code: str) -> RecommendationRow | None:
     """The newest accepted recommendation, whose chosen option plans the next infusion."""
     with store.transaction() as session:
         patient = _patient(session, code)
-        return session.scalars(select(RecommendationRow).where(
-            RecommendationRow.patient_id == patient.id, RecommendationRow.status == "accepted")
-            .order_by(RecommendationRow.id.desc()).limit(1)).first()
+        return session.scalars(
+            select(RecommendationRow)
+            .where(RecommendationRow.patient_id == patient.id, RecommendationRow.status == "accepted")
+            .order_by(RecommendationRow.id.desc())
+            .limit(1)
+        ).first()

@@ -28,13 +28,29 @@ from ifxdose.adapters.store.checks import check_code, check_model, check_value
 from ifxdose.adapters.store.db import Store
 from ifxdose.adapters.store.errors import Conflict, NotFound
 from ifxdose.adapters.store.tables import (
-    AdaRow, AssessmentRow, InfusionRow, LabRow, LevelRow, MtxRow, Patient, WeightRow, WriteRequest,
+    AdaRow,
+    AssessmentRow,
+    InfusionRow,
+    LabRow,
+    LevelRow,
+    MtxRow,
+    Patient,
+    WeightRow,
+    WriteRequest,
 )
 from ifxdose.core.errors import InputError, check_range
 from ifxdose.domain.clinic import assessment_scores
 from ifxdose.domain.patient import (
-    AdaResult, Infusion, JointAssessment, LabEntry, Level, MtxEntry, PatientHistory, PatientInfo,
-    WeightEntry, as_date,
+    AdaResult,
+    Infusion,
+    JointAssessment,
+    LabEntry,
+    Level,
+    MtxEntry,
+    PatientHistory,
+    PatientInfo,
+    WeightEntry,
+    as_date,
 )
 from ifxdose.domain.vials import round_to_vials
 
@@ -70,8 +86,9 @@ def _to_row(kind: str, patient: Patient, entry: BaseModel, vials: int | None = N
     table, _ = _kind(kind)
     fields = entry.model_dump(exclude={"date"})
     when = entry.date  # type: ignore[attr-defined]
-    return table(patient_id=patient.id, day=as_date(when), when_iso=when.isoformat(), **fields,
-                 **_derived(kind, entry, vials))
+    return table(
+        patient_id=patient.id, day=as_date(when), when_iso=when.isoformat(), **fields, **_derived(kind, entry, vials)
+    )
 
 
 def _to_entry(kind: str, row) -> dict[str, Any]:
@@ -90,8 +107,9 @@ def _rows(session: Session, kind: str, patient: Patient, *, voided: bool = False
     """The patient's rows of ``kind``, oldest first: the current ones, or the voided ones."""
     table, _ = _kind(kind)
     state = table.voided_at.is_not(None) if voided else table.voided_at.is_(None)
-    return list(session.scalars(select(table).where(table.patient_id == patient.id, state)
-                                .order_by(table.day, table.id)))
+    return list(
+        session.scalars(select(table).where(table.patient_id == patient.id, state).order_by(table.day, table.id))
+    )
 
 
 def _history_data(session: Session, patient: Patient) -> dict[str, Any]:
@@ -132,8 +150,9 @@ def create_patient(store: Store, info: PatientInfo, *, user: str, baseline_tnf_p
         with store.transaction() as session:
             if session.scalars(select(Patient.id).where(Patient.code == info.id)).first() is not None:
                 raise Conflict("id", info.id, "is already used by another patient")
-            patient = Patient(code=info.id, sex=info.sex, birth_year=info.birth_year,
-                              baseline_tnf_pg_ml=baseline_tnf_pg_ml)
+            patient = Patient(
+                code=info.id, sex=info.sex, birth_year=info.birth_year, baseline_tnf_pg_ml=baseline_tnf_pg_ml
+            )
             session.add(patient)
             session.flush()
             audit(session, user, "create", "patient", patient.id, info.id, info.model_dump(mode="json"))
@@ -153,16 +172,25 @@ class PatientSummary(BaseModel):
 def list_patients(store: Store, search: str = "", limit: int = 200) -> list[PatientSummary]:
     """Patients whose code contains ``search`` (case-insensitive), by code."""
     check_value("search", search)
-    counts = (select(InfusionRow.patient_id, func.count().label("n"), func.max(InfusionRow.day).label("last"))
-              .group_by(InfusionRow.patient_id).subquery())
-    query = (select(Patient, counts.c.n, counts.c.last).outerjoin(counts, counts.c.patient_id == Patient.id)
-             .order_by(Patient.code).limit(limit))
+    counts = (
+        select(InfusionRow.patient_id, func.count().label("n"), func.max(InfusionRow.day).label("last"))
+        .group_by(InfusionRow.patient_id)
+        .subquery()
+    )
+    query = (
+        select(Patient, counts.c.n, counts.c.last)
+        .outerjoin(counts, counts.c.patient_id == Patient.id)
+        .order_by(Patient.code)
+        .limit(limit)
+    )
     if search:
         escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(func.lower(Patient.code).like(f"%{escaped}%", escape="\\"))
     with store.transaction() as session:
-        return [PatientSummary(code=p.code, sex=p.sex, birth_year=p.birth_year, infusions=n or 0, last_infusion=last)
-                for p, n, last in session.execute(query)]
+        return [
+            PatientSummary(code=p.code, sex=p.sex, birth_year=p.birth_year, infusions=n or 0, last_infusion=last)
+            for p, n, last in session.execute(query)
+        ]
 
 
 def patient_history(store: Store, code: str) -> PatientHistory:
@@ -176,15 +204,22 @@ def histories(store: Store, codes: list[str]) -> dict[str, PatientHistory]:
     out: dict[str, PatientHistory] = {}
     with store.transaction() as session:
         for i in range(0, len(codes), 500):
-            patients = list(session.scalars(select(Patient).where(Patient.code.in_(codes[i:i + 500]))))
-            data = {p.id: {"patient": {"id": p.code, "sex": p.sex, "birth_year": p.birth_year},
-                           "baseline_tnf_pg_ml": p.baseline_tnf_pg_ml, **{kind: [] for kind in ENTRY_KINDS}}
-                    for p in patients}
+            patients = list(session.scalars(select(Patient).where(Patient.code.in_(codes[i : i + 500]))))
+            data = {
+                p.id: {
+                    "patient": {"id": p.code, "sex": p.sex, "birth_year": p.birth_year},
+                    "baseline_tnf_pg_ml": p.baseline_tnf_pg_ml,
+                    **{kind: [] for kind in ENTRY_KINDS},
+                }
+                for p in patients
+            }
             for kind, (table, model) in ENTRY_KINDS.items():
                 columns = [getattr(table, name) for name in model.model_fields if name != "date"]
-                query = (select(table.patient_id, table.when_iso, *columns)
-                         .where(table.patient_id.in_(list(data)), table.voided_at.is_(None))
-                         .order_by(table.patient_id, table.day, table.id))
+                query = (
+                    select(table.patient_id, table.when_iso, *columns)
+                    .where(table.patient_id.in_(list(data)), table.voided_at.is_(None))
+                    .order_by(table.patient_id, table.day, table.id)
+                )
                 names = [c.key for c in columns]
                 for row in session.execute(query):
                     entry = dict(zip(names, row[2:]))
@@ -208,8 +243,15 @@ def entry_rows(store: Store, code: str, kind: str, *, voided: bool = False) -> l
 
 
 # ------------------------------------------------------------- write-time checks
-_LABELS = {"weights": "weight", "infusions": "infusion", "levels": "drug level", "ada": "ADA result",
-           "labs": "lab result", "mtx": "MTX dose", "assessments": "assessment"}
+_LABELS = {
+    "weights": "weight",
+    "infusions": "infusion",
+    "levels": "drug level",
+    "ada": "ADA result",
+    "labs": "lab result",
+    "mtx": "MTX dose",
+    "assessments": "assessment",
+}
 
 
 def _comparable(entry: dict[str, Any]) -> dict[str, Any]:
@@ -225,13 +267,20 @@ def check_new_entry(data: dict[str, Any], kind: str, entry: BaseModel, today: da
         raise InputError("date", when.isoformat(), f"a date not after today ({today.isoformat()})")
     new = _comparable(entry.model_dump())
     if any(_comparable(dict(existing)) == new for existing in data[kind]):
-        raise InputError("date", when.isoformat(), f"this {_LABELS[kind]} is already recorded "
-                         "(amend or void the recorded one instead)")
+        raise InputError(
+            "date",
+            when.isoformat(),
+            f"this {_LABELS[kind]} is already recorded (amend or void the recorded one instead)",
+        )
     if kind == "infusions":
         same_day = [e for e in data[kind] if as_date(_parse_when(e["date"])) == day]
         if same_day:
-            raise InputError("date", when.isoformat(), f"one infusion per day: an infusion is already "
-                             f"recorded on {day.isoformat()} (amend or void it instead)")
+            raise InputError(
+                "date",
+                when.isoformat(),
+                f"one infusion per day: an infusion is already "
+                f"recorded on {day.isoformat()} (amend or void it instead)",
+            )
 
 
 def _parse_when(value: Any) -> date | datetime:
@@ -249,8 +298,15 @@ def _done_request(session: Session, request_id: str | None) -> list[int] | None:
 
 
 # -------------------------------------------------------------------------- writes
-def add_entries(store: Store, code: str, entries: list[tuple[str, BaseModel, int | None]], *, user: str,
-                today: date | None = None, request_id: str | None = None) -> list[int]:
+def add_entries(
+    store: Store,
+    code: str,
+    entries: list[tuple[str, BaseModel, int | None]],
+    *,
+    user: str,
+    today: date | None = None,
+    request_id: str | None = None,
+) -> list[int]:
     """Record several entries at once (all or none): ``[(kind, entry, vials), ...]``.
     ``today``: refuse entries dated later; ``request_id``: a repeat returns the first ids."""
     if request_id is not None:
@@ -322,8 +378,18 @@ def void_entry(store: Store, code: str, kind: str, row_id: int, *, user: str, re
         audit(session, user, "void", kind, row.id, code, {"reason": reason, "before": before})
 
 
-def amend_entry(store: Store, code: str, kind: str, row_id: int, entry: BaseModel, *, user: str, reason: str,
-                vials: int | None = None, today: date | None = None) -> int:
+def amend_entry(
+    store: Store,
+    code: str,
+    kind: str,
+    row_id: int,
+    entry: BaseModel,
+    *,
+    user: str,
+    reason: str,
+    vials: int | None = None,
+    today: date | None = None,
+) -> int:
     """Correct an entry: the old row is voided (kept), a new row names it; returns the new id."""
     reason = _reason(reason)
     _, model = _kind(kind)
@@ -341,8 +407,15 @@ def amend_entry(store: Store, code: str, kind: str, row_id: int, entry: BaseMode
         new.amends_id = row.id
         session.add(new)
         session.flush()
-        audit(session, user, "amend", kind, new.id, code,
-              {"reason": reason, "amends": row.id, "before": before, "after": entry.model_dump(mode="json")})
+        audit(
+            session,
+            user,
+            "amend",
+            kind,
+            new.id,
+            code,
+            {"reason": reason, "amends": row.id, "before": before, "after": entry.model_dump(mode="json")},
+        )
         return new.id
 
 
@@ -363,8 +436,9 @@ def set_baseline_tnf(store: Store, code: str, tnf_pg_ml: float | None, *, user: 
 OnExisting = Literal["refuse", "merge", "replace"]
 
 
-def import_history(store: Store, history: PatientHistory, *, user: str, replace: bool = False,
-                   on_existing: OnExisting | None = None) -> str:
+def import_history(
+    store: Store, history: PatientHistory, *, user: str, replace: bool = False, on_existing: OnExisting | None = None
+) -> str:
     """Store a whole patient from its canonical history. For a patient already stored:
     ``refuse`` (default; Conflict), ``merge`` (add the imported entries not already recorded,
     keep every recorded one; the patient's sex and birth year must agree) or ``replace``
@@ -377,18 +451,32 @@ def import_history(store: Store, history: PatientHistory, *, user: str, replace:
     with store.transaction() as session:
         existing = session.scalars(select(Patient).where(Patient.code == code).with_for_update()).first()
         if existing is None:
-            patient = Patient(code=code, sex=history.patient.sex, birth_year=history.patient.birth_year,
-                              baseline_tnf_pg_ml=history.baseline_tnf_pg_ml)
+            patient = Patient(
+                code=code,
+                sex=history.patient.sex,
+                birth_year=history.patient.birth_year,
+                baseline_tnf_pg_ml=history.baseline_tnf_pg_ml,
+            )
             session.add(patient)
             session.flush()
             for kind in ENTRY_KINDS:
                 session.add_all(_to_row(kind, patient, entry) for entry in getattr(history, kind))
-            audit(session, user, "import", "patient", patient.id, code,
-                  {kind: len(getattr(history, kind)) for kind in ENTRY_KINDS})
+            audit(
+                session,
+                user,
+                "import",
+                "patient",
+                patient.id,
+                code,
+                {kind: len(getattr(history, kind)) for kind in ENTRY_KINDS},
+            )
             return code
         if mode == "refuse":
-            raise Conflict("patient.id", code, "exists; import with merge (add new entries) or replace "
-                                               "(void the recorded entries) to change it")
+            raise Conflict(
+                "patient.id",
+                code,
+                "exists; import with merge (add new entries) or replace (void the recorded entries) to change it",
+            )
         before = _history_data(session, existing)
         if mode == "merge":
             _merge(session, existing, history, before, user)
@@ -398,11 +486,16 @@ def import_history(store: Store, history: PatientHistory, *, user: str, replace:
 
 
 def _merge(session: Session, patient: Patient, history: PatientHistory, before: dict[str, Any], user: str) -> None:
-    for name, stored, given in (("patient.sex", patient.sex, history.patient.sex),
-                                ("patient.birth_year", patient.birth_year, history.patient.birth_year)):
+    for name, stored, given in (
+        ("patient.sex", patient.sex, history.patient.sex),
+        ("patient.birth_year", patient.birth_year, history.patient.birth_year),
+    ):
         if stored != given:
-            raise Conflict(name, given, f"differs from the stored patient ({stored}); import with replace "
-                                        "if the stored value is wrong")
+            raise Conflict(
+                name,
+                given,
+                f"differs from the stored patient ({stored}); import with replace if the stored value is wrong",
+            )
     if history.baseline_tnf_pg_ml is not None and patient.baseline_tnf_pg_ml is None:
         patient.baseline_tnf_pg_ml = history.baseline_tnf_pg_ml
     data = {**before, **{kind: list(before[kind]) for kind in ENTRY_KINDS}}
@@ -428,6 +521,15 @@ def _replace(session: Session, patient: Patient, history: PatientHistory, before
     session.flush()
     for kind in ENTRY_KINDS:
         session.add_all(_to_row(kind, patient, entry) for entry in getattr(history, kind))
-    audit(session, user, "replace", "patient", patient.id, patient.code,
-          {"counts": {kind: len(getattr(history, kind)) for kind in ENTRY_KINDS},
-           "replaced": PatientHistory.model_validate(before).model_dump(mode="json")})
+    audit(
+        session,
+        user,
+        "replace",
+        "patient",
+        patient.id,
+        patient.code,
+        {
+            "counts": {kind: len(getattr(history, kind)) for kind in ENTRY_KINDS},
+            "replaced": PatientHistory.model_validate(before).model_dump(mode="json"),
+        },
+    )

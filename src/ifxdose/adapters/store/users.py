@@ -27,8 +27,9 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-0")
 
 
-def create_user(store: Store, username: str, password: str, role: str, *, locale: str = "ja",
-                by: str = "system") -> int:
+def create_user(
+    store: Store, username: str, password: str, role: str, *, locale: str = "ja", by: str = "system"
+) -> int:
     check_value("username", username)
     if not 1 <= len(username) <= 64:
         raise InputError("username", username, "1 to 64 characters")
@@ -41,8 +42,7 @@ def create_user(store: Store, username: str, password: str, role: str, *, locale
     with store.transaction() as session:
         if session.scalars(select(User.id).where(User.username == username)).first() is not None:
             raise Conflict("username", username, "exists")
-        user = User(username=username, password_hash=_hasher.hash(password), role=role, locale=locale,
-                    session_epoch=0)
+        user = User(username=username, password_hash=_hasher.hash(password), role=role, locale=locale, session_epoch=0)
         session.add(user)
         session.flush()
         audit(session, by, "create", "user", user.id, None, {"username": username, "role": role})
@@ -91,5 +91,12 @@ def end_sessions(store: Store, user_id: int) -> None:
 
 def record_sign_in(store: Store, username: str, ok: bool) -> None:
     with store.transaction() as session:
-        audit(session, username[:64] if ok else "-", "sign-in" if ok else "sign-in-failed", "session", None, None,
-              {"username": username[:64]} if not ok else {})
+        audit(
+            session,
+            username[:64] if ok else "-",
+            "sign-in" if ok else "sign-in-failed",
+            "session",
+            None,
+            None,
+            {"username": username[:64]} if not ok else {},
+        )

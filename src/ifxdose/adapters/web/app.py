@@ -18,8 +18,8 @@ from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import Forbidden, SignInRequired
 from ifxdose.adapters.web.engine import Recommender, default_recommender
 from ifxdose.adapters.web.forms import describe_errors, from_input_error
-from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.guard import BodyGuard
+from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.sessions import COOKIE, SessionCodec
 from ifxdose.adapters.web.settings import WebSettings
 from ifxdose.core.errors import InputError
@@ -27,7 +27,7 @@ from ifxdose.core.errors import InputError
 log = logging.getLogger("ifxdose.web")
 _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                               "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -49,16 +49,28 @@ def _install_middleware(app: FastAPI, settings: WebSettings) -> None:
         original = dict(request.state.session)
         response = await call_next(request)
         if request.state.session != original or cookie is None:
-            response.set_cookie(COOKIE, codec.dump(request.state.session), max_age=settings.session_max_age_s,
-                                httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
+            response.set_cookie(
+                COOKIE,
+                codec.dump(request.state.session),
+                max_age=settings.session_max_age_s,
+                httponly=True,
+                samesite="lax",
+                secure=settings.secure_cookies,
+                path="/",
+            )
         for name, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")  # patient data: never cached
         # No patient data in logs: the route's template (/patients/{code}), never the URL.
         route = request.scope.get("route")
-        log.info("%s %s %s %.0fms", request.method, getattr(route, "path", "-"), response.status_code,
-                 1000 * (time.perf_counter() - started))
+        log.info(
+            "%s %s %s %.0fms",
+            request.method,
+            getattr(route, "path", "-"),
+            response.status_code,
+            1000 * (time.perf_counter() - started),
+        )
         return response
 
 
@@ -70,9 +82,12 @@ def _server_error(request: Request, exc: Exception):
     """Any unexpected error: a plain 500 with the security headers (it is answered outside
     the middleware that adds them), logged without request data."""
     log.error("unhandled %s on %s", type(exc).__name__, getattr(request.scope.get("route"), "path", "-"))
-    body = ({"detail": "internal error"} if _is_api(request) else None)
-    response = (JSONResponse(body, status_code=500) if body is not None else
-                PlainTextResponse("internal error (logged); please retry or report it", status_code=500))
+    body = {"detail": "internal error"} if _is_api(request) else None
+    response = (
+        JSONResponse(body, status_code=500)
+        if body is not None
+        else PlainTextResponse("internal error (logged); please retry or report it", status_code=500)
+    )
     response.headers.update({**_SECURITY_HEADERS, "Cache-Control": "no-store"})
     return response
 
@@ -102,8 +117,19 @@ def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(st.Conflict)
     async def conflict(request: Request, exc: st.Conflict):
         if _is_api(request):
-            return JSONResponse({"detail": [{"field": exc.field, "value": str(exc.value), "msg": str(exc),
-                                             "allowed": "a value not already used"}]}, status_code=409)
+            return JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "field": exc.field,
+                            "value": str(exc.value),
+                            "msg": str(exc),
+                            "allowed": "a value not already used",
+                        }
+                    ]
+                },
+                status_code=409,
+            )
         return _error_page(request, 409, str(exc))
 
     @app.exception_handler(SignInRequired)
@@ -119,8 +145,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
-        message = ("missing or wrong CSRF token (reload the page)" if exc.reason == "csrf"
-                   else "your role may only read")
+        message = "missing or wrong CSRF token (reload the page)" if exc.reason == "csrf" else "your role may only read"
         if _is_api(request):
             return JSONResponse({"detail": message}, status_code=403)
         return _error_page(request, 403, message)
@@ -132,23 +157,31 @@ def _install_handlers(app: FastAPI) -> None:
         return _error_page(request, exc.status_code, str(exc.detail))
 
 
-def create_app(settings: WebSettings | None = None, *, recommender: Recommender | None = None,
-               store: st.Store | None = None) -> FastAPI:
+def create_app(
+    settings: WebSettings | None = None, *, recommender: Recommender | None = None, store: st.Store | None = None
+) -> FastAPI:
     """The app for ``settings`` (default: from IFXDOSE_* environment variables)."""
     from ifxdose.adapters.web.routes import include_routes
 
     settings = settings or WebSettings()
-    app = FastAPI(title="ifxdose clinic", version="1", docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json",
-                  description="Infliximab dosing for rheumatoid arthritis: the clinic's JSON API. "
-                              "Sign in with POST /api/v1/session; send the returned csrf_token as "
-                              "X-CSRF-Token on every write. Research software; not a medical device.")
+    app = FastAPI(
+        title="ifxdose clinic",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        description="Infliximab dosing for rheumatoid arthritis: the clinic's JSON API. "
+        "Sign in with POST /api/v1/session; send the returned csrf_token as "
+        "X-CSRF-Token on every write. Research software; not a medical device.",
+    )
     app.state.settings = settings
     app.state.store = store or st.open_store(settings.database_url)
     app.state.recommender = recommender or default_recommender()
     if settings.mode == "production" and settings.cds_token is None:
-        log.warning("IFXDOSE_CDS_NO_TOKEN: CDS Hooks run without a bearer token and answer direct loopback "
-                    "clients only; a reverse proxy on this machine that adds no X-Forwarded-For would expose them")
+        log.warning(
+            "IFXDOSE_CDS_NO_TOKEN: CDS Hooks run without a bearer token and answer direct loopback "
+            "clients only; a reverse proxy on this machine that adds no X-Forwarded-For would expose them"
+        )
     app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))), name="static")
     # Innermost first: the body guard runs inside the header middleware (its answers get the headers).
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes, max_depth=settings.max_json_depth)

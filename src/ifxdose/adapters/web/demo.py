@@ -13,21 +13,36 @@ from ifxdose.domain.patient import PatientHistory
 
 CLINIC_NAME = "Fictional Demo Clinic / 架空デモ診療所"
 PASSWORD = "demo-password"
-ACCOUNTS = (("demo-physician", "physician", "ja"), ("demo-pharmacist", "pharmacist", "en"),
-            ("demo-viewer", "readonly", "en"))
+ACCOUNTS = (
+    ("demo-physician", "physician", "ja"),
+    ("demo-pharmacist", "pharmacist", "en"),
+    ("demo-viewer", "readonly", "en"),
+)
 
 
 def _iso(day: date) -> str:
     return day.isoformat()
 
 
-def _patient(code: str, sex: str, year: int, weight: float, start: date, weeks: list[int], mg_per_kg: list[float],
-             **extra: Any) -> dict[str, Any]:
-    infusions = [{"date": _iso(start + timedelta(weeks=w)), "dose_mg": round(d * weight, 1), "dose_mg_per_kg": d,
-                  "lot": f"DEMO-LOT-{i + 1:02d}"} for i, (w, d) in enumerate(zip(weeks, mg_per_kg))]
-    return {"patient": {"id": code, "sex": sex, "birth_year": year},
-            "weights": [{"date": _iso(start - timedelta(days=7)), "weight_kg": weight}],
-            "infusions": infusions, "mtx": [{"date": _iso(start - timedelta(weeks=26)), "dose_mg_week": 12}], **extra}
+def _patient(
+    code: str, sex: str, year: int, weight: float, start: date, weeks: list[int], mg_per_kg: list[float], **extra: Any
+) -> dict[str, Any]:
+    infusions = [
+        {
+            "date": _iso(start + timedelta(weeks=w)),
+            "dose_mg": round(d * weight, 1),
+            "dose_mg_per_kg": d,
+            "lot": f"DEMO-LOT-{i + 1:02d}",
+        }
+        for i, (w, d) in enumerate(zip(weeks, mg_per_kg))
+    ]
+    return {
+        "patient": {"id": code, "sex": sex, "birth_year": year},
+        "weights": [{"date": _iso(start - timedelta(days=7)), "weight_kg": weight}],
+        "infusions": infusions,
+        "mtx": [{"date": _iso(start - timedelta(weeks=26)), "dose_mg_week": 12}],
+        **extra,
+    }
 
 
 def _assessment(day: date, tjc: int, sjc: int, crp: float, ptga: float, phga: float) -> dict[str, Any]:
@@ -40,28 +55,76 @@ def demo_histories(today: date) -> list[PatientHistory]:
     c = today - timedelta(weeks=33)  # DEMO-003: escalated to 6 mg/kg, not due
     d = today - timedelta(weeks=38)  # DEMO-004: ADA positive, undetectable trough
     histories = [
-        _patient("DEMO-001", "female", 1968, 55.0, a, [0, 2, 6, 14, 22], [3, 3, 3, 3, 3],
-                 levels=[{"date": _iso(a + timedelta(weeks=22)), "value_mg_l": 0.6, "lloq_mg_l": 0.1,
-                          "assay": "ELISA (demo)"}],
-                 labs=[{"date": _iso(a - timedelta(days=7)), "crp_mg_l": 21.0, "esr_mm_h": 48, "albumin_g_dl": 3.8}],
-                 assessments=[_assessment(a - timedelta(days=7), 11, 8, 21.0, 65, 60),
-                              _assessment(a + timedelta(weeks=14), 5, 3, 6.0, 35, 30),
-                              _assessment(a + timedelta(weeks=22), 4, 3, 5.0, 32, 28)],
-                 baseline_tnf_pg_ml=1.1),
-        _patient("DEMO-002", "male", 1975, 72.0, b, [0, 2], [3, 3],
-                 assessments=[_assessment(b - timedelta(days=5), 9, 6, 15.0, 60, 55)]),
-        _patient("DEMO-003", "female", 1959, 48.5, c, [0, 2, 6, 14, 22, 30], [3, 3, 3, 3, 6, 6],
-                 levels=[{"date": _iso(c + timedelta(weeks=22)), "value_mg_l": 0.3, "lloq_mg_l": 0.1},
-                         {"date": _iso(c + timedelta(weeks=30)), "value_mg_l": 2.4, "lloq_mg_l": 0.1}],
-                 assessments=[_assessment(c - timedelta(days=3), 14, 10, 30.0, 70, 70),
-                              _assessment(c + timedelta(weeks=22), 7, 5, 12.0, 45, 40),
-                              _assessment(c + timedelta(weeks=30), 2, 1, 2.0, 15, 10)]),
-        _patient("DEMO-004", "male", 1962, 66.0, d, [0, 2, 6, 14, 22, 30], [3, 3, 3, 3, 3, 3],
-                 levels=[{"date": _iso(d + timedelta(weeks=30)), "below_lloq": True, "lloq_mg_l": 0.1}],
-                 ada=[{"date": _iso(d + timedelta(weeks=30)), "result": "positive", "titre": 40.0,
-                       "titre_unit": "ug/L", "drug_tolerant": True}],
-                 assessments=[_assessment(d - timedelta(days=3), 10, 7, 25.0, 60, 55),
-                              _assessment(d + timedelta(weeks=30), 9, 6, 22.0, 58, 50)]),
+        _patient(
+            "DEMO-001",
+            "female",
+            1968,
+            55.0,
+            a,
+            [0, 2, 6, 14, 22],
+            [3, 3, 3, 3, 3],
+            levels=[
+                {"date": _iso(a + timedelta(weeks=22)), "value_mg_l": 0.6, "lloq_mg_l": 0.1, "assay": "ELISA (demo)"}
+            ],
+            labs=[{"date": _iso(a - timedelta(days=7)), "crp_mg_l": 21.0, "esr_mm_h": 48, "albumin_g_dl": 3.8}],
+            assessments=[
+                _assessment(a - timedelta(days=7), 11, 8, 21.0, 65, 60),
+                _assessment(a + timedelta(weeks=14), 5, 3, 6.0, 35, 30),
+                _assessment(a + timedelta(weeks=22), 4, 3, 5.0, 32, 28),
+            ],
+            baseline_tnf_pg_ml=1.1,
+        ),
+        _patient(
+            "DEMO-002",
+            "male",
+            1975,
+            72.0,
+            b,
+            [0, 2],
+            [3, 3],
+            assessments=[_assessment(b - timedelta(days=5), 9, 6, 15.0, 60, 55)],
+        ),
+        _patient(
+            "DEMO-003",
+            "female",
+            1959,
+            48.5,
+            c,
+            [0, 2, 6, 14, 22, 30],
+            [3, 3, 3, 3, 6, 6],
+            levels=[
+                {"date": _iso(c + timedelta(weeks=22)), "value_mg_l": 0.3, "lloq_mg_l": 0.1},
+                {"date": _iso(c + timedelta(weeks=30)), "value_mg_l": 2.4, "lloq_mg_l": 0.1},
+            ],
+            assessments=[
+                _assessment(c - timedelta(days=3), 14, 10, 30.0, 70, 70),
+                _assessment(c + timedelta(weeks=22), 7, 5, 12.0, 45, 40),
+                _assessment(c + timedelta(weeks=30), 2, 1, 2.0, 15, 10),
+            ],
+        ),
+        _patient(
+            "DEMO-004",
+            "male",
+            1962,
+            66.0,
+            d,
+            [0, 2, 6, 14, 22, 30],
+            [3, 3, 3, 3, 3, 3],
+            levels=[{"date": _iso(d + timedelta(weeks=30)), "below_lloq": True, "lloq_mg_l": 0.1}],
+            ada=[
+                {
+                    "date": _iso(d + timedelta(weeks=30)),
+                    "result": "positive",
+                    "titre": 40.0,
+                    "titre_unit": "ug/L",
+                    "drug_tolerant": True,
+                }
+            ],
+            assessments=[
+                _assessment(d - timedelta(days=3), 10, 7, 25.0, 60, 55),
+                _assessment(d + timedelta(weeks=30), 9, 6, 22.0, 58, 50),
+            ],
+        ),
     ]
     return [PatientHistory.model_validate(h) for h in histories]
 

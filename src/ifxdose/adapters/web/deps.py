@@ -138,9 +138,12 @@ class Locale:
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         local = value.astimezone(self.zone).replace(tzinfo=None)
-        return i18n.format_date(local.replace(second=0, microsecond=0) if (local.hour or local.minute)
-                                else local.replace(minute=0, second=0, microsecond=0), self.code) + \
-            ("" if (local.hour or local.minute) else " 00:00")
+        return i18n.format_date(
+            local.replace(second=0, microsecond=0)
+            if (local.hour or local.minute)
+            else local.replace(minute=0, second=0, microsecond=0),
+            self.code,
+        ) + ("" if (local.hour or local.minute) else " 00:00")
 
     def num(self, value, digits: int = 1) -> str:
         return i18n.format_number(value, self.code, digits)

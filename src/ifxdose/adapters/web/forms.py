@@ -17,15 +17,43 @@ from pydantic import BaseModel, ValidationError
 
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import (
-    AdaResult, Infusion, JointAssessment, LabEntry, Level, MtxEntry, PatientHistory, PatientInfo, WeightEntry,
+    AdaResult,
+    Infusion,
+    JointAssessment,
+    LabEntry,
+    Level,
+    MtxEntry,
+    PatientHistory,
+    PatientInfo,
+    WeightEntry,
 )
 
 #: Models whose field constraints describe a field of the same name anywhere (units in names).
 KNOWN_MODELS: tuple[type[BaseModel], ...] = (
-    WeightEntry, Infusion, Level, AdaResult, LabEntry, MtxEntry, JointAssessment, PatientInfo, PatientHistory)
-_UNITS = (("_mg_per_kg", "mg/kg"), ("_mg_week", "mg/week"), ("_mg_l", "mg/L"), ("_mm_h", "mm/h"),
-          ("_g_dl", "g/dL"), ("_pg_ml", "pg/mL"), ("_kg", "kg"), ("_mg", "mg"), ("_min", "min"),
-          ("_mm", "mm"), ("_weeks", "weeks"), ("_year", ""))
+    WeightEntry,
+    Infusion,
+    Level,
+    AdaResult,
+    LabEntry,
+    MtxEntry,
+    JointAssessment,
+    PatientInfo,
+    PatientHistory,
+)
+_UNITS = (
+    ("_mg_per_kg", "mg/kg"),
+    ("_mg_week", "mg/week"),
+    ("_mg_l", "mg/L"),
+    ("_mm_h", "mm/h"),
+    ("_g_dl", "g/dL"),
+    ("_pg_ml", "pg/mL"),
+    ("_kg", "kg"),
+    ("_mg", "mg"),
+    ("_min", "min"),
+    ("_mm", "mm"),
+    ("_weeks", "weeks"),
+    ("_year", ""),
+)
 
 
 class FieldError(BaseModel):
@@ -71,8 +99,13 @@ def allowed_for(name: str, models: Iterable[type[BaseModel]] = KNOWN_MODELS) -> 
         if low is None and high is None:
             return None
         unit = unit_of(name)
-        interval = (("(" if low_open or low is None else "[") + ("-inf" if low is None else f"{low:g}") + ", "
-                    + ("inf" if high is None else f"{high:g}") + (")" if high_open or high is None else "]"))
+        interval = (
+            ("(" if low_open or low is None else "[")
+            + ("-inf" if low is None else f"{low:g}")
+            + ", "
+            + ("inf" if high is None else f"{high:g}")
+            + (")" if high_open or high is None else "]")
+        )
         return f"allowed range is {interval}" + (f" {unit}" if unit else "")
     return None
 
@@ -105,7 +138,7 @@ def _field_path(loc: tuple, msg: str, known: set[str]) -> tuple[str, str]:
     named = [i for i, p in enumerate(parts) if isinstance(p, str) and p in known]
     if named:
         last = named[-1]
-        return ".".join(str(p) for p in parts[:last + 1]), str(parts[last])
+        return ".".join(str(p) for p in parts[: last + 1]), str(parts[last])
     if parts:
         return ".".join(str(p) for p in parts), str(parts[-1])
     # a model-level rule: attach it to the first field the message names
@@ -114,8 +147,10 @@ def _field_path(loc: tuple, msg: str, known: set[str]) -> tuple[str, str]:
     return name, name
 
 
-def describe_errors(exc: ValidationError | list[dict[str, Any]], models: Iterable[type[BaseModel]] = KNOWN_MODELS,
-                    ) -> list[FieldError]:
+def describe_errors(
+    exc: ValidationError | list[dict[str, Any]],
+    models: Iterable[type[BaseModel]] = KNOWN_MODELS,
+) -> list[FieldError]:
     errors = exc.errors() if isinstance(exc, ValidationError) else exc
     models = tuple(models)
     known = {name for model in models for name in model.model_fields}
@@ -137,8 +172,13 @@ def describe_errors(exc: ValidationError | list[dict[str, Any]], models: Iterabl
         if err.get("type") == "missing":
             allowed = "required; " + allowed
         value = err.get("input") if loc else None
-        out[path] = FieldError(field=path, value=_jsonable(value), allowed=allowed, msg=msg,
-                               loc=[p if isinstance(p, (str, int)) else str(p) for p in loc])
+        out[path] = FieldError(
+            field=path,
+            value=_jsonable(value),
+            allowed=allowed,
+            msg=msg,
+            loc=[p if isinstance(p, (str, int)) else str(p) for p in loc],
+        )
     return list(out.values())
 
 

@@ -71,7 +71,9 @@ def json_problem(body: bytes, max_depth: int) -> BodyProblem | None:
 
 def refusal(path: str, status: int, value: str, allowed: str) -> JSONResponse:
     if path.startswith("/cds-services"):
-        return JSONResponse({"error": f"body: {allowed}", "field": "body"}, status_code=400 if status == 422 else status)
+        return JSONResponse(
+            {"error": f"body: {allowed}", "field": "body"}, status_code=400 if status == 422 else status
+        )
     detail = [{"field": "body", "value": value, "allowed": allowed, "msg": f"body: {allowed}", "loc": ["body"]}]
     return JSONResponse({"detail": detail}, status_code=status)
 

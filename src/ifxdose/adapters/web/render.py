@@ -21,9 +21,20 @@ TEMPLATES.env.globals["option_rows"] = option_rows
 
 def render(request: Request, template: str, status: int = 200, **context: Any):
     loc = get_locale(request)
-    response = TEMPLATES.TemplateResponse(request, template, {
-        "loc": loc, "t": loc.t, "user": optional_user(request), "csrf": session_of(request)["csrf"],
-        "settings": request.app.state.settings, "errors": {}, "values": {}, **context,
-    }, status_code=status)
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "loc": loc,
+            "t": loc.t,
+            "user": optional_user(request),
+            "csrf": session_of(request)["csrf"],
+            "settings": request.app.state.settings,
+            "errors": {},
+            "values": {},
+            **context,
+        },
+        status_code=status,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response

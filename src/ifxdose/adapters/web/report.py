@@ -35,7 +35,7 @@ def _wrap(text: str, width_em: float) -> str:
             if used + w > width_em and line:
                 cut = line.rfind(" ") if w == 1.0 and " " in line[-20:] else -1
                 lines.append(line[:cut] if cut > 0 else line)
-                line, used = (line[cut + 1:] if cut > 0 else ""), 0.0
+                line, used = (line[cut + 1 :] if cut > 0 else ""), 0.0
                 used = sum(2.0 if unicodedata.east_asian_width(c) in "WF" else 1.0 for c in line)
             line += ch
             used += w
@@ -43,8 +43,9 @@ def _wrap(text: str, width_em: float) -> str:
     return "\n".join(lines)
 
 
-def recommendation_pdf(*, code: str, patient: dict[str, Any], row, profile, loc, superseded: bool,
-                       png: bool = False) -> bytes:
+def recommendation_pdf(
+    *, code: str, patient: dict[str, Any], row, profile, loc, superseded: bool, png: bool = False
+) -> bytes:
     """The report as PDF bytes (one A4 page). ``row``: the stored recommendation; ``profile``:
     the domain's Profile (or None: no plot); ``loc``: the page Locale (language, dates, zone)."""
     import matplotlib
@@ -66,21 +67,33 @@ def recommendation_pdf(*, code: str, patient: dict[str, Any], row, profile, loc,
         y -= (wrapped.count("\n") + 1) * size * 1.45 / 72 / A4_INCHES[1] + gap
 
     line(f"{t('report.title')} — {t('patient.title', code=code)}", 14, "bold", 0.004)
-    line(f"{t('sex.' + patient['sex'])} · {t('patient.born', year=patient['birth_year'])} · "
-         f"{t('report.printed')} {loc.stamp(dt.datetime.now(dt.timezone.utc))}",
-         8.5, gap=0.006)
+    line(
+        f"{t('sex.' + patient['sex'])} · {t('patient.born', year=patient['birth_year'])} · "
+        f"{t('report.printed')} {loc.stamp(dt.datetime.now(dt.timezone.utc))}",
+        8.5,
+        gap=0.006,
+    )
     action = t(f"rec.action.{rec.get('action')}")
     action = rec.get("action", "") if action.startswith("rec.action.") else action
     status = t(f"rec.status.{row.status}") + (f" ({t('rec.superseded')})" if superseded else "")
     line(f"{t('rec.title')}: {action} — {status}", 11, "bold", 0.003)
     target = rec.get("target") or {}
     low, high = target.get("low_mg_l"), target.get("high_mg_l")
-    line(f"{t('rec.target')}: " + (f"{loc.num(low, 2)}–{loc.num(high, 2)} mg/L" if high else f">= {loc.num(low, 2)} mg/L")
-         + (f" · {t('rec.pta_threshold')} {loc.pct(rec.get('pta_threshold'))}" if rec.get("pta_threshold") else ""), 9)
+    line(
+        f"{t('rec.target')}: "
+        + (f"{loc.num(low, 2)}–{loc.num(high, 2)} mg/L" if high else f">= {loc.num(low, 2)} mg/L")
+        + (f" · {t('rec.pta_threshold')} {loc.pct(rec.get('pta_threshold'))}" if rec.get("pta_threshold") else ""),
+        9,
+    )
     if chosen:
-        line(f"{t('report.chosen')}: {loc.num(chosen.get('dose_mg'), 0)} mg ({loc.fixed(chosen.get('dose_mg_per_kg'), 1)} mg/kg), "
-             + t("rec.every_weeks", n=loc.num(chosen.get("interval_weeks"), 1))
-             + f", {t('rec.next')} {loc.date(chosen.get('next_date'))}, PTA {loc.pct(chosen.get('pta'))}", 10, "bold", 0.004)
+        line(
+            f"{t('report.chosen')}: {loc.num(chosen.get('dose_mg'), 0)} mg ({loc.fixed(chosen.get('dose_mg_per_kg'), 1)} mg/kg), "
+            + t("rec.every_weeks", n=loc.num(chosen.get("interval_weeks"), 1))
+            + f", {t('rec.next')} {loc.date(chosen.get('next_date'))}, PTA {loc.pct(chosen.get('pta'))}",
+            10,
+            "bold",
+            0.004,
+        )
     else:
         line(t("rec.no_infusion_title"), 10, "bold", 0.004)
     if profile is not None:
@@ -107,11 +120,18 @@ def recommendation_pdf(*, code: str, patient: dict[str, Any], row, profile, loc,
         ax = fig.add_axes((0.06, y - 0.02 * (len(options) + 1), 0.88, 0.02 * (len(options) + 1)))
         ax.axis("off")
         head = [t("rec.dose"), t("rec.interval"), t("rec.next"), t("rec.trough"), "PTA", t("rec.cost")]
-        cells = [[f"{loc.num(o.get('dose_mg'), 0)} mg ({loc.fixed(o.get('dose_mg_per_kg'), 1)})",
-                  t("rec.every_weeks", n=loc.num(o.get("interval_weeks"), 1)), loc.date(o.get("next_date")),
-                  f"{loc.fixed(o.get('predicted_trough_median_mg_l'), 1)} ({loc.fixed(o.get('predicted_trough_p10_mg_l'), 1)}"
-                  f"–{loc.fixed(o.get('predicted_trough_p90_mg_l'), 1)})", loc.pct(o.get("pta")),
-                  loc.yen(o.get("cost_per_year_jpy")) + t("rec.per_year")] for o in options]
+        cells = [
+            [
+                f"{loc.num(o.get('dose_mg'), 0)} mg ({loc.fixed(o.get('dose_mg_per_kg'), 1)})",
+                t("rec.every_weeks", n=loc.num(o.get("interval_weeks"), 1)),
+                loc.date(o.get("next_date")),
+                f"{loc.fixed(o.get('predicted_trough_median_mg_l'), 1)} ({loc.fixed(o.get('predicted_trough_p10_mg_l'), 1)}"
+                f"–{loc.fixed(o.get('predicted_trough_p90_mg_l'), 1)})",
+                loc.pct(o.get("pta")),
+                loc.yen(o.get("cost_per_year_jpy")) + t("rec.per_year"),
+            ]
+            for o in options
+        ]
         table = ax.table(cellText=cells, colLabels=head, loc="upper left", cellLoc="left")
         table.auto_set_font_size(False)
         for (r, _), cell in table.get_celld().items():
@@ -130,12 +150,18 @@ def recommendation_pdf(*, code: str, patient: dict[str, Any], row, profile, loc,
     for c in (rec.get("citations") or [])[:8]:
         line(f"· {c}", 7.5)
     y -= 0.004
-    line(f"{t('report.model')}: {row.model} v{row.model_version} · {t('report.inputs')}: "
-         f"{rec.get('inputs_sha256', '—')}", 7.5)
+    line(
+        f"{t('report.model')}: {row.model} v{row.model_version} · {t('report.inputs')}: "
+        f"{rec.get('inputs_sha256', '—')}",
+        7.5,
+    )
     line(f"{t('report.computed')}: {row.created_by}, {loc.stamp(row.created_at)}", 7.5)
     if row.decided_by:
-        line(f"{t('report.decided')}: {t('rec.status.' + row.status)} — {row.decided_by}, {loc.stamp(row.decided_at)}"
-             + (f" — {t('rec.reason')}: {row.decision_reason}" if row.decision_reason else ""), 7.5)
+        line(
+            f"{t('report.decided')}: {t('rec.status.' + row.status)} — {row.decided_by}, {loc.stamp(row.decided_at)}"
+            + (f" — {t('rec.reason')}: {row.decision_reason}" if row.decision_reason else ""),
+            7.5,
+        )
     else:
         line(f"{t('report.decided')}: —", 7.5)
     fig.text(0.06, 0.02, _wrap(t("app.disclaimer"), 120), fontproperties=font, fontsize=6.5, color="#5b6775")
@@ -144,9 +170,13 @@ def recommendation_pdf(*, code: str, patient: dict[str, Any], row, profile, loc,
         fig.savefig(buffer, format="png", dpi=70)
         return buffer.getvalue()
     with matplotlib.rc_context({"pdf.fonttype": 42}):
-        with PdfPages(buffer, metadata={"Title": f"ifxdose recommendation {row.id} for {code}",
-                                        "Subject": f"inputs_sha256 {rec.get('inputs_sha256', '')}",
-                                        "Creator": "ifxdose clinic"}) as pdf:
+        with PdfPages(
+            buffer,
+            metadata={
+                "Title": f"ifxdose recommendation {row.id} for {code}",
+                "Subject": f"inputs_sha256 {rec.get('inputs_sha256', '')}",
+                "Creator": "ifxdose clinic",
+            },
+        ) as pdf:
             pdf.savefig(fig)
     return buffer.getvalue()
-

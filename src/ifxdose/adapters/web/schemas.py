@@ -33,8 +33,12 @@ class LocaleIn(BaseModel):
 
 
 class PatientCreate(PatientInfo):
-    id: str = Field(min_length=1, max_length=64, pattern=CODE_PATTERN,
-                    description="pseudonymous code: letters, digits, '.', '_' and '-', never a name")
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=CODE_PATTERN,
+        description="pseudonymous code: letters, digits, '.', '_' and '-', never a name",
+    )
     baseline_tnf_pg_ml: float | None = Field(default=None, ge=0, le=1000, allow_inf_nan=False)
 
 

@@ -16,7 +16,6 @@ from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend, activity_trend, due_status, infusion_schedule
 from ifxdose.domain.patient import PatientHistory, as_date
 
-
 #: Accepted actions after which no infusion is planned (issue 11 may add more; "infuse",
 #: "reduce" and other dosing actions keep the schedule).
 STOPPING_ACTIONS = frozenset({"stop", "switch", "change_mechanism"})
@@ -70,14 +69,22 @@ def due_with_plan(history: PatientHistory, today: date, plan: Plan) -> DueStatus
     """The domain's due status, except after an accepted stop/switch: nothing is due."""
     due = due_status(history, today, plan.next_date)
     if plan.stopped_action:
-        return due.model_copy(update={"infusion_due": False, "level_due": False, "overdue_days": 0,
-                                      "next_infusion_date": None, "reason": f"accepted: {plan.stopped_action}",
-                                      "reason_code": "stopped"})
+        return due.model_copy(
+            update={
+                "infusion_due": False,
+                "level_due": False,
+                "overdue_days": 0,
+                "next_infusion_date": None,
+                "reason": f"accepted: {plan.stopped_action}",
+                "reason_code": "stopped",
+            }
+        )
     return due
 
 
-def patient_view(store: st.Store, recommender: Recommender, code: str, today: date, *, with_profile: bool = True
-                 ) -> PatientView:
+def patient_view(
+    store: st.Store, recommender: Recommender, code: str, today: date, *, with_profile: bool = True
+) -> PatientView:
     history = st.patient_history(store, code)
     plan = current_plan(history, st.accepted_plan(store, code))
     current_hash = st.history_hash(history)
@@ -85,12 +92,14 @@ def patient_view(store: st.Store, recommender: Recommender, code: str, today: da
     view = PatientView(
         history=history,
         due=due_with_plan(history, today, plan),
-        schedule=infusion_schedule(history, today, plan.next_date, **(
-            {"interval_weeks": plan.interval_weeks} if plan.interval_weeks else {})),
+        schedule=infusion_schedule(
+            history, today, plan.next_date, **({"interval_weeks": plan.interval_weeks} if plan.interval_weeks else {})
+        ),
         trends=activity_trend(history),
         recommendations=recommendations,
-        superseded={row.id for row in recommendations[:1] if row.status == "proposed"
-                    and st.is_superseded(row, current_hash)},  # the page acts on the newest only
+        superseded={
+            row.id for row in recommendations[:1] if row.status == "proposed" and st.is_superseded(row, current_hash)
+        },  # the page acts on the newest only
         stopped_action=plan.stopped_action,
         infusion_rows=st.entry_rows(store, code, "infusions"),
         assessment_rows=st.entry_rows(store, code, "assessments"),
@@ -118,13 +127,13 @@ def cached_profile(store: st.Store, recommender: Recommender, history: PatientHi
     return Profile.model_validate(payload)
 
 
-
 def compute_recommendation(store: st.Store, recommender: Recommender, code: str, today: date, *, user: str) -> int:
     """Run the engine on the stored history and store its answer with the input snapshot."""
     history = st.patient_history(store, code)
     recommendation = recommender.recommend(history, today=today)
-    return st.save_recommendation(store, code, recommendation.model_dump(mode="json"),
-                                  history.model_dump(mode="json"), user=user)
+    return st.save_recommendation(
+        store, code, recommendation.model_dump(mode="json"), history.model_dump(mode="json"), user=user
+    )
 
 
 @dataclass
@@ -141,8 +150,10 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
     from ifxdose import __version__
 
     versions = st.data_versions(store)
-    keys = {code: hashlib.sha256(f"due|{__version__}|{code}|{audit_id}|{plan_id}|{today}".encode()).hexdigest()
-            for code, (audit_id, plan_id) in versions.items()}
+    keys = {
+        code: hashlib.sha256(f"due|{__version__}|{code}|{audit_id}|{plan_id}|{today}".encode()).hexdigest()
+        for code, (audit_id, plan_id) in versions.items()
+    }
     found = st.cached_many(store, list(keys.values()))
     missing = [code for code in versions if keys[code] not in found]
     loaded = st.histories(store, missing)  # bulk: one query per kind of entry
@@ -153,8 +164,9 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
         payload = found.get(keys[code])
         if payload is None:
             history, plan_id = loaded[code], versions[code][1]
-            payload = due_with_plan(history, today, current_plan(history, plans.get(plan_id) if plan_id else None)
-                                    ).model_dump(mode="json")
+            payload = due_with_plan(
+                history, today, current_plan(history, plans.get(plan_id) if plan_id else None)
+            ).model_dump(mode="json")
             computed[keys[code]] = payload
         due = DueStatus.model_validate(payload)
         if due.infusion_due or due.level_due:

@@ -24,8 +24,9 @@ class WebSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IFXDOSE_", extra="ignore")
 
     mode: Literal["production", "demo", "test"] = "production"
-    database_url: str = Field("sqlite:///ifxdose-data/clinic.sqlite3",
-                              description="SQLAlchemy URL; postgresql://user@host/db for PostgreSQL")
+    database_url: str = Field(
+        "sqlite:///ifxdose-data/clinic.sqlite3", description="SQLAlchemy URL; postgresql://user@host/db for PostgreSQL"
+    )
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     session_max_age_s: int = Field(8 * 3600, ge=60, le=7 * 86400)
     secure_cookies: bool = Field(False, description="set true when served over HTTPS")
@@ -33,15 +34,24 @@ class WebSettings(BaseSettings):
     sign_in_window_s: int = Field(300, ge=1, le=86400)
     default_locale: Literal["ja", "en"] = "ja"
     today: dt.date | None = Field(None, description="fix 'today' (demo and tests); default: the real date")
-    cds_token: SecretStr | None = Field(None, description="bearer token CDS Hooks clients must send; unset: "
-                                        "CDS endpoints answer only loopback clients (and demo/test mode)")
-    cds_no_token: bool = Field(False, description="production without IFXDOSE_CDS_TOKEN: CDS answers direct "
-                               "loopback clients only (logged at start)")
+    cds_token: SecretStr | None = Field(
+        None,
+        description="bearer token CDS Hooks clients must send; unset: "
+        "CDS endpoints answer only loopback clients (and demo/test mode)",
+    )
+    cds_no_token: bool = Field(
+        False,
+        description="production without IFXDOSE_CDS_TOKEN: CDS answers direct loopback clients only (logged at start)",
+    )
     fhir_tz: str = Field("UTC", description="zone of the history's naive times in FHIR import and export")
-    clinic_tz: str = Field("UTC", description="the clinic's IANA time zone (e.g. Asia/Tokyo): 'today' and every "
-                           "time shown")
-    trusted_proxies: list[str] = Field(default_factory=list, description="addresses of reverse proxies whose "
-                                       "X-Forwarded-For is believed (JSON list); others' headers are ignored")
+    clinic_tz: str = Field(
+        "UTC", description="the clinic's IANA time zone (e.g. Asia/Tokyo): 'today' and every time shown"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses of reverse proxies whose "
+        "X-Forwarded-For is believed (JSON list); others' headers are ignored",
+    )
     max_body_bytes: int = Field(6_000_000, ge=1024, le=100_000_000, description="larger request bodies: 413")
     max_json_depth: int = Field(64, ge=8, le=512, description="deeper JSON bodies: 422 (CDS: 400)")
 
@@ -52,15 +62,20 @@ class WebSettings(BaseSettings):
             raise ValueError(
                 f"IFXDOSE_SECRET_KEY: set a random secret of at least {MIN_SECRET_CHARS} characters "
                 "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'); "
-                "only 'ifxdose serve --demo' runs without one (it makes a random one)")
+                "only 'ifxdose serve --demo' runs without one (it makes a random one)"
+            )
         if self.mode == "production" and self.cds_token is None and not self.cds_no_token:
-            raise ValueError("IFXDOSE_CDS_TOKEN: set the bearer token CDS Hooks clients must send, or "
-                             "IFXDOSE_CDS_NO_TOKEN=true to answer only direct loopback clients without one")
+            raise ValueError(
+                "IFXDOSE_CDS_TOKEN: set the bearer token CDS Hooks clients must send, or "
+                "IFXDOSE_CDS_NO_TOKEN=true to answer only direct loopback clients without one"
+            )
         try:
             ZoneInfo(self.clinic_tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"IFXDOSE_CLINIC_TZ: {self.clinic_tz[:64]!r} is not an IANA time zone "
-                             "(e.g. Asia/Tokyo, Europe/Berlin, UTC)") from None
+            raise ValueError(
+                f"IFXDOSE_CLINIC_TZ: {self.clinic_tz[:64]!r} is not an IANA time zone "
+                "(e.g. Asia/Tokyo, Europe/Berlin, UTC)"
+            ) from None
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)

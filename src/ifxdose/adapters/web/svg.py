@@ -33,12 +33,15 @@ def _points(xs: Sequence[float], ys: Sequence[float], x: Axis, y: Axis) -> str:
 
 
 def _frame(title: str, label_x: str, label_y: str) -> list[str]:
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
-            f'aria-label="{escape(title)}" class="chart">', f"<title>{escape(title)}</title>",
-            f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" class="plot-area"/>',
-            f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 6}" class="axis-label" text-anchor="middle">{escape(label_x)}</text>',
-            f'<text x="14" y="{(TOP + H - BOTTOM) / 2}" class="axis-label" text-anchor="middle" '
-            f'transform="rotate(-90 14 {(TOP + H - BOTTOM) / 2})">{escape(label_y)}</text>']
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
+        f'aria-label="{escape(title)}" class="chart">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="{LEFT}" y="{TOP}" width="{W - LEFT - RIGHT}" height="{H - TOP - BOTTOM}" class="plot-area"/>',
+        f'<text x="{(LEFT + W - RIGHT) / 2}" y="{H - 6}" class="axis-label" text-anchor="middle">{escape(label_x)}</text>',
+        f'<text x="14" y="{(TOP + H - BOTTOM) / 2}" class="axis-label" text-anchor="middle" '
+        f'transform="rotate(-90 14 {(TOP + H - BOTTOM) / 2})">{escape(label_y)}</text>',
+    ]
 
 
 def _y_ticks(y: Axis, ticks: Sequence[float], fmt: Callable[[float], str]) -> list[str]:
@@ -50,8 +53,10 @@ def _y_ticks(y: Axis, ticks: Sequence[float], fmt: Callable[[float], str]) -> li
 
 
 def _x_ticks(x: Axis, ticks: Sequence[float], fmt: Callable[[float], str]) -> list[str]:
-    return [f'<text x="{x(v):.1f}" y="{H - BOTTOM + 14}" text-anchor="middle" class="tick">{escape(fmt(v))}</text>'
-            for v in ticks]
+    return [
+        f'<text x="{x(v):.1f}" y="{H - BOTTOM + 14}" text-anchor="middle" class="tick">{escape(fmt(v))}</text>'
+        for v in ticks
+    ]
 
 
 def profile_svg(profile, *, title: str, labels: dict[str, str], target=None) -> str:
@@ -64,7 +69,7 @@ def profile_svg(profile, *, title: str, labels: dict[str, str], target=None) -> 
     x = Axis(0, max(weeks[-1] if weeks else 1, 1), LEFT, W - RIGHT)
     y = Axis(0.1 if min(values or [1]) >= 0.1 else 0.01, top, H - BOTTOM, TOP, log=True)
     out = _frame(title, labels["x"], labels["y"])
-    decades = [10 ** k for k in range(round(math.log10(y.low)), round(math.log10(top)) + 1)]
+    decades = [10**k for k in range(round(math.log10(y.low)), round(math.log10(top)) + 1)]
     out += _y_ticks(y, decades, lambda v: f"{v:g}")
     step = 8 if x.high > 40 else 2
     out += _x_ticks(x, [k * step for k in range(int(x.high // step) + 1)], lambda v: f"{v:g}")
@@ -72,25 +77,37 @@ def profile_svg(profile, *, title: str, labels: dict[str, str], target=None) -> 
     if target is not None:  # the green band the caption promises (a lower bound: up to the top)
         high = min(target.high_mg_l or top, top)
         low = max(target.low_mg_l, y.low)
-        out.append(f'<rect x="{LEFT}" width="{W - LEFT - RIGHT}" y="{y(high):.1f}" height="{y(low) - y(high):.1f}"'
-                   f' class="target-band" data-low="{target.low_mg_l:g}"><title>{escape(labels["target"])}</title></rect>')
+        out.append(
+            f'<rect x="{LEFT}" width="{W - LEFT - RIGHT}" y="{y(high):.1f}" height="{y(low) - y(high):.1f}"'
+            f' class="target-band" data-low="{target.low_mg_l:g}"><title>{escape(labels["target"])}</title></rect>'
+        )
     if weeks:
-        band = _points(weeks, [max(v, y.low) for v in profile.upper_mg_l], x, y) + " " + \
-            _points(weeks[::-1], [max(v, y.low) for v in profile.lower_mg_l[::-1]], x, y)
+        band = (
+            _points(weeks, [max(v, y.low) for v in profile.upper_mg_l], x, y)
+            + " "
+            + _points(weeks[::-1], [max(v, y.low) for v in profile.lower_mg_l[::-1]], x, y)
+        )
         out.append(f'<polygon points="{band}" class="pred-band"><title>{escape(labels["band"])}</title></polygon>')
-        out.append(f'<polyline points="{_points(weeks, [max(v, y.low) for v in profile.ipred_mg_l], x, y)}" '
-                   f'class="ipred"><title>{escape(labels["ipred"])}</title></polyline>')
+        out.append(
+            f'<polyline points="{_points(weeks, [max(v, y.low) for v in profile.ipred_mg_l], x, y)}" '
+            f'class="ipred"><title>{escape(labels["ipred"])}</title></polyline>'
+        )
     for day in profile.dose_days:
         px = x(day / 7)
-        out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{H - BOTTOM}" class="dose-line"/>'
-                   f'<path d="M{px - 5:.1f},{H - BOTTOM} l5,-8 l5,8 z" class="dose-marker">'
-                   f'<title>{escape(labels["dose"])}: {day / 7:.1f}</title></path>')
+        out.append(
+            f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{TOP}" y2="{H - BOTTOM}" class="dose-line"/>'
+            f'<path d="M{px - 5:.1f},{H - BOTTOM} l5,-8 l5,8 z" class="dose-marker">'
+            f"<title>{escape(labels['dose'])}: {day / 7:.1f}</title></path>"
+        )
     for wk, value, blq in observed:
         px, py = x(wk), y(value)
-        shape = (f'<path d="M{px - 6:.1f},{py - 4:.1f} l12,0 l-6,10 z" class="obs blq">' if blq
-                 else f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" class="obs">')
+        shape = (
+            f'<path d="M{px - 6:.1f},{py - 4:.1f} l12,0 l-6,10 z" class="obs blq">'
+            if blq
+            else f'<circle cx="{px:.1f}" cy="{py:.1f}" r="5" class="obs">'
+        )
         tag = "path" if blq else "circle"
-        out.append(f'{shape}<title>{escape(labels["blq" if blq else "observed"])}: {value:g} mg/L</title></{tag}>')
+        out.append(f"{shape}<title>{escape(labels['blq' if blq else 'observed'])}: {value:g} mg/L</title></{tag}>")
     out.append("</svg>")
     return "\n".join(out)
 
@@ -105,17 +122,23 @@ def trend_svg(trend, *, title: str, labels: dict[str, str], fmt_date: Callable[[
     out = _frame(title, labels["x"], trend.measure)
     for band in trend.bands:
         high = band.high if band.high is not None else top
-        out.append(f'<rect x="{LEFT}" width="{W - LEFT - RIGHT}" y="{y(high):.1f}" height="{y(band.low) - y(high):.1f}" '
-                   f'fill="{_BAND_COLOURS.get(band.label, "#eee")}"><title>{escape(labels.get(band.label, band.label))}'
-                   f'</title></rect>')
-        out.append(f'<text x="{W - RIGHT - 4}" y="{y(high) + 12:.1f}" text-anchor="end" class="band-label">'
-                   f'{escape(labels.get(band.label, band.label))}</text>')
+        out.append(
+            f'<rect x="{LEFT}" width="{W - LEFT - RIGHT}" y="{y(high):.1f}" height="{y(band.low) - y(high):.1f}" '
+            f'fill="{_BAND_COLOURS.get(band.label, "#eee")}"><title>{escape(labels.get(band.label, band.label))}'
+            f"</title></rect>"
+        )
+        out.append(
+            f'<text x="{W - RIGHT - 4}" y="{y(high) + 12:.1f}" text-anchor="end" class="band-label">'
+            f"{escape(labels.get(band.label, band.label))}</text>"
+        )
     out += _y_ticks(y, [b.high for b in trend.bands if b.high is not None], lambda v: f"{v:g}")
     if points:
         out.append(f'<polyline points="{_points(days, [p.value for p in points], x, y)}" class="trend"/>')
         for p, d in zip(points, days):
-            out.append(f'<circle cx="{x(d):.1f}" cy="{y(p.value):.1f}" r="4" class="trend-point">'
-                       f'<title>{escape(fmt_date(p.date))}: {trend.measure} {escape(p.display)}</title></circle>')
+            out.append(
+                f'<circle cx="{x(d):.1f}" cy="{y(p.value):.1f}" r="4" class="trend-point">'
+                f"<title>{escape(fmt_date(p.date))}: {trend.measure} {escape(p.display)}</title></circle>"
+            )
         ends = [points[0], points[-1]] if len(points) > 1 else points[:1]
         out += _x_ticks(x, [p.date.toordinal() for p in ends], lambda v: fmt_date(date.fromordinal(int(v))))
     out.append("</svg>")

@@ -6,6 +6,14 @@ from ifxdose.core.estimation.posterior import EtaSample, laplace, prior_sample, 
 from ifxdose.core.estimation.problem import Problem
 
 __all__ = [
-    "EstimationError", "EtaSample", "MapResult", "Observations", "Problem", "estimate_map", "laplace",
-    "objective", "prior_sample", "sir",
+    "EstimationError",
+    "EtaSample",
+    "MapResult",
+    "Observations",
+    "Problem",
+    "estimate_map",
+    "laplace",
+    "objective",
+    "prior_sample",
+    "sir",
 ]

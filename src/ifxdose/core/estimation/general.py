@@ -42,7 +42,9 @@ class GeneralProblem:
             raise InputError(f"subject {records.id}", "OCC", "between-occasion variability needs an OCC column")
         self.omega = block_diag(model.omega_bsv, *([model.omega_bov] * self.n_occasions)) if k + m else np.zeros((0, 0))
         self.omega_inv = np.linalg.inv(self.omega) if self.omega.size else self.omega
-        self.eta_names = model.eta_names + tuple(f"{n}_OCC{o + 1}" for o in range(self.n_occasions) for n in model.kappa_names)
+        self.eta_names = model.eta_names + tuple(
+            f"{n}_OCC{o + 1}" for o in range(self.n_occasions) for n in model.kappa_names
+        )
 
     @property
     def n_eta(self) -> int:

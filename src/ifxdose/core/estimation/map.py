@@ -59,8 +59,9 @@ class _Derivatives:
         E = np.eye(k) * h
         pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
         self.pairs, self.h = pairs, h
-        self.steps = np.vstack([np.zeros(k), E, -E] + [np.array([E[i] + E[j], E[i] - E[j], -E[i] + E[j], -E[i] - E[j]])
-                                                        for i, j in pairs]).reshape(-1, k)
+        self.steps = np.vstack(
+            [np.zeros(k), E, -E] + [np.array([E[i] + E[j], E[i] - E[j], -E[i] + E[j], -E[i] - E[j]]) for i, j in pairs]
+        ).reshape(-1, k)
         self._x = None
 
     def _eval(self, x: np.ndarray) -> None:
@@ -129,8 +130,9 @@ def _newton_step(g: np.ndarray, H: np.ndarray) -> np.ndarray:
     return step * (2.0 / norm) if norm > 2.0 else step
 
 
-def _newton_multi(d: _Derivatives, X0: np.ndarray, gtol: float = 1e-6,
-                  max_iter: int = 100) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+def _newton_multi(
+    d: _Derivatives, X0: np.ndarray, gtol: float = 1e-6, max_iter: int = 100
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """Damped Newton with Armijo backtracking from several starts at once.
 
     Every iteration evaluates the finite-difference stencils of all active starts (and,
@@ -220,8 +222,18 @@ def _global_search(problem, obs, omega_inv: np.ndarray, L: np.ndarray, counter: 
         v = objective(problem, obs, (L @ z).T, omega_inv)
         return np.where(np.isfinite(v), v, 1e300)
 
-    res = differential_evolution(f, [(-4.0, 4.0)] * k, vectorized=True, updating="deferred", seed=seed,
-                                 popsize=max(10, 4 * k), maxiter=60, tol=1e-8, polish=False, init="sobol")
+    res = differential_evolution(
+        f,
+        [(-4.0, 4.0)] * k,
+        vectorized=True,
+        updating="deferred",
+        seed=seed,
+        popsize=max(10, 4 * k),
+        maxiter=60,
+        tol=1e-8,
+        polish=False,
+        init="sobol",
+    )
     return L @ res.x
 
 
@@ -239,8 +251,10 @@ def estimate_map(problem: Problem, obs: Observations) -> MapResult:
     counter[0] += len(screen)
     ofv0 = float(screen_ofv[0])
     if not np.isfinite(ofv0) and not np.any(np.isfinite(screen_ofv)):
-        raise EstimationError("the objective is not finite at the prior mode or any screening point "
-                              "(check the levels against the doses: a level far above what any dose can give?)")
+        raise EstimationError(
+            "the objective is not finite at the prior mode or any screening point "
+            "(check the levels against the doses: a level far above what any dose can give?)"
+        )
     order = [int(i) for i in np.argsort(screen_ofv) if np.isfinite(screen_ofv[i])]
     chosen = [order[0]] + ([0] if order[0] != 0 else [])
     white = np.linalg.solve(L, screen.T).T
@@ -251,8 +265,10 @@ def estimate_map(problem: Problem, obs: Observations) -> MapResult:
     # stage 2: optimise from every start at once
     d = _Derivatives(problem, obs, omega_inv, counter)
     xs, messages, fs, gs = _newton_multi(d, starts)
-    runs = [{"start": x0.tolist(), "eta": x, "ofv": float(f), "gradient_norm": float(np.linalg.norm(g)),
-             "message": m} for x0, x, m, f, g in zip(starts, xs, messages, fs, gs)]
+    runs = [
+        {"start": x0.tolist(), "eta": x, "ofv": float(f), "gradient_norm": float(np.linalg.norm(g)), "message": m}
+        for x0, x, m, f, g in zip(starts, xs, messages, fs, gs)
+    ]
     best = min(runs, key=lambda r: r["ofv"])
     warnings = []
     disagree = [r for r in runs if np.isfinite(r["ofv"]) and r["ofv"] - best["ofv"] > OFV_TOL]
@@ -260,25 +276,36 @@ def estimate_map(problem: Problem, obs: Observations) -> MapResult:
         # stage 2b: the posterior looks multimodal -> a coarse global search, then Newton from its point
         x_g = _global_search(problem, obs, omega_inv, L, counter)
         xg, mg, fg, gg = _newton_multi(d, x_g[None, :])
-        run_g = {"start": x_g.tolist(), "eta": xg[0], "ofv": float(fg[0]),
-                 "gradient_norm": float(np.linalg.norm(gg[0])), "message": mg[0] + " (global search)"}
+        run_g = {
+            "start": x_g.tolist(),
+            "eta": xg[0],
+            "ofv": float(fg[0]),
+            "gradient_norm": float(np.linalg.norm(gg[0])),
+            "message": mg[0] + " (global search)",
+        }
         runs.append(run_g)
         if run_g["ofv"] < best["ofv"] - OFV_TOL:
             best = run_g
         ofvs = sorted({round(r["ofv"], 3) for r in runs if np.isfinite(r["ofv"])})
-        warnings.append(f"starts reached different optima (OFV {', '.join(f'{v:.3f}' for v in ofvs)}); the best "
-                        f"({best['ofv']:.3f}) is kept after a global search: the posterior is multimodal")
+        warnings.append(
+            f"starts reached different optima (OFV {', '.join(f'{v:.3f}' for v in ofvs)}); the best "
+            f"({best['ofv']:.3f}) is kept after a global search: the posterior is multimodal"
+        )
     # stage 3: checks
     if not np.isfinite(best["ofv"]):
         raise EstimationError("the objective is not finite at the optimum")
     if np.any(np.abs(best["eta"]) / sd > MAX_ABS_Z):
         i = int(np.argmax(np.abs(best["eta"]) / sd))
-        raise EstimationError(f"eta for {names[i]} went beyond {MAX_ABS_Z:g} prior SDs "
-                              f"({best['eta'][i] / sd[i]:+.1f}): the levels are implausible for this model "
-                              "(ADA not recorded? wrong dose or sample time?)")
+        raise EstimationError(
+            f"eta for {names[i]} went beyond {MAX_ABS_Z:g} prior SDs "
+            f"({best['eta'][i] / sd[i]:+.1f}): the levels are implausible for this model "
+            "(ADA not recorded? wrong dose or sample time?)"
+        )
     if best["gradient_norm"] > 1e-3 * max(1.0, abs(best["ofv"])):
-        raise EstimationError(f"the optimiser stopped with gradient norm {best['gradient_norm']:.2g} "
-                              f"({best['message']}); no reliable optimum")
+        raise EstimationError(
+            f"the optimiser stopped with gradient norm {best['gradient_norm']:.2g} "
+            f"({best['message']}); no reliable optimum"
+        )
     if best["ofv"] > ofv0 + 1e-9:
         raise EstimationError("the optimum is worse than the prior mode: optimiser failure")
     if obs.n == 0:

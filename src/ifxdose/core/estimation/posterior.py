@@ -90,5 +90,8 @@ def sir(
     if ess < n / 4:
         raise EstimationError(f"importance weights are degenerate (effective sample size {ess:.0f} < {n / 4:.0f})")
     idx = rng.choice(m, size=n, replace=False, p=w)
-    return EtaSample(draws[idx], "sir", {"proposals": m, "effective_sample_size": float(ess),
-                                         "max_weight": float(w.max()), "fd_step": FD_STEP})
+    return EtaSample(
+        draws[idx],
+        "sir",
+        {"proposals": m, "effective_sample_size": float(ess), "max_weight": float(w.max()), "fd_step": FD_STEP},
+    )

@@ -16,7 +16,6 @@ from ifxdose.core.pk.linear import shared_schedule, simulate_shared, superpose, 
 from ifxdose.core.pk.model import PKModel
 from ifxdose.core.pk.simulate import simulate_concentrations
 
-
 #: Superposition (no event loop) is used up to this many (eta x dose x time) cells.
 SUPERPOSE_MAX_CELLS = 2_000_000
 
@@ -59,8 +58,14 @@ class Problem:
         """Individual parameters (N, S) for etas (N, k)."""
         eta = np.atleast_2d(np.asarray(eta, float))
         varied = self._eta_index
-        out = {k: (v[None, :] * np.exp(eta[:, varied[k] : varied[k] + 1]) if k in varied
-                   else np.broadcast_to(v, (eta.shape[0], v.size))) for k, v in self.typical.items()}
+        out = {
+            k: (
+                v[None, :] * np.exp(eta[:, varied[k] : varied[k] + 1])
+                if k in varied
+                else np.broadcast_to(v, (eta.shape[0], v.size))
+            )
+            for k, v in self.typical.items()
+        }
         return out
 
     def predict(self, eta: np.ndarray, times_days: np.ndarray) -> np.ndarray:
@@ -70,19 +75,34 @@ class Problem:
         N = eta.shape[0]
         params = self.parameters(eta)
         t = self._table
-        if self.model.is_linear and self.segment_start_days.size == 1 and N * t.time_days.shape[1] * times.size <= SUPERPOSE_MAX_CELLS:
+        if (
+            self.model.is_linear
+            and self.segment_start_days.size == 1
+            and N * t.time_days.shape[1] * times.size <= SUPERPOSE_MAX_CELLS
+        ):
             key = ("superpose", times.tobytes())
             if key not in self._schedules:
                 self._schedules[key] = superpose_geometry(t.time_days[0], t.duration_days[0], times)
-            conc, ill = superpose(self.model.structure, {k: v[:, 0] for k, v in params.items()}, t.time_days[0],
-                                  t.amount_mg[0], t.duration_days[0], t.route[0], times, self._schedules[key])
+            conc, ill = superpose(
+                self.model.structure,
+                {k: v[:, 0] for k, v in params.items()},
+                t.time_days[0],
+                t.amount_mg[0],
+                t.duration_days[0],
+                t.route[0],
+                times,
+                self._schedules[key],
+            )
             if not ill.any():
                 return conc
-        doses = DoseTable(*(np.broadcast_to(a, (N, a.shape[1])) for a in (t.time_days, t.amount_mg, t.duration_days, t.route)))
+        doses = DoseTable(
+            *(np.broadcast_to(a, (N, a.shape[1])) for a in (t.time_days, t.amount_mg, t.duration_days, t.route))
+        )
         seg = np.broadcast_to(self.segment_start_days, (N, self.segment_start_days.size))
         if not self.model.is_linear:
-            return simulate_concentrations(self.model, {k: np.ascontiguousarray(v) for k, v in params.items()},
-                                           seg, doses, times, engine="ode")
+            return simulate_concentrations(
+                self.model, {k: np.ascontiguousarray(v) for k, v in params.items()}, seg, doses, times, engine="ode"
+            )
         key = tuple(times.tolist())
         if key not in self._schedules:
             self._schedules[key] = shared_schedule(self._table, self.segment_start_days[None, :], times)
@@ -90,6 +110,8 @@ class Problem:
         if ill.any():  # rare: ill-conditioned eigenvectors, use the ODE for those etas
             idx = np.nonzero(ill)[0]
             sub = {k: np.ascontiguousarray(v[idx]) for k, v in params.items()}
-            sub_doses = DoseTable(*(a[idx] for a in (doses.time_days, doses.amount_mg, doses.duration_days, doses.route)))
+            sub_doses = DoseTable(
+                *(a[idx] for a in (doses.time_days, doses.amount_mg, doses.duration_days, doses.route))
+            )
             conc[idx] = simulate_concentrations(self.model, sub, seg[idx], sub_doses, times, engine="ode")
         return np.asarray(conc)

@@ -6,6 +6,12 @@ from ifxdose.core.pk.model import PKModel
 from ifxdose.core.pk.simulate import simulate_concentrations
 
 __all__ = [
-    "ROUTE_IV", "ROUTE_SC", "DoseTable", "PKModel", "default_model_name", "list_models",
-    "load_model", "simulate_concentrations",
+    "ROUTE_IV",
+    "ROUTE_SC",
+    "DoseTable",
+    "PKModel",
+    "default_model_name",
+    "list_models",
+    "load_model",
+    "simulate_concentrations",
 ]

@@ -41,8 +41,15 @@ COVARIATES: dict[str, Covariate] = {
         Covariate("ada", "", 0, 1, True, "anti-drug (anti-infliximab) antibodies detected"),
         Covariate("sex_female", "", 0, 1, True, "female sex"),
         Covariate("uc", "", 0, 1, True, "ulcerative colitis (Ternant 2021 central TNF baseline)"),
-        Covariate("tnf_pg_ml", "pg/mL", 0.0, 1000.0, False,
-                  "baseline serum TNF-alpha (RISING/RRRR tiers: low < 0.55, high >= 1.65 pg/mL)", low_inclusive=False),
+        Covariate(
+            "tnf_pg_ml",
+            "pg/mL",
+            0.0,
+            1000.0,
+            False,
+            "baseline serum TNF-alpha (RISING/RRRR tiers: low < 0.55, high >= 1.65 pg/mL)",
+            low_inclusive=False,
+        ),
     ]
 }
 

@@ -68,7 +68,9 @@ class DoseTable:
             bad = self.amount_mg[present][~(self.amount_mg[present] >= 0)]
             raise InputError("dose_mg", float(bad[0]), "allowed range is [0, inf) mg")
         if np.any(self.duration_days[present] < 0):
-            raise InputError("duration_days", float(self.duration_days[present].min()), "allowed range is [0, inf) days")
+            raise InputError(
+                "duration_days", float(self.duration_days[present].min()), "allowed range is [0, inf) days"
+            )
         for route in (ROUTE_IV, ROUTE_SC):
             sel = present & (self.route == route) & (self.duration_days > 0)
             start = np.where(sel, self.time_days, np.inf)
@@ -112,12 +114,18 @@ def build_schedule(
     ).astype(np.int8)
     kinds = np.where(np.isinf(times), NOOP, kinds).astype(np.int8)
     payload = np.concatenate(
-        [np.broadcast_to(np.arange(1, S1 + 1), (P, S1)), np.broadcast_to(np.arange(T), (P, T)),
-         np.broadcast_to(np.arange(D), (P, D)), np.broadcast_to(np.arange(D), (P, D))],
+        [
+            np.broadcast_to(np.arange(1, S1 + 1), (P, S1)),
+            np.broadcast_to(np.arange(T), (P, T)),
+            np.broadcast_to(np.arange(D), (P, D)),
+            np.broadcast_to(np.arange(D), (P, D)),
+        ],
         axis=1,
     )
-    if P > 1 and np.array_equal(times, np.broadcast_to(times[0], times.shape)) and np.array_equal(
-        kinds, np.broadcast_to(kinds[0], kinds.shape)
+    if (
+        P > 1
+        and np.array_equal(times, np.broadcast_to(times[0], times.shape))
+        and np.array_equal(kinds, np.broadcast_to(kinds[0], kinds.shape))
     ):
         order = np.lexsort((kinds[0], times[0]))  # same schedule for all: sort once
         return times[:, order], kinds[:, order], payload[:, order]

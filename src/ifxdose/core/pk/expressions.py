@@ -45,9 +45,31 @@ FUNCTIONS: dict[str, tuple[object, int]] = {
 }
 
 _ALLOWED_NODES = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Call, ast.Name, ast.Load,
-    ast.Constant, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd, ast.Lt, ast.LtE,
-    ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.BitAnd, ast.BitOr, ast.Invert,
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Pow,
+    ast.USub,
+    ast.UAdd,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.Eq,
+    ast.NotEq,
+    ast.BitAnd,
+    ast.BitOr,
+    ast.Invert,
 )
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -83,7 +105,9 @@ class _ToNumpy(ast.NodeTransformer):
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
         self.generic_visit(node)
-        return ast.Call(func=ast.Name(id="where", ctx=ast.Load()), args=[node.test, node.body, node.orelse], keywords=[])
+        return ast.Call(
+            func=ast.Name(id="where", ctx=ast.Load()), args=[node.test, node.body, node.orelse], keywords=[]
+        )
 
 
 @dataclass(frozen=True)
@@ -98,9 +122,18 @@ def _check(tree: ast.AST, text: str, where: str) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
-            raise InputError(where, text, f"'{type(node).__name__}' is not allowed; expressions use numbers, names, "
-                                          f"+ - * / **, comparisons and the functions {', '.join(FUNCTIONS)}")
-        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)) or isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            raise InputError(
+                where,
+                text,
+                f"'{type(node).__name__}' is not allowed; expressions use numbers, names, "
+                f"+ - * / **, comparisons and the functions {', '.join(FUNCTIONS)}",
+            )
+        if (
+            isinstance(node, ast.Constant)
+            and not isinstance(node.value, (int, float))
+            or isinstance(node, ast.Constant)
+            and isinstance(node.value, bool)
+        ):
             raise InputError(where, text, "only numeric constants are allowed")
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
@@ -128,7 +161,9 @@ def compile_expression(text: str, known: set[str] | frozenset[str], where: str =
     names = _check(tree, text, where)
     unknown = sorted(names - set(known))
     if unknown:
-        raise InputError(where, text, f"unknown name {unknown[0]!r}; defined here: {', '.join(sorted(known)) or 'none'}")
+        raise InputError(
+            where, text, f"unknown name {unknown[0]!r}; defined here: {', '.join(sorted(known)) or 'none'}"
+        )
     tree = ast.fix_missing_locations(_ToNumpy().visit(tree))
     return Statement("", text.strip(), frozenset(names), compile(tree, f"<{where}>", "eval"))
 
@@ -198,8 +233,12 @@ def _not(a):
 HELPERS = {"__float": _as_float, "__and": _and, "__or": _or, "__not": _not}
 
 
-def compile_block(block: str, known: set[str] | frozenset[str], where: str = "equations",
-                  reserved: set[str] | frozenset[str] = frozenset()) -> Block:
+def compile_block(
+    block: str,
+    known: set[str] | frozenset[str],
+    where: str = "equations",
+    reserved: set[str] | frozenset[str] = frozenset(),
+) -> Block:
     """Compile a block; a statement may read ``known`` names and earlier targets."""
     defined = set(known)
     out = []

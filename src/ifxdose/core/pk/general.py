@@ -51,11 +51,18 @@ ODE_RTOL, ODE_ATOL = 1e-10, 1e-12
 _STRUCTURES = {
     # name: (compartments, equations); depot variants put DEPOT first (NONMEM ADVAN2/4/12 numbering)
     "1cmt": (["CENTRAL"], ["dCENTRAL = -CL/V1*CENTRAL"]),
-    "2cmt": (["CENTRAL", "PERIPHERAL"], ["dCENTRAL = -CL/V1*CENTRAL - Q/V1*CENTRAL + Q/V2*PERIPHERAL",
-                                         "dPERIPHERAL = Q/V1*CENTRAL - Q/V2*PERIPHERAL"]),
-    "3cmt": (["CENTRAL", "PERIPHERAL", "PERIPHERAL2"],
-             ["dCENTRAL = -CL/V1*CENTRAL - Q/V1*CENTRAL + Q/V2*PERIPHERAL - Q3/V1*CENTRAL + Q3/V3*PERIPHERAL2",
-              "dPERIPHERAL = Q/V1*CENTRAL - Q/V2*PERIPHERAL", "dPERIPHERAL2 = Q3/V1*CENTRAL - Q3/V3*PERIPHERAL2"]),
+    "2cmt": (
+        ["CENTRAL", "PERIPHERAL"],
+        ["dCENTRAL = -CL/V1*CENTRAL - Q/V1*CENTRAL + Q/V2*PERIPHERAL", "dPERIPHERAL = Q/V1*CENTRAL - Q/V2*PERIPHERAL"],
+    ),
+    "3cmt": (
+        ["CENTRAL", "PERIPHERAL", "PERIPHERAL2"],
+        [
+            "dCENTRAL = -CL/V1*CENTRAL - Q/V1*CENTRAL + Q/V2*PERIPHERAL - Q3/V1*CENTRAL + Q3/V3*PERIPHERAL2",
+            "dPERIPHERAL = Q/V1*CENTRAL - Q/V2*PERIPHERAL",
+            "dPERIPHERAL2 = Q3/V1*CENTRAL - Q3/V3*PERIPHERAL2",
+        ],
+    ),
 }
 
 
@@ -73,7 +80,11 @@ class CovariateSpec:
         arr = np.asarray(values, float)
         bad = ~np.isin(arr, (0.0, 1.0)) if self.binary else ~np.isfinite(arr) | (arr < self.low) | (arr > self.high)
         if np.any(bad):
-            allowed = "allowed values are 0 or 1" if self.binary else f"allowed range is [{self.low:g}, {self.high:g}] {self.unit}".rstrip()
+            allowed = (
+                "allowed values are 0 or 1"
+                if self.binary
+                else f"allowed range is [{self.low:g}, {self.high:g}] {self.unit}".rstrip()
+            )
             i = int(np.nonzero(np.ravel(bad))[0][0])
             at = f"row {int(rows[i])} " if rows is not None else where
             raise InputError(f"{at}{self.name}", float(arr.flat[i]), allowed)
@@ -140,18 +151,29 @@ class GeneralModel:
 
     def sample_eta(self, n: int, rng: np.random.Generator) -> np.ndarray:
         k = len(self.eta_names)
-        return np.zeros((n, 0)) if k == 0 else rng.multivariate_normal(np.zeros(k), self.omega_bsv, size=n, method="cholesky")
+        return (
+            np.zeros((n, 0))
+            if k == 0
+            else rng.multivariate_normal(np.zeros(k), self.omega_bsv, size=n, method="cholesky")
+        )
 
     def modifier(self, kind: str, cmt: int) -> str:
         """NONMEM name of a dose modifier: F1, ALAG1, R1, D1 (cmt 1-based)."""
         return f"{kind}{cmt}"
 
     def reference_covariates(self) -> dict[str, float]:
-        return {k: (c.reference if c.reference is not None else (0.0 if c.binary else 0.5 * (c.low + c.high)))
-                for k, c in self.covariate_specs.items()}
+        return {
+            k: (c.reference if c.reference is not None else (0.0 if c.binary else 0.5 * (c.low + c.high)))
+            for k, c in self.covariate_specs.items()
+        }
 
-    def pk_values(self, covariates: dict[str, np.ndarray], eta: np.ndarray, kappa: np.ndarray | None = None,
-                  time_days: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def pk_values(
+        self,
+        covariates: dict[str, np.ndarray],
+        eta: np.ndarray,
+        kappa: np.ndarray | None = None,
+        time_days: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
         """Every pk variable for etas (N, k) and records (R,): name -> (N, R)."""
         eta = np.atleast_2d(np.asarray(eta, float))
         N = eta.shape[0]
@@ -188,7 +210,9 @@ def _omega(section: dict, key: str, names: tuple[str, ...]) -> np.ndarray:
     if om.ndim == 1 and om.size == k:
         om = np.diag(om)
     if om.shape != (k, k):
-        raise InputError(f"{key}.omega", om.shape, f"a {k}x{k} matrix (or a list of {k} variances) for {', '.join(names)}")
+        raise InputError(
+            f"{key}.omega", om.shape, f"a {k}x{k} matrix (or a list of {k} variances) for {', '.join(names)}"
+        )
     if not np.allclose(om, om.T) or np.linalg.eigvalsh(om).min() <= 0:
         raise InputError(f"{key}.omega", om.tolist(), "must be symmetric positive definite")
     return om
@@ -201,7 +225,11 @@ def parse_general_model(doc: dict, name: str, text: str = "") -> GeneralModel:
     for key in ("title", "pk", "des", "compartments", "structure", "depot", "dose_compartment"):
         inside = [t for t, v in doc.items() if isinstance(v, dict) and key in v]
         if key not in doc and inside:
-            raise InputError(key, f"[{inside[0]}]", f"model {name}: top-level keys such as '{key}' must come before the first [table]")
+            raise InputError(
+                key,
+                f"[{inside[0]}]",
+                f"model {name}: top-level keys such as '{key}' must come before the first [table]",
+            )
     for key in ("title", "pk"):
         if key not in doc:
             raise InputError(key, None, f"model {name}: '{key}' is required")
@@ -209,8 +237,15 @@ def parse_general_model(doc: dict, name: str, text: str = "") -> GeneralModel:
     covs = {}
     for k, c in doc.get("covariates", {}).items():
         binary = bool(c.get("binary", False))
-        covs[k] = CovariateSpec(k, str(c.get("unit", "")), float(c.get("low", 0.0)), float(c.get("high", 1.0 if binary else np.inf)),
-                                None if c.get("reference") is None else float(c["reference"]), binary, str(c.get("description", "")))
+        covs[k] = CovariateSpec(
+            k,
+            str(c.get("unit", "")),
+            float(c.get("low", 0.0)),
+            float(c.get("high", 1.0 if binary else np.inf)),
+            None if c.get("reference") is None else float(c["reference"]),
+            binary,
+            str(c.get("description", "")),
+        )
     re_ = doc.get("random_effects", {})
     etas = tuple(re_.get("names", ()))
     bov = doc.get("occasion_effects", {})
@@ -245,10 +280,18 @@ def parse_general_model(doc: dict, name: str, text: str = "") -> GeneralModel:
     des = compile_block(des_text, known | set(comps), "des", reserved=known | set(comps))
     expected = {f"d{c}" for c in comps}
     if not expected <= set(des.targets) or set(des.targets) & {f"d{c}" for c in known}:
-        raise InputError("des", ", ".join(des.targets), f"one equation per compartment: {', '.join(sorted(expected))} "
-                                                          "(other assignments are intermediate values)")
+        raise InputError(
+            "des",
+            ", ".join(des.targets),
+            f"one equation per compartment: {', '.join(sorted(expected))} (other assignments are intermediate values)",
+        )
     outputs = []
-    for i, o in enumerate(doc.get("outputs", [{"name": "conc", "prediction": f"{comps[1 if doc.get('depot') and 'des' not in doc else 0]}/V1"}])):
+    for i, o in enumerate(
+        doc.get(
+            "outputs",
+            [{"name": "conc", "prediction": f"{comps[1 if doc.get('depot') and 'des' not in doc else 0]}/V1"}],
+        )
+    ):
         where = f"outputs[{i}]"
         pred = compile_expression(o["prediction"], known | set(comps), f"{where}.prediction")
         sd = compile_expression(o["sd"], known | set(comps) | {"IPRED"}, f"{where}.sd") if "sd" in o else None
@@ -256,19 +299,45 @@ def parse_general_model(doc: dict, name: str, text: str = "") -> GeneralModel:
         if scale not in ("linear", "log"):
             raise InputError(f"{where}.scale", scale, "allowed values are 'linear' or 'log'")
         cmt = int(o.get("cmt", 0))
-        outputs.append(Output(str(o.get("name", f"y{i + 1}")), cmt, pred, float(o.get("additive", 0.0)),
-                              float(o.get("proportional", 0.0)), sd, scale, str(o.get("unit", "mg/L"))))
+        outputs.append(
+            Output(
+                str(o.get("name", f"y{i + 1}")),
+                cmt,
+                pred,
+                float(o.get("additive", 0.0)),
+                float(o.get("proportional", 0.0)),
+                sd,
+                scale,
+                str(o.get("unit", "mg/L")),
+            )
+        )
         if sd is None and outputs[-1].additive <= 0 and outputs[-1].proportional <= 0:
-            raise InputError(f"{where}", o.get("name"), "give additive and/or proportional residual SD, or an 'sd' equation")
+            raise InputError(
+                f"{where}", o.get("name"), "give additive and/or proportional residual SD, or an 'sd' equation"
+            )
     dose_cmt = int(doc.get("dose_compartment", 1))
     if not 1 <= dose_cmt <= len(comps):
         raise InputError("dose_compartment", dose_cmt, f"a compartment number 1..{len(comps)}")
     model = GeneralModel(
-        name=name, title=str(doc["title"]), citation=str(doc.get("citation", "")), population=str(doc.get("population", "")),
-        thetas=thetas, covariate_specs=covs, eta_names=etas, omega_bsv=_omega(re_, "random_effects", etas),
-        kappa_names=kappas, omega_bov=_omega(bov, "occasion_effects", kappas), pk=pk, compartments=comps, des=des,
-        outputs=tuple(outputs), default_dose_cmt=dose_cmt, version=str(doc.get("version", "1")),
-        notes=tuple(doc.get("notes", ())), assumptions=tuple(doc.get("assumptions", ())), source_text=text,
+        name=name,
+        title=str(doc["title"]),
+        citation=str(doc.get("citation", "")),
+        population=str(doc.get("population", "")),
+        thetas=thetas,
+        covariate_specs=covs,
+        eta_names=etas,
+        omega_bsv=_omega(re_, "random_effects", etas),
+        kappa_names=kappas,
+        omega_bov=_omega(bov, "occasion_effects", kappas),
+        pk=pk,
+        compartments=comps,
+        des=des,
+        outputs=tuple(outputs),
+        default_dose_cmt=dose_cmt,
+        version=str(doc.get("version", "1")),
+        notes=tuple(doc.get("notes", ())),
+        assumptions=tuple(doc.get("assumptions", ())),
+        source_text=text,
     )
     return _with_linearity(model)
 
@@ -296,7 +365,9 @@ def _with_linearity(model: GeneralModel) -> GeneralModel:
     structural, i.e. holds for every parameter value.
     """
     refs = model.reference_covariates()
-    p = model.pk_values({k: np.array([v]) for k, v in refs.items()}, np.zeros((1, len(model.eta_names))), None, np.zeros(1))
+    p = model.pk_values(
+        {k: np.array([v]) for k, v in refs.items()}, np.zeros((1, len(model.eta_names))), None, np.zeros(1)
+    )
     p = {k: v[:, 0] for k, v in p.items()}
     n = len(model.compartments)
     rng = np.random.default_rng(7)
@@ -304,8 +375,11 @@ def _with_linearity(model: GeneralModel) -> GeneralModel:
     with np.errstate(all="ignore"):
         f0, fx, fy, fxy = (_rhs(model, p, s) for s in (np.zeros((1, n)), x, y, 1.7 * x + 0.3 * y))
     scale = np.abs(fx).max() + np.abs(fy).max() + 1e-300
-    linear = bool(np.all(np.isfinite(fxy)) and np.abs(f0).max() <= 1e-12 * scale
-                  and np.abs(fxy - 1.7 * fx - 0.3 * fy).max() <= 1e-9 * scale)
+    linear = bool(
+        np.all(np.isfinite(fxy))
+        and np.abs(f0).max() <= 1e-12 * scale
+        and np.abs(fxy - 1.7 * fx - 0.3 * fy).max() <= 1e-9 * scale
+    )
     return GeneralModel(**{**model.__dict__, "linear": linear})
 
 
@@ -316,7 +390,10 @@ def from_pkmodel(pk: PKModel) -> GeneralModel:
         raise InputError("model", pk.name, "only linear library models translate to the general language")
     from ifxdose.core.pk.covariates import COVARIATES
 
-    thetas = {f"TV_{k}": {"value": v.value, "unit": v.unit, "grade": v.grade, "source": v.source} for k, v in pk.parameters.items()}
+    thetas = {
+        f"TV_{k}": {"value": v.value, "unit": v.unit, "grade": v.grade, "source": v.source}
+        for k, v in pk.parameters.items()
+    }
     covs, lines = {}, []
     for c in pk.covariates:
         spec = COVARIATES[c]
@@ -324,7 +401,13 @@ def from_pkmodel(pk: PKModel) -> GeneralModel:
             ref = pk.default_covariate(c)
         except InputError:
             ref = None
-        covs[c] = {"unit": spec.unit, "low": spec.low, "high": spec.high, "binary": spec.binary, "description": spec.description}
+        covs[c] = {
+            "unit": spec.unit,
+            "low": spec.low,
+            "high": spec.high,
+            "binary": spec.binary,
+            "description": spec.description,
+        }
         if ref is not None:
             covs[c]["reference"] = ref
     for k in pk.parameters:
@@ -333,22 +416,43 @@ def from_pkmodel(pk: PKModel) -> GeneralModel:
             th = f"COV_{k}_{e.covariate}_{j}"
             thetas[th] = {"value": e.theta, "grade": e.grade, "source": e.source}
             x = e.covariate
-            terms.append({"power": f"({x}/{e.reference!r})**{th}", "exponential": f"exp({th}*({x}-{e.reference!r}))",
-                          "linear": f"(1+{th}*({x}-{e.reference!r}))", "factor": f"{th}**{x}"}[e.form])
+            terms.append(
+                {
+                    "power": f"({x}/{e.reference!r})**{th}",
+                    "exponential": f"exp({th}*({x}-{e.reference!r}))",
+                    "linear": f"(1+{th}*({x}-{e.reference!r}))",
+                    "factor": f"{th}**{x}",
+                }[e.form]
+            )
         if k in pk.eta_parameters:
             terms.append(f"exp(ETA_{k})")
         lines.append(f"{k} = " + "*".join(terms))
     if "F" in pk.parameters:
         lines.append("F1 = F")
     doc = {
-        "language": LANGUAGE, "title": pk.title, "citation": pk.citation, "population": pk.population,
-        "version": pk.version, "structure": pk.structure, "depot": pk.has_depot, "theta": thetas, "covariates": covs,
+        "language": LANGUAGE,
+        "title": pk.title,
+        "citation": pk.citation,
+        "population": pk.population,
+        "version": pk.version,
+        "structure": pk.structure,
+        "depot": pk.has_depot,
+        "theta": thetas,
+        "covariates": covs,
         "random_effects": {"names": [f"ETA_{k}" for k in pk.eta_parameters], "omega": pk.omega.tolist()},
         "pk": "\n".join(lines),
         "dose_compartment": 2 if pk.has_depot else 1,
-        "outputs": [{"name": "conc", "cmt": 0, "prediction": "CENTRAL/V1", "additive": pk.residual_additive_mg_l,
-                     "proportional": pk.residual_proportional}],
-        "notes": list(pk.notes), "assumptions": list(pk.assumptions),
+        "outputs": [
+            {
+                "name": "conc",
+                "cmt": 0,
+                "prediction": "CENTRAL/V1",
+                "additive": pk.residual_additive_mg_l,
+                "proportional": pk.residual_proportional,
+            }
+        ],
+        "notes": list(pk.notes),
+        "assumptions": list(pk.assumptions),
     }
     return parse_general_model(doc, pk.name)
 
@@ -357,8 +461,22 @@ def from_pkmodel(pk: PKModel) -> GeneralModel:
 def expm_batch(A: np.ndarray) -> np.ndarray:
     """exp(A) for a batch (..., n, n): Padé 13 with scaling and squaring (Higham 2005, SIAM J
     Matrix Anal Appl 26:1179), vectorised over the batch (scipy's expm loops in Python)."""
-    b = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
-         10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+    b = (
+        64764752532480000.0,
+        32382376266240000.0,
+        7771770303897600.0,
+        1187353796428800.0,
+        129060195264000.0,
+        10559470521600.0,
+        670442572800.0,
+        33522128640.0,
+        1323241920.0,
+        40840800.0,
+        960960.0,
+        16380.0,
+        182.0,
+        1.0,
+    )
     A = np.asarray(A, float)
     n = A.shape[-1]
     norm = float(np.abs(A).sum(-2).max()) if A.size else 0.0
@@ -433,9 +551,15 @@ class Engine:
         for k, spec in model.covariate_specs.items():
             if k not in rec.covariates:
                 if spec.reference is None:
-                    raise InputError(f"subject {rec.id}", k, f"the data set has no column {k!r}, which the model uses "
-                                                             "(and the model gives it no reference value)")
-                self.assumed.append(f"covariate {k} is not in the data: the model's reference {spec.reference:g} is used")
+                    raise InputError(
+                        f"subject {rec.id}",
+                        k,
+                        f"the data set has no column {k!r}, which the model uses "
+                        "(and the model gives it no reference value)",
+                    )
+                self.assumed.append(
+                    f"covariate {k} is not in the data: the model's reference {spec.reference:g} is used"
+                )
                 covs[k] = np.full(rec.time.size, spec.reference)
                 continue
             covs[k] = spec.check(rec.covariates[k], f"subject {rec.id} ", rec.rows)
@@ -443,7 +567,11 @@ class Engine:
         bad = (rec.cmt < 0) | (rec.cmt > self.n)
         if np.any(bad):
             r = int(np.nonzero(bad)[0][0])
-            raise InputError(f"row {rec.rows[r]} CMT", int(rec.cmt[r]), f"compartment numbers are 1..{self.n} ({', '.join(model.compartments)})")
+            raise InputError(
+                f"row {rec.rows[r]} CMT",
+                int(rec.cmt[r]),
+                f"compartment numbers are 1..{self.n} ({', '.join(model.compartments)})",
+            )
 
     # parameters ---------------------------------------------------------------
     def pk(self, eta: np.ndarray, kappa: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -482,7 +610,15 @@ class Engine:
                 raise InputError(f"row {rec.rows[r]}", "dose", "infusion duration and lag time must be finite and >= 0")
             n_add = int(rec.addl[r]) if rec.ii[r] > 0 else 0
             for k in range(n_add + 1):
-                out.append(_Entry(cmt - 1, rec.time[r] + k * rec.ii[r] + lag, np.broadcast_to(amount, (N,)).astype(float), dur, int(r)))
+                out.append(
+                    _Entry(
+                        cmt - 1,
+                        rec.time[r] + k * rec.ii[r] + lag,
+                        np.broadcast_to(amount, (N,)).astype(float),
+                        dur,
+                        int(r),
+                    )
+                )
         return out
 
     # propagation ---------------------------------------------------------------
@@ -495,8 +631,9 @@ class Engine:
             f = _rhs(self.model, {k: v[None, :] for k, v in p_rec.items()}, np.broadcast_to(basis, (n + 1, N, n)))
         return np.transpose(f[1:] - f[0:1], (1, 2, 0))  # K[:, i, j] = d(dA_i)/dA_j
 
-    def _advance(self, A: np.ndarray, rate: np.ndarray, h: float, p_rec: dict, K: np.ndarray | None,
-                 cache: dict | None = None) -> np.ndarray:
+    def _advance(
+        self, A: np.ndarray, rate: np.ndarray, h: float, p_rec: dict, K: np.ndarray | None, cache: dict | None = None
+    ) -> np.ndarray:
         if h <= 0 or (not np.any(A) and not np.any(rate)):
             return A
         if K is not None:
@@ -526,8 +663,11 @@ class Engine:
         N, n = e.amount.shape[0], self.n
         lag = e.time - self.rec.time[r]
         if np.any(e.duration > ii) or np.any(lag >= ii) or np.any((lag > 0) & (e.duration > 0)):
-            raise InputError(f"row {self.rec.rows[r]} SS", int(self.rec.ss[r]),
-                             "steady state needs infusion duration <= II and lag < II (and no lag with an infusion)")
+            raise InputError(
+                f"row {self.rec.rows[r]} SS",
+                int(self.rec.ss[r]),
+                "steady state needs infusion duration <= II and lag < II (and no lag with an infusion)",
+            )
         d = np.zeros((N, n))
         d[:, e.cmt] = np.where(e.duration > 0, 0.0, e.amount)
         rate = np.zeros((N, n))
@@ -538,7 +678,11 @@ class Engine:
             if np.any(e.duration > 0):
                 dur = float(e.duration.max())
                 if not np.allclose(e.duration, dur):
-                    raise InputError(f"row {self.rec.rows[r]} SS", int(self.rec.ss[r]), "steady state with a duration that varies between random-effect vectors is not supported")
+                    raise InputError(
+                        f"row {self.rec.rows[r]} SS",
+                        int(self.rec.ss[r]),
+                        "steady state with a duration that varies between random-effect vectors is not supported",
+                    )
                 A = self._advance(A, rate, dur, p_rec, K)
                 return self._advance(A, np.zeros_like(rate), ii - dur, p_rec, K)
             return self._advance(A, rate * 0, ii, p_rec, K)
@@ -556,7 +700,11 @@ class Engine:
                     break
                 y = y_new
             else:
-                raise InputError(f"row {self.rec.rows[r]} SS", int(self.rec.ss[r]), f"steady state not reached in {SS_MAX_CYCLES} cycles")
+                raise InputError(
+                    f"row {self.rec.rows[r]} SS",
+                    int(self.rec.ss[r]),
+                    f"steady state not reached in {SS_MAX_CYCLES} cycles",
+                )
         if np.any(lag > 0):  # state at the record time = II - lag after the previous entry
             y = self._advance_each(y + d, ii - lag, p_rec, K)
         return y
@@ -565,8 +713,9 @@ class Engine:
         out = np.empty_like(A)
         for hv in np.unique(h):
             m = h == hv
-            out[m] = self._advance(A[m], np.zeros_like(A[m]), float(hv), {k: v[m] for k, v in p_rec.items()},
-                                   None if K is None else K[m])
+            out[m] = self._advance(
+                A[m], np.zeros_like(A[m]), float(hv), {k: v[m] for k, v in p_rec.items()}, None if K is None else K[m]
+            )
         return out
 
     def amounts(self, eta: np.ndarray, kappa: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -650,7 +799,9 @@ class Engine:
                         e = next(x for x in entries if x.key_record == i)
                         pr = {k: v[:, i] for k, v in p.items()}
                         if rec.ii[i] <= 0:
-                            raise InputError(f"row {rec.rows[i]} II", float(rec.ii[i]), "a steady-state dose needs II > 0")
+                            raise InputError(
+                                f"row {rec.rows[i]} II", float(rec.ii[i]), "a steady-state dose needs II > 0"
+                            )
                         A = A + np.where(mask[:, None], self._steady_state(e, i, float(rec.ii[i]), pr, K_at(i)), 0.0)
                     if i in obs_pos:
                         out[mask, obs_pos[i], :] = A[mask]
@@ -713,6 +864,10 @@ def output_of(model: GeneralModel, rec: Records) -> np.ndarray:
     for j, r in enumerate(obs):
         c = int(rec.cmt[r])
         if c not in by_cmt:
-            raise InputError(f"row {rec.rows[r]} CMT", c, f"observation compartments of this model are {', '.join(str(k) for k in by_cmt)}")
+            raise InputError(
+                f"row {rec.rows[r]} CMT",
+                c,
+                f"observation compartments of this model are {', '.join(str(k) for k in by_cmt)}",
+            )
         out[j] = by_cmt[c]
     return out

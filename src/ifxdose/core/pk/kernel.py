@@ -101,7 +101,9 @@ def set_threads(n: int | None) -> int:
         return 1
     import numba
 
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if n is None else max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    numba.set_num_threads(
+        numba.config.NUMBA_NUM_THREADS if n is None else max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
+    )
     return numba.get_num_threads()
 
 
@@ -127,10 +129,21 @@ def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, rout
     mod = kernel()
     if mod is None:
         raise RuntimeError("the compiled kernel is not available (numba missing or IFXDOSE_KERNEL=0)")
+
     def c(a, dtype=np.float64):  # one compiled signature: C-contiguous, writeable, fixed dtypes
         return np.require(a, dtype, ["C", "W"])
 
-    rest = (c(lam), c(V), c(W), c(v1), c(f_sc), c(amount), c(np.atleast_2d(duration)), c(np.atleast_2d(route), np.int8), out)
+    rest = (
+        c(lam),
+        c(V),
+        c(W),
+        c(v1),
+        c(f_sc),
+        c(amount),
+        c(np.atleast_2d(duration)),
+        c(np.atleast_2d(route), np.int8),
+        out,
+    )
     if np.ndim(times) == 1:
         if not out.T.flags.c_contiguous:
             raise ValueError("a shared schedule writes a Fortran-ordered (P, T) output")

@@ -26,8 +26,25 @@ def propagate(obs_times, times, kinds, payload, lam, V, W, v1, f_sc, amount, dur
     rs = 0 if times.shape[0] == 1 else 1
     rd = 0 if duration.shape[0] == 1 else 1
     for i in prange(P):
-        _patient(i, i * ro, i * rs, i * rd, obs_times, times, kinds, payload, lam, V, W, v1, f_sc, amount,
-                 duration, route, out)
+        _patient(
+            i,
+            i * ro,
+            i * rs,
+            i * rd,
+            obs_times,
+            times,
+            kinds,
+            payload,
+            lam,
+            V,
+            W,
+            v1,
+            f_sc,
+            amount,
+            duration,
+            route,
+            out,
+        )
 
 
 @numba.njit(cache=True, nogil=True)
@@ -150,8 +167,24 @@ def propagate_shared(times, kinds, payload, h_index, h_values, lam, V, W, v1, f_
     :func:`propagate` with (M,) schedules."""
     P = lam.shape[0]
     for b in prange((P + BLOCK - 1) // BLOCK):
-        _block(b * BLOCK, min(P, (b + 1) * BLOCK), times, kinds, payload, h_index, h_values, lam, V, W, v1,
-               f_sc, amount, duration, route, out)
+        _block(
+            b * BLOCK,
+            min(P, (b + 1) * BLOCK),
+            times,
+            kinds,
+            payload,
+            h_index,
+            h_values,
+            lam,
+            V,
+            W,
+            v1,
+            f_sc,
+            amount,
+            duration,
+            route,
+            out,
+        )
 
 
 @numba.njit(cache=True, nogil=True)

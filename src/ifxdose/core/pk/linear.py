@@ -80,8 +80,10 @@ def eigen(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     if K.shape[-1] == 1:
         return lam, V, W, np.ones(K.shape[:-2])
     if K.shape[-1] == 2:  # the same 1-norm, written out (reductions over axes of 2 are slow)
+
         def norm1(M):
             return np.maximum(np.abs(M[..., 0, 0]) + np.abs(M[..., 1, 0]), np.abs(M[..., 0, 1]) + np.abs(M[..., 1, 1]))
+
         return lam, V, W, norm1(V) * norm1(W)
     cond = np.abs(V).sum(-2).max(-1) * np.abs(W).sum(-2).max(-1)  # 1-norm condition number
     return lam, V, W, cond
@@ -190,6 +192,7 @@ def _eigen_all(structure: str, params: dict[str, np.ndarray]):
 
 def same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
     """True when every patient has the same event times, durations and routes."""
+
     def same(a: np.ndarray) -> bool:
         eq = a == a[:1]
         if a.dtype.kind == "f":
@@ -219,8 +222,21 @@ def _run_kernel(structure, params, doses, schedule, n_obs: int, obs_finite: bool
     target = out if direct else np.empty((P, n_obs), order=order)
     if not obs_finite:  # samples at non-finite times are never reached: NaN, as on the NumPy path
         target.fill(np.nan)
-    propagate(times, kinds, payload, lam, V, W, v1, f_sc, doses.amount_mg, doses.duration_days[rows],
-              doses.route[rows], target, obs_times)
+    propagate(
+        times,
+        kinds,
+        payload,
+        lam,
+        V,
+        W,
+        v1,
+        f_sc,
+        doses.amount_mg,
+        doses.duration_days[rows],
+        doses.route[rows],
+        target,
+        obs_times,
+    )
     if out is not None and not direct:
         out[...] = target
         target = out
@@ -248,8 +264,16 @@ def simulate_linear(
     n_events = obs_days.shape[-1] + 2 * doses.time_days.shape[1] + segment_start_days.shape[1]
     if use_kernel(P, n_events):  # each patient's own events, merged with the samples in the kernel
         events = build_schedule(doses, segment_start_days, np.empty((P, 0)))
-        return _run_kernel(structure, params, doses, events, obs_days.shape[-1], bool(np.isfinite(obs_days).all()),
-                           out, obs_times=obs_days)
+        return _run_kernel(
+            structure,
+            params,
+            doses,
+            events,
+            obs_days.shape[-1],
+            bool(np.isfinite(obs_days).all()),
+            out,
+            obs_times=obs_days,
+        )
     note_numpy_work(P, n_events)
     if obs_days.ndim == 1:
         obs_days = np.broadcast_to(obs_days, (P, obs_days.size))
@@ -350,8 +374,14 @@ def superpose_geometry(dose_time_days, dose_duration_days, obs_days) -> dict[str
     elapsed = np.where(after, t - s, 0.0)
     infusing = np.minimum(elapsed, dur)  # m - s, time spent infusing before t
     infusion = np.broadcast_to(dur > 0, after.shape)
-    return {"after": after, "elapsed": elapsed, "infusing": infusing, "since_end": elapsed - infusing,
-            "infusion": infusion, "rate_per_mg": np.where(infusion, 1.0 / np.where(dur > 0, dur, 1.0), 1.0)}
+    return {
+        "after": after,
+        "elapsed": elapsed,
+        "infusing": infusing,
+        "since_end": elapsed - infusing,
+        "infusion": infusion,
+        "rate_per_mg": np.where(infusion, 1.0 / np.where(dur > 0, dur, 1.0), 1.0),
+    }
 
 
 def superpose(

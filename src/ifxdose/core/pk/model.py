@@ -34,13 +34,29 @@ NONLINEAR_STRUCTURES = {
     "2cmt_tmdd_qss": ("CL", "V1", "Q", "V2", "KSS", "BMAX", "KINT", "KDEG"),
     # Ternant 2021: 2-cmt + TMDD QSS in the central and the peripheral compartment.
     "2cmt_double_tmdd_qss": (
-        "CL", "V1", "Q", "V2", "KSS", "R0", "KINT", "KSS_P", "R0_P", "KINT_P", "KDEG",
+        "CL",
+        "V1",
+        "Q",
+        "V2",
+        "KSS",
+        "R0",
+        "KINT",
+        "KSS_P",
+        "R0_P",
+        "KINT_P",
+        "KDEG",
     ),
 }
 COVARIATE_FORMS = ("power", "exponential", "linear", "factor")
 UNITS = {
-    "CL": "L/day", "V1": "L", "Q": "L/day", "V2": "L", "Q3": "L/day", "V3": "L",
-    "KA": "1/day", "F": "fraction",
+    "CL": "L/day",
+    "V1": "L",
+    "Q": "L/day",
+    "V2": "L",
+    "Q3": "L/day",
+    "V3": "L",
+    "KA": "1/day",
+    "F": "fraction",
 }
 
 
@@ -78,7 +94,7 @@ class CovariateEffect:
             return np.exp(self.theta * (x - self.reference))
         if self.form == "linear":
             return 1.0 + self.theta * (x - self.reference)
-        return self.theta ** x  # factor
+        return self.theta**x  # factor
 
 
 @dataclass(frozen=True)
@@ -158,7 +174,11 @@ class PKModel:
             return params
         eta = np.asarray(eta, dtype=float)
         if eta.shape[-1] != len(self.eta_parameters):
-            raise InputError("eta", eta.shape, f"last axis must have {len(self.eta_parameters)} random effects ({', '.join(self.eta_parameters)})")
+            raise InputError(
+                "eta",
+                eta.shape,
+                f"last axis must have {len(self.eta_parameters)} random effects ({', '.join(self.eta_parameters)})",
+            )
         for i, name in enumerate(self.eta_parameters):
             params[name] = params[name] * np.exp(eta[..., i])
         return params

@@ -100,18 +100,38 @@ def read_nmtran(text: str) -> list[Records]:
     def bad(mask, col, allowed):
         if np.any(mask):
             j = int(np.nonzero(mask)[0][0])
-            vals = {"EVID": evid, "AMT": amt, "RATE": rate, "CMT": cmt, "SS": ss, "II": ii, "ADDL": addl, "MDV": mdv,
-                    "BLQ": blq, "LLOQ": lloq, "DV": dv, "TIME": time}[col]
+            vals = {
+                "EVID": evid,
+                "AMT": amt,
+                "RATE": rate,
+                "CMT": cmt,
+                "SS": ss,
+                "II": ii,
+                "ADDL": addl,
+                "MDV": mdv,
+                "BLQ": blq,
+                "LLOQ": lloq,
+                "DV": dv,
+                "TIME": time,
+            }[col]
             raise InputError(f"row {int(rows[j])} column {col}", float(vals[j]), allowed)
 
     dose = np.isin(evid, (1, 4))
-    bad(~np.isin(evid, (0, 1, 2, 3, 4)), "EVID", "allowed values are 0 (observation), 1 (dose), 2 (other), 3 (reset), 4 (reset and dose)")
+    bad(
+        ~np.isin(evid, (0, 1, 2, 3, 4)),
+        "EVID",
+        "allowed values are 0 (observation), 1 (dose), 2 (other), 3 (reset), 4 (reset and dose)",
+    )
     bad(~np.isin(mdv, (0, 1)), "MDV", "allowed values are 0 or 1")
     bad((evid == 0) & (mdv == 0) & np.isnan(dv) & (blq == 0), "DV", "an observation (EVID 0, MDV 0) needs a DV")
     bad(dose & ~(amt >= 0), "AMT", "allowed range is [0, inf)")
     bad(dose & (amt == 0) & ~((ss > 0) & (rate > 0)), "AMT", "a dose record needs AMT > 0")
     bad(~((rate >= 0) | np.isin(rate, (-1, -2))), "RATE", "allowed values are 0, > 0, -1 (model R) or -2 (model D)")
-    bad((cmt < 0) | (cmt != np.round(cmt)), "CMT", "a compartment number >= 1 (negative CMT, compartment off, is not supported)")
+    bad(
+        (cmt < 0) | (cmt != np.round(cmt)),
+        "CMT",
+        "a compartment number >= 1 (negative CMT, compartment off, is not supported)",
+    )
     bad(~np.isin(ss, (0, 1, 2)) | (ss > 0) & ~dose, "SS", "allowed values are 0, 1 or 2, on dose records")
     bad((ss > 0) & (amt == 0), "AMT", "a steady-state constant infusion (AMT 0, RATE > 0) is not supported")
     bad((ss > 0) & ~(ii > 0), "II", "a steady-state dose needs II > 0")
@@ -139,8 +159,11 @@ def read_nmtran(text: str) -> list[Records]:
         t = time[sl]
         back = np.nonzero(np.diff(t) < 0)[0]
         if back.size:
-            raise InputError(f"row {int(rows[a + back[0] + 1])} column TIME", float(t[back[0] + 1]),
-                             f"times must not decrease within subject {sid} (previous {t[back[0]]:g})")
+            raise InputError(
+                f"row {int(rows[a + back[0] + 1])} column TIME",
+                float(t[back[0] + 1]),
+                f"times must not decrease within subject {sid} (previous {t[back[0]]:g})",
+            )
         occ_raw = item("OCC", 1.0)[sl]
         _, occ = np.unique(occ_raw, return_inverse=True)
         covs = {}
@@ -155,9 +178,24 @@ def read_nmtran(text: str) -> list[Records]:
                 except ValueError:
                     arr[j] = np.nan  # non-numeric column: an error only if the model uses it
             covs[name] = arr
-        subjects.append(Records(
-            id=sid, time=t.copy(), evid=evid[sl].astype(int), amt=amt[sl], cmt=cmt[sl].astype(int), rate=rate[sl],
-            ss=ss[sl].astype(int), ii=ii[sl], addl=addl[sl].astype(int), dv=dv[sl], mdv=mdv[sl].astype(int),
-            lloq=lloq[sl], blq=cens[sl], occ=occ.astype(int), covariates=covs, rows=rows[sl],
-        ))
+        subjects.append(
+            Records(
+                id=sid,
+                time=t.copy(),
+                evid=evid[sl].astype(int),
+                amt=amt[sl],
+                cmt=cmt[sl].astype(int),
+                rate=rate[sl],
+                ss=ss[sl].astype(int),
+                ii=ii[sl],
+                addl=addl[sl].astype(int),
+                dv=dv[sl],
+                mdv=mdv[sl].astype(int),
+                lloq=lloq[sl],
+                blq=cens[sl],
+                occ=occ.astype(int),
+                covariates=covs,
+                rows=rows[sl],
+            )
+        )
     return subjects

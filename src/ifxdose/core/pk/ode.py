@@ -43,11 +43,13 @@ def _system(structure: str, p: dict[str, float]):
             ctot = A[0] / v1
             cf = _qss_free(ctot, A[2], kss)
             cplx = A[2] * cf / (kss + cf)
-            return np.array([
-                -cl * cf - q * cf + q / v2 * A[1] - kint * v1 * cplx + r[0],
-                q * cf - q / v2 * A[1],
-                kdeg * bmax - kdeg * A[2] - (kint - kdeg) * cplx,
-            ])
+            return np.array(
+                [
+                    -cl * cf - q * cf + q / v2 * A[1] - kint * v1 * cplx + r[0],
+                    q * cf - q / v2 * A[1],
+                    kdeg * bmax - kdeg * A[2] - (kint - kdeg) * cplx,
+                ]
+            )
 
         return 3, rhs, (lambda A: A[0] / v1), np.array([0.0, 0.0, bmax])
     if structure == "2cmt_double_tmdd_qss":  # Ternant 2021 Appendix A (molar, referenced to V1)
@@ -61,12 +63,14 @@ def _system(structure: str, p: dict[str, float]):
             cf, cpf = _qss_free(c, A[2], kss), _qss_free(cp, A[3], kss_p)
             dc = -k10 * cf - k12 * cf + k21 * cpf - kint * (c - cf)
             dcp = k12 * cf - k21 * cpf - kint_p * (cp - cpf)
-            return np.array([
-                dc / to_nm + r[0],
-                dcp / to_nm,
-                r0 * kdeg - kdeg * (A[2] - c + cf) - kint * (c - cf),
-                r0_p * kdeg - kdeg * (A[3] - cp + cpf) - kint_p * (cp - cpf),
-            ])
+            return np.array(
+                [
+                    dc / to_nm + r[0],
+                    dcp / to_nm,
+                    r0 * kdeg - kdeg * (A[2] - c + cf) - kint * (c - cf),
+                    r0_p * kdeg - kdeg * (A[3] - cp + cpf) - kint_p * (cp - cpf),
+                ]
+            )
 
         def observe(A):  # unbound infliximab (the Tours ELISA measures free drug)
             return _qss_free(A[0] * to_nm, A[2], kss) * MG_L_PER_NM

@@ -65,19 +65,27 @@ class AdaStatus:
         a = self.result
         assert a is not None
         if self.high:
-            return (f"anti-drug antibodies {a.titre:g} {a.titre_unit} on {a.date} are at or above "
-                    f"{ADA_STOP_UG_L:g} µg/L: stop infliximab and switch to another biologic rather than escalate")
-        return (f"anti-drug antibodies on {a.date} with an undetectable infliximab level: the drug is being "
-                "cleared by antibodies; switch rather than escalate")
+            return (
+                f"anti-drug antibodies {a.titre:g} {a.titre_unit} on {a.date} are at or above "
+                f"{ADA_STOP_UG_L:g} µg/L: stop infliximab and switch to another biologic rather than escalate"
+            )
+        return (
+            f"anti-drug antibodies on {a.date} with an undetectable infliximab level: the drug is being "
+            "cleared by antibodies; switch rather than escalate"
+        )
 
     def reason_ja(self) -> str:
         a = self.result
         assert a is not None
         if self.high:
-            return (f"{a.date}の抗薬物抗体 {a.titre:g} {a.titre_unit} は {ADA_STOP_UG_L:g} µg/L 以上です。増量ではなく、"
-                    "インフリキシマブを中止して他の生物学的製剤へ切り替えてください。")
-        return (f"{a.date}に抗薬物抗体が陽性で、インフリキシマブ濃度は検出限界未満です。抗体により薬剤が除去されて"
-                "いるため、増量ではなく切り替えを推奨します。")
+            return (
+                f"{a.date}の抗薬物抗体 {a.titre:g} {a.titre_unit} は {ADA_STOP_UG_L:g} µg/L 以上です。増量ではなく、"
+                "インフリキシマブを中止して他の生物学的製剤へ切り替えてください。"
+            )
+        return (
+            f"{a.date}に抗薬物抗体が陽性で、インフリキシマブ濃度は検出限界未満です。抗体により薬剤が除去されて"
+            "いるため、増量ではなく切り替えを推奨します。"
+        )
 
     def citations(self) -> list[str]:
         return [cite("S13")] if self.high else [cite("S12"), cite("S13")]
@@ -97,12 +105,16 @@ def ada_status(history: PatientHistory, today: date) -> AdaStatus:
     start = last.date - timedelta(days=SAME_VISIT_DAYS)
     status.undetectable_level = any(lv.below_lloq for lv in history.levels if start <= as_date(lv.date) <= today)
     if unit == "AU/mL":
-        status.warnings.append(f"ADA positive on {last.date} in AU/mL ({last.titre:g} {last.titre_unit}): the "
-                               f"{ADA_STOP_UG_L:g} µg/L stop rule (S13) cannot be applied to arbitrary units; "
-                               "retest with a titre in µg/L")
+        status.warnings.append(
+            f"ADA positive on {last.date} in AU/mL ({last.titre:g} {last.titre_unit}): the "
+            f"{ADA_STOP_UG_L:g} µg/L stop rule (S13) cannot be applied to arbitrary units; "
+            "retest with a titre in µg/L"
+        )
     elif last.titre is None:
-        status.warnings.append(f"ADA positive on {last.date} without a titre: the {ADA_STOP_UG_L:g} µg/L stop "
-                               "rule (S13) cannot be applied; retest with a titre in µg/L")
+        status.warnings.append(
+            f"ADA positive on {last.date} without a titre: the {ADA_STOP_UG_L:g} µg/L stop "
+            "rule (S13) cannot be applied; retest with a titre in µg/L"
+        )
     return status
 
 

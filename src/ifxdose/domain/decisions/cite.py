@@ -17,19 +17,29 @@ JP_LABEL_URL = "https://expydoc.com/doc/9625991/"
 #: Sources that are not seed studies, by key.
 SOURCES: dict[str, str] = {
     "label-jp": f"Remicade JP label, 用法・用量 <関節リウマチ> ({JP_LABEL_URL})",
-    "label-jp-stepwise": ("Remicade JP label, 用法・用量 <関節リウマチ>: 「6週の投与以後、効果不十分又は効果が減弱した場合"
-                          "には、投与量の増量や投与間隔の短縮が可能である。これらの投与量の増量や投与間隔の短縮は段階的に"
-                          f"行う。」 ({JP_LABEL_URL})"),
-    "label-jp-contraindication": ("Remicade JP label, 禁忌: 本剤の成分又はマウス由来の蛋白質に対する過敏症の既往歴のある患者 "
-                                  "(https://kanri.nkdesk.com/riumachi/riumachi12.php)"),
-    "label-jp-infusion": ("Mitsubishi Tanabe patient information, レミケード治療の進め方 (点滴は2時間以上; 4回目以降は"
-                          "短縮可): https://www.riumachi21.info/patient/remicade/text03.html"),
-    "infusion-reaction": ("Mitsubishi Tanabe medical Q&A, Infusion reaction発現時の対処法・予防投薬: 軽度〜中等度は投与速度を"
-                          "遅くする又は中止、抗ヒスタミン薬・アセトアミノフェン; 予防投薬でリスク軽減 "
-                          "(https://medical.mt-pharma.co.jp/di/qa/rec/7788)"),
+    "label-jp-stepwise": (
+        "Remicade JP label, 用法・用量 <関節リウマチ>: 「6週の投与以後、効果不十分又は効果が減弱した場合"
+        "には、投与量の増量や投与間隔の短縮が可能である。これらの投与量の増量や投与間隔の短縮は段階的に"
+        f"行う。」 ({JP_LABEL_URL})"
+    ),
+    "label-jp-contraindication": (
+        "Remicade JP label, 禁忌: 本剤の成分又はマウス由来の蛋白質に対する過敏症の既往歴のある患者 "
+        "(https://kanri.nkdesk.com/riumachi/riumachi12.php)"
+    ),
+    "label-jp-infusion": (
+        "Mitsubishi Tanabe patient information, レミケード治療の進め方 (点滴は2時間以上; 4回目以降は"
+        "短縮可): https://www.riumachi21.info/patient/remicade/text03.html"
+    ),
+    "infusion-reaction": (
+        "Mitsubishi Tanabe medical Q&A, Infusion reaction発現時の対処法・予防投薬: 軽度〜中等度は投与速度を"
+        "遅くする又は中止、抗ヒスタミン薬・アセトアミノフェン; 予防投薬でリスク軽減 "
+        "(https://medical.mt-pharma.co.jp/di/qa/rec/7788)"
+    ),
     "label-us": "REMICADE US PI, RA dosage: http://www.healthscout.com/rxdetail/1/118/7/main.html",
-    "mulleman-2009": ("Mulleman D et al. Arthritis Res Ther 2009;11:R178, Table 1 "
-                      "(https://arthritis-research.biomedcentral.com/articles/10.1186/ar2867/tables/1)"),
+    "mulleman-2009": (
+        "Mulleman D et al. Arthritis Res Ther 2009;11:R178, Table 1 "
+        "(https://arthritis-research.biomedcentral.com/articles/10.1186/ar2867/tables/1)"
+    ),
     "nordrum": "Syversen SW et al. JAMA 2021;326:2375-84 (NOR-DRUM B)",
     "start": "Rahman MU et al. Ann Rheum Dis 2007;66:1233-8 (START escalation)",
     "rrrr": "Tanaka Y et al. Ann Rheum Dis 2020;79:94-102 (RRRR)",

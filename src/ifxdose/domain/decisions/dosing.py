@@ -141,8 +141,9 @@ def exposure_mg_per_kg_week(dose_mg_per_kg: float, interval_weeks: float) -> flo
 Change = Literal["escalate", "keep", "reduce"]
 
 
-def exposure_change(current: tuple[float, float], new: tuple[float, float], tolerance: float = CURRENT_TOLERANCE
-                    ) -> Change:
+def exposure_change(
+    current: tuple[float, float], new: tuple[float, float], tolerance: float = CURRENT_TOLERANCE
+) -> Change:
     """Compare (mg/kg, weeks) regimens: more mg/kg per infusion or a shorter interval is an
     escalation; within ``tolerance`` of the current mg/kg at the same interval is "keep"."""
     (d0, w0), (d1, w1) = current, new
@@ -169,8 +170,9 @@ def prepare(dose_mg_per_kg: float, weight_kg: float, rounding: Rounding = "up") 
     return round_to_vials(dose_mg(dose_mg_per_kg, weight_kg), rounding=rounding)
 
 
-def whole_vial_doses(weight_kg: float, interval_weeks: float, floor_mg_per_kg: float, rules: str = "jp",
-                     vial_mg: int = VIAL_MG) -> list[int]:
+def whole_vial_doses(
+    weight_kg: float, interval_weeks: float, floor_mg_per_kg: float, rules: str = "jp", vial_mg: int = VIAL_MG
+) -> list[int]:
     """Whole-vial counts from the floor (rounded up) to the label ceiling at this interval (rounded down)."""
     import math
 

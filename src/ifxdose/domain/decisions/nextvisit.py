@@ -32,8 +32,14 @@ class NextVisit(BaseModel):
     citations: list[str] = []
 
 
-def next_visit(next_infusion: date | None, infusion_number: int | None, reaction: ReactionStatus,
-               ada_positive: bool, last_level_low: bool, last_ada: date | None) -> NextVisit:
+def next_visit(
+    next_infusion: date | None,
+    infusion_number: int | None,
+    reaction: ReactionStatus,
+    ada_positive: bool,
+    last_level_low: bool,
+    last_ada: date | None,
+) -> NextVisit:
     v = NextVisit(citations=[cite("label-jp-infusion")])
     if next_infusion is None:
         v.advice.append("no further infliximab: no trough is needed; follow disease activity")
@@ -46,8 +52,11 @@ def next_visit(next_infusion: date | None, infusion_number: int | None, reaction
         v.ada_retest_date = next_infusion
         why = "ADA were positive" if ada_positive else "the last level was low or undetectable"
         v.advice.append(f"retest anti-drug antibodies with that trough ({why})")
-        v.advice_ja.append("そのトラフと同時に抗薬物抗体を再検査してください（" +
-                           ("抗体陽性のため" if ada_positive else "前回濃度が低値または検出限界未満のため") + "）。")
+        v.advice_ja.append(
+            "そのトラフと同時に抗薬物抗体を再検査してください（"
+            + ("抗体陽性のため" if ada_positive else "前回濃度が低値または検出限界未満のため")
+            + "）。"
+        )
     else:
         due = (last_ada + timedelta(days=ADA_ROUTINE_DAYS)) if last_ada else next_infusion
         v.ada_retest_date = max(due, next_infusion)
@@ -61,7 +70,9 @@ def next_visit(next_infusion: date | None, infusion_number: int | None, reaction
         v.advice.append("infuse over at least 2 hours (label, infusions 1-3)")
         v.advice_ja.append("2時間以上かけて点滴してください（添付文書、1〜3回目）。")
     else:
-        v.advice.append("infuse over 2 hours; from the 4th infusion the time may be shortened if earlier 2-hour "
-                        "infusions were uneventful")
+        v.advice.append(
+            "infuse over 2 hours; from the 4th infusion the time may be shortened if earlier 2-hour "
+            "infusions were uneventful"
+        )
         v.advice_ja.append("2時間かけて点滴します。2時間の点滴で異常がなければ、4回目以降は点滴時間を短縮できます。")
     return v

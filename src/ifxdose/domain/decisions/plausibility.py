@@ -70,56 +70,102 @@ def check_history(history: PatientHistory, today: date) -> list[Warning_]:
             prev = as_date(infusions[k - 1].date)
             gap = (day - prev).days
             if gap == 0:
-                raise InputError(f"infusions[{k}]", day.isoformat(), f"duplicates infusions[{k - 1}] (same day): "
-                                 "one infusion per day; remove the duplicate")
+                raise InputError(
+                    f"infusions[{k}]",
+                    day.isoformat(),
+                    f"duplicates infusions[{k - 1}] (same day): one infusion per day; remove the duplicate",
+                )
             if gap < MIN_SPACING_DAYS:
-                raise InputError(f"infusions[{k}]", day.isoformat(), f"only {gap} days after infusions[{k - 1}] "
-                                 f"({prev}); infusions are at least {MIN_SPACING_DAYS} days apart (label induction: "
-                                 "weeks 0, 2, 6)")
+                raise InputError(
+                    f"infusions[{k}]",
+                    day.isoformat(),
+                    f"only {gap} days after infusions[{k - 1}] "
+                    f"({prev}); infusions are at least {MIN_SPACING_DAYS} days apart (label induction: "
+                    "weeks 0, 2, 6)",
+                )
             if gap < WARN_SPACING_DAYS:
-                out.append(Warning_("infusion-spacing", f"infusions[{k}] ({day}) only {gap} days after "
-                                    f"infusions[{k - 1}] ({prev}); the label spaces infusions at least 2 weeks apart"))
+                out.append(
+                    Warning_(
+                        "infusion-spacing",
+                        f"infusions[{k}] ({day}) only {gap} days after "
+                        f"infusions[{k - 1}] ({prev}); the label spaces infusions at least 2 weeks apart",
+                    )
+                )
         weight = history.weight_on(day)
         if weight is None:
             continue
         given = inf.dose_mg / weight
         if given > MAX_PLAUSIBLE_MG_PER_KG:
-            raise InputError(f"infusions[{k}].dose_mg", inf.dose_mg, f"{given:.1f} mg/kg at {weight:g} kg; the label's "
-                             f"ceiling is 10 mg/kg: check the dose and the weight")
+            raise InputError(
+                f"infusions[{k}].dose_mg",
+                inf.dose_mg,
+                f"{given:.1f} mg/kg at {weight:g} kg; the label's ceiling is 10 mg/kg: check the dose and the weight",
+            )
         if given > max_dose_mg_per_kg(8.0) * (1 + TOLERANCE):
-            out.append(Warning_("dose-above-label", f"infusions[{k}] ({day}): {inf.dose_mg:g} mg = {given:.1f} mg/kg "
-                                "at the recorded weight, above the label ceiling of 10 mg/kg"))
+            out.append(
+                Warning_(
+                    "dose-above-label",
+                    f"infusions[{k}] ({day}): {inf.dose_mg:g} mg = {given:.1f} mg/kg "
+                    "at the recorded weight, above the label ceiling of 10 mg/kg",
+                )
+            )
         if inf.dose_mg_per_kg is not None:
             expected = inf.dose_mg_per_kg * weight
             rel = abs(inf.dose_mg - expected) / expected
             vials = {math.floor(expected / VIAL_MG) * VIAL_MG, math.ceil(expected / VIAL_MG - 1e-9) * VIAL_MG}
             if rel > CONTRADICTION and inf.dose_mg not in vials:
-                raise InputError(f"infusions[{k}].dose_mg", inf.dose_mg, f"contradicts dose_mg_per_kg "
-                                 f"{inf.dose_mg_per_kg:g} x {weight:g} kg = {expected:.0f} mg; correct one of them")
+                raise InputError(
+                    f"infusions[{k}].dose_mg",
+                    inf.dose_mg,
+                    f"contradicts dose_mg_per_kg "
+                    f"{inf.dose_mg_per_kg:g} x {weight:g} kg = {expected:.0f} mg; correct one of them",
+                )
             if rel > TOLERANCE and inf.dose_mg not in vials:
-                out.append(Warning_("mg-vs-mgkg", f"infusions[{k}] ({day}): {inf.dose_mg:g} mg differs by "
-                                    f"{100 * rel:.0f} % from {inf.dose_mg_per_kg:g} mg/kg x {weight:g} kg = "
-                                    f"{expected:.0f} mg"))
+                out.append(
+                    Warning_(
+                        "mg-vs-mgkg",
+                        f"infusions[{k}] ({day}): {inf.dose_mg:g} mg differs by "
+                        f"{100 * rel:.0f} % from {inf.dose_mg_per_kg:g} mg/kg x {weight:g} kg = "
+                        f"{expected:.0f} mg",
+                    )
+                )
     for i, a in enumerate(history.ada):
         ug = titre_ug_l(a)
         if a.result == "negative" and ug is not None and ug >= ADA_STOP_UG_L:
-            raise InputError(f"ada[{i}]", f"negative with titre {a.titre:g} {a.titre_unit}",
-                             f"a titre >= {ADA_STOP_UG_L:g} µg/L is positive (NOR-DRUM B, S13): correct the result "
-                             "or the titre")
+            raise InputError(
+                f"ada[{i}]",
+                f"negative with titre {a.titre:g} {a.titre_unit}",
+                f"a titre >= {ADA_STOP_UG_L:g} µg/L is positive (NOR-DRUM B, S13): correct the result or the titre",
+            )
     for i, lv in enumerate(history.levels):
         if lv.value_mg_l is not None and lv.value_mg_l > MAX_LEVEL_MG_L:
-            raise InputError(f"levels[{i}].value_mg_l", lv.value_mg_l, f"above {MAX_LEVEL_MG_L:g} mg/L, more than "
-                             "any infliximab peak: was it reported in ng/mL (divide by 1000)?")
+            raise InputError(
+                f"levels[{i}].value_mg_l",
+                lv.value_mg_l,
+                f"above {MAX_LEVEL_MG_L:g} mg/L, more than "
+                "any infliximab peak: was it reported in ng/mL (divide by 1000)?",
+            )
     if infusions:
         w_last, w_now = history.weight_on(infusions[-1].date), history.weight_on(today)
         if w_last and w_now and abs(w_now - w_last) > TOLERANCE * w_last:
-            out.append(Warning_("weight-change", f"weight {w_last:g} kg at the last infusion and {w_now:g} kg now "
-                                f"({100 * (w_now - w_last) / w_last:+.0f} %): re-weigh; the dose is per kg"))
+            out.append(
+                Warning_(
+                    "weight-change",
+                    f"weight {w_last:g} kg at the last infusion and {w_now:g} kg now "
+                    f"({100 * (w_now - w_last) / w_last:+.0f} %): re-weigh; the dose is per kg",
+                )
+            )
     return out
 
 
 def check_trough_units(values_mg_l: list[tuple[int, float]]) -> list[Warning_]:
     """``level-units`` warnings for troughs (index, value) that fit ng/mL better than mg/L."""
-    return [Warning_("level-units", f"levels[{i}]: a trough of {v:g} mg/L is implausibly high for RA; was it "
-                                    "reported in ng/mL (divide by 1000)?")
-            for i, v in values_mg_l if v > MAX_TROUGH_MG_L]
+    return [
+        Warning_(
+            "level-units",
+            f"levels[{i}]: a trough of {v:g} mg/L is implausibly high for RA; was it "
+            "reported in ng/mL (divide by 1000)?",
+        )
+        for i, v in values_mg_l
+        if v > MAX_TROUGH_MG_L
+    ]

@@ -20,8 +20,21 @@ from typing import Literal
 from ifxdose.domain.decisions.cite import cite
 from ifxdose.domain.patient import PatientHistory, as_date
 
-SEVERE_WORDS = ("severe", "anaphyla", "shock", "grade 3", "grade 4", "bronchospasm", "hypotension", "serious",
-                "重篤", "重度", "アナフィラキシー", "ショック", "血圧低下")
+SEVERE_WORDS = (
+    "severe",
+    "anaphyla",
+    "shock",
+    "grade 3",
+    "grade 4",
+    "bronchospasm",
+    "hypotension",
+    "serious",
+    "重篤",
+    "重度",
+    "アナフィラキシー",
+    "ショック",
+    "血圧低下",
+)
 NONE_WORDS = ("", "none", "no", "nil", "-", "—", "なし", "無", "特になし", "no reaction")
 Severity = Literal["none", "mild", "severe"]
 
@@ -41,22 +54,30 @@ class ReactionStatus:
     text: str = ""
 
     def stop_reason(self) -> str:
-        return (f"severe infusion reaction at infusions[{self.index}] ({self.when}: {self.text!r}): stop infliximab; "
-                "hypersensitivity to infliximab is a contraindication (JP label 禁忌)")
+        return (
+            f"severe infusion reaction at infusions[{self.index}] ({self.when}: {self.text!r}): stop infliximab; "
+            "hypersensitivity to infliximab is a contraindication (JP label 禁忌)"
+        )
 
     def stop_reason_ja(self) -> str:
-        return (f"{self.when}の投与（infusions[{self.index}]）で重篤な投与時反応（{self.text}）がありました。"
-                "インフリキシマブを中止してください（本剤に対する過敏症の既往は禁忌）。")
+        return (
+            f"{self.when}の投与（infusions[{self.index}]）で重篤な投与時反応（{self.text}）がありました。"
+            "インフリキシマブを中止してください（本剤に対する過敏症の既往は禁忌）。"
+        )
 
     def premedication(self) -> str:
-        return (f"infusion reaction at infusions[{self.index}] ({self.when}: {self.text!r}): premedicate "
-                "(antihistamine, acetaminophen; a corticosteroid if there was wheezing) and infuse more slowly, "
-                "over at least 2 hours; have emergency treatment ready")
+        return (
+            f"infusion reaction at infusions[{self.index}] ({self.when}: {self.text!r}): premedicate "
+            "(antihistamine, acetaminophen; a corticosteroid if there was wheezing) and infuse more slowly, "
+            "over at least 2 hours; have emergency treatment ready"
+        )
 
     def premedication_ja(self) -> str:
-        return (f"{self.when}の投与（infusions[{self.index}]）で投与時反応（{self.text}）がありました。前投与"
-                "（抗ヒスタミン薬、アセトアミノフェン。喘鳴があれば副腎皮質ステロイド）を行い、投与速度を遅くして"
-                "2時間以上かけて点滴してください。緊急処置の準備をしてください。")
+        return (
+            f"{self.when}の投与（infusions[{self.index}]）で投与時反応（{self.text}）がありました。前投与"
+            "（抗ヒスタミン薬、アセトアミノフェン。喘鳴があれば副腎皮質ステロイド）を行い、投与速度を遅くして"
+            "2時間以上かけて点滴してください。緊急処置の準備をしてください。"
+        )
 
     def citations(self) -> list[str]:
         return [cite("label-jp-contraindication")] if self.severity == "severe" else [cite("infusion-reaction")]

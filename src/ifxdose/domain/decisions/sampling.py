@@ -54,8 +54,11 @@ class Sample:
         return self.kind == "trough"
 
     def describe(self) -> str:
-        value = (f"below the LLOQ ({self.level.lloq_mg_l:g} mg/L)" if self.level.below_lloq
-                 else f"{self.level.value_mg_l:g} mg/L")
+        value = (
+            f"below the LLOQ ({self.level.lloq_mg_l:g} mg/L)"
+            if self.level.below_lloq
+            else f"{self.level.value_mg_l:g} mg/L"
+        )
         return f"{self.kind} level {value} on {self.when:%Y-%m-%d %H:%M}"
 
 
@@ -63,8 +66,9 @@ def _fmt(when) -> str:
     return when.strftime("%Y-%m-%d %H:%M") if isinstance(when, datetime) else when.isoformat()
 
 
-def place_infusion_times(history: PatientHistory, clinic_time: time = CLINIC_INFUSION_TIME
-                         ) -> tuple[PatientHistory, list[str]]:
+def place_infusion_times(
+    history: PatientHistory, clinic_time: time = CLINIC_INFUSION_TIME
+) -> tuple[PatientHistory, list[str]]:
     """The history with every date-only infusion at a clock time, and a warning per same-day level.
 
     A same-day level before the end of the infusion at the clinic time is pre-dose: the
@@ -81,18 +85,24 @@ def place_infusion_times(history: PatientHistory, clinic_time: time = CLINIC_INF
             if as_date(lv.date) != inf.date:
                 continue
             if not isinstance(lv.date, datetime):
-                warnings.append(f"levels[{j}] ({_fmt(lv.date)}, no time) and infusions[{i}] ({_fmt(inf.date)}, no time) "
-                                "are on the same day: the level is taken as a pre-dose trough; give the times if not")
+                warnings.append(
+                    f"levels[{j}] ({_fmt(lv.date)}, no time) and infusions[{i}] ({_fmt(inf.date)}, no time) "
+                    "are on the same day: the level is taken as a pre-dose trough; give the times if not"
+                )
                 continue
             if lv.date < end:
                 start = max(start, lv.date + timedelta(minutes=1))
-                warnings.append(f"levels[{j}] ({_fmt(lv.date)}) and infusions[{i}] ({_fmt(inf.date)}, no time) are on "
-                                f"the same day: the level is taken as a pre-dose trough and the infusion placed at "
-                                f"{start:%H:%M}; give the infusion's time if not")
+                warnings.append(
+                    f"levels[{j}] ({_fmt(lv.date)}) and infusions[{i}] ({_fmt(inf.date)}, no time) are on "
+                    f"the same day: the level is taken as a pre-dose trough and the infusion placed at "
+                    f"{start:%H:%M}; give the infusion's time if not"
+                )
             else:
-                warnings.append(f"levels[{j}] ({_fmt(lv.date)}) and infusions[{i}] ({_fmt(inf.date)}, no time) are on "
-                                f"the same day: the level, drawn after the end of an infusion at the clinic time "
-                                f"{clinic_time:%H:%M}, is taken as post-infusion (a peak), not a trough")
+                warnings.append(
+                    f"levels[{j}] ({_fmt(lv.date)}) and infusions[{i}] ({_fmt(inf.date)}, no time) are on "
+                    f"the same day: the level, drawn after the end of an infusion at the clinic time "
+                    f"{clinic_time:%H:%M}, is taken as post-infusion (a peak), not a trough"
+                )
         data["infusions"][i]["date"] = start
     return PatientHistory.model_validate(data), warnings
 
@@ -109,7 +119,7 @@ def interval_in_force_weeks(history: PatientHistory, n_given: int) -> float:
         return induction[n_given] - induction[n_given - 1] if n_given >= 1 else 0.0
     if n_given == len(induction):
         return rules.standard_interval_weeks
-    a, b = (as_date(i.date) for i in history.infusions[n_given - 2:n_given])
+    a, b = (as_date(i.date) for i in history.infusions[n_given - 2 : n_given])
     return float(max(round((b - a).days / 7.0), 1))
 
 

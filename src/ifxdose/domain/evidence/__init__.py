@@ -13,6 +13,14 @@ from ifxdose.domain.evidence.library import cite, get_study, load_studies
 from ifxdose.domain.evidence.models import UNITS, Arm, Citation, Outcome, Population, RegimenVariant, Study
 
 __all__ = [
-    "Arm", "Citation", "Outcome", "Population", "RegimenVariant", "Study", "UNITS",
-    "cite", "get_study", "load_studies",
+    "Arm",
+    "Citation",
+    "Outcome",
+    "Population",
+    "RegimenVariant",
+    "Study",
+    "UNITS",
+    "cite",
+    "get_study",
+    "load_studies",
 ]

@@ -15,9 +15,24 @@ from ifxdose.domain.regimen import Regimen, parse_regimen
 
 #: Units an outcome may carry. "mg/L" is the drug-level unit (mg/L = µg/mL).
 UNITS = (
-    "%", "percentage points", "count", "p-value", "OR", "HR", "ratio",
-    "mg/L", "µg/L", "pg/mL", "mg/kg", "mg/week", "weeks", "year", "JPY",
-    "DAS28", "SDAI", "Sharp score points",
+    "%",
+    "percentage points",
+    "count",
+    "p-value",
+    "OR",
+    "HR",
+    "ratio",
+    "mg/L",
+    "µg/L",
+    "pg/mL",
+    "mg/kg",
+    "mg/week",
+    "weeks",
+    "year",
+    "JPY",
+    "DAS28",
+    "SDAI",
+    "Sharp score points",
 )
 Relation = Literal["=", "<", ">", "<=", ">=", "~"]
 
@@ -189,7 +204,11 @@ class Outcome(_Record):
         if self.ci_low is not None:
             text += f" ({_g(self.ci_low)} to {_g(self.ci_high)})"
         if self.total is not None:
-            text += f" ({self.count}/{self.total})" if self.count is not None and self.unit != "count" else f" of {self.total}"
+            text += (
+                f" ({self.count}/{self.total})"
+                if self.count is not None and self.unit != "count"
+                else f" of {self.total}"
+            )
         return text
 
 
@@ -252,6 +271,7 @@ class Study(_Record):
     def find_outcomes(self, name: str | None = None, arm: str | None = None) -> list[Outcome]:
         """Outcomes whose name contains ``name`` (case-insensitive) and whose arm is ``arm``."""
         return [
-            o for o in self.outcomes
+            o
+            for o in self.outcomes
             if (name is None or name.lower() in o.name.lower()) and (arm is None or o.arm == arm)
         ]

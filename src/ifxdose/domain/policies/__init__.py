@@ -61,6 +61,20 @@ for _name, _factory in _factories().items():
 #: name -> factory of every registered policy (a live view of the registry).
 POLICIES = _REGISTRY
 
-__all__ = ["Decision", "FixedRegimenPolicy", "IntervalShortening", "Mulleman2009", "NordrumTdm", "POLICIES",
-           "PatientState", "Plan", "Policy", "RrrrProgrammed", "StartEscalation", "get_policy",
-           "list_policies", "record", "register_policy"]
+__all__ = [
+    "Decision",
+    "FixedRegimenPolicy",
+    "IntervalShortening",
+    "Mulleman2009",
+    "NordrumTdm",
+    "POLICIES",
+    "PatientState",
+    "Plan",
+    "Policy",
+    "RrrrProgrammed",
+    "StartEscalation",
+    "get_policy",
+    "list_policies",
+    "record",
+    "register_policy",
+]

@@ -22,14 +22,13 @@ applies what every policy must do the same way, from the ONE set of rules in
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-import datetime as dt
 from datetime import date, timedelta
 from typing import Literal
 
 import numpy as np
-
 from pydantic import BaseModel, ConfigDict
 
 from ifxdose.core.errors import InputError
@@ -93,8 +92,9 @@ def warning(rule_id: str, message: str, citation: str) -> Flag:
 class PatientState:
     """The history as seen on ``today``: only what was known by then."""
 
-    def __init__(self, history: PatientHistory, today: date,
-                 clinic_time: dt.time = sampling.CLINIC_INFUSION_TIME) -> None:
+    def __init__(
+        self, history: PatientHistory, today: date, clinic_time: dt.time = sampling.CLINIC_INFUSION_TIME
+    ) -> None:
         self.original = history
         self.history, self.time_warnings = sampling.place_infusion_times(history, clinic_time)
         self.today = today
@@ -155,12 +155,16 @@ class PatientState:
         due = s.due - dt.timedelta(minutes=1)
         predicted = predicted_trough_mg_l(self.history, due)
         if predicted is None:
-            self.notes.append(f"levels[{s.index}] is a {s.describe()}, not a trough, and no trough could be "
-                              "predicted: draw a pre-dose trough")
+            self.notes.append(
+                f"levels[{s.index}] is a {s.describe()}, not a trough, and no trough could be "
+                "predicted: draw a pre-dose trough"
+            )
             return None
-        self.notes.append(f"levels[{s.index}] is a {s.describe()}, not a trough: the posterior-predicted trough "
-                          f"before the infusion due {due:%Y-%m-%d} ({predicted:.3g} mg/L, RA default model) is "
-                          "used instead")
+        self.notes.append(
+            f"levels[{s.index}] is a {s.describe()}, not a trough: the posterior-predicted trough "
+            f"before the infusion due {due:%Y-%m-%d} ({predicted:.3g} mg/L, RA default model) is "
+            "used instead"
+        )
         return Level(date=due, value_mg_l=round(predicted, 3))
 
     def latest_ada(self):
@@ -235,16 +239,25 @@ class Policy(ABC):
             stop = ("switch", ada.reason(), ada.citations())
         ctx = (state, ada, reaction, warnings)
         if stop is not None and not self.replay:
-            return self._final(ctx, Decision(policy=self.name, action=stop[0], kind=stop[0], date=today,
-                                             rationale=stop[1][0].upper() + stop[1][1:] + ".",
-                                             citations=list(dict.fromkeys([*self.citations, *stop[2]])),
-                                             warnings=warnings))
+            return self._final(
+                ctx,
+                Decision(
+                    policy=self.name,
+                    action=stop[0],
+                    kind=stop[0],
+                    date=today,
+                    rationale=stop[1][0].upper() + stop[1][1:] + ".",
+                    citations=list(dict.fromkeys([*self.citations, *stop[2]])),
+                    warnings=warnings,
+                ),
+            )
         plan = self.plan(state)
         citations = list(dict.fromkeys([*self.citations, *plan.citations]))
         flags = list(plan.flags)
         if stop is not None:
-            flags.append(warning(f"safety-{stop[0]}", f"{stop[1]} (protocol replay: the arm is kept)",
-                                 "; ".join(stop[2])))
+            flags.append(
+                warning(f"safety-{stop[0]}", f"{stop[1]} (protocol replay: the arm is kept)", "; ".join(stop[2]))
+            )
         for note in state.notes:
             flags.append(warning("non-trough", note, cite("S13")))
             plan.rationale = f"{plan.rationale} [{note}]"
@@ -253,9 +266,19 @@ class Policy(ABC):
         plan = self._remission_guard(state, plan, flags)
         plan.flags = flags
         if plan.action in ("stop", "switch"):
-            return self._final(ctx, Decision(policy=self.name, action=plan.action, kind=plan.action, date=today,
-                                             rationale=plan.rationale, citations=citations, flags=plan.flags,
-                                             warnings=warnings))
+            return self._final(
+                ctx,
+                Decision(
+                    policy=self.name,
+                    action=plan.action,
+                    kind=plan.action,
+                    date=today,
+                    rationale=plan.rationale,
+                    citations=citations,
+                    flags=plan.flags,
+                    warnings=warnings,
+                ),
+            )
         return self._final(ctx, self._dosed(state, plan, citations, warnings))
 
     def _remission_guard(self, state: PatientState, plan: Plan, flags: list[Flag]) -> Plan:
@@ -269,17 +292,26 @@ class Policy(ABC):
         activity = state.activity()
         if not activity.remission:
             return plan
-        why = (f"{activity.text()} is remission: the JP label allows increases only for inadequate or waning "
-               "response (効果不十分又は効果が減弱した場合)")
+        why = (
+            f"{activity.text()} is remission: the JP label allows increases only for inadequate or waning "
+            "response (効果不十分又は効果が減弱した場合)"
+        )
         if self.replay:
-            flags.append(warning("remission-escalation", f"{why} (protocol replay: the arm is kept)",
-                                 cite("label-jp-stepwise")))
+            flags.append(
+                warning("remission-escalation", f"{why} (protocol replay: the arm is kept)", cite("label-jp-stepwise"))
+            )
             return plan
-        flags.append(warning("remission-no-escalation", f"{plan.rationale} — not applied: {why}",
-                             cite("label-jp-stepwise")))
-        return Plan("infuse", f"{plan.rationale} Not applied: {why}; keep {current[0]:g} mg/kg every "
-                              f"{current[1]:g} weeks.", current[0], current[1], current[1],
-                    [*plan.citations, cite("label-jp-stepwise"), cite("felson-2011")])
+        flags.append(
+            warning("remission-no-escalation", f"{plan.rationale} — not applied: {why}", cite("label-jp-stepwise"))
+        )
+        return Plan(
+            "infuse",
+            f"{plan.rationale} Not applied: {why}; keep {current[0]:g} mg/kg every {current[1]:g} weeks.",
+            current[0],
+            current[1],
+            current[1],
+            [*plan.citations, cite("label-jp-stepwise"), cite("felson-2011")],
+        )
 
     def _final(self, ctx, decision: Decision) -> Decision:
         state, ada, reaction, _ = ctx
@@ -287,8 +319,14 @@ class Policy(ABC):
         low = s is not None and (s.level.below_lloq or (s.level.value_mg_l or 0.0) < LOW_LEVEL_MG_L)
         known = [a.date for a in state.history.ada if a.date <= state.today]
         going_on = decision.action in ("infuse", "wait")
-        decision.next_visit = next_visit(decision.date if going_on else None, decision.infusion_number, reaction,
-                                         ada.positive, low, known[-1] if known else None)
+        decision.next_visit = next_visit(
+            decision.date if going_on else None,
+            decision.infusion_number,
+            reaction,
+            ada.positive,
+            low,
+            known[-1] if known else None,
+        )
         if not decision.kind:
             decision.kind = self._kind(state, decision)
         return decision
@@ -308,8 +346,12 @@ class Policy(ABC):
         rationale = plan.rationale
         last = as_date(state.last.date) if state.last is not None else None
         when = dosing.next_due(last, plan.gap_weeks, today)
-        if last is not None and plan.gap_weeks is not None and when == today \
-                and last + timedelta(days=round(plan.gap_weeks * 7)) < today:
+        if (
+            last is not None
+            and plan.gap_weeks is not None
+            and when == today
+            and last + timedelta(days=round(plan.gap_weeks * 7)) < today
+        ):
             rationale += f" (due {(last + timedelta(days=round(plan.gap_weeks * 7))).isoformat()}: overdue, so today)"
         weight = state.history.weight_on(when)
         if weight is None:
@@ -317,12 +359,26 @@ class Policy(ABC):
         vials = dosing.prepare(plan.dose_mg_per_kg, weight, self.rounding)
         number = state.n_given + 1
         gap = None if last is None else (when - last).days / 7.0
-        flags = [*plan.flags, *check_infusion(number, plan.dose_mg_per_kg, gap, self.rules),
-                 *mtx_flags(state.history.on_mtx(when), self.rules)]
-        return Decision(policy=self.name, action=plan.action, infusion_number=number, date=when,
-                        dose_mg_per_kg=plan.dose_mg_per_kg, dose_mg=vials.given_mg, vials=vials.vials,
-                        wasted_mg=vials.wasted_mg, interval_weeks=plan.interval_weeks,
-                        rationale=rationale, citations=citations, flags=flags, warnings=warnings)
+        flags = [
+            *plan.flags,
+            *check_infusion(number, plan.dose_mg_per_kg, gap, self.rules),
+            *mtx_flags(state.history.on_mtx(when), self.rules),
+        ]
+        return Decision(
+            policy=self.name,
+            action=plan.action,
+            infusion_number=number,
+            date=when,
+            dose_mg_per_kg=plan.dose_mg_per_kg,
+            dose_mg=vials.given_mg,
+            vials=vials.vials,
+            wasted_mg=vials.wasted_mg,
+            interval_weeks=plan.interval_weeks,
+            rationale=rationale,
+            citations=citations,
+            flags=flags,
+            warnings=warnings,
+        )
 
 
 def record(history: PatientHistory, decision: Decision) -> PatientHistory:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ifxdose.domain.label import max_dose_mg_per_kg
 from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.label import max_dose_mg_per_kg
 from ifxdose.domain.policies.base import LABEL_CITATION, LABEL_INTERVAL_WEEKS, PatientState, Plan, Policy, warning
 
 START_CITATION = cite("start")
@@ -55,41 +55,76 @@ class StartEscalation(Policy):
             return Plan("infuse", "START: 3 mg/kg at week 14.", 3.0, 8.0, LABEL_INTERVAL_WEEKS)
         current = state.current_mg_per_kg()
         if n + 1 not in self.escalation_infusions:
-            return Plan("infuse", f"START: continue {current:g} mg/kg every 8 weeks (escalation only at "
-                                  "weeks 22, 30, 38, 46).", current, 8.0, LABEL_INTERVAL_WEEKS)
+            return Plan(
+                "infuse",
+                f"START: continue {current:g} mg/kg every 8 weeks (escalation only at weeks 22, 30, 38, 46).",
+                current,
+                8.0,
+                LABEL_INTERVAL_WEEKS,
+            )
         return self._evaluate(state, current)
 
     def _evaluate(self, state: PatientState, current: float) -> Plan:
         base, visit = state.baseline_assessment(), state.visit_assessment()
         if base is None or visit is None:
             missing = "baseline" if base is None else "this visit's"
-            return Plan("wait", f"START: {missing} tender/swollen joint count is needed to judge response "
-                                f"before this infusion; meanwhile {current:g} mg/kg.", current, 8.0, 8.0)
+            return Plan(
+                "wait",
+                f"START: {missing} tender/swollen joint count is needed to judge response "
+                f"before this infusion; meanwhile {current:g} mg/kg.",
+                current,
+                8.0,
+                8.0,
+            )
         if base.tjc_sjc == 0:
-            return Plan("infuse", "START: baseline TJC+SJC is 0, so improvement cannot be judged; "
-                                  f"continue {current:g} mg/kg.", current, 8.0, 8.0)
+            return Plan(
+                "infuse",
+                f"START: baseline TJC+SJC is 0, so improvement cannot be judged; continue {current:g} mg/kg.",
+                current,
+                8.0,
+                8.0,
+            )
         gain = base.tjc_sjc - visit.tjc_sjc
         pct = 100 * gain / base.tjc_sjc
         counts = f"TJC+SJC {base.tjc_sjc} at baseline, {visit.tjc_sjc} now ({pct:.1f} % improvement)"
         if improved_less_than(base.tjc_sjc, visit.tjc_sjc, self.response_pct):
             return self._escalate(current, f"primary non-response: {counts} < {self.response_pct} %")
-        earlier = [a for a in state.history.assessments
-                   if state.history.day_of(a.date) >= self.flare_reference_from_day and a.date < visit.date]
+        earlier = [
+            a
+            for a in state.history.assessments
+            if state.history.day_of(a.date) >= self.flare_reference_from_day and a.date < visit.date
+        ]
         best = max((base.tjc_sjc - a.tjc_sjc for a in earlier), default=0)
         if lost_at_least(best, gain, self.flare_pct):
-            return self._escalate(current, f"secondary non-response: {counts}; the best improvement "
-                                           f"({best} joints) worsened by >= {self.flare_pct} %")
-        return Plan("infuse", f"START: response maintained ({counts}); continue {current:g} mg/kg.",
-                    current, 8.0, 8.0)
+            return self._escalate(
+                current,
+                f"secondary non-response: {counts}; the best improvement "
+                f"({best} joints) worsened by >= {self.flare_pct} %",
+            )
+        return Plan("infuse", f"START: response maintained ({counts}); continue {current:g} mg/kg.", current, 8.0, 8.0)
 
     def _escalate(self, current: float, why: str) -> Plan:
         ceiling = max_dose_mg_per_kg(LABEL_INTERVAL_WEEKS, self.rules)
         wanted = current + self.step_mg_per_kg
         if wanted > ceiling:
-            flag = warning("start-ceiling", f"escalation to {wanted:g} mg/kg would exceed the label "
-                                            f"ceiling {ceiling:g} mg/kg; kept at {min(current, ceiling):g}",
-                           LABEL_CITATION)
-            return Plan("infuse", f"START: {why}; at the label ceiling, dose not raised.",
-                        min(current, ceiling), 8.0, 8.0, flags=[flag])
-        return Plan("infuse", f"START: {why}, so +{self.step_mg_per_kg:g} mg/kg: {current:g} -> {wanted:g} mg/kg.",
-                    wanted, 8.0, 8.0)
+            flag = warning(
+                "start-ceiling",
+                f"escalation to {wanted:g} mg/kg would exceed the label "
+                f"ceiling {ceiling:g} mg/kg; kept at {min(current, ceiling):g}",
+                LABEL_CITATION,
+            )
+            return Plan(
+                "infuse",
+                f"START: {why}; at the label ceiling, dose not raised.",
+                min(current, ceiling),
+                8.0,
+                8.0,
+                flags=[flag],
+            )
+        return Plan(
+            "infuse",
+            f"START: {why}, so +{self.step_mg_per_kg:g} mg/kg: {current:g} -> {wanted:g} mg/kg.",
+            wanted,
+            8.0,
+            8.0,
+        )

@@ -36,19 +36,47 @@ class IntervalShortening(Policy):
         dose, interval = state.current_mg_per_kg(), state.last_gap_weeks()
         level = state.latest_trough()
         if level is None:
-            return Plan("infuse", f"No trough since the previous infusion: keep {dose:g} mg/kg every "
-                                  f"{interval:g} weeks and draw a trough before this infusion.",
-                        dose, interval, interval)
+            return Plan(
+                "infuse",
+                f"No trough since the previous infusion: keep {dose:g} mg/kg every "
+                f"{interval:g} weeks and draw a trough before this infusion.",
+                dose,
+                interval,
+                interval,
+            )
         band = trough_band(level, self.low_trough_mg_l, high_inclusive=True)
         seen = describe(level)
         if band != "low":
-            return Plan("infuse", f"{seen} is not below {self.low_trough_mg_l:g} mg/L (or cannot be judged): "
-                                  f"keep {dose:g} mg/kg every {interval:g} weeks.", dose, interval, interval)
-        step = step_up(dose, interval, rules=self.rules, prefer="interval", dose_step_mg_per_kg=None,
-                       interval_step_weeks=self.interval_step_weeks)
+            return Plan(
+                "infuse",
+                f"{seen} is not below {self.low_trough_mg_l:g} mg/L (or cannot be judged): "
+                f"keep {dose:g} mg/kg every {interval:g} weeks.",
+                dose,
+                interval,
+                interval,
+            )
+        step = step_up(
+            dose,
+            interval,
+            rules=self.rules,
+            prefer="interval",
+            dose_step_mg_per_kg=None,
+            interval_step_weeks=self.interval_step_weeks,
+        )
         if not step.how:
-            return Plan("infuse", f"{seen} is low, but {interval:g} weeks is the shortest interval allowed; "
-                                  f"keep {dose:g} mg/kg and consider another strategy.", dose, interval, interval)
-        return Plan("infuse", f"{seen} is below {self.low_trough_mg_l:g} mg/L: {step.how} (a shorter "
-                              "interval raises troughs more than +100 mg, S10).",
-                    step.dose_mg_per_kg, step.interval_weeks, step.interval_weeks)
+            return Plan(
+                "infuse",
+                f"{seen} is low, but {interval:g} weeks is the shortest interval allowed; "
+                f"keep {dose:g} mg/kg and consider another strategy.",
+                dose,
+                interval,
+                interval,
+            )
+        return Plan(
+            "infuse",
+            f"{seen} is below {self.low_trough_mg_l:g} mg/L: {step.how} (a shorter "
+            "interval raises troughs more than +100 mg, S10).",
+            step.dose_mg_per_kg,
+            step.interval_weeks,
+            step.interval_weeks,
+        )

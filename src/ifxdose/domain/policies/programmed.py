@@ -27,8 +27,9 @@ RISING_TNF = "Takeuchi T et al. Ann Rheum Dis 2011;70:1208-15 (RISING TNF sub-an
 STOP_INFUSION = 9  # weeks 0, 2, 6, 14, 22, 30, 38, 46, 54: the 9th infusion is at week 54
 
 
-def tnf_tier(tnf_pg_ml: float, low_below: Decimal = Decimal("0.55"),
-             high_from: Decimal = Decimal("1.65")) -> Literal["low", "intermediate", "high"]:
+def tnf_tier(
+    tnf_pg_ml: float, low_below: Decimal = Decimal("0.55"), high_from: Decimal = Decimal("1.65")
+) -> Literal["low", "intermediate", "high"]:
     """S14/S15 categories: low < 0.55, intermediate 0.55 to < 1.65, high >= 1.65 pg/mL (exact decimals)."""
     value = Decimal(str(tnf_pg_ml))
     if value < low_below:
@@ -73,37 +74,59 @@ class RrrrProgrammed(Policy):
             return 3.0, "RRRR standard arm: 3 mg/kg every 8 weeks."
         tnf = state.history.baseline_tnf_pg_ml
         if tnf is None:
-            raise InputError("baseline_tnf_pg_ml", None, "rrrr-programmed needs the baseline serum TNF-alpha "
-                             "in pg/mL from week 14 on")
+            raise InputError(
+                "baseline_tnf_pg_ml",
+                None,
+                "rrrr-programmed needs the baseline serum TNF-alpha in pg/mL from week 14 on",
+            )
         tier = tnf_tier(tnf)
         dose = TIER_DOSES[tier][0 if first else 1]
         week = "week 14" if first else "from week 22"
-        return dose, (f"RRRR: baseline TNF-alpha {tnf:g} pg/mL is {tier} (<0.55 / 0.55-1.65 / >=1.65), "
-                      f"so {dose:g} mg/kg every 8 weeks {week}.")
+        return dose, (
+            f"RRRR: baseline TNF-alpha {tnf:g} pg/mL is {tier} (<0.55 / 0.55-1.65 / >=1.65), "
+            f"so {dose:g} mg/kg every 8 weeks {week}."
+        )
 
     def _stop_rule(self, state: PatientState, dose: float) -> Plan | None:
         visit = state.visit_assessment()
         sdai = None if visit is None else self._sdai(state, visit)
         if sdai is None:
-            return Plan("wait", "RRRR week 54: an SDAI (TJC28, SJC28, patient and physician global, CRP) is "
-                                f"needed to decide on stopping; meanwhile {dose:g} mg/kg.", dose, 8.0, 8.0)
+            return Plan(
+                "wait",
+                "RRRR week 54: an SDAI (TJC28, SJC28, patient and physician global, CRP) is "
+                f"needed to decide on stopping; meanwhile {dose:g} mg/kg.",
+                dose,
+                8.0,
+                8.0,
+            )
         limit = self.sdai_stop_max
         remission = sdai <= limit if self.sdai_stop_inclusive else sdai < limit
         sign = "<=" if self.sdai_stop_inclusive else "<"
         if remission:
-            return Plan("stop", f"RRRR week 54: SDAI {sdai} {sign} {limit} (remission), so stop infliximab "
-                                "and monitor for flare.", citations=[cite("felson-2011")])
-        return Plan("infuse", f"RRRR week 54: SDAI {sdai} is not {sign} {limit}; continue {dose:g} mg/kg "
-                              "every 8 weeks.", dose, 8.0, 8.0)
+            return Plan(
+                "stop",
+                f"RRRR week 54: SDAI {sdai} {sign} {limit} (remission), so stop infliximab and monitor for flare.",
+                citations=[cite("felson-2011")],
+            )
+        return Plan(
+            "infuse",
+            f"RRRR week 54: SDAI {sdai} is not {sign} {limit}; continue {dose:g} mg/kg every 8 weeks.",
+            dose,
+            8.0,
+            8.0,
+        )
 
     @staticmethod
     def _sdai(state: PatientState, visit) -> Decimal | None:
         crp = visit.crp_mg_l
         if crp is None:
-            crp = next((lab.crp_mg_l for lab in state.history.labs
-                        if lab.date == visit.date and lab.crp_mg_l is not None), None)
+            crp = next(
+                (lab.crp_mg_l for lab in state.history.labs if lab.date == visit.date and lab.crp_mg_l is not None),
+                None,
+            )
         if crp is None or visit.ptga_mm is None or visit.phga_mm is None:
             return None
-        score = scores.sdai(tjc28=visit.tjc28, sjc28=visit.sjc28, crp_mg_l=crp,
-                            ptga_mm=visit.ptga_mm, phga_mm=visit.phga_mm)
+        score = scores.sdai(
+            tjc28=visit.tjc28, sjc28=visit.sjc28, crp_mg_l=crp, ptga_mm=visit.ptga_mm, phga_mm=visit.phga_mm
+        )
         return Decimal(score.decided_on)

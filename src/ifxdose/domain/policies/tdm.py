@@ -23,8 +23,14 @@ MULLEMAN = cite("mulleman-2009")
 
 
 def _no_trough(dose: float, interval: float) -> Plan:
-    return Plan("wait", f"No trough since the previous infusion: draw a pre-dose trough and decide on the "
-                        f"result; meanwhile {dose:g} mg/kg every {interval:g} weeks.", dose, interval, interval)
+    return Plan(
+        "wait",
+        f"No trough since the previous infusion: draw a pre-dose trough and decide on the "
+        f"result; meanwhile {dose:g} mg/kg every {interval:g} weeks.",
+        dose,
+        interval,
+        interval,
+    )
 
 
 @dataclass
@@ -46,8 +52,9 @@ class NordrumTdm(Policy):
 
     def plan(self, state: PatientState) -> Plan:
         if state.n_given < 3:
-            return state.induction_plan("NOR-DRUM B is maintenance TDM; label induction first: "
-                                        "3 mg/kg at weeks 0, 2, 6.", [])
+            return state.induction_plan(
+                "NOR-DRUM B is maintenance TDM; label induction first: 3 mg/kg at weeks 0, 2, 6.", []
+            )
         dose, interval = state.current_mg_per_kg(), state.last_gap_weeks()
         level = state.latest_trough()
         if level is None:
@@ -59,27 +66,70 @@ class NordrumTdm(Policy):
         band = trough_band(level, self.low_mg_l, self.high_mg_l, high_inclusive=True)
         target = f"{self.low_mg_l:g}-{self.high_mg_l:g} mg/L"
         if band == "unknown":
-            return Plan("wait", f"{seen}: the LLOQ is above {self.low_mg_l:g} mg/L, so the band is unknown; "
-                                f"retest with a more sensitive assay; meanwhile {dose:g} mg/kg.", dose, interval, interval)
+            return Plan(
+                "wait",
+                f"{seen}: the LLOQ is above {self.low_mg_l:g} mg/L, so the band is unknown; "
+                f"retest with a more sensitive assay; meanwhile {dose:g} mg/kg.",
+                dose,
+                interval,
+                interval,
+            )
         if band == "target":
-            return Plan("infuse", f"{seen} is within {target}: keep {dose:g} mg/kg every {interval:g} weeks.",
-                        dose, interval, interval)
+            return Plan(
+                "infuse",
+                f"{seen} is within {target}: keep {dose:g} mg/kg every {interval:g} weeks.",
+                dose,
+                interval,
+                interval,
+            )
         if band == "low":
-            step = step_up(dose, interval, rules=self.rules, prefer=self.prefer,
-                           dose_step_mg_per_kg=self.dose_step_mg_per_kg, interval_step_weeks=self.interval_step_weeks)
+            step = step_up(
+                dose,
+                interval,
+                rules=self.rules,
+                prefer=self.prefer,
+                dose_step_mg_per_kg=self.dose_step_mg_per_kg,
+                interval_step_weeks=self.interval_step_weeks,
+            )
             if not step.how:
-                return Plan("infuse", f"{seen} is below {target}, but dose and interval are at the label's limits: "
-                                      f"keep {dose:g} mg/kg every {interval:g} weeks and consider switching.",
-                            dose, interval, interval)
-            return Plan("infuse", f"{seen} is below {target}: {step.how}.", step.dose_mg_per_kg,
-                        step.interval_weeks, step.interval_weeks)
-        step = step_down(dose, interval, dose_step_mg_per_kg=self.dose_step_mg_per_kg,
-                         interval_step_weeks=self.interval_step_weeks, rules=self.rules)
+                return Plan(
+                    "infuse",
+                    f"{seen} is below {target}, but dose and interval are at the label's limits: "
+                    f"keep {dose:g} mg/kg every {interval:g} weeks and consider switching.",
+                    dose,
+                    interval,
+                    interval,
+                )
+            return Plan(
+                "infuse",
+                f"{seen} is below {target}: {step.how}.",
+                step.dose_mg_per_kg,
+                step.interval_weeks,
+                step.interval_weeks,
+            )
+        step = step_down(
+            dose,
+            interval,
+            dose_step_mg_per_kg=self.dose_step_mg_per_kg,
+            interval_step_weeks=self.interval_step_weeks,
+            rules=self.rules,
+        )
         if not step.how:
-            return Plan("infuse", f"{seen} is above {target}, but {dose:g} mg/kg every {interval:g} weeks is the "
-                                  "label standard: keep it.", dose, interval, interval)
-        return Plan("infuse", f"{seen} is above {target}: {step.how}.", step.dose_mg_per_kg,
-                    step.interval_weeks, step.interval_weeks)
+            return Plan(
+                "infuse",
+                f"{seen} is above {target}, but {dose:g} mg/kg every {interval:g} weeks is the "
+                "label standard: keep it.",
+                dose,
+                interval,
+                interval,
+            )
+        return Plan(
+            "infuse",
+            f"{seen} is above {target}: {step.how}.",
+            step.dose_mg_per_kg,
+            step.interval_weeks,
+            step.interval_weeks,
+        )
 
 
 Control = Literal["optimal", "acceptable", "inadequate"]
@@ -87,11 +137,17 @@ Control = Literal["optimal", "acceptable", "inadequate"]
 
 #: Mulleman 2009 Table 1: (trough band, disease control) -> decision.
 MULLEMAN_TABLE: dict[tuple[str, Control], str] = {
-    ("high", "optimal"): "decrease", ("high", "acceptable"): "keep", ("high", "inadequate"): "switch",
-    ("target", "optimal"): "keep", ("target", "acceptable"): "keep", ("target", "inadequate"): "increase",
+    ("high", "optimal"): "decrease",
+    ("high", "acceptable"): "keep",
+    ("high", "inadequate"): "switch",
+    ("target", "optimal"): "keep",
+    ("target", "acceptable"): "keep",
+    ("target", "inadequate"): "increase",
     # Assumption: the table's "Low" row gives "increase" without an optimal-control cell; with
     # optimal control we keep the dose.
-    ("low", "optimal"): "keep", ("low", "acceptable"): "increase", ("low", "inadequate"): "increase",
+    ("low", "optimal"): "keep",
+    ("low", "acceptable"): "increase",
+    ("low", "inadequate"): "increase",
 }
 
 
@@ -122,25 +178,40 @@ class Mulleman2009(Policy):
 
     def plan(self, state: PatientState) -> Plan:
         if state.n_given < 3:
-            return state.induction_plan("Label induction: 3 mg/kg at weeks 0, 2, 6 (Mulleman 2009 applies "
-                                        "in maintenance).", [])
+            return state.induction_plan(
+                "Label induction: 3 mg/kg at weeks 0, 2, 6 (Mulleman 2009 applies in maintenance).", []
+            )
         dose, interval = state.current_mg_per_kg(), state.last_gap_weeks()
         level = state.latest_trough()
         if level is None:
             return _no_trough(dose, interval)
         band = trough_band(level, self.low_mg_l, self.high_mg_l, high_inclusive=False)
         if band == "unknown":
-            return Plan("wait", f"{describe(level)}: LLOQ above {self.low_mg_l:g} mg/L, band unknown; retest.",
-                        dose, interval, interval)
+            return Plan(
+                "wait",
+                f"{describe(level)}: LLOQ above {self.low_mg_l:g} mg/L, band unknown; retest.",
+                dose,
+                interval,
+                interval,
+            )
         visit = state.visit_assessment()
         das28 = None if visit is None else das28_of(visit, state.history.labs)
-        flags = [] if das28 is not None else [warning(
-            "mulleman-no-das28", "no DAS28 since the last infusion: disease control taken as acceptable",
-            MULLEMAN)]
+        flags = (
+            []
+            if das28 is not None
+            else [
+                warning(
+                    "mulleman-no-das28",
+                    "no DAS28 since the last infusion: disease control taken as acceptable",
+                    MULLEMAN,
+                )
+            ]
+        )
         control = self.control(das28)
         what = MULLEMAN_TABLE[(band, control)]
         seen = f"{describe(level)} ({band}), disease control {control}" + (
-            f" (DAS28 {das28})" if das28 is not None else "")
+            f" (DAS28 {das28})" if das28 is not None else ""
+        )
         plan = self._act(what, seen, dose, interval)
         plan.flags = flags + plan.flags
         return plan
@@ -151,22 +222,40 @@ class Mulleman2009(Policy):
         if what == "keep":
             return Plan("infuse", f"{seen}: keep {dose:g} mg/kg every {interval:g} weeks.", dose, interval, interval)
         if what == "decrease":
-            step = step_down(dose, interval, dose_step_mg_per_kg=self.dose_step_mg_per_kg,
-                             interval_step_weeks=self.interval_step_weeks)
+            step = step_down(
+                dose,
+                interval,
+                dose_step_mg_per_kg=self.dose_step_mg_per_kg,
+                interval_step_weeks=self.interval_step_weeks,
+            )
             text = step.how or f"already at the label standard, keep {dose:g} mg/kg"
-            return Plan("infuse", f"{seen}: decrease: {text}.", step.dose_mg_per_kg, step.interval_weeks,
-                        step.interval_weeks)
+            return Plan(
+                "infuse", f"{seen}: decrease: {text}.", step.dose_mg_per_kg, step.interval_weeks, step.interval_weeks
+            )
         maximal = dose >= self.max_dose_mg_per_kg or interval <= self.min_interval_weeks
-        step = step_up(dose, interval, rules=self.rules, prefer="dose", dose_step_mg_per_kg=self.dose_step_mg_per_kg,
-                       interval_step_weeks=self.interval_step_weeks,
-                       max_dose_mg_per_kg_policy=self.max_dose_mg_per_kg,
-                       min_interval_weeks_policy=self.min_interval_weeks)
+        step = step_up(
+            dose,
+            interval,
+            rules=self.rules,
+            prefer="dose",
+            dose_step_mg_per_kg=self.dose_step_mg_per_kg,
+            interval_step_weeks=self.interval_step_weeks,
+            max_dose_mg_per_kg_policy=self.max_dose_mg_per_kg,
+            min_interval_weeks_policy=self.min_interval_weeks,
+        )
         if maximal or not step.how:
-            return Plan("infuse", f"{seen}: increase indicated but the dosage is maximal "
-                                  f"(>= {self.max_dose_mg_per_kg:g} mg/kg or every {self.min_interval_weeks:g} weeks); "
-                                  f"keep {dose:g} mg/kg.", dose, interval, interval)
-        return Plan("infuse", f"{seen}: increase: {step.how}.", step.dose_mg_per_kg, step.interval_weeks,
-                    step.interval_weeks)
+            return Plan(
+                "infuse",
+                f"{seen}: increase indicated but the dosage is maximal "
+                f"(>= {self.max_dose_mg_per_kg:g} mg/kg or every {self.min_interval_weeks:g} weeks); "
+                f"keep {dose:g} mg/kg.",
+                dose,
+                interval,
+                interval,
+            )
+        return Plan(
+            "infuse", f"{seen}: increase: {step.how}.", step.dose_mg_per_kg, step.interval_weeks, step.interval_weeks
+        )
 
 
 __all__ = ["Control", "MULLEMAN", "MULLEMAN_TABLE", "Mulleman2009", "NORDRUM", "NordrumTdm", "das28_of"]

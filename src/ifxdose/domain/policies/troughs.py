@@ -9,8 +9,7 @@ from ifxdose.domain.patient import Level, as_date
 Band = Literal["low", "target", "high", "unknown"]
 
 
-def trough_band(level: Level, low_mg_l: float, high_mg_l: float = float("inf"), *,
-                high_inclusive: bool) -> Band:
+def trough_band(level: Level, low_mg_l: float, high_mg_l: float = float("inf"), *, high_inclusive: bool) -> Band:
     """``low`` below ``low_mg_l``; ``high`` above ``high_mg_l`` (or at it when not
     ``high_inclusive``, i.e. when the target band excludes its upper end).
 

@@ -64,9 +64,7 @@ Mtss = _bounded(float, "mtss", allow_inf_nan=False)
 Das28Value = _bounded(float, "das28", allow_inf_nan=False)
 MorningStiffnessMin = _bounded(float, "morning_stiffness_min", allow_inf_nan=False)
 Grade = _bounded(int, "grade")
-NonNegative = Annotated[
-    float, Field(ge=0, allow_inf_nan=False, description="allowed range is [0, inf)")
-]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False, description="allowed range is [0, inf)")]
 
 
 #: Names that carry no unit, and what to give instead.
@@ -121,7 +119,6 @@ def _as_input_error(func: Callable[..., Any], exc: ValidationError) -> Exception
     descriptions = [m.description for m in metadata if getattr(m, "description", None)]
     if not descriptions:
         for arg in typing.get_args(hints.get(field)):
-            descriptions += [m.description for m in getattr(arg, "__metadata__", ())
-                             if getattr(m, "description", None)]
+            descriptions += [m.description for m in getattr(arg, "__metadata__", ()) if getattr(m, "description", None)]
     allowed_text = descriptions[0] if descriptions else error["msg"]
     return InputError(field, error.get("input"), allowed_text)

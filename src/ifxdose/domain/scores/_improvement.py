@@ -33,8 +33,7 @@ def improvement_pct(baseline: Decimal | None, followup: Decimal | None) -> Decim
         return (baseline - followup) * HUNDRED / baseline
 
 
-def item_change(name: str, baseline: Decimal | None, followup: Decimal | None,
-                levels: Iterable[int]) -> ItemChange:
+def item_change(name: str, baseline: Decimal | None, followup: Decimal | None, levels: Iterable[int]) -> ItemChange:
     """A continuous item with its improvement % and a flag per threshold."""
     pct = improvement_pct(baseline, followup)
     return ItemChange(

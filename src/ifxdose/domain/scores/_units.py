@@ -26,9 +26,7 @@ _PAIRS = {
 
 def _choose(small: str, small_value: Any, large: str, large_value: Any) -> None:
     if small_value is not None and large_value is not None:
-        raise InputError(
-            f"{small}/{large}", (small_value, large_value), "give one unit only, not both"
-        )
+        raise InputError(f"{small}/{large}", (small_value, large_value), "give one unit only, not both")
 
 
 def in_canonical(name: str, value: Any, alt_value: Any, *, required: bool) -> Decimal | None:

@@ -25,7 +25,16 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from ifxdose.core.errors import InputError
 from ifxdose.domain.scores._exact import dec, plain, round_half_up
 from ifxdose.domain.scores._fields import (
-    CrpMgDl, CrpMgL, EsrMmH, HaqDi, Sjc66, Tjc68, VasCm, VasMm, measure, reject_unitless,
+    CrpMgDl,
+    CrpMgL,
+    EsrMmH,
+    HaqDi,
+    Sjc66,
+    Tjc68,
+    VasCm,
+    VasMm,
+    measure,
+    reject_unitless,
 )
 from ifxdose.domain.scores._improvement import improvement_pct, item_change
 from ifxdose.domain.scores._units import in_canonical
@@ -63,6 +72,7 @@ class CoreSet(BaseModel):
 
     def canonical(self) -> dict[str, Decimal | None]:
         """Every measure in one unit (mm, mg/L) as exact decimals."""
+
         def pair(name: str, alt: str) -> Decimal | None:
             return in_canonical(name, getattr(self, name), getattr(self, alt), required=False)
 
@@ -103,7 +113,9 @@ def _choose_apr(base: dict, follow: dict, apr: Apr) -> str | None:
     return None
 
 
-def _pairs(baseline: CoreSet, followup: CoreSet, apr: Apr) -> tuple[list[tuple[str, Decimal | None, Decimal | None]], str | None]:
+def _pairs(
+    baseline: CoreSet, followup: CoreSet, apr: Apr
+) -> tuple[list[tuple[str, Decimal | None, Decimal | None]], str | None]:
     base = baseline.canonical()
     follow = followup.canonical()
     used = _choose_apr(base, follow, apr)
@@ -126,13 +138,14 @@ def acr_response(
 
     def met(n: int) -> bool:
         key = str(n)
-        return (all(c.improved[key] for c in joints)
-                and sum(c.improved[key] for c in secondary) >= SECONDARY_NEEDED)
+        return all(c.improved[key] for c in joints) and sum(c.improved[key] for c in secondary) >= SECONDARY_NEEDED
 
     flags = {n: met(n) for n in LEVELS}
     return AcrResponse(
         level=max([n for n in LEVELS if flags[n]], default=0),
-        acr20=flags[20], acr50=flags[50], acr70=flags[70],
+        acr20=flags[20],
+        acr50=flags[50],
+        acr70=flags[70],
         apr_used=used,
         components=components,
         missing=[c.name for c in components if c.baseline is None or c.followup is None],
@@ -151,9 +164,12 @@ def acr_n(
     pcts = [improvement_pct(b, f) for _name, b, f in pairs]
     if any(p is None for p in pcts):
         missing = [name for (name, _b, _f), p in zip(pairs, pcts) if p is None]
-        raise InputError("acr_n", missing, "all 7 core-set measures with a baseline > 0 "
-                         "are required at both visits")
+        raise InputError("acr_n", missing, "all 7 core-set measures with a baseline > 0 are required at both visits")
     joints, others = pcts[:2], sorted(pcts[2:])  # type: ignore[type-var]
     value = min(*joints, others[2])  # type: ignore[type-var]
-    return Score(measure="ACR-N (assumed definition)", value=float(value),
-                 display=str(round_half_up(value, 1)), decided_on=plain(value))
+    return Score(
+        measure="ACR-N (assumed definition)",
+        value=float(value),
+        display=str(round_half_up(value, 1)),
+        decided_on=plain(value),
+    )

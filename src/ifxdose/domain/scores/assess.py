@@ -9,7 +9,17 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from ifxdose.core.errors import InputError
 from ifxdose.domain.scores._fields import (
-    CrpMgDl, CrpMgL, EsrMmH, HaqDi, Mtss, Sjc28, Sjc66, Tjc28, Tjc68, VasCm, VasMm,
+    CrpMgDl,
+    CrpMgL,
+    EsrMmH,
+    HaqDi,
+    Mtss,
+    Sjc28,
+    Sjc66,
+    Tjc28,
+    Tjc68,
+    VasCm,
+    VasMm,
     reject_unitless,
 )
 from ifxdose.domain.scores.acr import AcrResponse, CoreSet, acr_n, acr_response
@@ -57,10 +67,10 @@ class Visit(BaseModel):
             return data
         data = dict(data)
         reject_unitless(data)
-        counts = joint_counts(tender=data.pop("tender_joints", None) or (),
-                              swollen=data.pop("swollen_joints", None) or ())
-        for field, listed, count in (("tjc28", "tender", counts.tjc28),
-                                     ("sjc28", "swollen", counts.sjc28)):
+        counts = joint_counts(
+            tender=data.pop("tender_joints", None) or (), swollen=data.pop("swollen_joints", None) or ()
+        )
+        for field, listed, count in (("tjc28", "tender", counts.tjc28), ("sjc28", "swollen", counts.sjc28)):
             if getattr(counts, listed) and data.get(field) not in (None, count):
                 raise InputError(field, data[field], f"must equal the {count} {listed} joints listed")
             if getattr(counts, listed):
@@ -89,15 +99,12 @@ class Assessment(BaseModel):
 def _single_visit(cutoffs: CutoffName) -> dict[str, tuple[Callable[..., Any], tuple]]:
     """measure -> (function, groups of alternative keys; every group must be given)."""
     return {
-        "das28_esr": (partial(das28_esr, cutoffs=cutoffs),
-                      (("tjc28",), ("sjc28",), ("esr_mm_h",))),
+        "das28_esr": (partial(das28_esr, cutoffs=cutoffs), (("tjc28",), ("sjc28",), ("esr_mm_h",))),
         "das28_crp": (partial(das28_crp, cutoffs=cutoffs), (("tjc28",), ("sjc28",), _CRP)),
         "sdai": (sdai, (("tjc28",), ("sjc28",), _CRP, _PTGA, _PHGA)),
         "cdai": (cdai, (("tjc28",), ("sjc28",), _PTGA, _PHGA)),
-        "boolean_2011": (partial(boolean_remission, version="2011"),
-                         (("tjc28",), ("sjc28",), _CRP, _PTGA)),
-        "boolean_2022": (partial(boolean_remission, version="2022"),
-                         (("tjc28",), ("sjc28",), _CRP, _PTGA)),
+        "boolean_2011": (partial(boolean_remission, version="2011"), (("tjc28",), ("sjc28",), _CRP, _PTGA)),
+        "boolean_2022": (partial(boolean_remission, version="2022"), (("tjc28",), ("sjc28",), _CRP, _PTGA)),
     }
 
 
@@ -114,8 +121,7 @@ def _compute(name: str, func: Callable[..., Any], groups: tuple, given: dict[str
 
 def _visit_measures(visit: Visit, cutoffs: CutoffName) -> dict[str, Any]:
     given = visit.model_dump(exclude_none=True)
-    return {name: _compute(name, func, groups, given)
-            for name, (func, groups) in _single_visit(cutoffs).items()}
+    return {name: _compute(name, func, groups, given) for name, (func, groups) in _single_visit(cutoffs).items()}
 
 
 def _eular(base: Score | None, now: Score | None) -> EularResponse | None:
@@ -137,8 +143,7 @@ def _responses(baseline: Visit, visit: Visit, now: dict[str, Any], base: dict[st
     core_base, core_now = _core_set(baseline), _core_set(visit)
     if core_base is not None and core_now is not None:
         out["acr"] = acr_response(baseline=core_base, followup=core_now)
-        if not out["acr"].missing and all(c.improvement_pct is not None
-                                          for c in out["acr"].components):
+        if not out["acr"].missing and all(c.improvement_pct is not None for c in out["acr"].components):
             out["acr_n"] = acr_n(baseline=core_base, followup=core_now)
     if baseline.mtss is not None and visit.mtss is not None:
         out["mtss_change"] = mtss_change(baseline_mtss=baseline.mtss, followup_mtss=visit.mtss)
@@ -156,6 +161,5 @@ def assess(
     measures = _visit_measures(visit, das28_cutoffs)
     if baseline is not None:
         baseline = baseline if isinstance(baseline, Visit) else Visit.model_validate(dict(baseline))
-        measures |= _responses(baseline, visit, measures,
-                               _visit_measures(baseline, das28_cutoffs))
+        measures |= _responses(baseline, visit, measures, _visit_measures(baseline, das28_cutoffs))
     return Assessment(**measures)

@@ -43,8 +43,7 @@ class BooleanRemission(BaseModel):
 
 
 def _item(name: str, value: Decimal, limit: Decimal) -> BooleanItem:
-    return BooleanItem(name=name, value=plain(value), limit=f"<= {plain(limit)}",
-                       met=value <= limit)
+    return BooleanItem(name=name, value=plain(value), limit=f"<= {plain(limit)}", met=value <= limit)
 
 
 @measure
@@ -69,5 +68,6 @@ def boolean_remission(
         _item("crp_mg_dl", crp, one),
         _item("ptga_cm", ptga, PTGA_LIMIT_CM[version]),
     ]
-    return BooleanRemission(measure=f"ACR/EULAR Boolean remission {version}",
-                            remission=all(i.met for i in items), items=items)
+    return BooleanRemission(
+        measure=f"ACR/EULAR Boolean remission {version}", remission=all(i.met for i in items), items=items
+    )

@@ -20,8 +20,7 @@ from decimal import Decimal, localcontext
 from typing import Callable, Literal
 
 from ifxdose.domain.scores._exact import CONTEXT, Band, Cutoffs, dec, round_half_up
-from ifxdose.domain.scores._fields import CrpMgDl, CrpMgL, EsrMmH, Sjc28, Tjc28, VasCm, VasMm
-from ifxdose.domain.scores._fields import measure
+from ifxdose.domain.scores._fields import CrpMgDl, CrpMgL, EsrMmH, Sjc28, Tjc28, VasCm, VasMm, measure
 from ifxdose.domain.scores._units import in_canonical
 from ifxdose.domain.scores.results import Score
 
@@ -32,15 +31,13 @@ D = Decimal
 ACR_EULAR_2011 = Cutoffs(
     "acr-eular-2011",
     "Felson DT et al. Ann Rheum Dis 2011;70:404-13 (Table 3); das-score.nl",
-    (Band("remission", D("2.6"), False), Band("low", D("3.2")), Band("moderate", D("5.1")),
-     Band("high")),
+    (Band("remission", D("2.6"), False), Band("low", D("3.2")), Band("moderate", D("5.1")), Band("high")),
 )
 #: das-score.nl wording: "low disease activity <3.2", so exactly 3.2 is moderate.
 DAS_SCORE_NL = Cutoffs(
     "das-score-nl",
     "das-score.nl downloads page (Radboud UMC): remission <2.6, low <3.2, high >5.1",
-    (Band("remission", D("2.6"), False), Band("low", D("3.2"), False),
-     Band("moderate", D("5.1")), Band("high")),
+    (Band("remission", D("2.6"), False), Band("low", D("3.2"), False), Band("moderate", D("5.1")), Band("high")),
 )
 #: DAS28-CRP thresholds: remission 2.4 and low 2.9 from Fleischmann R et al., RMD Open
 #: 2017;3:e000382 (abstract). Assumption: high >4.6 is from code only (CamCOPS,
@@ -48,8 +45,7 @@ DAS_SCORE_NL = Cutoffs(
 CRP_FLEISCHMANN_2017 = Cutoffs(
     "crp-fleischmann-2017",
     "Fleischmann R et al. RMD Open 2017;3:e000382 (2.4, 2.9); 4.6 from code only (assumption)",
-    (Band("remission", D("2.4"), False), Band("low", D("2.9")), Band("moderate", D("4.6")),
-     Band("high")),
+    (Band("remission", D("2.4"), False), Band("low", D("2.9")), Band("moderate", D("4.6")), Band("high")),
 )
 CUTOFFS: dict[str, Cutoffs] = {c.name: c for c in (ACR_EULAR_2011, DAS_SCORE_NL, CRP_FLEISCHMANN_2017)}
 CutoffName = Literal["acr-eular-2011", "das-score-nl", "crp-fleischmann-2017"]
@@ -68,15 +64,16 @@ class _Formula:
 
 
 _ESR = _Formula("DAS28-ESR", D("0.70"), lambda esr: esr.ln(), D(0), D("1.08"), D("0.16"))
-_CRP = _Formula("DAS28-CRP", D("0.36"), lambda crp: (crp + 1).ln(), D("0.96"), D("1.10"),
-                D("1.15"))
+_CRP = _Formula("DAS28-CRP", D("0.36"), lambda crp: (crp + 1).ln(), D("0.96"), D("1.10"), D("1.15"))
 
 
-def _evaluate(formula: _Formula, tjc28: int, sjc28: int, apr: Decimal,
-              ptga_mm: Decimal | None) -> Decimal:
+def _evaluate(formula: _Formula, tjc28: int, sjc28: int, apr: Decimal, ptga_mm: Decimal | None) -> Decimal:
     with localcontext(CONTEXT):
-        core = (D("0.56") * D(tjc28).sqrt() + D("0.28") * D(sjc28).sqrt()
-                + formula.apr_coefficient * formula.apr_transform(apr))
+        core = (
+            D("0.56") * D(tjc28).sqrt()
+            + D("0.28") * D(sjc28).sqrt()
+            + formula.apr_coefficient * formula.apr_transform(apr)
+        )
         if ptga_mm is None:
             return core * formula.factor_3 + formula.constant_3
         return core + D("0.014") * ptga_mm + formula.constant_4
@@ -87,8 +84,9 @@ def das28_category(das28: float | Decimal, cutoffs: CutoffName = "acr-eular-2011
     return CUTOFFS[cutoffs].classify(round_half_up(dec(das28), 2))
 
 
-def _score(formula: _Formula, tjc28: int, sjc28: int, apr: Decimal, ptga_mm: Decimal | None,
-           cutoffs: CutoffName) -> Score:
+def _score(
+    formula: _Formula, tjc28: int, sjc28: int, apr: Decimal, ptga_mm: Decimal | None, cutoffs: CutoffName
+) -> Score:
     exact = _evaluate(formula, tjc28, sjc28, apr, ptga_mm)
     shown = round_half_up(exact, 2)
     return Score(

@@ -20,8 +20,7 @@ from ifxdose.domain.scores._exact import CONTEXT, plain, round_half_up
 from ifxdose.domain.scores._fields import HaqCategory, measure
 from ifxdose.domain.scores.results import Score
 
-CATEGORIES = ("dressing", "arising", "eating", "walking", "hygiene", "reach", "grip",
-              "activities")
+CATEGORIES = ("dressing", "arising", "eating", "walking", "hygiene", "reach", "grip", "activities")
 MIN_ANSWERED = 6
 AIDED_MINIMUM = 2
 
@@ -44,17 +43,14 @@ def haq_di(
     aids: Iterable[str] = (),
 ) -> Score:
     """HAQ-DI from the 8 category scores (0-3) and the categories using aids or help."""
-    given = dict(zip(CATEGORIES, (dressing, arising, eating, walking, hygiene, reach, grip,
-                                  activities)))
+    given = dict(zip(CATEGORIES, (dressing, arising, eating, walking, hygiene, reach, grip, activities)))
     aided = set(aids)
     unknown = sorted(aided - set(CATEGORIES))
     if unknown:
         raise InputError("aids", unknown, f"allowed categories are {', '.join(CATEGORIES)}")
     scores = [_adjusted(s, name in aided) for name, s in given.items() if s is not None]
     if len(scores) < MIN_ANSWERED:
-        raise InputError("categories", len(scores),
-                         f"at least {MIN_ANSWERED} of {len(CATEGORIES)} must be answered")
+        raise InputError("categories", len(scores), f"at least {MIN_ANSWERED} of {len(CATEGORIES)} must be answered")
     with localcontext(CONTEXT):
         value = Decimal(sum(scores)) / Decimal(len(scores))
-    return Score(measure="HAQ-DI", value=float(value), display=str(round_half_up(value, 3)),
-                 decided_on=plain(value))
+    return Score(measure="HAQ-DI", value=float(value), display=str(round_half_up(value, 3)), decided_on=plain(value))

@@ -14,8 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from ifxdose.core.errors import InputError
 
 SIDES = ("left", "right")
-SITES = ("shoulder", "elbow", "wrist", *(f"mcp{i}" for i in range(1, 6)),
-         *(f"pip{i}" for i in range(1, 6)), "knee")
+SITES = ("shoulder", "elbow", "wrist", *(f"mcp{i}" for i in range(1, 6)), *(f"pip{i}" for i in range(1, 6)), "knee")
 
 
 class Joint(BaseModel):
@@ -36,8 +35,7 @@ def _label(side: str, site: str) -> str:
 
 
 JOINTS_28: tuple[Joint, ...] = tuple(
-    Joint(id=f"{side}_{site}", side=side, site=site, label=_label(side, site))
-    for side in SIDES for site in SITES
+    Joint(id=f"{side}_{site}", side=side, site=site, label=_label(side, site)) for side in SIDES for site in SITES
 )
 JOINT_IDS = frozenset(j.id for j in JOINTS_28)
 
@@ -55,13 +53,13 @@ def _checked(field: str, joints: Iterable[str]) -> list[str]:
     chosen = sorted(set(joints))
     unknown = [j for j in chosen if j not in JOINT_IDS]
     if unknown:
-        raise InputError(field, unknown, "allowed joints are <left|right>_<shoulder|elbow|"
-                         "wrist|mcp1..mcp5|pip1..pip5|knee>")
+        raise InputError(
+            field, unknown, "allowed joints are <left|right>_<shoulder|elbow|wrist|mcp1..mcp5|pip1..pip5|knee>"
+        )
     return chosen
 
 
 def joint_counts(*, tender: Iterable[str] = (), swollen: Iterable[str] = ()) -> JointCounts:
     """TJC28 and SJC28 from the tender and swollen joints (each joint counted once)."""
     tender_ids, swollen_ids = _checked("tender", tender), _checked("swollen", swollen)
-    return JointCounts(tjc28=len(tender_ids), sjc28=len(swollen_ids), tender=tender_ids,
-                       swollen=swollen_ids)
+    return JointCounts(tjc28=len(tender_ids), sjc28=len(swollen_ids), tender=tender_ids, swollen=swollen_ids)

@@ -52,9 +52,11 @@ class PaulusResponse(BaseModel):
     paulus20: bool
     paulus50: bool
     items: list[ItemChange]
-    definition: str = ("4 of 6: >=n% in morning stiffness, ESR, joint pain/tenderness and "
-                       "swelling scores; globals >=2 grades better or 2 -> 1 (Paulus 1990). "
-                       "Assumption: Paulus 50% uses n = 50 with the same global rule.")
+    definition: str = (
+        "4 of 6: >=n% in morning stiffness, ESR, joint pain/tenderness and "
+        "swelling scores; globals >=2 grades better or 2 -> 1 (Paulus 1990). "
+        "Assumption: Paulus 50% uses n = 50 with the same global rule."
+    )
 
 
 def grade_improved(baseline: int | None, followup: int | None) -> bool:
@@ -66,8 +68,9 @@ def grade_improved(baseline: int | None, followup: int | None) -> bool:
 
 def _grade_item(name: str, baseline: int | None, followup: int | None) -> ItemChange:
     met = grade_improved(baseline, followup)
-    return ItemChange(name=name, baseline=baseline, followup=followup, improvement_pct=None,
-                      improved={str(n): met for n in LEVELS})
+    return ItemChange(
+        name=name, baseline=baseline, followup=followup, improvement_pct=None, improved={str(n): met for n in LEVELS}
+    )
 
 
 def _maybe(value: float | None) -> Decimal | None:
@@ -77,8 +80,7 @@ def _maybe(value: float | None) -> Decimal | None:
 @measure
 def paulus_response(*, baseline: PaulusVisit, followup: PaulusVisit) -> PaulusResponse:
     """Paulus 20% and (assumed definition) 50% response, with each item's result."""
-    items = [item_change(n, _maybe(getattr(baseline, n)), _maybe(getattr(followup, n)), LEVELS)
-             for n in _CONTINUOUS]
+    items = [item_change(n, _maybe(getattr(baseline, n)), _maybe(getattr(followup, n)), LEVELS) for n in _CONTINUOUS]
     items += [_grade_item(n, getattr(baseline, n), getattr(followup, n)) for n in _GRADES]
 
     def met(level: int) -> bool:

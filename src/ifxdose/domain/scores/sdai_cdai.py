@@ -20,18 +20,21 @@ D = Decimal
 
 #: Felson 2011 ARD Table 3 [primary]: remission <=3.3, low <=11, moderate <=26, high >26.
 SDAI_CUTOFFS = Cutoffs(
-    "sdai-acr-eular-2011", "Felson DT et al. Ann Rheum Dis 2011;70:404-13 (Tables 3, 6)",
+    "sdai-acr-eular-2011",
+    "Felson DT et al. Ann Rheum Dis 2011;70:404-13 (Tables 3, 6)",
     (Band("remission", D("3.3")), Band("low", D(11)), Band("moderate", D(26)), Band("high")),
 )
 #: Felson 2011 ARD Table 3 [primary]: remission <=2.8, low <=10, moderate <=22, high >22.
 CDAI_CUTOFFS = Cutoffs(
-    "cdai-acr-eular-2011", "Felson DT et al. Ann Rheum Dis 2011;70:404-13 (Table 3)",
+    "cdai-acr-eular-2011",
+    "Felson DT et al. Ann Rheum Dis 2011;70:404-13 (Table 3)",
     (Band("remission", D("2.8")), Band("low", D(10)), Band("moderate", D(22)), Band("high")),
 )
 
 
-def _clinical_sum(tjc28: int, sjc28: int, ptga_mm: float | None, ptga_cm: float | None,
-                  phga_mm: float | None, phga_cm: float | None) -> Decimal:
+def _clinical_sum(
+    tjc28: int, sjc28: int, ptga_mm: float | None, ptga_cm: float | None, phga_mm: float | None, phga_cm: float | None
+) -> Decimal:
     ptga = in_large("ptga_mm", ptga_mm, ptga_cm, required=True)
     phga = in_large("phga_mm", phga_mm, phga_cm, required=True)
     assert ptga is not None and phga is not None
@@ -39,8 +42,14 @@ def _clinical_sum(tjc28: int, sjc28: int, ptga_mm: float | None, ptga_cm: float 
 
 
 def _result(name: str, total: Decimal, cutoffs: Cutoffs) -> Score:
-    return Score(measure=name, value=float(total), display=plain(total),
-                 category=cutoffs.classify(total), cutoffs=cutoffs.name, decided_on=plain(total))
+    return Score(
+        measure=name,
+        value=float(total),
+        display=plain(total),
+        category=cutoffs.classify(total),
+        cutoffs=cutoffs.name,
+        decided_on=plain(total),
+    )
 
 
 @measure

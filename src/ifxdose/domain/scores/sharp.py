@@ -35,10 +35,13 @@ class SharpChange(BaseModel):
 
 
 @measure
-def mtss_change(*, baseline_mtss: Mtss, followup_mtss: Mtss,
-                sdc: Mtss = SDD_BRUYNESTEYN_2002) -> SharpChange:
+def mtss_change(*, baseline_mtss: Mtss, followup_mtss: Mtss, sdc: Mtss = SDD_BRUYNESTEYN_2002) -> SharpChange:
     """Follow-up minus baseline mTSS; flags a change beyond the smallest detectable one."""
     change = dec(followup_mtss) - dec(baseline_mtss)
-    return SharpChange(change=float(change), display=plain(change), sdc=sdc,
-                       exceeds_sdc=change > dec(sdc),
-                       non_progression=change <= NON_PROGRESSION_MAX)
+    return SharpChange(
+        change=float(change),
+        display=plain(change),
+        sdc=sdc,
+        exceeds_sdc=change > dec(sdc),
+        non_progression=change <= NON_PROGRESSION_MAX,
+    )

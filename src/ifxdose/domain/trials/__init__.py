@@ -14,5 +14,13 @@ from ifxdose.domain.trials.models import Models, load_models
 from ifxdose.domain.trials.population import virtual_population
 from ifxdose.domain.trials.runner import TrialResult, run_trial
 
-__all__ = ["Models", "Trial", "TrialResult", "get_trial", "load_models", "run_trial", "trial_names",
-           "virtual_population"]
+__all__ = [
+    "Models",
+    "Trial",
+    "TrialResult",
+    "get_trial",
+    "load_models",
+    "run_trial",
+    "trial_names",
+    "virtual_population",
+]

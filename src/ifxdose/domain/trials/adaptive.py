@@ -57,8 +57,12 @@ def start_arm(models: Models, cohort: Cohort, regimen: str, grid: np.ndarray) ->
         n_steps += esc
         was_responder |= resp
     run = fixed_arm(models, cohort, times, mgkg, grid)
-    run.flags.update(escalated=escalated, escalated_primary=primary, escalated_secondary=escalated & ~primary,
-                     escalations=n_steps.astype(float))
+    run.flags.update(
+        escalated=escalated,
+        escalated_primary=primary,
+        escalated_secondary=escalated & ~primary,
+        escalations=n_steps.astype(float),
+    )
     return run
 
 
@@ -73,14 +77,30 @@ def _step_all(fn, dose: np.ndarray, interval: np.ndarray, mask: np.ndarray, **kw
 def nordrum_step(dose: np.ndarray, interval: np.ndarray, band: np.ndarray, due: np.ndarray, policy) -> None:
     """NOR-DRUM B's step for every patient at once, in place: low -> one step up, high -> one
     step down (the policy's step sizes and preference; ``NordrumTdm._on_trough`` for one patient)."""
-    _step_all(step_up, dose, interval, due & (band == "low"), rules=policy.rules, prefer=policy.prefer,
-              dose_step_mg_per_kg=policy.dose_step_mg_per_kg, interval_step_weeks=policy.interval_step_weeks)
-    _step_all(step_down, dose, interval, due & (band == "high"), dose_step_mg_per_kg=policy.dose_step_mg_per_kg,
-              interval_step_weeks=policy.interval_step_weeks, rules=policy.rules)
+    _step_all(
+        step_up,
+        dose,
+        interval,
+        due & (band == "low"),
+        rules=policy.rules,
+        prefer=policy.prefer,
+        dose_step_mg_per_kg=policy.dose_step_mg_per_kg,
+        interval_step_weeks=policy.interval_step_weeks,
+    )
+    _step_all(
+        step_down,
+        dose,
+        interval,
+        due & (band == "high"),
+        dose_step_mg_per_kg=policy.dose_step_mg_per_kg,
+        interval_step_weeks=policy.interval_step_weeks,
+        rules=policy.rules,
+    )
 
 
-def maintenance_arm(models: Models, cohort: Cohort, label_regimen: str, grid: np.ndarray, entry_day: float,
-                    end_day: float, tdm: bool) -> ArmRun:
+def maintenance_arm(
+    models: Models, cohort: Cohort, label_regimen: str, grid: np.ndarray, entry_day: float, end_day: float, tdm: bool
+) -> ArmRun:
     """NOR-DRUM B: label dosing before entry, then standard care or proactive TDM to ``end_day``."""
     policy = get_policy("nordrum-tdm")
     P = cohort.n
@@ -114,9 +134,12 @@ def maintenance_arm(models: Models, cohort: Cohort, label_regimen: str, grid: np
         next_day = np.where(due, next_day + 7.0 * interval, next_day)
         visits += 1
     run = fixed_arm(models, cohort, np.column_stack(times), np.column_stack(doses), grid, entry_day)
-    run.flags.update(switched=switched, final_dose_mg_per_kg=np.where(switched, np.nan, dose),
-                     final_interval_weeks=np.where(switched, np.nan, interval),
-                     trough_end=conc_at(run, min(end_day, float(grid[-1]))))
+    run.flags.update(
+        switched=switched,
+        final_dose_mg_per_kg=np.where(switched, np.nan, dose),
+        final_interval_weeks=np.where(switched, np.nan, interval),
+        trough_end=conc_at(run, min(end_day, float(grid[-1]))),
+    )
     return run
 
 
@@ -129,7 +152,7 @@ def programmed_arm(models: Models, cohort: Cohort, regimen: str, grid: np.ndarra
     for tier, (at_14, later) in TIER_DOSES.items():
         sel = tiers == tier
         mgkg[sel, first] = at_14
-        mgkg[sel, first + 1:] = later
+        mgkg[sel, first + 1 :] = later
     run = fixed_arm(models, cohort, times, mgkg, grid)
     run.flags.update(tnf_high=(tiers == "high"), tnf_low=(tiers == "low"))
     return run

@@ -41,8 +41,16 @@ from ifxdose.domain.evidence import get_study
 from ifxdose.domain.evidence.models import Outcome, Study
 from ifxdose.domain.trials.definitions import ASSAYS
 from ifxdose.domain.trials.engine import (
-    ArmRun, Cohort, ada_free_concentrations, daily_grid, dose_table, effective_ce, exposure, make_cohort,
-    regimen_mg_per_kg, reported_ada,
+    ArmRun,
+    Cohort,
+    ada_free_concentrations,
+    daily_grid,
+    dose_table,
+    effective_ce,
+    exposure,
+    make_cohort,
+    regimen_mg_per_kg,
+    reported_ada,
 )
 from ifxdose.domain.trials.models import AdaModel, Models, ResponseModel
 from ifxdose.domain.trials.population import virtual_population
@@ -56,10 +64,15 @@ def load_setup() -> dict:
 
 def find_outcome(study: Study, name: str, arm: str | None, time_point: str | None = None) -> Outcome:
     """The one outcome with this exact name, arm (and time point if given)."""
-    found = [o for o in study.outcomes if o.name == name and o.arm == arm
-             and (time_point is None or o.time_point == time_point)]
+    found = [
+        o
+        for o in study.outcomes
+        if o.name == name and o.arm == arm and (time_point is None or o.time_point == time_point)
+    ]
     if len(found) != 1:
-        raise InputError("outcome", f"{study.key}: {name} / {arm} / {time_point}", f"matches {len(found)} outcomes, need 1")
+        raise InputError(
+            "outcome", f"{study.key}: {name} / {arm} / {time_point}", f"matches {len(found)} outcomes, need 1"
+        )
     return found[0]
 
 
@@ -185,8 +198,16 @@ def predict_ada_pct(model: AdaModel, sc: AdaScenario) -> float:
     """Expected % with ADA between entry and the target day (ADA-free at entry)."""
     spec = sc.target.spec
     multiplier = np.where(sc.mtx > 0, model.mtx_hazard_ratio, 1.0)
-    dH = window_cumulative_hazard(sc.grid, sc.below, spec.get("entry_day", 0.0), spec["day"], model.h0_per_day,
-                                  model.beta_low, multiplier, model.decline_per_day)
+    dH = window_cumulative_hazard(
+        sc.grid,
+        sc.below,
+        spec.get("entry_day", 0.0),
+        spec["day"],
+        model.h0_per_day,
+        model.beta_low,
+        multiplier,
+        model.decline_per_day,
+    )
     return float(100 * np.mean(-np.expm1(-dH)) * sc.detection)
 
 
@@ -212,13 +233,19 @@ def fit_immunogenicity(setup: dict, pk: PKModel) -> tuple[AdaModel, list[dict], 
         res = optimize.minimize(nll, x, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
         x = res.x
     model = ada_model(res.x, thr)
-    rows = [{**fit_row(s.target, predict_ada_pct(model, s)), "assay": s.assay, "detection": round(s.detection, 3)}
-            for s in sc]
+    rows = [
+        {**fit_row(s.target, predict_ada_pct(model, s)), "assay": s.assay, "detection": round(s.detection, 3)}
+        for s in sc
+    ]
     global _ADA_POSTERIOR
     _ADA_POSTERIOR = ada_posterior(setup, nll, res.x)
     for r, s in zip(rows, sc):
-        pred = [predict_ada_pct(ada_model(np.log(d), thr), s) for d in _ADA_POSTERIOR[:: max(1, len(_ADA_POSTERIOR) // 50)]]
-        r["predictive_low95_pct"], r["predictive_high95_pct"] = (round(float(v), 2) for v in np.percentile(pred, [2.5, 97.5]))
+        pred = [
+            predict_ada_pct(ada_model(np.log(d), thr), s) for d in _ADA_POSTERIOR[:: max(1, len(_ADA_POSTERIOR) // 50)]
+        ]
+        r["predictive_low95_pct"], r["predictive_high95_pct"] = (
+            round(float(v), 2) for v in np.percentile(pred, [2.5, 97.5])
+        )
     return model, rows, float(res.fun)
 
 
@@ -264,8 +291,9 @@ def laplace_draws(fun, x_hat: np.ndarray, n: int, seed: int, step: float = 1e-2)
             if i == j:
                 H[i, i] = (fun(x_hat + ei) - 2 * f0 + fun(x_hat - ei)) / step**2
             else:
-                H[i, j] = H[j, i] = (fun(x_hat + ei + ej) - fun(x_hat + ei - ej) - fun(x_hat - ei + ej)
-                                     + fun(x_hat - ei - ej)) / (4 * step**2)
+                H[i, j] = H[j, i] = (
+                    fun(x_hat + ei + ej) - fun(x_hat + ei - ej) - fun(x_hat - ei + ej) + fun(x_hat - ei - ej)
+                ) / (4 * step**2)
     w, V = np.linalg.eigh(H)
     cov = (V / np.maximum(w, 1e-6)) @ V.T
     return np.random.default_rng(seed).multivariate_normal(x_hat, cov, size=n)
@@ -277,13 +305,25 @@ def fit_row(target: Target, predicted_pct: float) -> dict:
     lo, hi = 100 * ci.low, 100 * ci.high
     spec = target.spec
     relation = target.outcome.relation
-    inside = (lo <= predicted_pct <= hi) if relation in ("=", "~") else (
-        predicted_pct <= target.observed_pct if relation in ("<", "<=") else predicted_pct >= target.observed_pct)
-    return {"study": spec["study"], "outcome": target.outcome.name, "arm": target.outcome.arm or "",
-            "time_point": target.outcome.time_point, "use": spec["use"], "n": target.n,
-            "observed": target.outcome.value_text(), "observed_pct": target.observed_pct,
-            "ci95_low_pct": round(lo, 2), "ci95_high_pct": round(hi, 2), "predicted_pct": round(predicted_pct, 2),
-            "inside": bool(inside)}
+    inside = (
+        (lo <= predicted_pct <= hi)
+        if relation in ("=", "~")
+        else (predicted_pct <= target.observed_pct if relation in ("<", "<=") else predicted_pct >= target.observed_pct)
+    )
+    return {
+        "study": spec["study"],
+        "outcome": target.outcome.name,
+        "arm": target.outcome.arm or "",
+        "time_point": target.outcome.time_point,
+        "use": spec["use"],
+        "n": target.n,
+        "observed": target.outcome.value_text(),
+        "observed_pct": target.observed_pct,
+        "ci95_low_pct": round(lo, 2),
+        "ci95_high_pct": round(hi, 2),
+        "predicted_pct": round(predicted_pct, 2),
+        "inside": bool(inside),
+    }
 
 
 # ------------------------------------------------------------------ exposure-response
@@ -325,8 +365,9 @@ def er_scenarios(setup: dict, models: Models) -> list[ErScenario]:
 
 
 def response_model(x: np.ndarray, hill: float, intercepts: dict[str, float]) -> ResponseModel:
-    return ResponseModel(float(np.exp(x[3])), float(np.exp(x[1])), float(np.exp(x[2])), hill,
-                         {"acr20": float(x[0]), **intercepts})
+    return ResponseModel(
+        float(np.exp(x[3])), float(np.exp(x[1])), float(np.exp(x[2])), hill, {"acr20": float(x[0]), **intercepts}
+    )
 
 
 def predict_response_pct(model: ResponseModel, sc: ErScenario, cache: dict) -> float:
@@ -367,20 +408,27 @@ def fit_exposure_response(setup: dict, models: Models) -> tuple[ResponseModel, l
         own = [s for s in sc if s.target.spec["endpoint"] == endpoint and s.target.spec["use"] == "fit"]
         o = np.array([s.target.observed_pct for s in own])
         nn = np.array([s.target.n for s in own], float)
+
         def nll1(a, endpoint=endpoint, own=own, o=o, nn=nn):
             m = response_model(res.x, hill, {endpoint: float(a)})
             return binomial_nll(np.array([predict_response_pct(m, s, cache) for s in own]), o, nn)
 
-        intercepts[endpoint] = float(optimize.minimize_scalar(nll1, bounds=(-8, 4), method="bounded",
-                                                              options={"xatol": 1e-7}).x)
+        intercepts[endpoint] = float(
+            optimize.minimize_scalar(nll1, bounds=(-8, 4), method="bounded", options={"xatol": 1e-7}).x
+        )
     model = response_model(res.x, hill, intercepts)
     rows = [fit_row(s.target, predict_response_pct(model, s, cache)) for s in sc]
     global _ER_POSTERIOR
     draws = laplace_draws(nll, res.x, setup.get("posterior", {}).get("draws_kept", 200), setup["seed"])
     _ER_POSTERIOR = np.column_stack([draws[:, 0], np.exp(draws[:, 1:])])
     for r, s in zip(rows, sc):
-        pred = [predict_response_pct(response_model(d, hill, intercepts), s, cache) for d in draws[:: max(1, len(draws) // 25)]]
-        r["predictive_low95_pct"], r["predictive_high95_pct"] = (round(float(v), 2) for v in np.percentile(pred, [2.5, 97.5]))
+        pred = [
+            predict_response_pct(response_model(d, hill, intercepts), s, cache)
+            for d in draws[:: max(1, len(draws) // 25)]
+        ]
+        r["predictive_low95_pct"], r["predictive_high95_pct"] = (
+            round(float(v), 2) for v in np.percentile(pred, [2.5, 97.5])
+        )
     return model, rows, float(res.fun)
 
 
@@ -399,12 +447,21 @@ def s10_check(models: Models, setup: dict) -> dict:
         above.append(p[conc[:, -1] >= 1.0])
         below.append(p[conc[:, -1] < 1.0])
     a, b = np.concatenate(above), np.concatenate(below)
-    outcome = find_outcome(get_study("stclair2002"), "trough associated with higher ACR response", "infliximab (all arms)")
-    return {"study": "stclair2002", "outcome": outcome.name, "arm": outcome.arm, "time_point": "week 54",
-            "use": "check", "observed": "higher ACR response with trough >= 1 ug/mL",
-            "predicted_acr20_trough_ge_1_pct": round(100 * float(a.mean()), 2),
-            "predicted_acr20_trough_lt_1_pct": round(100 * float(b.mean()), 2),
-            "share_trough_ge_1_pct": round(100 * a.size / (a.size + b.size), 2), "inside": bool(a.mean() > b.mean())}
+    outcome = find_outcome(
+        get_study("stclair2002"), "trough associated with higher ACR response", "infliximab (all arms)"
+    )
+    return {
+        "study": "stclair2002",
+        "outcome": outcome.name,
+        "arm": outcome.arm,
+        "time_point": "week 54",
+        "use": "check",
+        "observed": "higher ACR response with trough >= 1 ug/mL",
+        "predicted_acr20_trough_ge_1_pct": round(100 * float(a.mean()), 2),
+        "predicted_acr20_trough_lt_1_pct": round(100 * float(b.mean()), 2),
+        "share_trough_ge_1_pct": round(100 * a.size / (a.size + b.size), 2),
+        "inside": bool(a.mean() > b.mean()),
+    }
 
 
 # ------------------------------------------------------------------ the document
@@ -423,20 +480,30 @@ def calibrate(setup: dict | None = None) -> dict:
         "n_virtual": setup["n_virtual"],
         "seed": setup["seed"],
         "method": "binomial maximum likelihood (Nelder-Mead) on expected shares over a fixed virtual population; "
-                  "ADA shares as the study's assay reports them (detection fractions by fixed-point iteration); "
-                  "see the docstring of ifxdose.domain.trials.calibrate and docs/trials.md",
+        "ADA shares as the study's assay reports them (detection fractions by fixed-point iteration); "
+        "see the docstring of ifxdose.domain.trials.calibrate and docs/trials.md",
         "immunogenicity": {
             "form": setup["immunogenicity"]["form"],
-            "values": {"h0_per_day": ada.h0_per_day, "beta_low": ada.beta_low, "threshold_mg_l": ada.threshold_mg_l,
-                       "mtx_hazard_ratio": ada.mtx_hazard_ratio, "decline_per_day": ada.decline_per_day},
+            "values": {
+                "h0_per_day": ada.h0_per_day,
+                "beta_low": ada.beta_low,
+                "threshold_mg_l": ada.threshold_mg_l,
+                "mtx_hazard_ratio": ada.mtx_hazard_ratio,
+                "decline_per_day": ada.decline_per_day,
+            },
             "fixed_sources": setup["immunogenicity"]["fixed_sources"],
             "neg_log_likelihood": ada_nll,
             "fit": ada_rows,
         },
         "exposure_response": {
             "form": setup["exposure_response"]["form"],
-            "values": {"ke0_per_day": er.ke0_per_day, "emax": er.emax, "ec50_mg_l": er.ec50_mg_l, "hill": er.hill,
-                       **{f"intercept_{k}": v for k, v in er.intercepts.items()}},
+            "values": {
+                "ke0_per_day": er.ke0_per_day,
+                "emax": er.emax,
+                "ec50_mg_l": er.ec50_mg_l,
+                "hill": er.hill,
+                **{f"intercept_{k}": v for k, v in er.intercepts.items()},
+            },
             "fixed_sources": {**setup["exposure_response"]["fixed_sources"], "prior_ke0": ke0_prior(setup)[2]},
             "prior_log_ke0": {"mean": ke0_prior(setup)[0], "sd": ke0_prior(setup)[1]},
             "penalised_neg_log_likelihood_acr20": er_nll,
@@ -445,8 +512,8 @@ def calibrate(setup: dict | None = None) -> dict:
         },
         "posterior": {
             "method": "immunogenicity: emcee ensemble MCMC on the binomial likelihood (weak log-normal priors, SD 2, "
-                      "around the ML estimate); exposure-response: Laplace approximation of the penalised likelihood "
-                      "(intercept_acr20, log emax, log ec50, log ke0), other intercepts at their ML values",
+            "around the ML estimate); exposure-response: Laplace approximation of the penalised likelihood "
+            "(intercept_acr20, log emax, log ec50, log ke0), other intercepts at their ML values",
             "ada_parameters": ["h0_per_day", "beta_low", "mtx_hazard_ratio", "decline_per_day"],
             "ada_draws": [[float(f"{v:.6g}") for v in row] for row in _ADA_POSTERIOR],
             "er_parameters": ["intercept_acr20", "emax", "ec50_mg_l", "ke0_per_day"],
@@ -487,17 +554,23 @@ def fit_markdown(doc: dict) -> str:
     out = []
     for part in ("immunogenicity", "exposure_response"):
         out.append(f"\n**{part}** — " + ", ".join(f"{k} = {v:.4g}" for k, v in doc[part]["values"].items()) + "\n")
-        out.append("| study | figure | arm | time | use | n | assay (detected share) | observed % (95% CI) | predicted % | inside |")
+        out.append(
+            "| study | figure | arm | time | use | n | assay (detected share) | observed % (95% CI) | predicted % | inside |"
+        )
         out.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in doc[part]["fit"]:
             assay = f"{r['assay']} ({r['detection']:.2f})" if "assay" in r else "—"
-            out.append(f"| {r['study']} | {r['outcome']} | {r['arm']} | {r['time_point']} | {r['use']} | {r['n']} | {assay} | "
-                       f"{r['observed']} ({r['ci95_low_pct']:.1f}–{r['ci95_high_pct']:.1f}) | {r['predicted_pct']:.1f} | "
-                       f"{'yes' if r['inside'] else 'no'} |")
+            out.append(
+                f"| {r['study']} | {r['outcome']} | {r['arm']} | {r['time_point']} | {r['use']} | {r['n']} | {assay} | "
+                f"{r['observed']} ({r['ci95_low_pct']:.1f}–{r['ci95_high_pct']:.1f}) | {r['predicted_pct']:.1f} | "
+                f"{'yes' if r['inside'] else 'no'} |"
+            )
     for c in doc["exposure_response"].get("checks", []):
-        out.append(f"\nS10 check: predicted ACR20 at week 54 {c['predicted_acr20_trough_ge_1_pct']:.1f}% with trough "
-                   f">= 1 mg/L vs {c['predicted_acr20_trough_lt_1_pct']:.1f}% below "
-                   f"({c['share_trough_ge_1_pct']:.0f}% of patients >= 1 mg/L): {'consistent' if c['inside'] else 'not consistent'}.")
+        out.append(
+            f"\nS10 check: predicted ACR20 at week 54 {c['predicted_acr20_trough_ge_1_pct']:.1f}% with trough "
+            f">= 1 mg/L vs {c['predicted_acr20_trough_lt_1_pct']:.1f}% below "
+            f"({c['share_trough_ge_1_pct']:.0f}% of patients >= 1 mg/L): {'consistent' if c['inside'] else 'not consistent'}."
+        )
     return "\n".join(out)
 
 
@@ -507,8 +580,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--markdown", action="store_true", help="also print the fit per figure as Markdown")
     args = ap.parse_args(argv)
     doc = calibrate()
-    Path(args.out).write_text("# Written by ifxdose.domain.trials.calibrate; do not edit by hand.\n" + to_toml(doc),
-                              encoding="utf-8")
+    Path(args.out).write_text(
+        "# Written by ifxdose.domain.trials.calibrate; do not edit by hand.\n" + to_toml(doc), encoding="utf-8"
+    )
     print(f"wrote {args.out}")
     if args.markdown:
         print(fit_markdown(doc))

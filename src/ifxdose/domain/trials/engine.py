@@ -68,11 +68,17 @@ class Cohort:
         return self.covariates["weight_kg"]
 
 
-def make_cohort(covariates: dict[str, np.ndarray], models: Models, rng: np.random.Generator,
-                n_obs_max: int = 64) -> Cohort:
+def make_cohort(
+    covariates: dict[str, np.ndarray], models: Models, rng: np.random.Generator, n_obs_max: int = 64
+) -> Cohort:
     n = len(covariates["weight_kg"])
-    return Cohort(covariates, models.pk.sample_eta(n, rng), rng.exponential(1.0, n), rng.random(n),
-                  rng.standard_normal((n, n_obs_max)))
+    return Cohort(
+        covariates,
+        models.pk.sample_eta(n, rng),
+        rng.exponential(1.0, n),
+        rng.random(n),
+        rng.standard_normal((n, n_obs_max)),
+    )
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,9 @@ def ada_free_concentrations(pk: PKModel, cohort: Cohort, doses: DoseTable, grid:
     return simulate_concentrations(pk, _parameters(pk, cohort, 0.0), np.full((cohort.n, 1), -np.inf), doses, grid)
 
 
-def exposure(models: Models, cohort: Cohort, doses: DoseTable | None, grid: np.ndarray,
-             at_risk_from_day: float = 0.0) -> Exposure:
+def exposure(
+    models: Models, cohort: Cohort, doses: DoseTable | None, grid: np.ndarray, at_risk_from_day: float = 0.0
+) -> Exposure:
     """Concentrations with stochastic ADA. ``at_risk_from_day``: onset is drawn conditional on
     no ADA before that day (trial entry during maintenance, NOR-DRUM B)."""
     P = cohort.n
@@ -183,8 +190,9 @@ class ArmRun:
     flags: dict[str, np.ndarray]
 
 
-def fixed_arm(models: Models, cohort: Cohort, times_days, mg_per_kg, grid: np.ndarray,
-              at_risk_from_day: float = 0.0) -> ArmRun:
+def fixed_arm(
+    models: Models, cohort: Cohort, times_days, mg_per_kg, grid: np.ndarray, at_risk_from_day: float = 0.0
+) -> ArmRun:
     """A fixed schedule (mg/kg may differ per patient); ``times_days`` None = placebo."""
     doses = None if times_days is None else dose_table(times_days, mg_per_kg, cohort.weight_kg)
     return ArmRun(cohort, exposure(models, cohort, doses, grid, at_risk_from_day), doses, {})
@@ -194,7 +202,9 @@ def responder(models: Models, run: ArmRun, endpoint: str, day: float, ce: np.nda
     """Responders (P,) on ``day`` for an endpoint (see module docstring)."""
     grid = run.exposure.grid_days
     k = int(np.searchsorted(grid, day))
-    ce_k = (ce if ce is not None else models.response.effect_site(grid[: k + 1], run.exposure.conc_mg_l[:, : k + 1]))[:, k]
+    ce_k = (ce if ce is not None else models.response.effect_site(grid[: k + 1], run.exposure.conc_mg_l[:, : k + 1]))[
+        :, k
+    ]
     return run.cohort.response_u < models.response.probability(endpoint, effective_ce(run.cohort, ce_k))
 
 

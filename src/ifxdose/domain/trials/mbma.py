@@ -64,27 +64,40 @@ def model_document(setup: dict, theta: np.ndarray, sources: dict[str, str] | Non
     est = {e["name"]: e for e in setup["estimated"]}
     params = {}
     for i, name in enumerate(("CL", "V1", "Q", "V2")):
-        params[name] = {"value": float(np.exp(theta[i])), "unit": est[name]["unit"], "grade": "D",
-                        "source": sources.get(name, "MBMA posterior median (docs/models.md)")}
+        params[name] = {
+            "value": float(np.exp(theta[i])),
+            "unit": est[name]["unit"],
+            "grade": "D",
+            "source": sources.get(name, "MBMA posterior median (docs/models.md)"),
+        }
     tnf = est["tnf_exponent"]
     effects = [dict(e) for e in setup["fixed_effects"]]
-    effects.append({**tnf["covariate"], "theta": float(theta[4]), "grade": "D",
-                    "source": sources.get("tnf_exponent", "MBMA posterior median; " + tnf["source"])})
+    effects.append(
+        {
+            **tnf["covariate"],
+            "theta": float(theta[4]),
+            "grade": "D",
+            "source": sources.get("tnf_exponent", "MBMA posterior median; " + tnf["source"]),
+        }
+    )
     var = setup["variability"]
     return {
         "title": "ifxdose RA default: model-based meta-analysis of summary-level RA data (2-compartment)",
         "structure": "2cmt",
         "citation": "ifxdose MBMA (ifxdose.domain.trials.mbma, data/mbma_setup.toml): Remicade EU SmPC 5.2; "
-                    "Ternant 2014 Br J Clin Pharmacol 78:118; Passot 2016 MAbs 8:1407; Ternant 2021 Pharmaceutics "
-                    "13:1821; Xu 2008 J Clin Pharmacol 48:681; seed S5 (Rahman 2007), S14 (Takeuchi 2011)",
+        "Ternant 2014 Br J Clin Pharmacol 78:118; Passot 2016 MAbs 8:1407; Ternant 2021 Pharmaceutics "
+        "13:1821; Xu 2008 J Clin Pharmacol 48:681; seed S5 (Rahman 2007), S14 (Takeuchi 2011)",
         "population": "RA (label single-dose PK, Tours RA cohorts, START, RISING); weights 35-160 kg",
         "concentration": "infliximab in serum (ELISA)",
         "version": str(setup["version"]),
         "parameters": params,
         "covariate_effects": effects,
         "variability": {"parameters": var["parameters"], "omega": var["omega"], "grade": "D"},
-        "residual": {"additive_mg_l": setup["residual"]["additive_mg_l"],
-                     "proportional": setup["residual"]["proportional"], "grade": "A"},
+        "residual": {
+            "additive_mg_l": setup["residual"]["additive_mg_l"],
+            "proportional": setup["residual"]["proportional"],
+            "grade": "A",
+        },
     }
 
 
@@ -155,7 +168,9 @@ def predict_values(model: PKModel, sc: Scenario) -> np.ndarray:
     """Per-virtual-patient values of the datum's quantity."""
     d = sc.datum
     if d["kind"] == "published_estimate":
-        return model.typical_parameters({k: v for k, v in sc.covariates.items() if k in model.covariates})[d["parameter"]]
+        return model.typical_parameters({k: v for k, v in sc.covariates.items() if k in model.covariates})[
+            d["parameter"]
+        ]
     p = _individual(model, sc)
     if d["quantity"] == "terminal_half_life":
         return terminal_half_life_days(p)
@@ -235,9 +250,16 @@ def run(setup: dict | None = None, steps: int | None = None, seed: int | None = 
         tau = np.full(ndim, np.nan)
     med = np.median(chain, axis=0)
     keep = chain[np.linspace(0, len(chain) - 1, setup["posterior_draws_kept"]).astype(int)]
-    return {"setup": setup, "chain": chain, "median": med, "draws": keep, "runtime_s": runtime,
-            "acceptance": float(np.mean(sampler.acceptance_fraction)), "autocorr": tau,
-            "checks": predictive_checks(setup, scs, keep)}
+    return {
+        "setup": setup,
+        "chain": chain,
+        "median": med,
+        "draws": keep,
+        "runtime_s": runtime,
+        "acceptance": float(np.mean(sampler.acceptance_fraction)),
+        "autocorr": tau,
+        "checks": predictive_checks(setup, scs, keep),
+    }
 
 
 def predictive_checks(setup: dict, scs: list[Scenario], draws: np.ndarray, n_draws: int = 60) -> list[dict]:
@@ -261,9 +283,18 @@ def predictive_checks(setup: dict, scs: list[Scenario], draws: np.ndarray, n_dra
             obs, ok = f"{d['low']:g}-{d['high']:g}", bool(d["low"] * 0.8 <= mid <= d["high"] * 1.2)
         else:
             obs, ok = f">= {d['value']:g}", bool(mid >= d["value"])
-        rows.append({"id": d["id"], "kind": d["kind"], "observed": obs, "predicted_median": round(float(mid), 4),
-                     "predicted_low95": round(float(lo), 4), "predicted_high95": round(float(hi), 4),
-                     "consistent": ok, "source": d["source"]})
+        rows.append(
+            {
+                "id": d["id"],
+                "kind": d["kind"],
+                "observed": obs,
+                "predicted_median": round(float(mid), 4),
+                "predicted_low95": round(float(lo), 4),
+                "predicted_high95": round(float(hi), 4),
+                "consistent": ok,
+                "source": d["source"],
+            }
+        )
     return rows
 
 
@@ -277,15 +308,21 @@ def posterior_sources(result: dict) -> dict[str, str]:
     out = {}
     for i, name in enumerate(("CL", "V1", "Q", "V2")):
         lo, mid, hi = np.exp(np.percentile(chain[:, i], [2.5, 50, 97.5]))
-        out[name] = (f"MBMA posterior median {_fmt(mid)} (95% CrI {_fmt(lo)}-{_fmt(hi)}); data: "
-                     + {"CL": "SmPC half-life and Vss, Ternant 2014, Passot 2016, S5 and S14 troughs",
-                        "V1": "SmPC Cmax at 3, 5, 10 mg/kg, Ternant 2014",
-                        "Q": "SmPC half-life and Vss, Ternant 2021 (AS), Xu 2008 (AS)",
-                        "V2": "SmPC Vss, Ternant 2021 (AS), Xu 2008 (AS)"}[name])
+        out[name] = (
+            f"MBMA posterior median {_fmt(mid)} (95% CrI {_fmt(lo)}-{_fmt(hi)}); data: "
+            + {
+                "CL": "SmPC half-life and Vss, Ternant 2014, Passot 2016, S5 and S14 troughs",
+                "V1": "SmPC Cmax at 3, 5, 10 mg/kg, Ternant 2014",
+                "Q": "SmPC half-life and Vss, Ternant 2021 (AS), Xu 2008 (AS)",
+                "V2": "SmPC Vss, Ternant 2021 (AS), Xu 2008 (AS)",
+            }[name]
+        )
     lo, mid, hi = np.percentile(chain[:, 4], [2.5, 50, 97.5])
-    out["tnf_exponent"] = (f"MBMA posterior median {_fmt(mid)} (95% CrI {_fmt(lo)}-{_fmt(hi)}) from S14 (RISING TNF tiers: "
-                           "TNF-low trough >= 1 at 3 mg/kg, TNF-high > 2 at 10 mg/kg); prior N(0, 0.5) (Assumption); "
-                           "power form, reference 0.8 pg/mL (the virtual population's median, S14)")
+    out["tnf_exponent"] = (
+        f"MBMA posterior median {_fmt(mid)} (95% CrI {_fmt(lo)}-{_fmt(hi)}) from S14 (RISING TNF tiers: "
+        "TNF-low trough >= 1 at 3 mg/kg, TNF-high > 2 at 10 mg/kg); prior N(0, 0.5) (Assumption); "
+        "power form, reference 0.8 pg/mL (the virtual population's median, S14)"
+    )
     return out
 
 
@@ -356,18 +393,25 @@ def posterior_models(n: int) -> list[PKModel]:
 
 
 def checks_markdown(rows: list[dict]) -> str:
-    out = ["| datum | kind | published | posterior predictive median (95% interval) | consistent |", "|---|---|---|---|---|"]
+    out = [
+        "| datum | kind | published | posterior predictive median (95% interval) | consistent |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         ok = r["consistent"] if isinstance(r["consistent"], str) else ("yes" if r["consistent"] else "**no**")
-        out.append(f"| {r['id']} | {r['kind']} | {r['observed']} | {r['predicted_median']:.3g} "
-                   f"({r['predicted_low95']:.3g}–{r['predicted_high95']:.3g}) | {ok} |")
+        out.append(
+            f"| {r['id']} | {r['kind']} | {r['observed']} | {r['predicted_median']:.3g} "
+            f"({r['predicted_low95']:.3g}–{r['predicted_high95']:.3g}) | {ok} |"
+        )
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--model-out", default=str(Path(str(resources.files("ifxdose.core.pk"))) / "models" / f"{MODEL_NAME}.toml"))
+    ap.add_argument(
+        "--model-out", default=str(Path(str(resources.files("ifxdose.core.pk"))) / "models" / f"{MODEL_NAME}.toml")
+    )
     ap.add_argument("--posterior-out", default=str(Path(str(DATA)) / "mbma_posterior.toml"))
     ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
     args = ap.parse_args(argv)

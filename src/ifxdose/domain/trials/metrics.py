@@ -48,6 +48,7 @@ def median(arm: str, key: str, among: Mask | None = None) -> Metric:
     def f(R: Records) -> float:
         x = _values(R[arm], key, among)
         return float(np.median(x)) if x.size else float("nan")
+
     return f
 
 
@@ -57,21 +58,25 @@ def mean(arm: str, key: str, among: Mask | None = None) -> Metric:
 
 def odds_ratio(arm: str, reference: str, key: str) -> Metric:
     """Odds ratio of ``key`` in ``arm`` vs ``reference`` (0.5 added to every cell if one is empty)."""
+
     def f(R: Records) -> float:
         a, b = np.sum(R[arm][key]), np.size(R[arm][key]) - np.sum(R[arm][key])
         c, d = np.sum(R[reference][key]), np.size(R[reference][key]) - np.sum(R[reference][key])
         if min(a, b, c, d) == 0:
             a, b, c, d = a + 0.5, b + 0.5, c + 0.5, d + 0.5
         return float(a * d / (b * c))
+
     return f
 
 
 def pooled_difference(arms: tuple[str, ...], key: str, group: Mask) -> Metric:
     """% with ``key`` in the group minus % outside it, arms pooled (percentage points)."""
+
     def f(R: Records) -> float:
         x = np.concatenate([np.asarray(R[a][key], float) for a in arms])
         g = np.concatenate([group(R[a]) for a in arms])
         return 100.0 * (_mean(x[g]) - _mean(x[~g]))
+
     return f
 
 

@@ -31,8 +31,9 @@ class AdaModel:
 
     def cumulative_hazard(self, grid_days: np.ndarray, conc_mg_l: np.ndarray, mtx: np.ndarray) -> np.ndarray:
         multiplier = np.where(np.asarray(mtx) > 0, self.mtx_hazard_ratio, 1.0)
-        return cumulative_hazard(grid_days, conc_mg_l, self.h0_per_day, self.beta_low, self.threshold_mg_l,
-                                 multiplier, self.decline_per_day)
+        return cumulative_hazard(
+            grid_days, conc_mg_l, self.h0_per_day, self.beta_low, self.threshold_mg_l, multiplier, self.decline_per_day
+        )
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,16 @@ def models_from(data: dict, pk: PKModel | None = None) -> Models:
     ada, er = data["immunogenicity"]["values"], data["exposure_response"]["values"]
     return Models(
         pk=pk or load_model(data.get("pk_model", default_model_name())),
-        ada=AdaModel(ada["h0_per_day"], ada["beta_low"], ada["threshold_mg_l"], ada["mtx_hazard_ratio"],
-                     ada["decline_per_day"]),
-        response=ResponseModel(er["ke0_per_day"], er["emax"], er["ec50_mg_l"], er["hill"],
-                               {e: er[f"intercept_{e}"] for e in ENDPOINTS if f"intercept_{e}" in er}),
+        ada=AdaModel(
+            ada["h0_per_day"], ada["beta_low"], ada["threshold_mg_l"], ada["mtx_hazard_ratio"], ada["decline_per_day"]
+        ),
+        response=ResponseModel(
+            er["ke0_per_day"],
+            er["emax"],
+            er["ec50_mg_l"],
+            er["hill"],
+            {e: er[f"intercept_{e}"] for e in ENDPOINTS if f"intercept_{e}" in er},
+        ),
         calibration_version=str(data.get("version", "")),
     )
 
@@ -94,7 +101,8 @@ def posterior_variants(models: Models, n: int) -> list[Models]:
     for i, j in zip(np.linspace(0, len(ada) - 1, n).astype(int), np.linspace(0, len(er) - 1, n).astype(int)):
         a = AdaModel(ada[i, 0], ada[i, 1], models.ada.threshold_mg_l, ada[i, 2], ada[i, 3])
         r = models.response
-        e = ResponseModel(float(er[j, 3]), float(er[j, 1]), float(er[j, 2]), r.hill,
-                          {**r.intercepts, "acr20": float(er[j, 0])})
+        e = ResponseModel(
+            float(er[j, 3]), float(er[j, 1]), float(er[j, 2]), r.hill, {**r.intercepts, "acr20": float(er[j, 0])}
+        )
         out.append(Models(models.pk, a, e, models.calibration_version))
     return out

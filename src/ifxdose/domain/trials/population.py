@@ -46,7 +46,6 @@ def population_spec(name: str) -> tuple[list[dict], list[dict]]:
 def virtual_population(name: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """``n`` virtual patients of the named trial population; deterministic for the generator state."""
     variables, correlations = population_spec(name)
-    pop = sample_population(n, rng, [_marginal(v) for v in variables],
-                            {(c["a"], c["b"]): c["r"] for c in correlations})
+    pop = sample_population(n, rng, [_marginal(v) for v in variables], {(c["a"], c["b"]): c["r"] for c in correlations})
     pop["mtx_dose_mg_week"] = np.where(pop["mtx"] > 0, pop["mtx_dose_mg_week"], 0.0)
     return pop

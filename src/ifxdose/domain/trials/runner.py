@@ -24,7 +24,15 @@ from ifxdose.domain.trials.adaptive import maintenance_arm, programmed_arm, star
 from ifxdose.domain.trials.calibrate import find_outcome
 from ifxdose.domain.trials.definitions import ArmSpec, Quantity, Trial, get_trial
 from ifxdose.domain.trials.engine import (
-    LOD_MG_L, ArmRun, daily_grid, effective_ce, fixed_arm, make_cohort, measured, regimen_mg_per_kg, reported_ada,
+    LOD_MG_L,
+    ArmRun,
+    daily_grid,
+    effective_ce,
+    fixed_arm,
+    make_cohort,
+    measured,
+    regimen_mg_per_kg,
+    reported_ada,
 )
 from ifxdose.domain.trials.mbma import MODEL_NAME as MBMA_MODEL
 from ifxdose.domain.trials.mbma import posterior_models
@@ -46,7 +54,9 @@ def simulate_arm(models: Models, trial: Trial, arm: ArmSpec, n: int, rng: np.ran
         return programmed_arm(models, cohort, arm.regimen, grid)
     if arm.kind in ("tdm", "standard-maintenance"):
         return maintenance_arm(models, cohort, arm.regimen, grid, trial.entry_day, trial.horizon_day, arm.kind == "tdm")
-    raise InputError("arm kind", arm.kind, "known kinds are placebo, fixed, start, programmed, tdm, standard-maintenance")
+    raise InputError(
+        "arm kind", arm.kind, "known kinds are placebo, fixed, start, programmed, tdm, standard-maintenance"
+    )
 
 
 def drug_cost_jpy(run: ArmRun, from_day: float, to_day: float) -> np.ndarray:
@@ -70,7 +80,8 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
             k = int(np.searchsorted(grid, day))
             for endpoint in (e for e in ENDPOINTS if e in models.response.intercepts):
                 rec[f"{endpoint}@{day:g}"] = run.cohort.response_u < models.response.probability(
-                    endpoint, effective_ce(run.cohort, ce[:, k]))
+                    endpoint, effective_ce(run.cohort, ce[:, k])
+                )
     for j, day in enumerate(trial.trough_days):
         c = conc[:, int(np.searchsorted(grid, day))]
         rec[f"measured@{day:g}"] = measured(models, c, run.cohort.residual_z[:, -1 - j])
@@ -91,7 +102,9 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
     return rec
 
 
-def replicate_records(models: Models, trial: Trial, n: int | None, seed: int, r: int) -> dict[str, dict[str, np.ndarray]]:
+def replicate_records(
+    models: Models, trial: Trial, n: int | None, seed: int, r: int
+) -> dict[str, dict[str, np.ndarray]]:
     out = {}
     for a, arm in enumerate(trial.arms):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(r, a)))
@@ -148,30 +161,46 @@ class TrialResult:
             outcome = published(q)
             vals = np.array(self.values.get(i, []), float)
             finite = vals[np.isfinite(vals)]
-            med, lo, hi = (np.percentile(finite, [50, 2.5, 97.5]) if finite.size else (np.nan,) * 3)
-            out.append({
-                "quantity": q.label, "arm": q.ref.arm if q.ref else None, "role": q.role, "unit": q.unit,
-                "published": outcome.value_text() if outcome is not None else None,
-                "published_time": outcome.time_point if outcome is not None else None,
-                "source": cite(q.ref.study) if q.ref and q.ref.study else None,
-                "simulated_median": None if q.metric is None or not np.isfinite(med) else float(med),
-                "simulated_low95": None if q.metric is None or not np.isfinite(lo) else float(lo),
-                "simulated_high95": None if q.metric is None or not np.isfinite(hi) else float(hi),
-                "inside_95": inside(q, outcome, lo, hi), "note": q.note,
-            })
+            med, lo, hi = np.percentile(finite, [50, 2.5, 97.5]) if finite.size else (np.nan,) * 3
+            out.append(
+                {
+                    "quantity": q.label,
+                    "arm": q.ref.arm if q.ref else None,
+                    "role": q.role,
+                    "unit": q.unit,
+                    "published": outcome.value_text() if outcome is not None else None,
+                    "published_time": outcome.time_point if outcome is not None else None,
+                    "source": cite(q.ref.study) if q.ref and q.ref.study else None,
+                    "simulated_median": None if q.metric is None or not np.isfinite(med) else float(med),
+                    "simulated_low95": None if q.metric is None or not np.isfinite(lo) else float(lo),
+                    "simulated_high95": None if q.metric is None or not np.isfinite(hi) else float(hi),
+                    "inside_95": inside(q, outcome, lo, hi),
+                    "note": q.note,
+                }
+            )
         return out
 
     def summary(self) -> dict:
         compared = [r for r in self.rows() if r["inside_95"] is not None]
-        return {"compared": len(compared), "inside": sum(r["inside_95"] for r in compared),
-                "not_modelled": sum(r["role"] == "not modelled" for r in self.rows())}
+        return {
+            "compared": len(compared),
+            "inside": sum(r["inside_95"] for r in compared),
+            "not_modelled": sum(r["role"] == "not modelled" for r in self.rows()),
+        }
 
     def to_dict(self) -> dict:
-        return {"trial": self.trial.name, "title": self.trial.title, "study": cite(self.trial.study),
-                "n_per_arm": self.n or {a.name: self.trial.arm_n(a) for a in self.trial.arms},
-                "replicates": self.replicates, "seed": self.seed, "calibration_version": self.calibration_version,
-                "parameter_uncertainty": self.parameter_uncertainty,
-                "summary": self.summary(), "rows": self.rows()}
+        return {
+            "trial": self.trial.name,
+            "title": self.trial.title,
+            "study": cite(self.trial.study),
+            "n_per_arm": self.n or {a.name: self.trial.arm_n(a) for a in self.trial.arms},
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "calibration_version": self.calibration_version,
+            "parameter_uncertainty": self.parameter_uncertainty,
+            "summary": self.summary(),
+            "rows": self.rows(),
+        }
 
 
 def replicate_models(models: Models, replicates: int) -> list[Models]:
@@ -183,9 +212,16 @@ def replicate_models(models: Models, replicates: int) -> list[Models]:
     return [replace(v, pk=pk) for v, pk in zip(variants, posterior_models(replicates))]
 
 
-def run_trial(name: str, n: int | None = None, replicates: int = 20, seed: int = 0, models: Models | None = None,
-              progress: Callable[[int], None] | None = None, map_fn: Callable | None = None,
-              parameter_uncertainty: bool = True) -> TrialResult:
+def run_trial(
+    name: str,
+    n: int | None = None,
+    replicates: int = 20,
+    seed: int = 0,
+    models: Models | None = None,
+    progress: Callable[[int], None] | None = None,
+    map_fn: Callable | None = None,
+    parameter_uncertainty: bool = True,
+) -> TrialResult:
     """Simulate every arm ``replicates`` times; ``n`` overrides every arm's size.
 
     ``map_fn(fn, replicate_numbers)`` (default: the built-in ``map``) may run the replicates

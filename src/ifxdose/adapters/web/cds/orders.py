@@ -89,6 +89,7 @@ def infliximab_orders(draft_orders: Json) -> list[DraftOrder]:
         dosage = (request.get("dosageInstruction") or [{}])[0] or {}
         mg, per_kg = _dose(dosage)
         ref = name_of(request, i) if request.get("id") else None
-        found.append(DraftOrder(reference=ref, dose_mg=mg, dose_mg_per_kg=per_kg,
-                                interval_weeks=_interval_weeks(dosage)))
+        found.append(
+            DraftOrder(reference=ref, dose_mg=mg, dose_mg_per_kg=per_kg, interval_weeks=_interval_weeks(dosage))
+        )
     return found

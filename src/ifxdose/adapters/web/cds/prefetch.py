@@ -47,8 +47,10 @@ def stored(store: st.Store, code: str) -> bool:
 
 
 def operation_outcome(diagnostics: str, code: str = "not-found") -> Json:
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}]}
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}],
+    }
 
 
 def _invalid(key: str, value: Any, problem: str) -> CdsError:
@@ -66,8 +68,11 @@ def _resources(key: str, value: Json) -> list[Json]:
         validate_bundle(value)
     except InputError as exc:
         raise _invalid(key, value, f"valid FHIR R4B ({exc})") from None
-    return [e["resource"] for e in value.get("entry") or []
-            if e.get("resource") and (e.get("search") or {}).get("mode") != "outcome"]
+    return [
+        e["resource"]
+        for e in value.get("entry") or []
+        if e.get("resource") and (e.get("search") or {}).get("mode") != "outcome"
+    ]
 
 
 def prefetch_bundle(prefetch: dict[str, Json | None], patient_id: str) -> Json:
@@ -95,13 +100,16 @@ def patient_data(request: HookRequest, store: st.Store, *, tz: str) -> PatientDa
     if not missing:
         result = import_bundle(prefetch_bundle(prefetch, patient_id), tz=tz)
         code = result.history.patient.id
-        return PatientData(result.history, "prefetch", code if stored(store, code) else None,
-                           skipped=result.skipped)
+        return PatientData(result.history, "prefetch", code if stored(store, code) else None, skipped=result.skipped)
     if stored(store, patient_id):
         history = st.patient_history(store, patient_id)
         plan = current_plan(history, st.accepted_plan(store, patient_id))
         return PatientData(history, "store", patient_id, plan.next_date)
-    raise CdsError(412, operation_outcome(
-        f"prefetch {', '.join(missing)} missing and patient {patient_id!r} is not in the ifxdose clinic "
-        "database; ifxdose does not query FHIR servers (offline by design): send the prefetch of the "
-        "discovery document"))
+    raise CdsError(
+        412,
+        operation_outcome(
+            f"prefetch {', '.join(missing)} missing and patient {patient_id!r} is not in the ifxdose clinic "
+            "database; ifxdose does not query FHIR servers (offline by design): send the prefetch of the "
+            "discovery document"
+        ),
+    )

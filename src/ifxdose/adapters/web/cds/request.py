@@ -14,8 +14,16 @@ from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import (AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator,
-                      model_validator)
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from ifxdose.adapters.fhir.elements import validate_bundle
 from ifxdose.adapters.web.cds.services import Service
@@ -37,8 +45,9 @@ class CdsError(Exception):
 
 def bad_request(errors: list[FieldError]) -> CdsError:
     message = "; ".join(f"{e.field}: {e.msg}" for e in errors)
-    return CdsError(400, {"error": "invalid CDS Hooks request", "message": message,
-                          "detail": [e.model_dump() for e in errors]})
+    return CdsError(
+        400, {"error": "invalid CDS Hooks request", "message": message, "detail": [e.model_dump() for e in errors]}
+    )
 
 
 class _Open(BaseModel):
@@ -95,20 +104,32 @@ class HookRequest(_Open):
 def _model_for(service: Service) -> type[HookRequest]:
     hook = Literal[service.hook]  # type: ignore[valid-type]
     context = OrderContext if service.orders else Context
-    return create_model(f"HookRequest_{service.hook}", __base__=HookRequest,
-                        hook=(hook, Field(description=f"must be {service.hook!r} for this service")),
-                        context=(context, ...))
+    return create_model(
+        f"HookRequest_{service.hook}",
+        __base__=HookRequest,
+        hook=(hook, Field(description=f"must be {service.hook!r} for this service")),
+        context=(context, ...),
+    )
 
 
 def parse_json(raw: bytes) -> Any:
     if len(raw) > MAX_BODY_BYTES:
-        raise bad_request([FieldError(field="(body)", value=f"{len(raw)} bytes", allowed=f"at most {MAX_BODY_BYTES}",
-                                      msg="request too large")])
+        raise bad_request(
+            [
+                FieldError(
+                    field="(body)",
+                    value=f"{len(raw)} bytes",
+                    allowed=f"at most {MAX_BODY_BYTES}",
+                    msg="request too large",
+                )
+            ]
+        )
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise bad_request([FieldError(field="(body)", value=None, allowed="a JSON object",
-                                      msg=f"the body is not JSON ({exc})")]) from None
+        raise bad_request(
+            [FieldError(field="(body)", value=None, allowed="a JSON object", msg=f"the body is not JSON ({exc})")]
+        ) from None
 
 
 def parse_request(service: Service, raw: bytes) -> HookRequest:

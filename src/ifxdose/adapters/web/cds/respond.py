@@ -63,15 +63,23 @@ def order_cards(req: HookRequest, env: CallEnv) -> Json:
     try:
         data = patient_data(req, env.store, tz=env.tz)
     except InputError as exc:
-        return {"cards": [notice_card("ifxdose could not read this patient's record for infliximab dosing",
-                                      f"`{exc}`", "warning")]}
+        return {
+            "cards": [
+                notice_card("ifxdose could not read this patient's record for infliximab dosing", f"`{exc}`", "warning")
+            ]
+        }
     try:
         rec = env.recommender.recommend(data.history, today=env.today)
     except InputError as exc:
         return {"cards": [notice_card("ifxdose has no infliximab dose advice for this patient", f"`{exc}`")]}
     proposal = proposed_request(data.history, rec, req.context.patientId, env.tz) if rec.chosen else None
-    return {"cards": [dose_card(rec, drafts, proposal=proposal, links=patient_link(env.base_url, data.stored_code),
-                                skipped=data.skipped)]}
+    return {
+        "cards": [
+            dose_card(
+                rec, drafts, proposal=proposal, links=patient_link(env.base_url, data.stored_code), skipped=data.skipped
+            )
+        ]
+    }
 
 
 def level_cards(req: HookRequest, env: CallEnv) -> Json:
@@ -96,9 +104,20 @@ def record_feedback(service: Service, raw: bytes, store: st.Store) -> Json:
     with store.transaction() as session:
         for item in feedback.feedback:
             reason = (item.overrideReason.reason if item.overrideReason else None) or {}
-            audit(session, FEEDBACK_USER, f"cds-{item.outcome}", "cds-card", None, None, {
-                "service": service.id, "card": str(item.card), "outcome": item.outcome,
-                "accepted_suggestions": [s.id for s in item.acceptedSuggestions],
-                "override_reason": {k: reason.get(k) for k in ("system", "code", "display")} if reason else None,
-                "outcome_timestamp": item.outcomeTimestamp})
+            audit(
+                session,
+                FEEDBACK_USER,
+                f"cds-{item.outcome}",
+                "cds-card",
+                None,
+                None,
+                {
+                    "service": service.id,
+                    "card": str(item.card),
+                    "outcome": item.outcome,
+                    "accepted_suggestions": [s.id for s in item.acceptedSuggestions],
+                    "override_reason": {k: reason.get(k) for k in ("system", "code", "display")} if reason else None,
+                    "outcome_timestamp": item.outcomeTimestamp,
+                },
+            )
     return {"received": len(feedback.feedback)}

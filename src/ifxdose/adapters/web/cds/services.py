@@ -17,8 +17,9 @@ PREFETCH_KEYS = ("patient", "observations", "administrations", "statements")
 def observation_codes() -> list[str]:
     """``system|code`` of every Observation code the importer reads (built-in and codes.toml)."""
     codes = [f"{system}|{code}" for system, code in load_mapping().observations]
-    return sorted(set(codes) | {f"{c.ASSESSMENT.system}|{c.ASSESSMENT.code}",
-                                f"{c.TNF_BASELINE.system}|{c.TNF_BASELINE.code}"})
+    return sorted(
+        set(codes) | {f"{c.ASSESSMENT.system}|{c.ASSESSMENT.code}", f"{c.TNF_BASELINE.system}|{c.TNF_BASELINE.code}"}
+    )
 
 
 def prefetch_templates() -> dict[str, str]:
@@ -43,22 +44,36 @@ class Service:
         return self.hook in ("order-select", "order-sign")
 
     def discovery(self) -> dict[str, Any]:
-        return {"hook": self.hook, "id": self.id, "title": self.title, "description": self.description,
-                "prefetch": prefetch_templates(),
-                "usageRequirements": "Prefetch is required unless the patient is in the ifxdose clinic database "
-                                     "under context.patientId: ifxdose never calls out to a FHIR server."}
+        return {
+            "hook": self.hook,
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "prefetch": prefetch_templates(),
+            "usageRequirements": "Prefetch is required unless the patient is in the ifxdose clinic database "
+            "under context.patientId: ifxdose never calls out to a FHIR server.",
+        }
 
 
-_ORDER_TEXT = ("For a draft infliximab MedicationRequest: the recommended dose and interval for rheumatoid "
-               "arthritis, with the probability of a trough at target, the predicted trough, the yearly cost "
-               "and a suggestion replacing the draft with the proposed order.")
-SERVICES: dict[str, Service] = {s.id: s for s in (
-    Service(ORDER_SELECT, "order-select", "ifxdose infliximab dose (order selected)", _ORDER_TEXT),
-    Service(ORDER_SIGN, "order-sign", "ifxdose infliximab dose (order signed)", _ORDER_TEXT),
-    Service(LEVEL_DUE, "patient-view", "ifxdose infliximab trough level due",
+_ORDER_TEXT = (
+    "For a draft infliximab MedicationRequest: the recommended dose and interval for rheumatoid "
+    "arthritis, with the probability of a trough at target, the predicted trough, the yearly cost "
+    "and a suggestion replacing the draft with the proposed order."
+)
+SERVICES: dict[str, Service] = {
+    s.id: s
+    for s in (
+        Service(ORDER_SELECT, "order-select", "ifxdose infliximab dose (order selected)", _ORDER_TEXT),
+        Service(ORDER_SIGN, "order-sign", "ifxdose infliximab dose (order signed)", _ORDER_TEXT),
+        Service(
+            LEVEL_DUE,
+            "patient-view",
+            "ifxdose infliximab trough level due",
             "A card when the next infliximab infusion is within a week and no trough level has been "
-            "measured since the last infusion (maintenance phase)."),
-)}
+            "measured since the last infusion (maintenance phase).",
+        ),
+    )
+}
 
 
 def discovery() -> dict[str, Any]:

@@ -38,7 +38,11 @@ def format_date(value: dt.date | dt.datetime | str | None, locale: str) -> str:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
     day = value.date() if isinstance(value, dt.datetime) else value
-    text = f"{day.year}年{day.month}月{day.day}日" if locale == "ja" else f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+    text = (
+        f"{day.year}年{day.month}月{day.day}日"
+        if locale == "ja"
+        else f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+    )
     if isinstance(value, dt.datetime) and (value.hour or value.minute):
         text += f" {value.hour:02d}:{value.minute:02d}"
     return text

@@ -12,13 +12,19 @@ _JA_RULES: list[tuple[str, str]] = [
     (r"^allowed range is (.+)$", "許容範囲 {0}"),
     (r"^allowed values are (.+)$", "選べる値: {0}"),
     (r"^allowed: ([<>]=?) (.+)$", "{0} {1}"),
-    (r"^a date YYYY-MM-DD \(or date and time YYYY-MM-DDTHH:MM\), (\S+) to (\S+)$",
-     "日付 YYYY-MM-DD（または日時 YYYY-MM-DDTHH:MM）、{0}〜{1}"),
+    (
+        r"^a date YYYY-MM-DD \(or date and time YYYY-MM-DDTHH:MM\), (\S+) to (\S+)$",
+        "日付 YYYY-MM-DD（または日時 YYYY-MM-DDTHH:MM）、{0}〜{1}",
+    ),
     (r"^a date not after today \((\S+)\)$", "今日（{0}）以前の日付"),
-    (r"^this (.+) is already recorded \(amend or void the recorded one instead\)$",
-     "この記録（{0}）は既に登録されています（登録済みの記録を修正または無効化してください）"),
-    (r"^one infusion per day: an infusion is already recorded on (\S+) \(amend or void it instead\)$",
-     "投与は1日1回まで: {0} に既に投与が記録されています（修正または無効化してください）"),
+    (
+        r"^this (.+) is already recorded \(amend or void the recorded one instead\)$",
+        "この記録（{0}）は既に登録されています（登録済みの記録を修正または無効化してください）",
+    ),
+    (
+        r"^one infusion per day: an infusion is already recorded on (\S+) \(amend or void it instead\)$",
+        "投与は1日1回まで: {0} に既に投与が記録されています（修正または無効化してください）",
+    ),
     (r"^a reason is required to void or amend an entry$", "訂正・無効化には理由の入力が必要です"),
     (r"^a reason is required to override a recommendation$", "推奨を採用しない場合は理由の入力が必要です"),
     (r"^text of at most (\d+) characters$", "{0}文字以内"),
@@ -30,12 +36,17 @@ _JA_RULES: list[tuple[str, str]] = [
     (r"^at least one result$", "少なくとも1つの結果"),
     (r"^an option number$", "選択肢の番号"),
     (r"^a number, not true or false$", "数値（true/false は不可）"),
-    (r"^(.*)was computed before data were recorded or corrected.*$",
-     "この推奨の計算後に記録の追加または訂正がありました（失効）。推奨を再計算してください"),
+    (
+        r"^(.*)was computed before data were recorded or corrected.*$",
+        "この推奨の計算後に記録の追加または訂正がありました（失効）。推奨を再計算してください",
+    ),
     (r"^(.*)was already (accepted|overridden)$", "この推奨は既に判断済みです"),
     (r"^(.*)was voided by (\S+) on (\S+)$", "この記録は {1} により {2} に無効化されています"),
     (r"^.*value_mg_l is required unless below_lloq is true.*$", "濃度の値が必要です（定量下限未満の場合を除く）"),
-    (r"^.*below_lloq: true needs lloq_mg_l and no value_mg_l.*$", "定量下限未満には定量下限の値が必要で、濃度の値は入力しません"),
+    (
+        r"^.*below_lloq: true needs lloq_mg_l and no value_mg_l.*$",
+        "定量下限未満には定量下限の値が必要で、濃度の値は入力しません",
+    ),
     (r"^.*titre needs titre_unit.*$", "抗体価には単位が必要です（例: ug/L）"),
     (r"^.*before the first infusion.*$", "初回投与より前の日付は記録できません"),
 ]
@@ -49,8 +60,10 @@ def localize(text: str, locale: str) -> str:
     for pattern, template in _COMPILED:
         match = pattern.match(text.strip())
         if match:
-            groups = [localize(g, locale) if i == 0 and template.startswith("必須") else g
-                      for i, g in enumerate(match.groups())]
+            groups = [
+                localize(g, locale) if i == 0 and template.startswith("必須") else g
+                for i, g in enumerate(match.groups())
+            ]
             return template.format(*groups)
     return f"入力内容を確認してください（{text}）"
 

@@ -11,26 +11,38 @@ from pydantic import ConfigDict, Field, create_model
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web import services
 from ifxdose.adapters.web.deps import ApiWriter, CurrentUser, PatientCode, RecId, StoreDep, today
+from ifxdose.adapters.web.forms import refuse_bool_numbers
 from ifxdose.adapters.web.routes.auth import api as session_api
 from ifxdose.adapters.web.routes.evidence import StudyId, find_study
 from ifxdose.adapters.web.routes.patients import parse_history
-from ifxdose.adapters.web.forms import refuse_bool_numbers
 from ifxdose.adapters.web.schemas import (
-    Created, DecisionIn, EntryOut, InfusionIn, PatientCreate, RecommendationOut, VoidIn, Voided,
+    Created,
+    DecisionIn,
+    EntryOut,
+    InfusionIn,
+    PatientCreate,
+    RecommendationOut,
+    Voided,
+    VoidIn,
 )
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend
 from ifxdose.domain.evidence import Study, load_studies
 from ifxdose.domain.patient import PatientHistory
 
-ERRORS = {401: {"description": "not signed in"}, 403: {"description": "role may only read, or no CSRF token"},
-          404: {"description": "no such patient"}, 422: {"description": "bad input: field, value, allowed"}}
+ERRORS = {
+    401: {"description": "not signed in"},
+    403: {"description": "role may only read, or no CSRF token"},
+    404: {"description": "no such patient"},
+    422: {"description": "bad input: field, value, allowed"},
+}
 router = APIRouter(responses=ERRORS)
 router.include_router(session_api)
 
 
 def _strict(model: type):
     """A dependency refusing JSON true/false for numeric fields (no bool coercion)."""
+
     async def check(request: Request) -> None:
         try:
             data = await request.json()
@@ -39,14 +51,26 @@ def _strict(model: type):
         refuse_bool_numbers(model, data)
         if isinstance(data, dict) and isinstance(data.get("entry"), dict):
             refuse_bool_numbers(model, data["entry"], "entry.")
+
     return Depends(check)
 
 
 def _rec_out(row, superseded: bool = False) -> RecommendationOut:
-    return RecommendationOut(id=row.id, superseded=superseded, created_at=row.created_at, created_by=row.created_by, model=row.model,
-                             model_version=row.model_version, action=row.action, status=row.status,
-                             recommendation=row.payload, chosen_option=st.chosen_option(row),
-                             decided_by=row.decided_by, decided_at=row.decided_at, decision_reason=row.decision_reason)
+    return RecommendationOut(
+        id=row.id,
+        superseded=superseded,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        model=row.model,
+        model_version=row.model_version,
+        action=row.action,
+        status=row.status,
+        recommendation=row.payload,
+        chosen_option=st.chosen_option(row),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        decision_reason=row.decision_reason,
+    )
 
 
 # ------------------------------------------------------------------------------ patients
@@ -56,25 +80,31 @@ def list_patients(store: StoreDep, user: CurrentUser, q: Annotated[str, Query(ma
     return st.list_patients(store, q)
 
 
-@router.post("/patients", response_model=Created, status_code=201, tags=["patients"],
-             dependencies=[_strict(PatientCreate)])
+@router.post(
+    "/patients", response_model=Created, status_code=201, tags=["patients"], dependencies=[_strict(PatientCreate)]
+)
 def create_patient(body: PatientCreate, store: StoreDep, user: ApiWriter):
     code = st.create_patient(store, body, user=user.username, baseline_tnf_pg_ml=body.baseline_tnf_pg_ml)
     return Created(kind="patient", id=code, patient=code)
 
 
 @router.post("/patients/import", response_model=Created, status_code=201, tags=["patients"])
-def import_patient(store: StoreDep, user: ApiWriter, body: Annotated[dict[str, Any], Body()],
-                   replace: Annotated[bool, Query(description="void every recorded entry, store the imported")] = False,
-                   merge: Annotated[bool, Query(description="add the imported entries not yet recorded")] = False):
+def import_patient(
+    store: StoreDep,
+    user: ApiWriter,
+    body: Annotated[dict[str, Any], Body()],
+    replace: Annotated[bool, Query(description="void every recorded entry, store the imported")] = False,
+    merge: Annotated[bool, Query(description="add the imported entries not yet recorded")] = False,
+):
     """Store a whole patient from its canonical history JSON (schemas/patient-history.schema.json).
     A patient already stored: 409 unless ``merge`` or ``replace`` (nothing is deleted: replaced
     entries are voided and the audit keeps them)."""
     if replace and merge:
         raise InputError("replace", True, "either replace or merge, not both")
     history = parse_history(_json(body))
-    code = st.import_history(store, history, user=user.username,
-                             on_existing="replace" if replace else "merge" if merge else "refuse")
+    code = st.import_history(
+        store, history, user=user.username, on_existing="replace" if replace else "merge" if merge else "refuse"
+    )
     return Created(kind="patient", id=code, patient=code)
 
 
@@ -101,15 +131,15 @@ def due(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser)
 @router.get("/patients/{code}/schedule", response_model=list[ScheduleRow], tags=["patients"])
 def schedule(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
     """Infusions given and the next planned ones, with their windows (the calendar)."""
-    return services.patient_view(store, request.app.state.recommender, code, today(request),
-                                 with_profile=False).schedule
+    return services.patient_view(
+        store, request.app.state.recommender, code, today(request), with_profile=False
+    ).schedule
 
 
 @router.get("/patients/{code}/trend", response_model=list[Trend], tags=["patients"])
 def trend(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
     """DAS28 and SDAI over time with their category bands."""
-    return services.patient_view(store, request.app.state.recommender, code, today(request),
-                                 with_profile=False).trends
+    return services.patient_view(store, request.app.state.recommender, code, today(request), with_profile=False).trends
 
 
 @router.get("/patients/{code}/profile", tags=["patients"])
@@ -128,59 +158,125 @@ def worklist(request: Request, store: StoreDep, user: CurrentUser):
 
 
 # ------------------------------------------------------------------------------ entries
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=64,
-                                              description="a retry with the same key does not write twice")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=64,
+        description="a retry with the same key does not write twice",
+    ),
+]
 EntryId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 def _entry_route(kind: str, model: type) -> None:
     domain_model = st.ENTRY_KINDS[kind][1]
 
-    def record(request: Request, code: PatientCode, entry: model, store: StoreDep,  # type: ignore[valid-type]
-               user: ApiWriter, key: IdempotencyKey = None) -> Created:
+    def record(
+        request: Request,
+        code: PatientCode,
+        entry: model,
+        store: StoreDep,  # type: ignore[valid-type]
+        user: ApiWriter,
+        key: IdempotencyKey = None,
+    ) -> Created:
         vials = getattr(entry, "vials", None)
-        row_id = st.add_entries(store, code, [(kind, domain_model.model_validate(entry.model_dump(exclude={"vials"})),
-                                               vials)], user=user.username, today=today(request), request_id=key)[0]
+        row_id = st.add_entries(
+            store,
+            code,
+            [(kind, domain_model.model_validate(entry.model_dump(exclude={"vials"})), vials)],
+            user=user.username,
+            today=today(request),
+            request_id=key,
+        )[0]
         return Created(kind=kind, id=row_id, patient=code)
 
     record.__name__ = f"record_{kind}"
-    router.post(f"/patients/{{code}}/{kind}", response_model=Created, status_code=201, tags=["records"],
-                summary=f"Record {kind}", dependencies=[_strict(model)])(record)
+    router.post(
+        f"/patients/{{code}}/{kind}",
+        response_model=Created,
+        status_code=201,
+        tags=["records"],
+        summary=f"Record {kind}",
+        dependencies=[_strict(model)],
+    )(record)
 
-    amend_body = create_model(f"Amend{model.__name__}", __config__=ConfigDict(extra="forbid"),
-                              reason=(str, Field(min_length=1, max_length=2000, description="why (required)")),
-                              entry=(model, ...))
+    amend_body = create_model(
+        f"Amend{model.__name__}",
+        __config__=ConfigDict(extra="forbid"),
+        reason=(str, Field(min_length=1, max_length=2000, description="why (required)")),
+        entry=(model, ...),
+    )
 
-    def amend(request: Request, code: PatientCode, entry_id: EntryId, body: amend_body,  # type: ignore[valid-type]
-              store: StoreDep, user: ApiWriter) -> Created:
+    def amend(
+        request: Request,
+        code: PatientCode,
+        entry_id: EntryId,
+        body: amend_body,  # type: ignore[valid-type]
+        store: StoreDep,
+        user: ApiWriter,
+    ) -> Created:
         vials = getattr(body.entry, "vials", None)
-        new_id = st.amend_entry(store, code, kind, entry_id,
-                                domain_model.model_validate(body.entry.model_dump(exclude={"vials"})),
-                                user=user.username, reason=body.reason, vials=vials, today=today(request))
+        new_id = st.amend_entry(
+            store,
+            code,
+            kind,
+            entry_id,
+            domain_model.model_validate(body.entry.model_dump(exclude={"vials"})),
+            user=user.username,
+            reason=body.reason,
+            vials=vials,
+            today=today(request),
+        )
         return Created(kind=kind, id=new_id, patient=code)
 
     amend.__name__ = f"amend_{kind}"
-    router.post(f"/patients/{{code}}/{kind}/{{entry_id}}/amend", response_model=Created, tags=["records"],
-                summary=f"Correct one of the {kind}: the old entry is voided (kept), the new one names it",
-                dependencies=[_strict(model)])(amend)
+    router.post(
+        f"/patients/{{code}}/{kind}/{{entry_id}}/amend",
+        response_model=Created,
+        tags=["records"],
+        summary=f"Correct one of the {kind}: the old entry is voided (kept), the new one names it",
+        dependencies=[_strict(model)],
+    )(amend)
 
     def void(code: PatientCode, entry_id: EntryId, body: VoidIn, store: StoreDep, user: ApiWriter) -> Voided:
         st.void_entry(store, code, kind, entry_id, user=user.username, reason=body.reason)
         return Voided(kind=kind, id=entry_id, patient=code)
 
     void.__name__ = f"void_{kind}"
-    router.post(f"/patients/{{code}}/{kind}/{{entry_id}}/void", response_model=Voided, tags=["records"],
-                summary=f"Void one of the {kind} (kept with who, when, why; left out of the history)")(void)
+    router.post(
+        f"/patients/{{code}}/{kind}/{{entry_id}}/void",
+        response_model=Voided,
+        tags=["records"],
+        summary=f"Void one of the {kind} (kept with who, when, why; left out of the history)",
+    )(void)
 
-    def listing(code: PatientCode, store: StoreDep, user: CurrentUser,
-                voided: Annotated[bool, Query(description="the voided entries instead")] = False) -> list[EntryOut]:
-        return [EntryOut(id=row.id, entry=st.row_entry(kind, row), voided_at=row.voided_at, voided_by=row.voided_by,
-                         void_reason=row.void_reason, amends_id=row.amends_id)
-                for row in st.entry_rows(store, code, kind, voided=voided)]
+    def listing(
+        code: PatientCode,
+        store: StoreDep,
+        user: CurrentUser,
+        voided: Annotated[bool, Query(description="the voided entries instead")] = False,
+    ) -> list[EntryOut]:
+        return [
+            EntryOut(
+                id=row.id,
+                entry=st.row_entry(kind, row),
+                voided_at=row.voided_at,
+                voided_by=row.voided_by,
+                void_reason=row.void_reason,
+                amends_id=row.amends_id,
+            )
+            for row in st.entry_rows(store, code, kind, voided=voided)
+        ]
 
     listing.__name__ = f"list_{kind}"
-    router.get(f"/patients/{{code}}/{kind}", response_model=list[EntryOut], tags=["records"],
-               summary=f"The recorded {kind} with their ids")(listing)
+    router.get(
+        f"/patients/{{code}}/{kind}",
+        response_model=list[EntryOut],
+        tags=["records"],
+        summary=f"The recorded {kind} with their ids",
+    )(listing)
 
 
 for _kind, (_, _model) in st.ENTRY_KINDS.items():
@@ -188,8 +284,9 @@ for _kind, (_, _model) in st.ENTRY_KINDS.items():
 
 
 # ------------------------------------------------------------------------ recommendations
-@router.post("/patients/{code}/recommendations", response_model=RecommendationOut, status_code=201,
-             tags=["recommendations"])
+@router.post(
+    "/patients/{code}/recommendations", response_model=RecommendationOut, status_code=201, tags=["recommendations"]
+)
 def new_recommendation(request: Request, code: PatientCode, store: StoreDep, user: ApiWriter):
     """Run the recommendation engine on the stored history and store its answer."""
     services.compute_recommendation(store, request.app.state.recommender, code, today(request), user=user.username)
@@ -201,16 +298,22 @@ def list_recommendations(code: PatientCode, store: StoreDep, user: CurrentUser):
     """Newest first; ``superseded``: a proposed one computed before data were recorded or corrected
     (accepting it is refused with 409)."""
     current = st.history_hash(st.patient_history(store, code))
-    return [_rec_out(row, row.status == "proposed" and st.is_superseded(row, current))
-            for row in st.recommendations(store, code)]
+    return [
+        _rec_out(row, row.status == "proposed" and st.is_superseded(row, current))
+        for row in st.recommendations(store, code)
+    ]
 
 
-@router.post("/patients/{code}/recommendations/{rec_id}/decision", response_model=RecommendationOut,
-             tags=["recommendations"])
+@router.post(
+    "/patients/{code}/recommendations/{rec_id}/decision", response_model=RecommendationOut, tags=["recommendations"]
+)
 def decide(code: PatientCode, rec_id: RecId, body: DecisionIn, store: StoreDep, user: ApiWriter):
     """Accept (optionally another option than the chosen one) or override with a reason."""
-    return _rec_out(st.decide(store, code, rec_id, body.decision, user=user.username, reason=body.reason,
-                              option_index=body.option_index))
+    return _rec_out(
+        st.decide(
+            store, code, rec_id, body.decision, user=user.username, reason=body.reason, option_index=body.option_index
+        )
+    )
 
 
 # ------------------------------------------------------------------------------- evidence

@@ -31,8 +31,9 @@ def sign_in(request: Request, store: st.Store, username: str, password: str) -> 
     """(user, None) or (None, error key): rate limited per client and user name (and per
     client overall when the client is known), in the database; blocking: call in a thread."""
     settings = request.app.state.settings
-    client, known = client_address(request.client.host if request.client else "-",
-                                   request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    client, known = client_address(
+        request.client.host if request.client else "-", request.headers.get("x-forwarded-for"), settings.trusted_proxies
+    )
     limits, own = sign_in_limits(client, known, username, settings.sign_in_attempts)
     reserved = st.reserve_attempt(store, limits, settings.sign_in_window_s)
     if reserved is None:
@@ -65,8 +66,14 @@ async def login(request: Request, store: StoreDep):
     user, error = await run_in_threadpool(sign_in, request, store, username, password)
     if user is None:
         status = 429 if error == "signin.too_many" else 401
-        return render(request, "login.html", status=status, next=target, values={"username": username},
-                      errors={"password": FieldError(field="password", allowed="", msg=error)})
+        return render(
+            request,
+            "login.html",
+            status=status,
+            next=target,
+            values={"username": username},
+            errors={"password": FieldError(field="password", allowed="", msg=error)},
+        )
     return RedirectResponse(target, status_code=303)
 
 
@@ -92,12 +99,16 @@ async def switch_locale(request: Request, store: StoreDep):
 
 
 def _session_out(request: Request, user) -> SessionOut:
-    return SessionOut(username=user.username, role=user.role, locale=user.locale,
-                      csrf_token=session_of(request)["csrf"])
+    return SessionOut(
+        username=user.username, role=user.role, locale=user.locale, csrf_token=session_of(request)["csrf"]
+    )
 
 
-@api.post("/session", response_model=SessionOut, responses={401: {"description": "wrong credentials"},
-                                                          429: {"description": "too many failed sign-ins"}})
+@api.post(
+    "/session",
+    response_model=SessionOut,
+    responses={401: {"description": "wrong credentials"}, 429: {"description": "too many failed sign-ins"}},
+)
 def api_sign_in(request: Request, body: SignIn, store: StoreDep):
     """Sign in; the session cookie is set and the CSRF token returned (send it as X-CSRF-Token)."""
     user, error = sign_in(request, store, body.username, body.password)

@@ -27,9 +27,11 @@ from ifxdose.adapters.web.sessions import _trusted
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 _PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-_RESPONSES = {400: {"description": "malformed request: field and problem"},
-              401: {"description": "no or wrong bearer token (IFXDOSE_CDS_TOKEN)"},
-              404: {"description": "no such service"}}
+_RESPONSES = {
+    400: {"description": "malformed request: field and problem"},
+    401: {"description": "no or wrong bearer token (IFXDOSE_CDS_TOKEN)"},
+    404: {"description": "no such service"},
+}
 
 
 def check_client(request: Request) -> None:
@@ -40,8 +42,9 @@ def check_client(request: Request) -> None:
             raise CdsError(401, {"error": "send Authorization: Bearer <IFXDOSE_CDS_TOKEN>"})
         return
     host = request.client.host if request.client else ""
-    direct = (not any(name in request.headers for name in _PROXY_HEADERS)
-              and not _trusted(host, settings.trusted_proxies))  # a configured proxy is never "direct"
+    direct = not any(name in request.headers for name in _PROXY_HEADERS) and not _trusted(
+        host, settings.trusted_proxies
+    )  # a configured proxy is never "direct"
     if settings.mode == "production" and not (host in _LOOPBACK and direct):
         raise CdsError(401, {"error": "CDS Hooks answer only loopback clients until IFXDOSE_CDS_TOKEN is set"})
 
@@ -67,16 +70,24 @@ def services(request: Request):
     return discovery()
 
 
-@router.post("/{service_id}", responses={**_RESPONSES, 412: {"description": "no prefetch, patient not stored"}},
-             openapi_extra=openapi_body(HookRequest))
+@router.post(
+    "/{service_id}",
+    responses={**_RESPONSES, 412: {"description": "no prefetch, patient not stored"}},
+    openapi_extra=openapi_body(HookRequest),
+)
 async def call(request: Request, service_id: str):
     """A hook call: ``{"cards": [...]}`` (order-select / order-sign: draftOrders in context)."""
     try:
         check_client(request)
         service = _service(service_id)
         state = request.app.state
-        env = CallEnv(store=state.store, recommender=state.recommender, today=state.settings.current_date(),
-                      tz=state.settings.fhir_tz, base_url=str(request.base_url))
+        env = CallEnv(
+            store=state.store,
+            recommender=state.recommender,
+            today=state.settings.current_date(),
+            tz=state.settings.fhir_tz,
+            base_url=str(request.base_url),
+        )
         return await run_in_threadpool(respond, service, await request.body(), env)
     except CdsError as exc:
         return _error(exc)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Request
 
 from ifxdose.adapters.store import NotFound
 from ifxdose.adapters.web.deps import CurrentUser
-from ifxdose.core.errors import InputError
 from ifxdose.adapters.web.render import render
+from ifxdose.core.errors import InputError
 from ifxdose.domain.evidence import get_study, load_studies
 
 router = APIRouter(include_in_schema=False)

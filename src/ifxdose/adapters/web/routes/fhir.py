@@ -16,8 +16,13 @@ from ifxdose.adapters.web.routes.api import ERRORS
 
 router = APIRouter(responses=ERRORS, tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
-Tz = Annotated[str | None, Query(max_length=64, description="zone of the history's naive times: UTC, +09:00 or "
-                                                            "Asia/Tokyo (default: IFXDOSE_FHIR_TZ)")]
+Tz = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="zone of the history's naive times: UTC, +09:00 or Asia/Tokyo (default: IFXDOSE_FHIR_TZ)",
+    ),
+]
 
 
 class FhirImported(BaseModel):
@@ -31,10 +36,16 @@ def _tz(request: Request, tz: str | None) -> str:
 
 
 @router.post("/fhir/import", response_model=FhirImported, status_code=201)
-def import_fhir(request: Request, store: StoreDep, user: ApiWriter,
-                bundle: Annotated[dict[str, Any], Body(description="a FHIR R4/R4B Bundle with one Patient")],
-                tz: Tz = None, replace: Annotated[bool, Query(description="void every recorded entry and "
-                                                             "store the Bundle's (default: merge)")] = False):
+def import_fhir(
+    request: Request,
+    store: StoreDep,
+    user: ApiWriter,
+    bundle: Annotated[dict[str, Any], Body(description="a FHIR R4/R4B Bundle with one Patient")],
+    tz: Tz = None,
+    replace: Annotated[
+        bool, Query(description="void every recorded entry and store the Bundle's (default: merge)")
+    ] = False,
+):
     """Store the patient in a FHIR Bundle: created; or merged into the stored one (entries not yet
     recorded added, none removed); or, with ``replace=true``, its recorded entries voided (kept,
     audited) and the Bundle's stored. What was not read, and why."""
@@ -42,8 +53,11 @@ def import_fhir(request: Request, store: StoreDep, user: ApiWriter,
     return FhirImported(patient=done.patient, created=done.created, skipped=done.skipped)
 
 
-@router.get("/patients/{code}/fhir", response_class=JSONResponse,
-            responses={200: {"content": {FHIR_JSON: {}}, "description": "a validated FHIR R4B Bundle"}})
+@router.get(
+    "/patients/{code}/fhir",
+    response_class=JSONResponse,
+    responses={200: {"content": {FHIR_JSON: {}}, "description": "a validated FHIR R4B Bundle"}},
+)
 def export_fhir(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser, tz: Tz = None):
     """The patient's history, plus the newest accepted (else still proposed) recommendation, as a FHIR Bundle."""
     bundle = export_patient(store, code, tz=_tz(request, tz))

@@ -8,8 +8,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web import services
@@ -38,8 +38,14 @@ def patient_list(request: Request, store: StoreDep, user: CurrentUser, q: str = 
         patients = st.list_patients(store, q)
     except InputError:
         patients = []
-    return render(request, "patients.html", q=q, patients=patients,
-                  worklist=services.worklist(store, today(request)), today=today(request))
+    return render(
+        request,
+        "patients.html",
+        q=q,
+        patients=patients,
+        worklist=services.worklist(store, today(request)),
+        today=today(request),
+    )
 
 
 @router.get("/patients/new")
@@ -89,8 +95,16 @@ def _import(request: Request, store: st.Store, user, raw: bytes, mode: str):
         errors = {"history": from_input_error(exc)}
     except st.Conflict as exc:
         errors = {"history": from_input_error(InputError(exc.field, exc.value, str(exc)))}
-    return render(request, "patients.html", status=422, q="", patients=st.list_patients(store),
-                  worklist=services.worklist(store, today(request)), today=today(request), errors=errors)
+    return render(
+        request,
+        "patients.html",
+        status=422,
+        q="",
+        patients=st.list_patients(store),
+        worklist=services.worklist(store, today(request)),
+        today=today(request),
+        errors=errors,
+    )
 
 
 def parse_history(raw: bytes | str) -> PatientHistory:
@@ -116,15 +130,37 @@ def patient_context(request: Request, store: st.Store, code: str) -> dict:
     plot = None
     latest = view.latest
     if view.profile is not None:
-        plot = profile_svg(view.profile, target=_target(latest), title=t("plot.title", code=code), labels={
-            "x": t("plot.x"), "y": t("plot.y"), "target": t("plot.target"), "band": t("plot.band"),
-            "ipred": t("plot.ipred"), "dose": t("plot.dose"), "observed": t("plot.observed"), "blq": t("plot.blq")})
+        plot = profile_svg(
+            view.profile,
+            target=_target(latest),
+            title=t("plot.title", code=code),
+            labels={
+                "x": t("plot.x"),
+                "y": t("plot.y"),
+                "target": t("plot.target"),
+                "band": t("plot.band"),
+                "ipred": t("plot.ipred"),
+                "dose": t("plot.dose"),
+                "observed": t("plot.observed"),
+                "blq": t("plot.blq"),
+            },
+        )
     trend_labels = {"x": t("trend.x"), **{k: t(f"category.{k}") for k in ("remission", "low", "moderate", "high")}}
-    trends = [(trend, trend_svg(trend, title=t("trend.title", measure=trend.measure), labels=trend_labels,
-                                fmt_date=loc.date)) for trend in view.trends if trend.points]
-    return {"code": code, "view": view, "plot": plot, "trends": trends, "latest": latest,
-            "rec": latest.payload if latest else None, "decision_labels": decision_labels(latest),
-            "citations": citation_links(latest.payload.get("citations", []) if latest else [])}
+    trends = [
+        (trend, trend_svg(trend, title=t("trend.title", measure=trend.measure), labels=trend_labels, fmt_date=loc.date))
+        for trend in view.trends
+        if trend.points
+    ]
+    return {
+        "code": code,
+        "view": view,
+        "plot": plot,
+        "trends": trends,
+        "latest": latest,
+        "rec": latest.payload if latest else None,
+        "decision_labels": decision_labels(latest),
+        "citations": citation_links(latest.payload.get("citations", []) if latest else []),
+    }
 
 
 def _target(latest):
@@ -145,8 +181,14 @@ def patient_page(request: Request, code: PatientCode, store: StoreDep, user: Cur
 
 
 @router.get("/patients/{code}/recommendations/{rec_id}/report.pdf")
-def recommendation_report(request: Request, code: PatientCode, rec_id: RecId, store: StoreDep, user: CurrentUser,
-                          lang: Literal["ja", "en"] | None = None):
+def recommendation_report(
+    request: Request,
+    code: PatientCode,
+    rec_id: RecId,
+    store: StoreDep,
+    user: CurrentUser,
+    lang: Literal["ja", "en"] | None = None,
+):
     """A printable one-page PDF of a stored recommendation (the page's language, or ``lang``)."""
     from ifxdose.adapters.web.deps import Locale
     from ifxdose.adapters.web.i18n import translator
@@ -160,29 +202,46 @@ def recommendation_report(request: Request, code: PatientCode, rec_id: RecId, st
     if row is None:
         raise st.NotFound("recommendation", rec_id)
     superseded = row.status == "proposed" and st.is_superseded(row, st.history_hash(view.history))
-    pdf = recommendation_pdf(code=code, patient=view.history.patient.model_dump(), row=row, profile=view.profile,
-                             loc=loc, superseded=superseded)
-    return Response(pdf, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{code}-recommendation-{rec_id}-{loc.code}.pdf"',
-        "Cache-Control": "no-store"})
+    pdf = recommendation_pdf(
+        code=code,
+        patient=view.history.patient.model_dump(),
+        row=row,
+        profile=view.profile,
+        loc=loc,
+        superseded=superseded,
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{code}-recommendation-{rec_id}-{loc.code}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/patients/{code}/export")
 def export_patient(code: PatientCode, store: StoreDep, user: CurrentUser):
     history = st.patient_history(store, code)
-    return Response(history.model_dump_json(indent=2), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{code}.history.json"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        history.model_dump_json(indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{code}.history.json"', "Cache-Control": "no-store"},
+    )
 
 
 @router.post("/patients/{code}/recommendations")
 def new_recommendation(request: Request, code: PatientCode, store: StoreDep, user: FormWriter):
     try:
-        services.compute_recommendation(store, request.app.state.recommender, code, today(request),
-                                        user=user.username)
+        services.compute_recommendation(store, request.app.state.recommender, code, today(request), user=user.username)
     except InputError as exc:
-        return render(request, "patient.html", status=422, **patient_context(request, store, code),
-                      errors={"recommendation": from_input_error(exc)})
+        return render(
+            request,
+            "patient.html",
+            status=422,
+            **patient_context(request, store, code),
+            errors={"recommendation": from_input_error(exc)},
+        )
     return RedirectResponse(f"/patients/{code}#recommendation", status_code=303)
 
 
@@ -196,13 +255,31 @@ def _decide(request: Request, code: str, rec_id: int, store: st.Store, user, val
     option = values.get("option_index")
     try:
         index = int(option) if option not in (None, "", "chosen") else None
-        st.decide(store, code, rec_id, values.get("decision", ""), user=user.username,
-                  reason=values.get("reason", ""), option_index=index)
+        st.decide(
+            store,
+            code,
+            rec_id,
+            values.get("decision", ""),
+            user=user.username,
+            reason=values.get("reason", ""),
+            option_index=index,
+        )
     except st.Conflict as exc:  # before ValueError, which it is: already decided, or superseded
-        return render(request, "patient.html", status=409, **patient_context(request, store, code),
-                      errors={"decision": from_input_error(InputError("decision", rec_id, str(exc)))})
+        return render(
+            request,
+            "patient.html",
+            status=409,
+            **patient_context(request, store, code),
+            errors={"decision": from_input_error(InputError("decision", rec_id, str(exc)))},
+        )
     except ValueError as exc:
         error = exc if isinstance(exc, InputError) else InputError("option_index", option, "an option number")
-        return render(request, "patient.html", status=422, **patient_context(request, store, code),
-                      values=values, errors={error.field: from_input_error(error)})
+        return render(
+            request,
+            "patient.html",
+            status=422,
+            **patient_context(request, store, code),
+            values=values,
+            errors={error.field: from_input_error(error)},
+        )
     return RedirectResponse(f"/patients/{code}#recommendation", status_code=303)

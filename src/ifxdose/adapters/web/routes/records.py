@@ -4,8 +4,8 @@ each field (422); a valid form writes all its entries in one transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import uuid
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Request
@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import CurrentUser, Forbidden, FormWriter, PatientCode, StoreDep, get_locale, today
-from ifxdose.adapters.web.views import JOINT_XY, joint_label
 from ifxdose.adapters.web.forms import FieldError, form_values, from_input_error, parse_form
 from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.schemas import MAX_VIALS
+from ifxdose.adapters.web.views import JOINT_XY, joint_label
 from ifxdose.core.errors import InputError, check_range
 from ifxdose.domain.patient import AdaResult, Infusion, JointAssessment, LabEntry, Level, MtxEntry, WeightEntry
 from ifxdose.domain.scores import JOINTS_28, joint_counts
@@ -41,8 +41,9 @@ def _with_time(values: dict[str, Any], time_field: str) -> str | None:
     return f"{day}T{when}" if day and when else day
 
 
-def _number(parsed: Parsed, values: dict[str, Any], name: str, low: float, high: float, *, unit: str,
-            integer: bool = False) -> float | None:
+def _number(
+    parsed: Parsed, values: dict[str, Any], name: str, low: float, high: float, *, unit: str, integer: bool = False
+) -> float | None:
     """A bounded number from the form, or None (absent, or an error recorded for the field)."""
     raw = values.get(name)
     if not raw:
@@ -56,8 +57,13 @@ def _number(parsed: Parsed, values: dict[str, Any], name: str, low: float, high:
         return None
 
 
-def _section(parsed: Parsed, kind: str, model: type[BaseModel], data: dict[str, Any], vials: int | None = None,
-             ) -> BaseModel | None:
+def _section(
+    parsed: Parsed,
+    kind: str,
+    model: type[BaseModel],
+    data: dict[str, Any],
+    vials: int | None = None,
+) -> BaseModel | None:
     entry, errors = parse_form(model, data)
     parsed.errors.update(errors)
     if entry is not None:
@@ -68,8 +74,13 @@ def _section(parsed: Parsed, kind: str, model: type[BaseModel], data: dict[str, 
 def _parse_infusion(values: dict[str, Any]) -> Parsed:
     parsed = Parsed()
     vials = _number(parsed, values, "vials", 1, MAX_VIALS, unit="vials", integer=True)
-    _section(parsed, "infusions", Infusion, {**values, "date": _with_time(values, "time")},
-             None if vials is None else int(vials))
+    _section(
+        parsed,
+        "infusions",
+        Infusion,
+        {**values, "date": _with_time(values, "time")},
+        None if vials is None else int(vials),
+    )
     return parsed
 
 
@@ -86,9 +97,15 @@ def _parse_labs(values: dict[str, Any]) -> Parsed:
         data["below_lloq"] = values.get("below_lloq") == "on"
         _section(parsed, "levels", Level, {**data, "date": _with_time(values, "time")})
     if given(_ADA):
-        data = {"result": values.get("ada_result"), "titre": values.get("titre"), "titre_unit": values.get("titre_unit"),
-                "drug_tolerant": {"yes": True, "no": False}.get(values.get("drug_tolerant", ""))}
-        entry, errors = parse_form(AdaResult, {"date": values.get("date"), **{k: v for k, v in data.items() if v is not None}})
+        data = {
+            "result": values.get("ada_result"),
+            "titre": values.get("titre"),
+            "titre_unit": values.get("titre_unit"),
+            "drug_tolerant": {"yes": True, "no": False}.get(values.get("drug_tolerant", "")),
+        }
+        entry, errors = parse_form(
+            AdaResult, {"date": values.get("date"), **{k: v for k, v in data.items() if v is not None}}
+        )
         parsed.errors.update({("ada_result" if k == "result" else k): e for k, e in errors.items()})
         if entry is not None:
             parsed.entries.append(("ada", entry, None))
@@ -107,9 +124,18 @@ def _parse_assessment(values: dict[str, Any]) -> Parsed:
     except InputError as exc:
         parsed.errors[exc.field + "_joints"] = from_input_error(exc)
         return parsed
-    _section(parsed, "assessments", JointAssessment, {
-        **values, "tjc28": counts.tjc28, "sjc28": counts.sjc28,
-        "tender_joints": counts.tender, "swollen_joints": counts.swollen})
+    _section(
+        parsed,
+        "assessments",
+        JointAssessment,
+        {
+            **values,
+            "tjc28": counts.tjc28,
+            "sjc28": counts.sjc28,
+            "tender_joints": counts.tender,
+            "swollen_joints": counts.swollen,
+        },
+    )
     return parsed
 
 
@@ -123,13 +149,26 @@ def _parse_weight(values: dict[str, Any]) -> Parsed:
 
 
 PARSERS: dict[str, Callable[[dict[str, Any]], Parsed]] = {
-    "infusion": _parse_infusion, "labs": _parse_labs, "assessment": _parse_assessment, "weight": _parse_weight}
+    "infusion": _parse_infusion,
+    "labs": _parse_labs,
+    "assessment": _parse_assessment,
+    "weight": _parse_weight,
+}
 
 
 def _render_form(request: Request, code: str, form: str, status: int = 200, **context):
     t = get_locale(request).t
-    return render(request, f"form_{form}.html", status=status, code=code, form=form, joints=JOINTS_28,
-                  joint_xy=JOINT_XY, joint_label=lambda joint: joint_label(joint, t), **context)
+    return render(
+        request,
+        f"form_{form}.html",
+        status=status,
+        code=code,
+        form=form,
+        joints=JOINTS_28,
+        joint_xy=JOINT_XY,
+        joint_label=lambda joint: joint_label(joint, t),
+        **context,
+    )
 
 
 @router.get("/patients/{code}/record/{form}")
@@ -138,8 +177,9 @@ def record_form(request: Request, code: PatientCode, form: FormName, store: Stor
         raise Forbidden("role")  # a read-only user is not shown a form that would refuse them
     st.patient_history(store, code)  # 404 for an unknown patient
     # request_id: a double-clicked Save (two POSTs with the same id) records once.
-    return _render_form(request, code, form, values={"date": today(request).isoformat(),
-                                                     "request_id": uuid.uuid4().hex})
+    return _render_form(
+        request, code, form, values={"date": today(request).isoformat(), "request_id": uuid.uuid4().hex}
+    )
 
 
 @router.post("/patients/{code}/record/{form}")
@@ -153,8 +193,14 @@ def _record(request: Request, code: str, form: str, store: st.Store, user, value
     if not parsed.errors:
         try:
             if parsed.entries:
-                st.add_entries(store, code, parsed.entries, user=user.username, today=today(request),
-                               request_id=values.get("request_id") or None)
+                st.add_entries(
+                    store,
+                    code,
+                    parsed.entries,
+                    user=user.username,
+                    today=today(request),
+                    request_id=values.get("request_id") or None,
+                )
             if parsed.baseline_tnf_pg_ml is not None:
                 st.set_baseline_tnf(store, code, parsed.baseline_tnf_pg_ml, user=user.username)
             return RedirectResponse(f"/patients/{code}", status_code=303)
@@ -178,9 +224,17 @@ def _editable(kind: str) -> list[str]:
 def _entries_page(request: Request, code: str, kind: str, store: st.Store, status: int = 200, **context):
     rows = st.entry_rows(store, code, kind)
     voided = st.entry_rows(store, code, kind, voided=True)
-    return render(request, "entries.html", status=status, code=code, kind=kind, fields=_editable(kind),
-                  rows=[(r, st.row_entry(kind, r)) for r in rows], voided=[(r, st.row_entry(kind, r)) for r in voided],
-                  **context)
+    return render(
+        request,
+        "entries.html",
+        status=status,
+        code=code,
+        kind=kind,
+        fields=_editable(kind),
+        rows=[(r, st.row_entry(kind, r)) for r in rows],
+        voided=[(r, st.row_entry(kind, r)) for r in voided],
+        **context,
+    )
 
 
 @router.get("/patients/{code}/entries/{kind}")
@@ -190,46 +244,66 @@ def entries_page(request: Request, code: PatientCode, kind: EntryKind, store: St
 
 
 @router.post("/patients/{code}/entries/{kind}/{entry_id}/void")
-async def void_entry(request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep,
-                     user: FormWriter):
+async def void_entry(
+    request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep, user: FormWriter
+):
     values = form_values(await request.form())
 
     def run():
         try:
             st.void_entry(store, code, kind, entry_id, user=user.username, reason=values.get("reason", ""))
         except InputError as exc:
-            return _entries_page(request, code, kind, store, status=422, failed=entry_id,
-                                 errors={exc.field: from_input_error(exc)})
+            return _entries_page(
+                request, code, kind, store, status=422, failed=entry_id, errors={exc.field: from_input_error(exc)}
+            )
         except st.Conflict as exc:
-            return _entries_page(request, code, kind, store, status=409, failed=entry_id,
-                                 errors={"reason": from_input_error(InputError("id", entry_id, str(exc)))})
+            return _entries_page(
+                request,
+                code,
+                kind,
+                store,
+                status=409,
+                failed=entry_id,
+                errors={"reason": from_input_error(InputError("id", entry_id, str(exc)))},
+            )
         return RedirectResponse(f"/patients/{code}/entries/{kind}", status_code=303)
 
     return await run_in_threadpool(run)
 
 
-def _amend_page(request: Request, code: str, kind: str, entry_id: int, store: st.Store, status: int = 200,
-                **context):
+def _amend_page(request: Request, code: str, kind: str, entry_id: int, store: st.Store, status: int = 200, **context):
     row = next((r for r in st.entry_rows(store, code, kind) if r.id == entry_id), None)
     if row is None:
         raise st.NotFound("entry", entry_id)
     entry = st.row_entry(kind, row)
     values = context.pop("values", None) or {k: ("" if v is None else str(v)) for k, v in entry.items()}
-    return render(request, "entry_amend.html", status=status, code=code, kind=kind, entry_id=entry_id,
-                  fields=_editable(kind), entry=entry, values=values, **context)
+    return render(
+        request,
+        "entry_amend.html",
+        status=status,
+        code=code,
+        kind=kind,
+        entry_id=entry_id,
+        fields=_editable(kind),
+        entry=entry,
+        values=values,
+        **context,
+    )
 
 
 @router.get("/patients/{code}/entries/{kind}/{entry_id}")
-def amend_page(request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep,
-               user: CurrentUser):
+def amend_page(
+    request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep, user: CurrentUser
+):
     if user.role not in st.WRITER_ROLES:
         raise Forbidden("role")
     return _amend_page(request, code, kind, entry_id, store)
 
 
 @router.post("/patients/{code}/entries/{kind}/{entry_id}")
-async def amend(request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep,
-                user: FormWriter):
+async def amend(
+    request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep, user: FormWriter
+):
     values = form_values(await request.form())
 
     def run():
@@ -246,8 +320,16 @@ async def amend(request: Request, code: PatientCode, kind: EntryKind, entry_id: 
         entry, errors = parse_form(st.ENTRY_KINDS[kind][1], data)
         if entry is not None:
             try:
-                st.amend_entry(store, code, kind, entry_id, entry, user=user.username,
-                               reason=values.get("reason", ""), today=today(request))
+                st.amend_entry(
+                    store,
+                    code,
+                    kind,
+                    entry_id,
+                    entry,
+                    user=user.username,
+                    reason=values.get("reason", ""),
+                    today=today(request),
+                )
                 return RedirectResponse(f"/patients/{code}/entries/{kind}", status_code=303)
             except InputError as exc:
                 errors = {exc.field: from_input_error(exc)}
