@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -110,6 +111,22 @@ def build(url: str, n: int) -> int:
     return rows
 
 
+def _count_rows(url: str) -> int:
+    """Entry rows in a database built earlier (migrated to this version first)."""
+    from sqlalchemy import func, select
+
+    from ifxdose.adapters import store as st
+    from ifxdose.adapters.store import tables
+
+    store = st.open_store(url)
+    kinds = (tables.WeightRow, tables.InfusionRow, tables.LevelRow, tables.AdaRow, tables.LabRow)
+    kinds += (tables.MtxRow, tables.AssessmentRow)
+    with store.transaction() as session:
+        rows = sum(session.scalar(select(func.count()).select_from(kind)) or 0 for kind in kinds)
+    store.close()
+    return rows
+
+
 def _time(client, method: str, path: str) -> float:
     started = time.perf_counter()
     r = client.request(method, path)
@@ -140,11 +157,23 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--url", default=None, help="database URL (default: SQLite in a temporary folder)")
     parser.add_argument("--views", type=int, default=40, help="patient pages and recommendations timed")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite file to build once and reuse on later runs (a copy is benchmarked, so every run starts cold)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ifxdose-bench-"))
     url = args.url or f"sqlite:///{folder / 'clinic.sqlite3'}"
     started = time.perf_counter()
-    rows = build(url, args.patients)
+    if args.db is not None and not args.url:
+        if not args.db.exists():
+            build(f"sqlite:///{args.db}", args.patients)
+        shutil.copyfile(args.db, folder / "clinic.sqlite3")
+        rows = _count_rows(url)
+    else:
+        rows = build(url, args.patients)
     build_s = time.perf_counter() - started
     env = dict(
         os.environ,

@@ -8,6 +8,7 @@ import datetime as dt
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web import services
+from ifxdose.domain import clinic
 from ifxdose.domain.patient import Infusion, PatientHistory, WeightEntry
 
 
@@ -57,3 +58,38 @@ def test_cached_worklist_equals_a_fresh_one_and_follows_writes(store, example_hi
     assert st.data_versions(store)["RA-0001"][0] > before[0]
     expected, again = cached()
     assert again == expected and "RA-0001" not in again  # just infused: no longer due
+
+
+def test_a_new_day_is_a_date_comparison_not_a_replay(store, example_history, monkeypatch):
+    """The worklist caches a day-independent basis: on later days it must give the label
+    schedule's answer by hand (last infusion 2024-07-08 + 8 weeks = 2024-09-02, due from
+    7 days before; a trough due with it: infusion 5 is a maintenance one and the only level
+    was drawn before infusion 4) without replaying the schedule again."""
+    _two_patients(store, example_history)
+    assert services.worklist(store, dt.date(2024, 8, 1)) == []  # fills the cache: nobody due yet
+
+    def no_replay(*args, **kwargs):
+        raise AssertionError("the label schedule was replayed although no data changed")
+
+    monkeypatch.setattr(clinic, "get_policy", no_replay)
+    planned = dt.date(2024, 9, 2)
+    for offset in range(0, 40, 3):
+        today = dt.date(2024, 8, 10) + dt.timedelta(days=offset)
+        items = services.worklist(store, today)
+        due = (planned - today).days <= 7
+        assert [i.code for i in items] == (["RA-0001", "RA-0002"] if due else [])
+        for item in items:
+            assert item.due.next_infusion_date == planned and item.due.next_infusion_number == 5
+            assert item.due.overdue_days == max(0, (today - planned).days)
+            assert item.due.level_due
+
+
+def test_a_day_before_the_newest_entry_is_computed_afresh(store, example_history):
+    """A basis holds only from its newest entry's day on: asked for an earlier day (a clock
+    set back), the worklist recomputes rather than counting infusions 'given' in the future."""
+    _two_patients(store, example_history)
+    services.worklist(store, dt.date(2024, 8, 26))
+    items = {i.code: i.due for i in services.worklist(store, dt.date(2024, 7, 1))}
+    # on 2024-07-01 only three infusions were given (the 4th, 2024-07-08, was not yet)
+    assert items["RA-0001"].next_infusion_number == 4
+    assert items["RA-0001"].next_infusion_date == dt.date(2024, 7, 8)  # week 14 = week 6 + 8 weeks

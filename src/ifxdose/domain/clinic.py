@@ -3,7 +3,8 @@ web pages and the store hold no clinical logic:
 
 - :func:`assessment_scores`: every measure of a 28-joint assessment (stored with it);
 - :func:`activity_trend`: DAS28 and SDAI over time with their category bands;
-- :func:`due_status`: is an infusion due, is a trough level due (the worklist);
+- :func:`due_status`: is an infusion due, is a trough level due (the worklist); split into
+  :func:`due_basis` (day-independent, cacheable) and :func:`due_on` (a date comparison);
 - :func:`infusion_schedule`: given infusions and the next planned ones, with windows.
 
 Assumptions (local practice, documented in docs/clinic.md):
@@ -31,6 +32,7 @@ from ifxdose.domain.scores import DAS28_CUTOFFS, assess
 from ifxdose.domain.scores.sdai_cdai import SDAI_CUTOFFS
 
 DUE_AHEAD_DAYS = 7  # Assumption: the worklist looks one week ahead
+_DATED_KINDS = ("weights", "infusions", "levels", "ada", "labs", "mtx", "assessments")
 _VISIT_FIELDS = ("tjc28", "sjc28", "ptga_mm", "phga_mm", "pain_mm", "haq_di", "crp_mg_l", "esr_mm_h")
 
 
@@ -122,35 +124,61 @@ def _next_date(history: PatientHistory, today: date, planned_date: date | None) 
     return number, as_date(given[-1].date) + timedelta(days=round(decision.interval_weeks * 7))
 
 
-def due_status(history: PatientHistory, today: date, planned_date: date | None = None) -> DueStatus:
-    """Whether the next infusion (and a trough before it) is due within a week of ``today``."""
+class DueBasis(BaseModel):
+    """What the due status needs that does not change from day to day while the history
+    stays the same: the next infusion's number and date, whether a level was taken since the
+    last infusion, and where the date comes from. ``valid_from`` is the newest entry's day:
+    the basis holds for any ``today`` on or after it (no entry is hidden by ``today``)."""
+
+    model_config = ConfigDict(frozen=True)
+    next_infusion_number: int
+    next_infusion_date: date | None
+    level_since_last_infusion: bool
+    reason: str
+    reason_code: str
+    valid_from: date
+
+
+def due_basis(history: PatientHistory, today: date, planned_date: date | None = None) -> DueBasis:
+    """The day-independent part of :func:`due_status` (the label replay, if any, runs here)."""
     number, when = _next_date(history, today, planned_date)
-    if when is None:
-        return DueStatus(
-            next_infusion_number=number,
-            next_infusion_date=None,
-            infusion_due=False,
-            overdue_days=0,
-            level_due=False,
-            reason="no infusion or weight recorded",
-            reason_code="no_data",
-        )
-    due = (when - today).days <= DUE_AHEAD_DAYS
     given = history.infusions_until(today)
     since = as_date(given[-1].date) if given else date.min
-    has_level = any(as_date(level.date) > since for level in history.levels)
-    level_due = due and number > INDUCTION_INFUSIONS and not has_level
-    reason = "planned date from an accepted recommendation" if planned_date else "label schedule (policy 'label')"
-    reason_code = "accepted_recommendation" if planned_date else "label_schedule"
-    return DueStatus(
+    days = [as_date(e.date) for kind in _DATED_KINDS for e in getattr(history, kind)]
+    if when is None:
+        reason, code = "no infusion or weight recorded", "no_data"
+    elif planned_date:
+        reason, code = "planned date from an accepted recommendation", "accepted_recommendation"
+    else:
+        reason, code = "label schedule (policy 'label')", "label_schedule"
+    return DueBasis(
         next_infusion_number=number,
         next_infusion_date=when,
-        infusion_due=due,
-        overdue_days=max(0, (today - when).days),
-        level_due=level_due,
+        level_since_last_infusion=any(as_date(level.date) > since for level in history.levels),
         reason=reason,
-        reason_code=reason_code,
+        reason_code=code,
+        valid_from=max(days, default=date.min),
     )
+
+
+def due_on(basis: DueBasis, today: date) -> DueStatus:
+    """The due status on ``today`` from a basis (a date comparison: no history needed)."""
+    when = basis.next_infusion_date
+    due = when is not None and (when - today).days <= DUE_AHEAD_DAYS
+    return DueStatus(
+        next_infusion_number=basis.next_infusion_number,
+        next_infusion_date=when,
+        infusion_due=due,
+        overdue_days=max(0, (today - when).days) if when is not None else 0,
+        level_due=due and basis.next_infusion_number > INDUCTION_INFUSIONS and not basis.level_since_last_infusion,
+        reason=basis.reason,
+        reason_code=basis.reason_code,
+    )
+
+
+def due_status(history: PatientHistory, today: date, planned_date: date | None = None) -> DueStatus:
+    """Whether the next infusion (and a trough before it) is due within a week of ``today``."""
+    return due_on(due_basis(history, today, planned_date), today)
 
 
 class ScheduleRow(BaseModel):

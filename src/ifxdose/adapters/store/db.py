@@ -9,9 +9,10 @@ writes to one patient are serialised by locking the patient row (``repo.lock_pat
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -59,6 +60,10 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: Per-process memos of derived results keyed by the data versions they were derived
+        #: from (the database stays the source of truth; see ``web.services.worklist``).
+        self.memo: dict[str, Any] = {}
+        self.memo_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:

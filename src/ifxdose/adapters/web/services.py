@@ -13,7 +13,16 @@ from ifxdose.adapters import store as st
 from ifxdose.adapters.store.tables import RecommendationRow
 from ifxdose.adapters.web.engine import Recommender
 from ifxdose.core.errors import InputError
-from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend, activity_trend, due_status, infusion_schedule
+from ifxdose.domain.clinic import (
+    DueBasis,
+    DueStatus,
+    ScheduleRow,
+    Trend,
+    activity_trend,
+    due_basis,
+    due_on,
+    infusion_schedule,
+)
 from ifxdose.domain.patient import PatientHistory, as_date
 
 #: Accepted actions after which no infusion is planned (issue 11 may add more; "infuse",
@@ -67,15 +76,26 @@ class PatientView:
 
 def due_with_plan(history: PatientHistory, today: date, plan: Plan) -> DueStatus:
     """The domain's due status, except after an accepted stop/switch: nothing is due."""
-    due = due_status(history, today, plan.next_date)
-    if plan.stopped_action:
+    return due_from_payload(due_payload(history, today, plan), today)
+
+
+def due_payload(history: PatientHistory, today: date, plan: Plan) -> dict[str, Any]:
+    """What the worklist caches per patient and data version: the day-independent due basis
+    and the accepted stop/switch, if any (JSON-ready)."""
+    basis = due_basis(history, today, plan.next_date)
+    return {"basis": basis.model_dump(mode="json"), "stopped_action": plan.stopped_action}
+
+
+def due_from_payload(payload: dict[str, Any], today: date) -> DueStatus:
+    due = due_on(DueBasis.model_validate(payload["basis"]), today)
+    if payload.get("stopped_action"):
         return due.model_copy(
             update={
                 "infusion_due": False,
                 "level_due": False,
                 "overdue_days": 0,
                 "next_infusion_date": None,
-                "reason": f"accepted: {plan.stopped_action}",
+                "reason": f"accepted: {payload['stopped_action']}",
                 "reason_code": "stopped",
             }
         )
@@ -144,32 +164,55 @@ class WorklistItem:
 
 def worklist(store: st.Store, today: date) -> list[WorklistItem]:
     """Patients whose next infusion (or a trough before it) is due within a week, most overdue
-    first. Each patient's due status is cached in the database under (app version, patient,
-    its data version, the accepted plan, today): a page view loads and recomputes only the
-    patients whose data changed since (and everyone once a day)."""
+    first.
+
+    Each patient's due basis (``ifxdose.domain.clinic.due_basis``: the next infusion's number
+    and date, whether a level was taken since the last one) depends only on the patient's data
+    and accepted plan, so it is kept under the patient's data version (newest audit row id,
+    newest accepted recommendation id: one grouped query per view), in this process's memo and
+    in the database cache shared by every worker. A view recomputes only the patients whose
+    data changed; a new day is a date comparison per patient, not a replay of the label
+    schedule. A basis holds from its newest entry's day on (an earlier ``today``, e.g. a clock
+    set back, recomputes)."""
     from ifxdose import __version__
 
     versions = st.data_versions(store)
-    keys = {
-        code: hashlib.sha256(f"due|{__version__}|{code}|{audit_id}|{plan_id}|{today}".encode()).hexdigest()
-        for code, (audit_id, plan_id) in versions.items()
-    }
-    found = st.cached_many(store, list(keys.values()))
-    missing = [code for code in versions if keys[code] not in found]
-    loaded = st.histories(store, missing)  # bulk: one query per kind of entry
-    plans = st.accepted_rows(store, [versions[c][1] for c in missing if versions[c][1] is not None])
-    computed: dict[str, dict] = {}
-    items = []
-    for code in sorted(versions):
-        payload = found.get(keys[code])
-        if payload is None:
-            history, plan_id = loaded[code], versions[code][1]
-            payload = due_with_plan(
-                history, today, current_plan(history, plans.get(plan_id) if plan_id else None)
-            ).model_dump(mode="json")
-            computed[keys[code]] = payload
-        due = DueStatus.model_validate(payload)
-        if due.infusion_due or due.level_due:
-            items.append(WorklistItem(code=code, due=due))
-    st.put_cached(store, computed)
-    return sorted(items, key=lambda i: (i.due.next_infusion_date or today, i.code))
+    with store.memo_lock:
+        memo = store.memo.setdefault("worklist", {"payloads": {}, "last": None})
+        if memo["last"] is not None and memo["last"][0] == (versions, today):
+            return list(memo["last"][1])
+        known: dict[str, tuple[tuple[int, int | None], dict[str, Any]]] = memo["payloads"]
+        fresh = {
+            code: entry[1]
+            for code, version in versions.items()
+            if (entry := known.get(code)) is not None and entry[0] == version
+        }
+        keys = {
+            code: hashlib.sha256(f"due-basis|{__version__}|{code}|{audit_id}|{plan_id}".encode()).hexdigest()
+            for code, (audit_id, plan_id) in versions.items()
+            if code not in fresh
+        }
+        found = st.cached_many(store, list(keys.values()))
+        fresh.update({code: found[key] for code, key in keys.items() if key in found})
+        day = today.isoformat()
+        stale = [code for code in versions if code not in fresh or fresh[code]["basis"]["valid_from"] > day]
+        loaded = st.histories(store, stale)  # bulk: one query per kind of entry
+        plans = st.accepted_rows(store, [versions[c][1] for c in stale if versions[c][1] is not None])
+        computed: dict[str, dict[str, Any]] = {}
+        for code in stale:
+            plan_id, history = versions[code][1], loaded[code]
+            fresh[code] = due_payload(history, today, current_plan(history, plans.get(plan_id) if plan_id else None))
+            if code in keys and fresh[code]["basis"]["valid_from"] <= day:  # saw every entry: reusable
+                computed[keys[code]] = fresh[code]
+        st.put_cached(store, computed)
+        memo["payloads"] = {
+            code: (versions[code], payload) for code, payload in fresh.items() if payload["basis"]["valid_from"] <= day
+        }
+        items = []
+        for code in sorted(fresh):
+            due = due_from_payload(fresh[code], today)
+            if due.infusion_due or due.level_due:
+                items.append(WorklistItem(code=code, due=due))
+        items.sort(key=lambda i: (i.due.next_infusion_date or today, i.code))
+        memo["last"] = ((versions, today), items)
+        return list(items)
