@@ -68,19 +68,19 @@ def _printer():
         def _print_Abs(self, expr):
             return f"abs({self._print(expr.args[0])})"
 
-        def _print_Max(self, expr):
+        def _fold(self, name, expr):
+            """Nested two-argument calls: sympy's n-ary Max(a, b, c) -> max(max(a, b), c)."""
             args = [self._print(a) for a in expr.args]
             out = args[0]
             for a in args[1:]:
-                out = f"max({out}, {a})"
+                out = f"{name}({out}, {a})"
             return out
 
+        def _print_Max(self, expr):
+            return self._fold("max", expr)
+
         def _print_Min(self, expr):
-            args = [self._print(a) for a in expr.args]
-            out = args[0]
-            for a in args[1:]:
-                out = f"min({out}, {a})"
-            return out
+            return self._fold("min", expr)
 
         def _print_Exp1(self, expr):
             return "exp(1)"
