@@ -20,9 +20,10 @@ import numpy as np  # noqa: E402
 
 from ifxdose.core.estimation import Observations, Problem, estimate_map  # noqa: E402
 from ifxdose.core.estimation.general import estimate_subject  # noqa: E402
-from ifxdose.core.pk import ROUTE_IV, default_model_name, load_model  # noqa: E402
+from ifxdose.core.pk import ROUTE_IV  # noqa: E402
 from ifxdose.core.pk.general import from_pkmodel  # noqa: E402
 from ifxdose.core.pk.nmtran import read_nmtran  # noqa: E402
+from ifxdose.domain.modelfiles import default_model_name, load_model  # noqa: E402
 
 DOSE_DAYS = [0.0, 14.0, 42.0, 98.0, 154.0, 210.0]
 SAMPLE_DAYS = [42.0, 98.0, 154.0, 210.0]

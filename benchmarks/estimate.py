@@ -24,7 +24,8 @@ from scipy.optimize import minimize  # noqa: E402
 from scipy.special import log_ndtr  # noqa: E402
 
 from ifxdose.core.estimation import Observations, Problem, estimate_map  # noqa: E402
-from ifxdose.core.pk import ROUTE_IV, default_model_name, load_model  # noqa: E402
+from ifxdose.core.pk import ROUTE_IV  # noqa: E402
+from ifxdose.domain.modelfiles import default_model_name, load_model  # noqa: E402
 from ifxdose.domain.patient import PatientHistory  # noqa: E402
 from ifxdose.domain.recommend import recommend  # noqa: E402
 

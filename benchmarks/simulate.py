@@ -51,7 +51,7 @@ from ifxdose.core.pk import (  # noqa: E402
 from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_IV  # noqa: E402
 from ifxdose.core.pk.linear import shared_schedule  # noqa: E402
 from ifxdose.core.pk.simulate import iter_concentrations  # noqa: E402
-from ifxdose.domain.regimen import parse_regimen  # noqa: E402
+from ifxdose.domain.dosing.regimen import parse_regimen  # noqa: E402
 from ifxdose.domain.simulation import simulate_population  # noqa: E402
 
 LABEL = "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 54"
@@ -355,7 +355,8 @@ from ifxdose.core.pk import kernel
 kernel.kernel()  # imports numba and the kernel module
 t1 = time.perf_counter()
 import numpy as np
-from ifxdose.core.pk import DoseTable, load_model, simulate_concentrations
+from ifxdose.core.pk import DoseTable, simulate_concentrations
+from ifxdose.domain.modelfiles import load_model
 m = load_model("ternant_2014_ra")
 p = m.individual_parameters({"weight_kg": np.full((64, 1), 70.0)})
 doses = DoseTable.same_for_all(64, [0.0, 14.0, 42.0], 210.0, 2 / 24, 0)

@@ -25,7 +25,8 @@ import json
 import numpy as np
 
 from ifxdose.core.estimation import Observations, Problem, estimate_map
-from ifxdose.core.pk import ROUTE_IV, default_model_name, load_model
+from ifxdose.core.pk import ROUTE_IV
+from ifxdose.domain.modelfiles import default_model_name, load_model
 from ifxdose.domain.trials.population import virtual_population
 
 DOSE_WEEKS = [0, 2, 6, 14, 22, 30, 38, 46]

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 from scipy import stats
 
-from ifxdose.core.pk import default_model_name, load_model
+from ifxdose.domain.modelfiles import default_model_name, load_model
 from ifxdose.domain.trials.engine import (
     LOD_MG_L,
     daily_grid,

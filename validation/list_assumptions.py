@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ifxdose.core.pk import list_models, load_model
+from ifxdose.domain.modelfiles import list_models, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERN = re.compile(r"assumption", re.IGNORECASE)
@@ -19,7 +19,7 @@ SKIP_DOCS = {"assumptions.md"}
 
 
 def model_section() -> list[str]:
-    out = ["## Population-PK models (`src/ifxdose/core/pk/models/*.toml`)", ""]
+    out = ["## Population-PK models (`src/ifxdose/domain/data/models/*.toml`)", ""]
     for name in list_models():
         m = load_model(name)
         graded = [f"{k} = {v.value:g} {v.unit} ({v.source})" for k, v in m.parameters.items() if v.grade == "A"]

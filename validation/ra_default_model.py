@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from ifxdose.core.pk import list_models, load_model
+from ifxdose.domain.modelfiles import list_models, load_model
 from ifxdose.domain.simulation import simulate_population
 
 ARMS = {

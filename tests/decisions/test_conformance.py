@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from ifxdose.domain.decisions.activity import current_activity
 from ifxdose.domain.decisions.sampling import classify_levels, place_infusion_times
-from ifxdose.domain.label import max_dose_mg_per_kg
+from ifxdose.domain.dosing.label import max_dose_mg_per_kg
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.policies import get_policy, list_policies
 from ifxdose.domain.recommend import as_decision, recommend

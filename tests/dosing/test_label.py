@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ifxdose.core.errors import InputError
-from ifxdose.domain.label import check_infusion, check_regimen, load_rules, max_dose_mg_per_kg, mtx_flags
-from ifxdose.domain.regimen import parse_regimen
+from ifxdose.domain.dosing.label import check_infusion, check_regimen, load_rules, max_dose_mg_per_kg, mtx_flags
+from ifxdose.domain.dosing.regimen import parse_regimen
 
 
 def ids(flags):

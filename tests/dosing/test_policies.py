@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tests.dosing.conftest import build, week
 
 from ifxdose.core.errors import InputError
-from ifxdose.domain.label import check_infusion
+from ifxdose.domain.dosing.label import check_infusion
 from ifxdose.domain.policies import get_policy, list_policies, record
 
 MAINT = (0, 2, 6, 14)  # four infusions given: the next is the 5th (week 22)

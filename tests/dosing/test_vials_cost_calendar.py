@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ifxdose.core.errors import InputError
-from ifxdose.domain.calendar import infusion_calendar, mtx_titration
-from ifxdose.domain.cost import VialPrice, regimen_cost, vial_price
-from ifxdose.domain.regimen import parse_regimen
-from ifxdose.domain.vials import dose_mg, round_to_vials
+from ifxdose.domain.dosing.calendar import infusion_calendar, mtx_titration
+from ifxdose.domain.dosing.cost import VialPrice, regimen_cost, vial_price
+from ifxdose.domain.dosing.regimen import parse_regimen
+from ifxdose.domain.dosing.vials import dose_mg, round_to_vials
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ifxdose.core.estimation import Observations, Problem
-from ifxdose.core.pk import ROUTE_IV, load_model
+from ifxdose.core.pk import ROUTE_IV
+from ifxdose.domain.modelfiles import load_model
 from ifxdose.domain.patient import PatientHistory
 
 LABEL_DAYS = [0.0, 14.0, 42.0, 98.0, 154.0]

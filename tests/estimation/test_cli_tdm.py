@@ -4,7 +4,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ifxdose.adapters.cli import app
-from ifxdose.core.pk import default_model_name
+from ifxdose.domain.modelfiles import default_model_name
 
 runner = CliRunner()
 EXAMPLE = str(Path(__file__).parents[2] / "examples" / "history_label_55kg.json")

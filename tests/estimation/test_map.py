@@ -7,7 +7,8 @@ from scipy.optimize import differential_evolution
 from scipy.stats import norm
 
 from ifxdose.core.estimation import EstimationError, Observations, Problem, estimate_map, objective
-from ifxdose.core.pk import ROUTE_IV, load_model
+from ifxdose.core.pk import ROUTE_IV
+from ifxdose.domain.modelfiles import load_model
 
 from .conftest import observations, passot_problem
 

@@ -8,10 +8,10 @@ import pytest
 
 from ifxdose.core.errors import InputError
 from ifxdose.domain.decisions.sampling import place_infusion_times
-from ifxdose.domain.label import max_dose_mg_per_kg
+from ifxdose.domain.dosing.label import max_dose_mg_per_kg
+from ifxdose.domain.estimation import estimate
 from ifxdose.domain.recommend import Target, recommend
 from ifxdose.domain.simulation import simulate
-from ifxdose.domain.tdm import estimate
 
 from .conftest import history
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ifxdose.core.errors import InputError
+from ifxdose.domain.dosing.regimen import parse_regimen
 from ifxdose.domain.evidence import Outcome, Study, cite, get_study, load_studies
-from ifxdose.domain.regimen import parse_regimen
 
 SEED_EN = Path("/work/shared/seed/SEED_EN.md")
 SEED_TAGS = [f"S{i}" for i in range(16)]

@@ -7,8 +7,8 @@ from tests.modellang.conftest import ONE_CMT, ORAL, ipred, model, subject
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.estimation import Problem
-from ifxdose.core.pk import list_models, load_model
 from ifxdose.core.pk.general import Engine, from_pkmodel
+from ifxdose.domain.modelfiles import list_models, load_model
 
 CL, V, KA = 2.0, 20.0, 1.2
 K = CL / V

@@ -9,8 +9,9 @@ from tests.modellang.conftest import ONE_CMT, ORAL, model, subject
 
 from ifxdose.core.estimation import Observations, Problem, estimate_map, objective
 from ifxdose.core.estimation.general import GeneralProblem, estimate_subject
-from ifxdose.core.pk import ROUTE_IV, load_model
+from ifxdose.core.pk import ROUTE_IV
 from ifxdose.core.pk.general import Engine
+from ifxdose.domain.modelfiles import load_model
 
 
 def _global_reference(problem, seed=0):

@@ -13,9 +13,10 @@ from typer.testing import CliRunner  # noqa: E402
 
 from ifxdose.adapters.cli import app  # noqa: E402
 from ifxdose.core.errors import InputError  # noqa: E402
-from ifxdose.core.pk import DoseTable, load_model, simulate_concentrations  # noqa: E402
+from ifxdose.core.pk import DoseTable, simulate_concentrations  # noqa: E402
 from ifxdose.core.pk.general import Engine, load_general_text  # noqa: E402
 from ifxdose.core.pk.nmtran import read_nmtran  # noqa: E402
+from ifxdose.domain.modelfiles import load_model  # noqa: E402
 from ifxdose.domain.nonmem_import import import_control_stream  # noqa: E402
 
 CONTROLS = Path(__file__).parent / "controls"

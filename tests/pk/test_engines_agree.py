@@ -7,8 +7,9 @@ events; required agreement 1e-6 relative on every linear library model and regim
 import numpy as np
 import pytest
 
-from ifxdose.core.pk import ROUTE_IV, ROUTE_SC, DoseTable, list_models, load_model, simulate_concentrations
+from ifxdose.core.pk import ROUTE_IV, ROUTE_SC, DoseTable, simulate_concentrations
 from ifxdose.core.pk.model import PKModel, Value
+from ifxdose.domain.modelfiles import list_models, load_model
 from ifxdose.domain.simulation import simulate
 
 from .conftest import rel_close

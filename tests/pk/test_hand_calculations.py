@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from ifxdose.core.pk import ROUTE_IV, DoseTable, load_model, simulate_concentrations
+from ifxdose.core.pk import ROUTE_IV, DoseTable, simulate_concentrations
 from ifxdose.core.pk.metrics import auc_trapezoid, time_above
+from ifxdose.domain.modelfiles import load_model
 from ifxdose.domain.simulation import simulate
 
 from .conftest import rel_close

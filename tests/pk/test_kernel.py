@@ -13,8 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from ifxdose.core.pk import ROUTE_IV, ROUTE_SC, DoseTable, kernel, load_model, simulate_concentrations
+from ifxdose.core.pk import ROUTE_IV, ROUTE_SC, DoseTable, kernel, simulate_concentrations
 from ifxdose.core.pk.model import PKModel, Value
+from ifxdose.domain.modelfiles import load_model
 
 from . import test_engines_agree as agree
 from .conftest import rel_close

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ifxdose.core.errors import InputError
-from ifxdose.core.pk import default_model_name, list_models, load_model
 from ifxdose.core.pk.linear import eigen, rate_matrix
+from ifxdose.domain.modelfiles import default_model_name, list_models, load_model
 
 
 def typical(name, **cov):

@@ -12,7 +12,7 @@ import tomllib
 import numpy as np
 import pytest
 
-from ifxdose.core.pk import default_model_name, load_model
+from ifxdose.domain.modelfiles import default_model_name, load_model
 from ifxdose.domain.simulation import simulate_population
 from ifxdose.domain.trials import mbma
 from ifxdose.domain.trials.population import virtual_population

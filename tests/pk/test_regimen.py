@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ifxdose.core.errors import InputError
-from ifxdose.domain.regimen import Regimen, parse_regimen
+from ifxdose.domain.dosing.regimen import Regimen, parse_regimen
 
 SEED_REGIMENS = [
     "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 54",  # S0 label

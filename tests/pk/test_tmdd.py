@@ -3,8 +3,9 @@
 
 import numpy as np
 
-from ifxdose.core.pk import ROUTE_IV, DoseTable, load_model, simulate_concentrations
+from ifxdose.core.pk import ROUTE_IV, DoseTable, simulate_concentrations
 from ifxdose.core.pk.model import PKModel
+from ifxdose.domain.modelfiles import load_model
 
 from .conftest import rel_close
 

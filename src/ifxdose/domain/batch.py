@@ -19,7 +19,7 @@ from ifxdose.core.errors import InputError
 from ifxdose.core.estimation.general import estimate_subject
 from ifxdose.core.estimation.map import EstimationError
 from ifxdose.core.pk.general import GeneralModel, Records, from_pkmodel, load_general_text
-from ifxdose.core.pk.library import load_model as load_library_model
+from ifxdose.domain.modelfiles import load_library_model
 
 
 @dataclass(frozen=True)

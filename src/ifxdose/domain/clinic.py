@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ifxdose.core.errors import InputError
-from ifxdose.domain.calendar import INDUCTION_INFUSIONS, INDUCTION_WINDOW_DAYS, MAINTENANCE_WINDOW_DAYS
+from ifxdose.domain.dosing.calendar import INDUCTION_INFUSIONS, INDUCTION_WINDOW_DAYS, MAINTENANCE_WINDOW_DAYS
 from ifxdose.domain.patient import Infusion, JointAssessment, PatientHistory, as_date
 from ifxdose.domain.policies import get_policy
 from ifxdose.domain.policies.base import INDUCTION_WEEKS, LABEL_INTERVAL_WEEKS
@@ -210,7 +210,7 @@ def infusion_schedule(
     upcoming: int = 3,
 ) -> list[ScheduleRow]:
     """Infusions given so far, then the next ``upcoming`` planned ones with their windows
-    (``ifxdose.domain.calendar`` windows); later ones every ``interval_weeks`` (label 8)."""
+    (``ifxdose.domain.dosing.calendar`` windows); later ones every ``interval_weeks`` (label 8)."""
     given = history.infusions_until(today)
     rows = [
         ScheduleRow(number=i, date=as_date(inf.date), earliest=None, latest=None, given=inf)

@@ -10,16 +10,44 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.general import GeneralModel, from_pkmodel, parse_general_model
-from ifxdose.core.pk.library import list_models as library_models
-from ifxdose.core.pk.library import load_model as load_library_model
-from ifxdose.core.pk.library import parse_model
 from ifxdose.core.pk.model import PKModel
+from ifxdose.core.pk.parse import parse_model
 
 MODELS_DIR_ENV = "IFXDOSE_MODELS_DIR"
+
+#: The default model for RA; the choice is justified in docs/models.md.
+DEFAULT_RA_MODEL = "ifxdose_ra_mbma"
+
+
+def default_model_name() -> str:
+    return DEFAULT_RA_MODEL
+
+
+@lru_cache(maxsize=1)
+def _library_files() -> dict[str, str]:
+    """NAME -> text of every model file shipped in the package (``domain/data/models/*.toml``)."""
+    folder = resources.files("ifxdose.domain") / "data" / "models"
+    return {p.name[:-5]: p.read_text(encoding="utf-8") for p in folder.iterdir() if p.name.endswith(".toml")}
+
+
+def list_models() -> list[str]:
+    """Names of the models in the library, sorted."""
+    return sorted(_library_files())
+
+
+@lru_cache(maxsize=None)
+def load_library_model(name: str) -> PKModel:
+    """Load a library model by name; InputError listing the known names otherwise."""
+    files = _library_files()
+    if name not in files:
+        raise InputError("model", name, f"known models are {', '.join(sorted(files))}")
+    return parse_model(tomllib.loads(files[name]), name)
 
 
 def models_dirs() -> list[Path]:
@@ -59,7 +87,7 @@ def model_from_text(text: str, name: str) -> PKModel | GeneralModel:
 def load_model(name_or_path: str | os.PathLike) -> PKModel | GeneralModel:
     """A library model by name, a file by path, or NAME.toml from $IFXDOSE_MODELS_DIR."""
     s = str(name_or_path)
-    if s in library_models():
+    if s in list_models():
         return load_library_model(s)
     path = Path(s)
     if s.endswith(".toml") or os.sep in s:
@@ -69,7 +97,7 @@ def load_model(name_or_path: str | os.PathLike) -> PKModel | GeneralModel:
     users = user_models()
     if s in users:
         return model_from_text(users[s].read_text(encoding="utf-8"), s)
-    known = sorted(set(library_models()) | set(users))
+    known = sorted(set(list_models()) | set(users))
     raise InputError(
         "model",
         s,

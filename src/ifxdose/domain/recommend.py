@@ -52,18 +52,19 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ifxdose.core.errors import InputError
-from ifxdose.core.pk import default_model_name, list_models, load_model
-from ifxdose.domain.cost import price_for
 from ifxdose.domain.decisions import dosing, plausibility, sampling, table
 from ifxdose.domain.decisions.activity import current_activity
 from ifxdose.domain.decisions.ada import ada_status
 from ifxdose.domain.decisions.cite import cite
 from ifxdose.domain.decisions.nextvisit import LOW_LEVEL_MG_L, NextVisit, next_visit
 from ifxdose.domain.decisions.reactions import reaction_status
-from ifxdose.domain.label import check_infusion, max_dose_mg_per_kg, min_interval_weeks, mtx_flags
+from ifxdose.domain.dosing.cost import price_for
+from ifxdose.domain.dosing.label import check_infusion, max_dose_mg_per_kg, min_interval_weeks, mtx_flags
+from ifxdose.domain.dosing.vials import VIAL_MG
+from ifxdose.domain.estimation import Estimate, build_problem, estimate
+from ifxdose.domain.modelfiles import default_model_name, list_models
+from ifxdose.domain.modelfiles import load_library_model as load_model
 from ifxdose.domain.patient import PatientHistory, as_date
-from ifxdose.domain.tdm import Estimate, build_problem, estimate
-from ifxdose.domain.vials import VIAL_MG
 
 #: JP label (domain/data/label_rules.toml): from the shortest interval (4 weeks) to the standard (8).
 INTERVALS_WEEKS = tuple(range(int(min_interval_weeks("jp")), int(dosing.standard_interval_weeks("jp")) + 1))
@@ -327,7 +328,7 @@ class ModelInformedPolicy:
 
 def as_decision(rec: Recommendation):
     """A :class:`Recommendation` in the shape every policy returns."""
-    from ifxdose.domain.label import Flag
+    from ifxdose.domain.dosing.label import Flag
     from ifxdose.domain.policies.base import Decision
 
     o = rec.chosen
@@ -915,7 +916,7 @@ def _spread(history: PatientHistory, chosen: Option, used: str, target: Target) 
     Assumption: the MAP prediction stands for the other models' posterior median (the spread across
     models is about structure and typical values, larger than the MAP-vs-median difference)."""
     from ifxdose.core.estimation import EstimationError, estimate_map
-    from ifxdose.domain.tdm import history_observations
+    from ifxdose.domain.estimation import history_observations
 
     out = []
     for name in ra_models():

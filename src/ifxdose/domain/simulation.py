@@ -14,18 +14,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ifxdose.core.errors import InputError
-from ifxdose.core.pk import DoseTable, PKModel, load_model, simulate_concentrations
+from ifxdose.core.pk import DoseTable, PKModel, simulate_concentrations
 from ifxdose.core.pk.covariates import COVARIATES, check_covariate
 from ifxdose.core.pk.events import ROUTE_IV, ROUTE_SC
 from ifxdose.core.pk.metrics import auc_trapezoid, time_above
 from ifxdose.core.pk.model import UNITS
-from ifxdose.domain.regimen import Regimen, parse_regimen
+from ifxdose.domain.dosing.regimen import Regimen, parse_regimen
+from ifxdose.domain.modelfiles import load_library_model
 
 CovariateInput = float | Sequence[tuple[float, float]]
 
 
 def as_model(model: str | PKModel) -> PKModel:
-    return load_model(model) if isinstance(model, str) else model
+    return load_library_model(model) if isinstance(model, str) else model
 
 
 def as_regimen(regimen: str | Regimen) -> Regimen:

@@ -24,9 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("pk", "The population-PK model library."),
     "model": ("modelcmd", "Model files: check one in the general language, import a NONMEM control stream."),
     "demo": ("demo", "Simulate the Japanese label regimen for a 55 kg RA patient on MTX."),
-    "estimate": ("tdm", "Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA."),
+    "estimate": ("estimate", "Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA."),
     "recommend": (
-        "tdm",
+        "estimate",
         "Recommend the next dose and interval: PTA, predicted trough, cost, label flags, rationale, next visit.",
     ),
     "advise": ("dosing", "Advise the next infusion (or stop/switch) for a patient under a policy."),

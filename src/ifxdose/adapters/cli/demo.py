@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ifxdose.adapters.cli import app
-from ifxdose.core.pk import default_model_name
+from ifxdose.domain.modelfiles import default_model_name
 from ifxdose.domain.simulation import infusion_metrics, simulate
 
 LABEL_REGIMEN = "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 54"  # seed S0 (Remicade label, Japan)

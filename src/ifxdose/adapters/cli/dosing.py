@@ -18,10 +18,10 @@ from rich.table import Table
 
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
-from ifxdose.domain import calendar, cost, label
+from ifxdose.domain.dosing import calendar, cost, label
+from ifxdose.domain.dosing.regimen import parse_regimen
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.policies import get_policy, list_policies
-from ifxdose.domain.regimen import parse_regimen
 
 regimen_app = typer.Typer(
     help="Check a regimen against the label, cost it, or lay out its calendar.", no_args_is_help=True

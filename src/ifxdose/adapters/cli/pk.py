@@ -14,8 +14,9 @@ from rich.table import Table
 
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
-from ifxdose.core.pk import default_model_name, list_models, load_model
 from ifxdose.core.pk.covariates import COVARIATES
+from ifxdose.domain.modelfiles import default_model_name, list_models
+from ifxdose.domain.modelfiles import load_library_model as load_model
 from ifxdose.domain.simulation import infusion_metrics, simulate
 
 console = Console()

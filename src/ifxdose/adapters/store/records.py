@@ -40,6 +40,7 @@ from ifxdose.adapters.store.tables import (
 )
 from ifxdose.core.errors import InputError, check_range
 from ifxdose.domain.clinic import assessment_scores
+from ifxdose.domain.dosing.vials import round_to_vials
 from ifxdose.domain.patient import (
     AdaResult,
     Infusion,
@@ -52,7 +53,6 @@ from ifxdose.domain.patient import (
     WeightEntry,
     as_date,
 )
-from ifxdose.domain.vials import round_to_vials
 
 #: history field -> (table, entry model)
 ENTRY_KINDS: dict[str, tuple[type, type[BaseModel]]] = {

@@ -10,7 +10,7 @@ proportional) and its provenance. Every number carries a grade:
 - ``D``      derived by us from sourced numbers (the derivation is in ``notes``)
 - ``A``      assumption (labelled, with the reason, in ``assumptions``)
 
-Model files live in ``models/*.toml`` (see :mod:`ifxdose.core.pk.library`).
+Model files live in ``domain/data/models/*.toml`` (read by :mod:`ifxdose.domain.modelfiles`, parsed by :mod:`ifxdose.core.pk.parse`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Doses, intervals and dates: the ONE induction, the steps up and down, the ONE vial
-rounding (``ifxdose.domain.vials``), whole-vial options with the mg/kg they really give,
+rounding (``ifxdose.domain.dosing.vials``), whole-vial options with the mg/kg they really give,
 and the date of the next infusion.
 
 - Induction: read from the label rule data (``data/label_rules.toml``: 3 mg/kg at weeks
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from ifxdose.domain.label import load_rules, max_dose_mg_per_kg, min_interval_weeks
-from ifxdose.domain.vials import VIAL_MG, Rounding, VialPlan, dose_mg, round_to_vials
+from ifxdose.domain.dosing.label import load_rules, max_dose_mg_per_kg, min_interval_weeks
+from ifxdose.domain.dosing.vials import VIAL_MG, Rounding, VialPlan, dose_mg, round_to_vials
 
 _EPS = 1e-9
 CURRENT_TOLERANCE = 0.10  # Assumption: 10 % in mg/kg

@@ -33,9 +33,9 @@ from datetime import date
 
 from ifxdose.core.errors import InputError
 from ifxdose.domain.decisions.ada import ADA_STOP_UG_L, titre_ug_l
-from ifxdose.domain.label import max_dose_mg_per_kg
+from ifxdose.domain.dosing.label import max_dose_mg_per_kg
+from ifxdose.domain.dosing.vials import VIAL_MG
 from ifxdose.domain.patient import PatientHistory, as_date
-from ifxdose.domain.vials import VIAL_MG
 
 ADULT_WEIGHT_KG = (25.0, 250.0)  # Assumption (module docstring)
 MAX_PLAUSIBLE_MG_PER_KG = 20.0  # Assumption

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from ifxdose.domain.label import load_rules
+from ifxdose.domain.dosing.label import load_rules
 from ifxdose.domain.patient import Level, PatientHistory, as_date, as_datetime
 
 CLINIC_INFUSION_TIME = time(10, 0)  # Assumption: clinic routine, configurable

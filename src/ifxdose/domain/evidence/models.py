@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ifxdose.domain.regimen import Regimen, parse_regimen
+from ifxdose.domain.dosing.regimen import Regimen, parse_regimen
 
 #: Units an outcome may carry. "mg/L" is the drug-level unit (mg/L = µg/mL).
 UNITS = (

@@ -20,8 +20,8 @@ from ifxdose.domain.policies.base import Decision, PatientState, Plan, Policy, r
 from ifxdose.domain.policies.escalation import StartEscalation
 from ifxdose.domain.policies.fixed import FixedRegimenPolicy, fixed_policies
 from ifxdose.domain.policies.interval import IntervalShortening
+from ifxdose.domain.policies.proactive_tdm import Mulleman2009, NordrumTdm
 from ifxdose.domain.policies.programmed import RrrrProgrammed
-from ifxdose.domain.policies.tdm import Mulleman2009, NordrumTdm
 
 
 def _with_replay(factory: Callable[..., Policy]) -> Callable[..., Policy]:

@@ -37,9 +37,9 @@ from ifxdose.domain.decisions import ada as ada_rules
 from ifxdose.domain.decisions import dosing, plausibility, reactions, sampling
 from ifxdose.domain.decisions.cite import cite
 from ifxdose.domain.decisions.nextvisit import LOW_LEVEL_MG_L, NextVisit, next_visit
-from ifxdose.domain.label import Flag, check_infusion, mtx_flags
+from ifxdose.domain.dosing.label import Flag, check_infusion, mtx_flags
+from ifxdose.domain.dosing.vials import Rounding
 from ifxdose.domain.patient import Infusion, Level, PatientHistory, as_date
-from ifxdose.domain.vials import Rounding
 
 Action = Literal["infuse", "stop", "switch", "wait"]
 #: Label induction, read from the label rule data (seed S0): weeks 0, 2, 6 at 3 mg/kg.
@@ -191,7 +191,7 @@ _PREDICTED: dict[tuple[str, str], float | None] = {}
 
 def predicted_trough_mg_l(history: PatientHistory, when: dt.datetime) -> float | None:
     """Posterior median concentration at ``when`` (RA default model, 200 SIR samples), cached."""
-    from ifxdose.domain.tdm import build_problem, estimate
+    from ifxdose.domain.estimation import build_problem, estimate
 
     key = (history.model_dump_json(), when.isoformat())
     if key not in _PREDICTED:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ifxdose.domain.decisions.cite import cite
-from ifxdose.domain.label import max_dose_mg_per_kg
+from ifxdose.domain.dosing.label import max_dose_mg_per_kg
 from ifxdose.domain.policies.base import LABEL_CITATION, LABEL_INTERVAL_WEEKS, PatientState, Plan, Policy, warning
 
 START_CITATION = cite("start")

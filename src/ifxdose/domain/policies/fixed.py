@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ifxdose.core.errors import InputError
+from ifxdose.domain.dosing.regimen import parse_regimen
 from ifxdose.domain.policies.base import PatientState, Plan, Policy
-from ifxdose.domain.regimen import parse_regimen
 
 #: Listing horizon for open-ended regimens (10 years; a policy decides one infusion at a time).
 _HORIZON_DAYS = 3650.0

@@ -25,7 +25,7 @@ import numpy as np
 
 from ifxdose.domain.decisions.ada import ADA_STOP_UG_L, ada_switch_mask
 from ifxdose.domain.decisions.dosing import step_down, step_up
-from ifxdose.domain.label import max_dose_mg_per_kg
+from ifxdose.domain.dosing.label import max_dose_mg_per_kg
 from ifxdose.domain.policies import get_policy
 from ifxdose.domain.policies.programmed import TIER_DOSES, tnf_tier
 from ifxdose.domain.policies.troughs import band_array

@@ -36,9 +36,10 @@ from scipy import optimize, stats
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.immunogenicity import window_cumulative_hazard
-from ifxdose.core.pk import PKModel, load_model
+from ifxdose.core.pk import PKModel
 from ifxdose.domain.evidence import get_study
 from ifxdose.domain.evidence.models import Outcome, Study
+from ifxdose.domain.modelfiles import load_library_model as load_model
 from ifxdose.domain.trials.definitions import ASSAYS
 from ifxdose.domain.trials.engine import (
     ArmRun,

@@ -23,7 +23,7 @@ import numpy as np
 
 from ifxdose.core.immunogenicity import onset_days, reported_positive
 from ifxdose.core.pk import ROUTE_IV, DoseTable, PKModel, simulate_concentrations
-from ifxdose.domain.regimen import parse_regimen
+from ifxdose.domain.dosing.regimen import parse_regimen
 from ifxdose.domain.trials.models import Models
 
 #: Assumption: every infusion lasts 2 hours (ATTRACT note in S4-attract-1999).
@@ -38,7 +38,7 @@ LOD_MG_L = 0.1
 TITRE_RISE_DAYS = 56.0
 MATURE_ADA_CL_FACTOR = 3.59
 #: Drug tolerance of ADA assays (mg/L): a drug-sensitive assay reports ADA only from a sample with
-#: infliximab below it (Assumption: 1 mg/L, as domain/tdm.py DRUG_INTERFERENCE_MG_L); drug-tolerant
+#: infliximab below it (Assumption: 1 mg/L, as domain/estimation.py DRUG_INTERFERENCE_MG_L); drug-tolerant
 #: assays report every true ADA.
 ASSAY_DRUG_TOLERANCE_MG_L = {"drug-sensitive": 1.0, "drug-tolerant": float("inf")}
 #: Assumption: the drug need scales with the target: an effective concentration Ce / (TNF / 0.8)^gamma

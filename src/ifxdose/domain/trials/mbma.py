@@ -2,7 +2,7 @@
 
 Run: ``python -m ifxdose.domain.trials.mbma [--steps N] [--dry-run]`` (or
 ``validation/fit_ra_mbma.py``). Inputs: ``data/mbma_setup.toml`` (every datum with its
-source). Outputs: the model file ``core/pk/models/ifxdose_ra_mbma.toml`` (posterior medians,
+source). Outputs: the model file ``domain/data/models/ifxdose_ra_mbma.toml`` (posterior medians,
 each parameter's 95 % credible interval and sources) and ``data/mbma_posterior.toml``
 (posterior draws, used to propagate parameter uncertainty into trial replication).
 
@@ -41,7 +41,7 @@ import numpy as np
 from scipy import stats
 
 from ifxdose.core.pk import DoseTable, PKModel, simulate_concentrations
-from ifxdose.core.pk.library import parse_model
+from ifxdose.core.pk.parse import parse_model
 from ifxdose.domain.trials.engine import INFUSION_DAYS, dose_table, regimen_mg_per_kg
 from ifxdose.domain.trials.population import virtual_population
 
@@ -410,7 +410,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument(
-        "--model-out", default=str(Path(str(resources.files("ifxdose.core.pk"))) / "models" / f"{MODEL_NAME}.toml")
+        "--model-out",
+        default=str(Path(str(resources.files("ifxdose.domain"))) / "data" / "models" / f"{MODEL_NAME}.toml"),
     )
     ap.add_argument("--posterior-out", default=str(Path(str(DATA)) / "mbma_posterior.toml"))
     ap.add_argument("--dry-run", action="store_true", help="print, write nothing")

@@ -13,8 +13,10 @@ from importlib import resources
 import numpy as np
 
 from ifxdose.core.immunogenicity import cumulative_hazard
-from ifxdose.core.pk import PKModel, default_model_name, load_model
+from ifxdose.core.pk import PKModel
 from ifxdose.core.response import effect_site, emax_logit_probability
+from ifxdose.domain.modelfiles import default_model_name
+from ifxdose.domain.modelfiles import load_library_model as load_model
 
 ENDPOINTS = ("acr20", "acr50", "sdai_remission", "das28_esr_remission")
 

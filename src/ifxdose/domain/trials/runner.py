@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ifxdose.core.errors import InputError
-from ifxdose.domain.cost import vial_price
+from ifxdose.domain.dosing.cost import vial_price
 from ifxdose.domain.evidence import cite, get_study
 from ifxdose.domain.policies import get_policy
 from ifxdose.domain.policies.programmed import tnf_tier

@@ -30,8 +30,9 @@ from ifxdose.core.estimation import (
     prior_sample,
     sir,
 )
-from ifxdose.core.pk import ROUTE_IV, ROUTE_SC, default_model_name, load_model
+from ifxdose.core.pk import ROUTE_IV, ROUTE_SC
 from ifxdose.core.pk.model import UNITS, PKModel
+from ifxdose.domain.modelfiles import default_model_name, load_library_model
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.simulation import covariate_segments
 
@@ -145,7 +146,7 @@ def estimate(
     history: PatientHistory, model: str | PKModel | None = None, n_samples: int = 1000, seed: int = 0
 ) -> Estimate:
     """MAP + Laplace + SIR for one patient; raises InputError on an unusable history."""
-    m = load_model(model or default_model_name()) if not isinstance(model, PKModel) else model
+    m = load_library_model(model or default_model_name()) if not isinstance(model, PKModel) else model
     if not history.infusions:
         raise InputError("infusions", [], "at least one infusion is needed to estimate PK")
     problem = build_problem(history, m)

@@ -14,9 +14,9 @@ from rich.table import Table
 
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
+from ifxdose.domain.estimation import estimate
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.recommend import Target, predict_profile, recommend
-from ifxdose.domain.tdm import estimate
 
 console = Console(width=150) if not Console().is_terminal else Console()
 HistoryOpt = Annotated[

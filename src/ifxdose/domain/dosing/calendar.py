@@ -4,7 +4,7 @@ The window around each planned infusion is local practice, not label text.
 Assumption: +/-3 days around the induction infusions at weeks 2 and 6 and +/-7 days
 around maintenance infusions (configurable); the first infusion is the reference and has
 no window. A window never lets two infusions come closer than the label's shortest
-interval: that is checked on the regimen by :func:`ifxdose.domain.label.check_regimen`.
+interval: that is checked on the regimen by :func:`ifxdose.domain.dosing.label.check_regimen`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from ifxdose.core.errors import check_range
-from ifxdose.domain.label import load_rules
-from ifxdose.domain.regimen import Regimen
+from ifxdose.domain.dosing.label import load_rules
+from ifxdose.domain.dosing.regimen import Regimen
 
 INDUCTION_WINDOW_DAYS = 3  # Assumption: local practice
 MAINTENANCE_WINDOW_DAYS = 7  # Assumption: local practice

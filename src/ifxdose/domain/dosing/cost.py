@@ -18,8 +18,8 @@ from importlib import resources
 from pydantic import BaseModel, ConfigDict
 
 from ifxdose.core.errors import InputError, check_range
-from ifxdose.domain.regimen import Regimen
-from ifxdose.domain.vials import DEFAULT_TOLERANCE_PCT, Rounding, dose_mg, round_to_vials
+from ifxdose.domain.dosing.regimen import Regimen
+from ifxdose.domain.dosing.vials import DEFAULT_TOLERANCE_PCT, Rounding, dose_mg, round_to_vials
 
 DAYS_PER_YEAR = Decimal("365.25")
 _MINOR_UNIT = {"JPY": Decimal(1)}  # other currencies: cents

@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ifxdose.core.errors import InputError
-from ifxdose.domain.regimen import Regimen
+from ifxdose.domain.dosing.regimen import Regimen
 
 RULE_SETS = ("jp", "us")
 Severity = Literal["violation", "warning", "info"]

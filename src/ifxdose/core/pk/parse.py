@@ -1,19 +1,18 @@
-"""The model library: each literature model is a TOML data file in ``models/``.
+"""A population-PK model from its document: the pure parser of the library's model format.
 
-A file carries the reference, population, typical values with unit/grade/source,
+A model file carries the reference, population, typical values with unit/grade/source,
 covariate relations, the omega matrix, residual error and implementation notes and
-assumptions. Data, not code (after PKPDsim's model library).
+assumptions. Data, not code (after PKPDsim's model library). Core does no I/O: the files
+are found and read by :mod:`ifxdose.domain.modelfiles`; this module turns the parsed
+mapping into a checked :class:`PKModel`.
 """
 
 from __future__ import annotations
 
-import tomllib
-from functools import lru_cache
-from importlib import resources
+from typing import Any
 
 import numpy as np
 
-from ifxdose.core.errors import InputError
 from ifxdose.core.pk.covariates import COVARIATES
 from ifxdose.core.pk.model import (
     COVARIATE_FORMS,
@@ -24,34 +23,8 @@ from ifxdose.core.pk.model import (
     Value,
 )
 
-#: The default model for RA; the choice is justified in docs/models.md.
-DEFAULT_RA_MODEL = "ifxdose_ra_mbma"
 
-
-def default_model_name() -> str:
-    return DEFAULT_RA_MODEL
-
-
-def _model_files() -> dict[str, str]:
-    folder = resources.files("ifxdose.core.pk") / "models"
-    return {p.name[:-5]: p.read_text(encoding="utf-8") for p in folder.iterdir() if p.name.endswith(".toml")}
-
-
-def list_models() -> list[str]:
-    """Names of the models in the library, sorted."""
-    return sorted(_model_files())
-
-
-@lru_cache(maxsize=None)
-def load_model(name: str) -> PKModel:
-    """Load a library model by name; InputError listing the known names otherwise."""
-    files = _model_files()
-    if name not in files:
-        raise InputError("model", name, f"known models are {', '.join(sorted(files))}")
-    return parse_model(tomllib.loads(files[name]), name)
-
-
-def parse_model(doc: dict, name: str) -> PKModel:
+def parse_model(doc: dict[str, Any], name: str) -> PKModel:
     """Build and check a PKModel from a parsed TOML document."""
     structure = doc["structure"]
     needed = {**LINEAR_STRUCTURES, **NONLINEAR_STRUCTURES}.get(structure)
