@@ -15,6 +15,8 @@ import numpy as np
 from scipy.signal import lfilter
 from scipy.special import expit
 
+from ifxdose.core.errors import InputError
+
 
 def effect_site(times_days: np.ndarray, conc_mg_l: np.ndarray, ke0_per_day: float) -> np.ndarray:
     """Ce (P, T) exact for C linear between grid points; Ce = 0 at the first time."""
@@ -49,3 +51,27 @@ def emax_logit_probability(
     ce = np.maximum(np.asarray(ce_mg_l, float), 0.0)
     drug = emax * ce**hill / (ec50_mg_l**hill + ce**hill)
     return expit(intercept + drug)
+
+
+def crp_course_mg_l(
+    crp0_mg_l: np.ndarray,
+    conc_eff_mg_l: np.ndarray,
+    imax: float,
+    ec50_mg_l: float,
+    floor_mg_l: float,
+) -> np.ndarray:
+    """CRP (P, T) under drug: CRP0 * (1 - imax * C / (ec50 + C)), floored at ``floor_mg_l``.
+
+    ``crp0_mg_l`` (P,) is the baseline; ``conc_eff_mg_l`` (P, T) the concentration the
+    suppression sees (infliximab in mg/L, possibly scaled by the target). A baseline below the
+    floor is kept as it is (the floor never raises CRP). Inhibitory Emax form: an Assumption
+    (docs/trials.md, "Inflammation over time").
+    """
+    if not 0.0 <= imax <= 1.0:
+        raise InputError("imax", imax, "must be in [0, 1]")
+    if ec50_mg_l <= 0.0:
+        raise InputError("ec50_mg_l", ec50_mg_l, "must be > 0")
+    c = np.maximum(np.asarray(conc_eff_mg_l, dtype=float), 0.0)
+    crp0 = np.asarray(crp0_mg_l, dtype=float)[:, None]
+    crp = crp0 * (1.0 - imax * c / (ec50_mg_l + c))
+    return np.maximum(crp, np.minimum(crp0, floor_mg_l))

@@ -168,7 +168,7 @@ def ada_scenarios(setup: dict, pk: PKModel) -> list[AdaScenario]:
         cohort = scenario_cohort(pk, spec["population"], setup["n_virtual"], setup["seed"])
         grid = daily_grid(np.ceil(spec["day"]) + 1)
         times, mgkg = regimen_mg_per_kg(target_regimen(spec), float(grid[-1]))
-        conc = ada_free_concentrations(pk, cohort, dose_table(times, mgkg, cohort.weight_kg), grid)
+        conc = ada_free_concentrations(pk, cohort, dose_table(times, mgkg, cohort.weight_kg), grid, inflammation(setup))
         mtx = cohort.covariates["mtx"]
         mask = np.ones(cohort.n, bool) if "mtx" not in spec else (mtx == spec["mtx"])
         below = (conc[mask] < setup["immunogenicity"]["fixed"]["threshold_mg_l"]).astype(float)
@@ -177,13 +177,18 @@ def ada_scenarios(setup: dict, pk: PKModel) -> list[AdaScenario]:
     return out
 
 
-def detection_fraction(model: AdaModel, pk: PKModel, sc: AdaScenario) -> float:
+def inflammation(setup: dict) -> bool:
+    """Inflammation over time in the calibration's simulations (setup ``inflammation_feedback``)."""
+    return bool(setup.get("inflammation_feedback", False))
+
+
+def detection_fraction(model: AdaModel, pk: PKModel, sc: AdaScenario, inflamed: bool = False) -> float:
     """Share of true ADA (by the target day) that the study's assay reports: one stochastic simulation
     of the scenario's patients (common random numbers) with titre-dependent clearance (engine)."""
     if sc.assay == "drug-tolerant":
         return 1.0
     spec = sc.target.spec
-    models = Models(pk, model, None)  # type: ignore[arg-type]
+    models = Models(pk, model, None, inflammation=inflamed)  # type: ignore[arg-type]
     run = ArmRun(sc.cohort, exposure(models, sc.cohort, sc.doses, sc.grid, spec.get("entry_day", 0.0)), sc.doses, {})
     true = (run.exposure.onset_day <= spec["day"])[sc.mask]
     seen = reported_ada(run, spec["day"], sc.assay)[sc.mask]
@@ -230,7 +235,7 @@ def fit_immunogenicity(setup: dict, pk: PKModel) -> tuple[AdaModel, list[dict], 
     x = np.log([s0["h0_per_day"], s0["beta_low"], s0["mtx_hazard_ratio"], s0["decline_per_day"]])
     for _ in range(setup["immunogenicity"].get("assay_iterations", 3)):
         for s in sc:  # detection at the current estimate (first round: the start values), then refit
-            s.detection = detection_fraction(ada_model(x, thr), pk, s)
+            s.detection = detection_fraction(ada_model(x, thr), pk, s, inflammation(setup))
         res = optimize.minimize(nll, x, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
         x = res.x
     model = ada_model(res.x, thr)
@@ -470,11 +475,12 @@ def calibrate(setup: dict | None = None) -> dict:
     setup = setup or load_setup()
     pk = load_model(setup["pk_model"])
     ada, ada_rows, ada_nll = fit_immunogenicity(setup, pk)
-    models = Models(pk, ada, None)  # type: ignore[arg-type]
+    models = Models(pk, ada, None, inflammation=inflammation(setup))  # type: ignore[arg-type]
     er, er_rows, er_nll = fit_exposure_response(setup, models)
-    models = Models(pk, ada, er)
+    models = Models(pk, ada, er, inflammation=inflammation(setup))
     return {
         "version": setup["version"],
+        "inflammation_feedback": inflammation(setup),
         "calibrated_on": dt.date.today().isoformat(),
         "pk_model": setup["pk_model"],
         "pk_model_ada_factor": 1.0 + next(e.theta for e in pk.covariate_effects if e.covariate == "ada"),

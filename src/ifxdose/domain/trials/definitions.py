@@ -92,11 +92,30 @@ def _evidence_regimen(study: str, arm: str, variant: str | None = None) -> str:
     return next(v.regimen for v in a.variants if v.when == variant) if variant else a.regimen  # type: ignore[return-value]
 
 
+ACRN_NOTE = (
+    "Prediction, not fitted: ACR-N from the latent response scale through the calibrated ACR20 and ACR50 "
+    "thresholds (domain/trials/endpoints.py; Assumption: linear in the percentage)."
+)
+
+
+def _continuous_rows(arm: str, day: float) -> list[Quantity]:
+    """Simulated ACR70, mean DAS28-CRP, DAS28-CRP remission and EULAR response (no published value)."""
+    w = f"week {day / 7:g}"
+    rows = [
+        ("ACR70", M.pct(arm, f"acr70@{day:g}"), "%"),
+        ("mean DAS28-CRP", M.mean(arm, f"das28_crp@{day:g}"), "DAS28"),
+        ("DAS28-CRP < 2.6", M.pct(arm, f"das28_crp_remission@{day:g}"), "%"),
+        ("EULAR good or moderate (DAS28-CRP)", M.pct(arm, f"eular_response@{day:g}"), "%"),
+        ("EULAR good (DAS28-CRP)", M.pct(arm, f"eular_good@{day:g}"), "%"),
+    ]
+    return [Quantity(f"{label} {w}", metric, Ref("", "", arm), "simulated", unit) for label, metric, unit in rows]
+
+
 def _not_modelled(label: str, ref: Ref, why: str) -> Quantity:
     return Quantity(label, None, ref, "not modelled", note=why)
 
 
-NO_PAULUS = "ACR70 and ACR-N are not modelled (ACR20, ACR50 and remission have calibrated models)."
+NO_PAULUS = "The Paulus criteria are not modelled (ACR20/50/70, ACR-N and remission are)."
 NO_SAFETY = "Adverse events and infections are not modelled."
 NO_XRAY = "Radiographic progression (Sharp score) is not modelled."
 
@@ -202,6 +221,16 @@ def attract() -> Trial:
             unit="percentage points",
             check="positive",
             note="Consistent when the whole 95 % interval of the difference is above 0.",
+        )
+    )
+    q.append(
+        Quantity(
+            "week-54 trough vs CRP decrease: one-sided p of a positive association",
+            M.association_p_value(ifx, "measured@378", "crp_fall_pct@378"),
+            Ref("stclair2002", "trough vs CRP decrease p-value", "infliximab (all arms)", "week 54"),
+            unit="p-value",
+            note="Inflammation over time (engine.CRP_IMAX), not fitted: Spearman correlation of the measured "
+            "week-54 trough with the CRP fall (% of baseline), infliximab arms pooled (Assumption: the test).",
         )
     )
     for a in ("placebo + MTX",) + ifx:
@@ -367,7 +396,15 @@ def aspire() -> Trial:
                 "MTX titration over time is not modelled (one MTX dose per patient).",
             )
         )
-        q.append(_not_modelled("median ACR-N", Ref("aspire", "median ACR-N", a, "week 54"), NO_PAULUS))
+        q.append(
+            Quantity(
+                "median ACR-N week 54",
+                M.median(a, "acrn@378"),
+                Ref("aspire", "median ACR-N", a, "week 54"),
+                unit="%",
+                note=ACRN_NOTE,
+            )
+        )
         q.append(
             _not_modelled(
                 "mean change in Sharp score",
@@ -433,8 +470,20 @@ def rising() -> Trial:
             Ref("rising-tnf", "share of patients with high baseline TNF-α", "TNF-high", "baseline"),
             "input",
         ),
-        _not_modelled("mean ACR-N, 3 mg/kg", Ref("rising", "mean ACR-N", "3 mg/kg q8w", "week 54"), NO_PAULUS),
-        _not_modelled("mean ACR-N, 10 mg/kg", Ref("rising", "mean ACR-N", "10 mg/kg q8w", "week 54"), NO_PAULUS),
+        Quantity(
+            "mean ACR-N week 54, 3 mg/kg",
+            M.mean("3 mg/kg q8w", "acrn@378"),
+            Ref("rising", "mean ACR-N", "3 mg/kg q8w", "week 54"),
+            unit="%",
+            note=ACRN_NOTE,
+        ),
+        Quantity(
+            "mean ACR-N week 54, 10 mg/kg",
+            M.mean("10 mg/kg q8w", "acrn@378"),
+            Ref("rising", "mean ACR-N", "10 mg/kg q8w", "week 54"),
+            unit="%",
+            note=ACRN_NOTE,
+        ),
         _not_modelled(
             "EULAR non-responders at week 10",
             Ref("rising", "EULAR non-responders to 3 mg/kg at week 10", "EULAR non-responders at week 10", "week 10"),
@@ -444,6 +493,7 @@ def rising() -> Trial:
     for a in names:
         q.append(Quantity("ACR20 week 54", M.pct(a, "acr20@378"), Ref("", "", a), "simulated"))
         q.append(Quantity("SDAI remission week 54", M.pct(a, "sdai_remission@378"), Ref("", "", a), "simulated"))
+        q += _continuous_rows(a, 378)
     q += _simulated_arm_rows(names, 378)
     return Trial(
         "rising",
@@ -466,10 +516,12 @@ def elliott1993() -> Trial:
         _not_modelled(
             "50% improvement", Ref("elliott1993", "50% improvement in the endpoints", None, "weeks 0-8"), NO_PAULUS
         ),
-        _not_modelled(
-            "CRP normalised",
+        Quantity(
+            "CRP normalised (of patients with high CRP)",
+            M.pooled_pct(names, "crp_normalised", M.key_true("crp_high")),
             Ref("elliott1993", "CRP normalised (patients with high CRP)", None, "weeks 0-8"),
-            "CRP over time is not modelled.",
+            note="Inflammation over time (engine.CRP_IMAX), not fitted: high = CRP > 10 mg/L at baseline, "
+            "normalised = <= 10 mg/L at some day of weeks 0-8 (Assumption: the upper limit of normal).",
         ),
         _not_modelled(
             "serious adverse events", Ref("elliott1993", "serious adverse events", None, "weeks 0-8"), NO_SAFETY

@@ -23,6 +23,7 @@ import numpy as np
 
 from ifxdose.core.immunogenicity import onset_days, reported_positive
 from ifxdose.core.pk import ROUTE_IV, DoseTable, PKModel, simulate_concentrations
+from ifxdose.core.response import crp_course_mg_l
 from ifxdose.domain.dosing.regimen import parse_regimen
 from ifxdose.domain.trials.models import Models
 
@@ -47,6 +48,22 @@ ASSAY_DRUG_TOLERANCE_MG_L = {"drug-sensitive": 1.0, "drug-tolerant": float("inf"
 #: the virtual population's median TNF (data/population.toml).
 TNF_RESPONSE_GAMMA = 1.0
 TNF_REFERENCE_PG_ML = 0.8
+#: Inflammation over time (issue 12). CRP falls as infliximab neutralises TNF-alpha:
+#: CRP(t) = CRP0 * (1 - CRP_IMAX * C_eff / (CRP_EC50_MG_L + C_eff)), C_eff = C / tnf_scale (TNF-high
+#: patients need more drug, as for the response), and the PK model's CRP covariate turns it into a
+#: time-varying clearance (Ternant 2014: CL +20 % from CRP 3 to 14 mg/L). Assumptions: CRP follows the
+#: plasma concentration without delay (CRP's plasma half-life is about 19 h, Pepys & Hirschfield, J Clin
+#: Invest 2003;111:1805, short next to the dosing interval); CRP_IMAX 0.9 because a median CRP improvement
+#: "exceeding 80 %" after each 10 mg/kg cycle (S3, Elliott 1994, PMID 7934495) needs a maximal suppression
+#: above 0.8 and CRP does not reach zero; CRP_EC50_MG_L 1 mg/L, the trough above which the seed's patients
+#: had larger CRP falls and EULAR responses (S10, S11); inhibitory Emax form. Clearance follows CRP by
+#: weekly segments (the weekly mean of CRP) after one fixed-point pass: the profile at baseline CRP gives
+#: CRP(t), which gives the profile (the CRP exponent on CL, 0.12, makes a second pass change little;
+#: tests/trials/test_inflammation.py measures it).
+CRP_IMAX = 0.9
+CRP_EC50_MG_L = 1.0
+CRP_FLOOR_MG_L = 0.3  # Assumption: as domain/estimation.py's CRP floor
+CRP_SEGMENT_DAYS = 7.0
 
 
 @dataclass(frozen=True)
@@ -100,29 +117,119 @@ def _parameters(pk: PKModel, cohort: Cohort, ada: float | list[float]) -> dict[s
     return {k: np.broadcast_to(v, (cohort.n, ada_arr.shape[1])).copy() for k, v in p.items()}
 
 
+def _segment_parameters(
+    pk: PKModel, cohort: Cohort, crp_mg_l: np.ndarray, ada: np.ndarray | float
+) -> dict[str, np.ndarray]:
+    """Individual parameters (P, S) for CRP (P, S) and an ADA flag (P, S) or scalar per segment."""
+    shape = crp_mg_l.shape
+    cov: dict[str, np.ndarray] = {
+        "weight_kg": cohort.weight_kg[:, None],
+        "ada": np.broadcast_to(np.asarray(ada, float), shape),
+        "crp_mg_l": crp_mg_l,
+    }
+    cov.update({k: cohort.covariates[k][:, None] for k in pk.covariates if k in cohort.covariates and k not in cov})
+    p = pk.individual_parameters(cov, cohort.eta[:, None, :])
+    return {k: np.broadcast_to(v, shape).copy() for k, v in p.items()}
+
+
+def crp_feedback(pk: PKModel, cohort: Cohort, inflammation: bool) -> bool:
+    """True when inflammation over time is switched on (``Models.inflammation``, written by the
+    calibration), the PK model has a CRP covariate and the patients a baseline CRP."""
+    return inflammation and "crp_mg_l" in pk.covariates and "crp_mg_l" in cohort.covariates
+
+
+def crp_course(cohort: Cohort, conc_mg_l: np.ndarray) -> np.ndarray:
+    """CRP (P, T) in mg/L under the concentrations (P, T) (see CRP_IMAX)."""
+    c_eff = conc_mg_l / tnf_scale(cohort)[:, None]
+    return crp_course_mg_l(cohort.covariates["crp_mg_l"], c_eff, CRP_IMAX, CRP_EC50_MG_L, CRP_FLOOR_MG_L)
+
+
+def week_starts(grid: np.ndarray) -> np.ndarray:
+    """Segment starts (S,) of the weekly CRP segments: -inf, 7, 14, ... (< the last grid day)."""
+    starts = np.arange(0.0, float(grid[-1]), CRP_SEGMENT_DAYS)
+    starts[0] = -np.inf
+    return starts
+
+
+def weekly_crp(cohort: Cohort, conc_mg_l: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Mean CRP (P, S) over each weekly segment of the grid."""
+    crp = crp_course(cohort, conc_mg_l)
+    first = np.searchsorted(grid, np.maximum(week_starts(grid), grid[0]))
+    counts = np.diff(np.append(first, grid.size))
+    return np.add.reduceat(crp, first, axis=1) / counts
+
+
+def _ada_segments(
+    grid: np.ndarray, onset: np.ndarray, crp_week: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per patient (P, S+2): sorted segment starts (weekly and ADA onset / titre rise), the segment's
+    weekly CRP and its ADA stage (0 none, 1 onset, 2 mature titre)."""
+    weeks = np.broadcast_to(week_starts(grid), (onset.size, crp_week.shape[1]))
+    starts = np.sort(np.column_stack([weeks, onset, onset + TITRE_RISE_DAYS]), axis=1)
+    k = np.clip(np.floor(np.nan_to_num(starts, neginf=0.0) / CRP_SEGMENT_DAYS).astype(int), 0, crp_week.shape[1] - 1)
+    stage = (starts >= onset[:, None]).astype(int) + (starts >= (onset + TITRE_RISE_DAYS)[:, None])
+    return starts, np.take_along_axis(crp_week, k, axis=1), stage
+
+
+def _ada_profiles(
+    pk: PKModel, cohort: Cohort, doses: DoseTable, grid: np.ndarray, onset: np.ndarray, crp_week: np.ndarray
+) -> np.ndarray:
+    """Concentrations (P, T) of patients with an ADA onset, CRP by weekly segment."""
+    starts, crp, stage = _ada_segments(grid, onset, crp_week)
+    free = _segment_parameters(pk, cohort, crp, 0.0)
+    params = _segment_parameters(pk, cohort, crp, (stage > 0).astype(float))
+    mature = stage == 2
+    params["CL"][mature] = np.maximum(params["CL"][mature], MATURE_ADA_CL_FACTOR * free["CL"][mature])
+    return simulate_concentrations(pk, params, starts, doses, grid)
+
+
+def _subset_cohort(cohort: Cohort, idx: np.ndarray) -> Cohort:
+    return Cohort(
+        {k: v[idx] for k, v in cohort.covariates.items()},
+        cohort.eta[idx],
+        cohort.ada_exp[idx],
+        cohort.response_u[idx],
+        cohort.residual_z[idx],
+    )
+
+
 def _subset(doses: DoseTable, idx: np.ndarray) -> DoseTable:
     return DoseTable(doses.time_days[idx], doses.amount_mg[idx], doses.duration_days[idx], doses.route[idx])
 
 
-def ada_free_concentrations(pk: PKModel, cohort: Cohort, doses: DoseTable, grid: np.ndarray) -> np.ndarray:
-    """Concentrations (P, T) without anti-drug antibodies."""
-    return simulate_concentrations(pk, _parameters(pk, cohort, 0.0), np.full((cohort.n, 1), -np.inf), doses, grid)
+def ada_free_concentrations(
+    pk: PKModel, cohort: Cohort, doses: DoseTable, grid: np.ndarray, inflammation: bool = False
+) -> np.ndarray:
+    """Concentrations (P, T) without anti-drug antibodies; with ``inflammation``, CRP falls under
+    drug (CRP_IMAX) and moves the clearance of a PK model with a CRP covariate."""
+    conc = simulate_concentrations(pk, _parameters(pk, cohort, 0.0), np.full((cohort.n, 1), -np.inf), doses, grid)
+    if not crp_feedback(pk, cohort, inflammation):
+        return conc
+    crp = weekly_crp(cohort, conc, grid)
+    starts = np.broadcast_to(week_starts(grid), crp.shape)
+    return simulate_concentrations(pk, _segment_parameters(pk, cohort, crp, 0.0), starts, doses, grid)
 
 
 def exposure(
     models: Models, cohort: Cohort, doses: DoseTable | None, grid: np.ndarray, at_risk_from_day: float = 0.0
 ) -> Exposure:
     """Concentrations with stochastic ADA. ``at_risk_from_day``: onset is drawn conditional on
-    no ADA before that day (trial entry during maintenance, NOR-DRUM B)."""
+    no ADA before that day (trial entry during maintenance, NOR-DRUM B). With a CRP covariate,
+    CRP follows the drug (CRP_IMAX) and, after an ADA onset, rises again as the drug falls (one more
+    fixed-point pass for those patients)."""
     P = cohort.n
     if doses is None or doses.time_days.shape[1] == 0:  # placebo: no drug, no anti-drug antibodies
         return Exposure(grid, np.zeros((P, grid.size)), np.full(P, np.inf))
-    conc = ada_free_concentrations(models.pk, cohort, doses, grid)
+    conc = ada_free_concentrations(models.pk, cohort, doses, grid, models.inflammation)
     H = models.ada.cumulative_hazard(grid, conc, cohort.covariates["mtx"])
     start = np.searchsorted(grid, at_risk_from_day)
     onset = onset_days(grid, H, cohort.ada_exp + H[:, min(start, grid.size - 1)])
     hit = np.nonzero(np.isfinite(onset))[0]
-    if hit.size:
+    if hit.size and crp_feedback(models.pk, cohort, models.inflammation):
+        sub, sub_doses = _subset_cohort(cohort, hit), _subset(doses, hit)
+        c = _ada_profiles(models.pk, sub, sub_doses, grid, onset[hit], weekly_crp(sub, conc[hit], grid))
+        conc[hit] = _ada_profiles(models.pk, sub, sub_doses, grid, onset[hit], weekly_crp(sub, c, grid))
+    elif hit.size:
         params = {k: v[hit] for k, v in _parameters(models.pk, cohort, [0.0, 1.0, 1.0]).items()}
         params["CL"][:, 2] = np.maximum(params["CL"][:, 1], MATURE_ADA_CL_FACTOR * params["CL"][:, 0])
         seg = np.column_stack([np.full(hit.size, -np.inf), onset[hit], onset[hit] + TITRE_RISE_DAYS])

@@ -114,6 +114,32 @@ class Scenario:
     doses: DoseTable | None = None
     obs_days: np.ndarray | None = None
     mask: np.ndarray | None = None
+    crp_mg_l: np.ndarray | None = None  # (P, S) weekly CRP under drug (inflammation over time), or None
+    segment_start_days: np.ndarray | None = None  # (P, S)
+
+
+def crp_segments(setup: dict, sc: Scenario, day: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weekly CRP (P, S) and segment starts (P, S) of a trough scenario under drug (engine.CRP_IMAX).
+
+    Fixed point (Assumption): the CRP course is computed once from the profiles of the stored
+    default model (the previous fit), not re-computed for every parameter draw; CRP suppression is
+    near saturation at these concentrations, so it hardly depends on the PK parameters.
+    """
+    from ifxdose.domain.modelfiles import load_library_model as load_model
+    from ifxdose.domain.trials.engine import Cohort, daily_grid, week_starts, weekly_crp
+
+    model = load_model(MODEL_NAME)
+    P = len(sc.eta)
+    cohort = Cohort(sc.covariates, sc.eta, np.zeros(P), np.zeros(P), np.zeros((P, 1)))
+    grid = daily_grid(day)
+    cov = {k: np.asarray(v, float)[:, None] for k, v in sc.covariates.items() if k in model.covariates}
+    cov["ada"] = np.zeros((P, 1))
+    p = model.individual_parameters(cov, sc.eta[:, None, :])
+    params = {k: np.broadcast_to(v, (P, 1)).copy() for k, v in p.items()}
+    assert sc.doses is not None
+    conc = simulate_concentrations(model, params, np.full((P, 1), -np.inf), sc.doses, grid)
+    crp = weekly_crp(cohort, conc, grid)
+    return crp, np.broadcast_to(week_starts(grid), crp.shape).copy()
 
 
 def _cohort(setup: dict, population: str, n_eta: int) -> tuple[dict, np.ndarray]:
@@ -146,6 +172,8 @@ def scenarios(setup: dict) -> list[Scenario]:
             if "tnf_at_least" in d:
                 mask &= pop["tnf_pg_ml"] >= d["tnf_at_least"]
             sc.mask = mask
+            if setup.get("inflammation_feedback", False):
+                sc.crp_mg_l, sc.segment_start_days = crp_segments(setup, sc, float(d["day"]))
         out.append(sc)
     return out
 
@@ -171,6 +199,17 @@ def predict_values(model: PKModel, sc: Scenario) -> np.ndarray:
         return model.typical_parameters({k: v for k, v in sc.covariates.items() if k in model.covariates})[
             d["parameter"]
         ]
+    if sc.crp_mg_l is not None:
+        P, S = sc.crp_mg_l.shape
+        cov = {k: np.asarray(v, float)[:, None] for k, v in sc.covariates.items() if k in model.covariates}
+        cov.update({"crp_mg_l": sc.crp_mg_l, "ada": np.zeros((P, 1))})
+        pars = {
+            k: np.broadcast_to(v, (P, S)).copy()
+            for k, v in model.individual_parameters(cov, sc.eta[:, None, :]).items()
+        }
+        assert sc.doses is not None and sc.obs_days is not None and sc.segment_start_days is not None
+        c = simulate_concentrations(model, pars, sc.segment_start_days, sc.doses, sc.obs_days)[:, 0]
+        return c if sc.mask is None else c[sc.mask]
     p = _individual(model, sc)
     if d["quantity"] == "terminal_half_life":
         return terminal_half_life_days(p)
@@ -350,7 +389,13 @@ def model_toml(result: dict) -> str:
         "TNF 0.8 pg/mL; Q and V2 come from spondyloarthritis models (tau 0.5 for another disease).",
         "TNF-alpha acts on CL as a power of baseline TNF (target-mediated elimination, Marcantonio 2022 QSP as the "
         "mechanism); its size is estimated from S14's tier troughs only.",
-        "Time-varying CRP/TNF is not modelled: baseline values act for the whole course.",
+        (
+            "CRP falls under drug (trial engine, engine.CRP_IMAX: inhibitory Emax, Imax 0.9, EC50 1 mg/L) and the"
+            " trough data are predicted with that weekly CRP on CL (computed once from the previous fit's profiles);"
+            " the label's single-dose data use baseline CRP. TNF-alpha acts as a baseline value."
+            if setup.get("inflammation_feedback", False)
+            else "Time-varying CRP/TNF is not modelled: baseline values act for the whole course."
+        ),
     ]
     return "# Written by ifxdose.domain.trials.mbma; do not edit by hand.\n" + to_toml(doc)
 

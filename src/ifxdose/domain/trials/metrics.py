@@ -37,7 +37,14 @@ def complement(metric: Metric) -> Metric:
 
 
 def pooled_pct(arms: tuple[str, ...], key: str, among: Mask | None = None) -> Metric:
-    return lambda R: 100.0 * _mean(np.concatenate([_values(R[a], key, among) for a in arms]))
+    """% over the arms pooled; NaN when the records lack ``key`` (e.g. CRP keys without inflammation)."""
+
+    def f(R: Records) -> float:
+        if any(key not in R[a] for a in arms):
+            return float("nan")
+        return 100.0 * _mean(np.concatenate([_values(R[a], key, among) for a in arms]))
+
+    return f
 
 
 def count(arm: str, key: str) -> Metric:
@@ -94,3 +101,22 @@ def key_false(key: str) -> Mask:
 
 def key_at_least(key: str, threshold: float) -> Mask:
     return lambda rec: np.asarray(rec[key], float) >= threshold
+
+
+def association_p_value(arms: tuple[str, ...], x_key: str, y_key: str) -> Metric:
+    """One-sided p-value of a positive Spearman association of ``x_key`` with ``y_key``, arms pooled
+    (the test a published "higher X goes with greater Y, p < ..." reports; Spearman: Assumption)."""
+
+    def f(R: Records) -> float:
+        from scipy.stats import spearmanr
+
+        if any(k not in R[a] for a in arms for k in (x_key, y_key)):
+            return float("nan")
+        x = np.concatenate([np.asarray(R[a][x_key], float) for a in arms])
+        y = np.concatenate([np.asarray(R[a][y_key], float) for a in arms])
+        if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            return float("nan")
+        rho, p = spearmanr(x, y)
+        return float(p / 2 if rho > 0 else 1 - p / 2)
+
+    return f

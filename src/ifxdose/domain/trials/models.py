@@ -54,6 +54,11 @@ class ResponseModel:
     def probability(self, endpoint: str, ce_mg_l: np.ndarray) -> np.ndarray:
         return emax_logit_probability(ce_mg_l, self.intercepts[endpoint], self.emax, self.ec50_mg_l, self.hill)
 
+    def drug_logit(self, ce_mg_l: np.ndarray) -> np.ndarray:
+        """The drug's contribution on the logit scale: emax Ce^hill / (ec50^hill + Ce^hill)."""
+        ce = np.maximum(np.asarray(ce_mg_l, float), 0.0)
+        return self.emax * ce**self.hill / (self.ec50_mg_l**self.hill + ce**self.hill)
+
 
 @dataclass(frozen=True)
 class Models:
@@ -61,6 +66,9 @@ class Models:
     ada: AdaModel
     response: ResponseModel
     calibration_version: str = ""
+    #: Inflammation over time (engine.CRP_IMAX): CRP falls under drug and moves the PK model's CRP
+    #: covariate; recorded by the calibration that was run with it (calibration.toml).
+    inflammation: bool = False
 
 
 def calibration_data() -> dict:
@@ -84,6 +92,7 @@ def models_from(data: dict, pk: PKModel | None = None) -> Models:
             {e: er[f"intercept_{e}"] for e in ENDPOINTS if f"intercept_{e}" in er},
         ),
         calibration_version=str(data.get("version", "")),
+        inflammation=bool(data.get("inflammation_feedback", False)),
     )
 
 
@@ -106,5 +115,5 @@ def posterior_variants(models: Models, n: int) -> list[Models]:
         e = ResponseModel(
             float(er[j, 3]), float(er[j, 1]), float(er[j, 2]), r.hill, {**r.intercepts, "acr20": float(er[j, 0])}
         )
-        out.append(Models(models.pk, a, e, models.calibration_version))
+        out.append(Models(models.pk, a, e, models.calibration_version, models.inflammation))
     return out

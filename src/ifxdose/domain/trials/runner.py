@@ -23,9 +23,11 @@ from ifxdose.domain.policies.programmed import tnf_tier
 from ifxdose.domain.trials.adaptive import maintenance_arm, programmed_arm, start_arm
 from ifxdose.domain.trials.calibrate import find_outcome
 from ifxdose.domain.trials.definitions import ArmSpec, Quantity, Trial, get_trial
+from ifxdose.domain.trials.endpoints import acr_n_pct, components_at, das28_pair, eular_response, latent_improvement
 from ifxdose.domain.trials.engine import (
     LOD_MG_L,
     ArmRun,
+    crp_course,
     daily_grid,
     effective_ce,
     fixed_arm,
@@ -82,10 +84,13 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
                 rec[f"{endpoint}@{day:g}"] = run.cohort.response_u < models.response.probability(
                     endpoint, effective_ce(run.cohort, ce[:, k])
                 )
+        rec.update(continuous_endpoint_records(models, trial.response_days, run, ce))
     for j, day in enumerate(trial.trough_days):
         c = conc[:, int(np.searchsorted(grid, day))]
         rec[f"measured@{day:g}"] = measured(models, c, run.cohort.residual_z[:, -1 - j])
         rec[f"undetectable@{day:g}"] = rec[f"measured@{day:g}"] < LOD_MG_L
+    if models.inflammation and "crp_mg_l" in run.cohort.covariates:
+        rec.update(crp_records(run, trial))
     rec["ada_true"] = run.exposure.onset_day <= trial.horizon_day
     rec["ada"] = reported_ada(run, trial.horizon_day, trial.ada_assay)
     rec["cost_jpy"] = drug_cost_jpy(run, trial.entry_day, trial.horizon_day)
@@ -99,6 +104,67 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
         rec["in_range_end"] = (end >= policy.low_mg_l) & (end <= policy.high_mg_l)
         rec["dose_raised"] = np.nan_to_num(run.flags["final_dose_mg_per_kg"]) > 3.0
         rec["interval_shortened"] = np.nan_to_num(run.flags["final_interval_weeks"], nan=8.0) < 8.0
+    return rec
+
+
+DAS28_COMPONENTS = ("tjc28", "sjc28", "ptga_mm", "esr_mm_h", "crp_mg_l")
+
+
+def continuous_endpoint_records(
+    models: Models, days: tuple[float, ...], run: ArmRun, ce: np.ndarray
+) -> dict[str, np.ndarray]:
+    """ACR-N, ACR70, DAS28-CRP/ESR and EULAR response (by DAS28-CRP) on every response day
+    (:mod:`ifxdose.domain.trials.endpoints`); empty when a component or the ACR50 threshold is missing."""
+    cov, intercepts = run.cohort.covariates, models.response.intercepts
+    if not all(c in cov for c in DAS28_COMPONENTS) or "acr50" not in intercepts:
+        return {}
+    grid = run.exposure.grid_days
+    base = {c: np.asarray(cov[c], float) for c in DAS28_COMPONENTS}
+    crp = crp_course(run.cohort, run.exposure.conc_mg_l) if models.inflammation else None
+    das_crp0, das_esr0 = das28_pair(components_at(base, np.zeros(run.cohort.n), None))
+    rec: dict[str, np.ndarray] = {"das28_crp@0": das_crp0, "das28_esr@0": das_esr0}
+    for day in days:
+        k = int(np.searchsorted(grid, day))
+        z = latent_improvement(models.response.drug_logit(effective_ce(run.cohort, ce[:, k])), run.cohort.response_u)
+        acrn = acr_n_pct(z, intercepts["acr20"], intercepts["acr50"])
+        das_crp, das_esr = das28_pair(components_at(base, acrn, None if crp is None else crp[:, k]))
+        eular = eular_response(das_crp0, das_crp)
+        rec.update(
+            {
+                f"acrn@{day:g}": acrn,
+                f"acr70@{day:g}": acrn >= 70.0,
+                f"das28_crp@{day:g}": das_crp,
+                f"das28_esr@{day:g}": das_esr,
+                f"das28_crp_remission@{day:g}": das_crp < DAS28_REMISSION,
+                f"eular_good@{day:g}": eular == "good",
+                f"eular_response@{day:g}": eular != "none",
+            }
+        )
+    return rec
+
+
+#: DAS28 remission: < 2.6 (ACR/EULAR 2011, domain/scores/das28.py; Assumption: applied to DAS28-CRP as
+#: the Japanese trials of the time did, not the 2.4 of Fleischmann 2017).
+DAS28_REMISSION = 2.6
+
+
+#: Assumption: CRP above 10 mg/L is "high" and at or below it "normal" (a common upper limit of normal;
+#: Elliott 1993, S1, reports "CRP normalised in 17 of 19 with high CRP" without the limit).
+CRP_NORMAL_MG_L = 10.0
+
+
+def crp_records(run: ArmRun, trial: Trial) -> dict[str, np.ndarray]:
+    """CRP under drug (engine.crp_course, from the final profiles with ADA): baseline, per trough day,
+    the fall in % of baseline, and "normalised" (high at baseline, <= CRP_NORMAL_MG_L at some day)."""
+    grid = run.exposure.grid_days
+    crp = crp_course(run.cohort, run.exposure.conc_mg_l)
+    crp0 = run.cohort.covariates["crp_mg_l"]
+    rec = {"crp0_mg_l": crp0, "crp_high": crp0 > CRP_NORMAL_MG_L}
+    rec["crp_normalised"] = rec["crp_high"] & (crp.min(axis=1) <= CRP_NORMAL_MG_L)
+    for day in trial.trough_days:
+        c = crp[:, int(np.searchsorted(grid, day))]
+        rec[f"crp@{day:g}"] = c
+        rec[f"crp_fall_pct@{day:g}"] = 100.0 * (1.0 - c / crp0)
     return rec
 
 

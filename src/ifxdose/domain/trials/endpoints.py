@@ -1,0 +1,94 @@
+"""Continuous endpoints of the virtual patients (issue 12): ACR-N, ACR70, DAS28 over time, EULAR.
+
+The calibrated response model is a logistic latent-variable model: a patient is an ACR-x responder on
+day d when ``logit u < intercept_x + drug(d)``, with ``drug = Emax Ce_eff / (EC50 + Ce_eff)`` and one
+latent ``u`` per patient (engine). Write the patient's latent improvement as
+``z = drug - logit u``; then ACR20 <=> z >= -intercept_acr20 and ACR50 <=> z >= -intercept_acr50.
+
+ACR-N (the percentage improvement the ACR20/50/70 thresholds cut) is the improvement at which the
+thresholds sit on this scale. Assumption: the threshold's position is linear in the percentage, so
+
+    ACR-N(z) = 20 + 30 (z - z20) / (z50 - z20),    z20 = -intercept_acr20, z50 = -intercept_acr50,
+
+clipped to [-100, 100] %; ACR70 <=> ACR-N >= 70 (an extrapolation of the two calibrated thresholds, not
+fitted to any ACR70 figure). Assumption: the tender and swollen joint counts, the patient global and the
+ESR improve by the patient's ACR-N fraction (counts rounded to whole joints); CRP follows the drug
+(engine.crp_course) when inflammation over time is on, else it also improves by the ACR-N fraction.
+DAS28 (ESR and CRP, 4 variables; das-score.nl formulas, as :mod:`ifxdose.domain.scores.das28`) is
+computed from those components, and EULAR response with the project's own rule
+(:func:`ifxdose.domain.scores.eular.classify_response` on DAS28 rounded half-up to 2 decimals).
+Because ACR-N is the *smallest* of the core-set improvements, scaling every component by it is
+conservative: simulated DAS28 falls less than in patients whose joints improve more than their
+limiting component (docs/trials.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import logit
+
+from ifxdose.domain.scores._exact import dec, round_half_up
+from ifxdose.domain.scores.eular import classify_response
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Assumption: ESR cannot fall below 2 mm/h and CRP below 0.3 mg/L (as engine.CRP_FLOOR_MG_L).
+ESR_FLOOR_MM_H = 2.0
+CRP_FLOOR_MG_L = 0.3
+
+
+def latent_improvement(drug_logit: FloatArray, response_u: FloatArray) -> FloatArray:
+    """z = drug - logit(u) (P,): the patient's position on the response model's logit scale."""
+    u = np.clip(np.asarray(response_u, dtype=float), 1e-12, 1 - 1e-12)
+    return np.asarray(drug_logit, dtype=float) - logit(u)
+
+
+def acr_n_pct(z: FloatArray, intercept_acr20: float, intercept_acr50: float) -> FloatArray:
+    """ACR-N in % (P,) from the latent improvement (module docstring), clipped to [-100, 100]."""
+    z20, z50 = -intercept_acr20, -intercept_acr50
+    if not z50 > z20:
+        raise ValueError("intercept_acr50 must be below intercept_acr20 (ACR50 is rarer than ACR20)")
+    return np.clip(20.0 + 30.0 * (np.asarray(z, dtype=float) - z20) / (z50 - z20), -100.0, 100.0)
+
+
+def das28_crp_array(tjc28: FloatArray, sjc28: FloatArray, crp_mg_l: FloatArray, ptga_mm: FloatArray) -> FloatArray:
+    """DAS28-CRP(4) = 0.56 sqrt(TJC28) + 0.28 sqrt(SJC28) + 0.36 ln(CRP + 1) + 0.014 GH + 0.96."""
+    return 0.56 * np.sqrt(tjc28) + 0.28 * np.sqrt(sjc28) + 0.36 * np.log(crp_mg_l + 1.0) + 0.014 * ptga_mm + 0.96
+
+
+def das28_esr_array(tjc28: FloatArray, sjc28: FloatArray, esr_mm_h: FloatArray, ptga_mm: FloatArray) -> FloatArray:
+    """DAS28-ESR(4) = 0.56 sqrt(TJC28) + 0.28 sqrt(SJC28) + 0.70 ln(ESR) + 0.014 GH."""
+    return 0.56 * np.sqrt(tjc28) + 0.28 * np.sqrt(sjc28) + 0.70 * np.log(esr_mm_h) + 0.014 * ptga_mm
+
+
+def components_at(
+    baseline: dict[str, FloatArray], acr_n: FloatArray, crp_mg_l: FloatArray | None
+) -> dict[str, FloatArray]:
+    """Core-set components (P,) after an improvement of ``acr_n`` % (module docstring)."""
+    keep = 1.0 - np.asarray(acr_n, dtype=float) / 100.0
+    crp = baseline["crp_mg_l"] * keep if crp_mg_l is None else np.asarray(crp_mg_l, dtype=float)
+    return {
+        "tjc28": np.clip(np.rint(baseline["tjc28"] * keep), 0, 28),
+        "sjc28": np.clip(np.rint(baseline["sjc28"] * keep), 0, 28),
+        "ptga_mm": np.clip(baseline["ptga_mm"] * keep, 0, 100),
+        "esr_mm_h": np.maximum(baseline["esr_mm_h"] * keep, ESR_FLOOR_MM_H),
+        "crp_mg_l": np.maximum(crp, np.minimum(baseline["crp_mg_l"], CRP_FLOOR_MG_L)),
+    }
+
+
+def das28_pair(c: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
+    """(DAS28-CRP, DAS28-ESR) (P,) of components."""
+    return (
+        das28_crp_array(c["tjc28"], c["sjc28"], c["crp_mg_l"], c["ptga_mm"]),
+        das28_esr_array(c["tjc28"], c["sjc28"], c["esr_mm_h"], c["ptga_mm"]),
+    )
+
+
+def eular_response(baseline_das28: FloatArray, current_das28: FloatArray) -> npt.NDArray[np.str_]:
+    """EULAR response per patient ("good" / "moderate" / "none") by the project's rule."""
+    out = []
+    for b, c in zip(np.asarray(baseline_das28, float), np.asarray(current_das28, float)):
+        b2, c2 = round_half_up(dec(float(b)), 2), round_half_up(dec(float(c)), 2)
+        out.append(classify_response(b2 - c2, c2))
+    return np.array(out)
