@@ -32,6 +32,17 @@ def test_bulk_histories_equal_one_by_one(store, example_history):
         assert history == st.patient_history(store, code)
 
 
+def test_patient_records_equal_the_history_and_rows_read_apart(store, example_history):
+    _two_patients(store, example_history)
+    history, rows = st.patient_records(store, "RA-0002")
+    assert history == st.patient_history(store, "RA-0002")
+    for kind in st.ENTRY_KINDS:
+        assert [r.id for r in rows[kind]] == [r.id for r in st.entry_rows(store, kind=kind, code="RA-0002")]
+    assert len(rows["weights"]) == len(example_history.weights)  # the voided weight is left out
+    first = services.cached_trends(store, history, st.history_hash(history))
+    assert first == services.cached_trends(store, history, st.history_hash(history)) == clinic.activity_trend(history)
+
+
 def test_cached_worklist_equals_a_fresh_one_and_follows_writes(store, example_history):
     _two_patients(store, example_history)
     today = dt.date(2024, 8, 26)

@@ -13,7 +13,7 @@ def test_migrations_match_tables_and_downgrade(db_url):
     store = open_store(db_url)
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        assert MigrationContext.configure(conn).get_current_revision() == "0003"
     with store.engine.begin() as conn:
         config = alembic_config()
         config.attributes["connection"] = conn

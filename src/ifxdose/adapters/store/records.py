@@ -170,19 +170,14 @@ class PatientSummary(BaseModel):
 
 
 def list_patients(store: Store, search: str = "", limit: int = 200) -> list[PatientSummary]:
-    """Patients whose code contains ``search`` (case-insensitive), by code."""
+    """Patients whose code contains ``search`` (case-insensitive), by code, with the number of
+    infusions given (voided ones left out) and the last one's day, counted for the listed
+    patients only (correlated subqueries on the (patient_id, voided_at, day) index)."""
     check_value("search", search)
-    counts = (
-        select(InfusionRow.patient_id, func.count().label("n"), func.max(InfusionRow.day).label("last"))
-        .group_by(InfusionRow.patient_id)
-        .subquery()
-    )
-    query = (
-        select(Patient, counts.c.n, counts.c.last)
-        .outerjoin(counts, counts.c.patient_id == Patient.id)
-        .order_by(Patient.code)
-        .limit(limit)
-    )
+    current = (InfusionRow.patient_id == Patient.id) & InfusionRow.voided_at.is_(None)
+    n = select(func.count()).where(current).correlate(Patient).scalar_subquery()
+    last = select(func.max(InfusionRow.day)).where(current).correlate(Patient).scalar_subquery()
+    query = select(Patient, n, last).order_by(Patient.code).limit(limit)
     if search:
         escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(func.lower(Patient.code).like(f"%{escaped}%", escape="\\"))
@@ -197,6 +192,20 @@ def patient_history(store: Store, code: str) -> PatientHistory:
     """The whole patient as the canonical history (what export writes)."""
     with store.transaction() as session:
         return PatientHistory.model_validate(_history_data(session, _patient(session, code)))
+
+
+def patient_records(store: Store, code: str) -> tuple[PatientHistory, dict[str, list[Any]]]:
+    """The history and the stored rows it was built from (with derived columns: vials,
+    scores), by kind, oldest first: what the patient page needs, in one transaction."""
+    with store.transaction() as session:
+        patient = _patient(session, code)
+        rows = {kind: _rows(session, kind, patient) for kind in ENTRY_KINDS}
+        data: dict[str, Any] = {
+            "patient": {"id": patient.code, "sex": patient.sex, "birth_year": patient.birth_year},
+            "baseline_tnf_pg_ml": patient.baseline_tnf_pg_ml,
+            **{kind: [_to_entry(kind, row) for row in kind_rows] for kind, kind_rows in rows.items()},
+        }
+        return PatientHistory.model_validate(data), rows
 
 
 def histories(store: Store, codes: list[str]) -> dict[str, PatientHistory]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 
 def utcnow() -> datetime:
@@ -61,6 +61,12 @@ class _Entry:
     void_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: An amendment: the id of the (now voided) row of the same table it corrects.
     amends_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Index, ...]:
+        """What the history, patient list and worklist filter and sort on: a patient's
+        current (not voided) entries by day (migration 0003)."""
+        return (Index(f"ix_{cls.__tablename__}_patient_current", "patient_id", "voided_at", "day"),)
 
 
 class WeightRow(_Entry, Base):
@@ -127,6 +133,8 @@ class AssessmentRow(_Entry, Base):
 
 class RecommendationRow(Base):
     __tablename__ = "recommendations"
+    #: A patient's newest (accepted) recommendation (migration 0003).
+    __table_args__ = (Index("ix_recommendations_patient_status_id", "patient_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
@@ -148,6 +156,8 @@ class AuditRow(Base):
     """Append-only (database triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "audit_log"
+    #: The worklist's data versions: the newest audit row per patient (migration 0003).
+    __table_args__ = (Index("ix_audit_log_patient_code_id", "patient_code", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

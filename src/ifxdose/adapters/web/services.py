@@ -105,24 +105,26 @@ def due_from_payload(payload: dict[str, Any], today: date) -> DueStatus:
 def patient_view(
     store: st.Store, recommender: Recommender, code: str, today: date, *, with_profile: bool = True
 ) -> PatientView:
-    history = st.patient_history(store, code)
+    history, rows = st.patient_records(store, code)  # one transaction: the history and its rows
     plan = current_plan(history, st.accepted_plan(store, code))
     current_hash = st.history_hash(history)
     recommendations = st.recommendations(store, code)
+    payload = due_payload(history, today, plan)  # the label replay runs once, for both
+    planned = plan.next_date or DueBasis.model_validate(payload["basis"]).next_infusion_date
     view = PatientView(
         history=history,
-        due=due_with_plan(history, today, plan),
+        due=due_from_payload(payload, today),
         schedule=infusion_schedule(
-            history, today, plan.next_date, **({"interval_weeks": plan.interval_weeks} if plan.interval_weeks else {})
+            history, today, planned, **({"interval_weeks": plan.interval_weeks} if plan.interval_weeks else {})
         ),
-        trends=activity_trend(history),
+        trends=cached_trends(store, history, current_hash),
         recommendations=recommendations,
         superseded={
             row.id for row in recommendations[:1] if row.status == "proposed" and st.is_superseded(row, current_hash)
         },  # the page acts on the newest only
         stopped_action=plan.stopped_action,
-        infusion_rows=st.entry_rows(store, code, "infusions"),
-        assessment_rows=st.entry_rows(store, code, "assessments"),
+        infusion_rows=rows["infusions"],
+        assessment_rows=rows["assessments"],
     )
     if with_profile and history.infusions:
         try:
@@ -130,6 +132,16 @@ def patient_view(
         except (InputError, ValueError) as exc:
             view.profile_error = str(exc)
     return view
+
+
+def cached_trends(store: st.Store, history: PatientHistory, history_hash: str) -> list[Trend]:
+    """DAS28 and SDAI over time (``ifxdose.domain.clinic.activity_trend``), kept in the
+    database cache under the history's hash and the app version like the profile."""
+    from ifxdose import __version__
+
+    key = hashlib.sha256(f"trends|{__version__}|{history_hash}".encode()).hexdigest()
+    payload = st.cached(store, key, lambda: {"trends": [t.model_dump(mode="json") for t in activity_trend(history)]})
+    return [Trend.model_validate(t) for t in payload["trends"]]
 
 
 def cached_profile(store: st.Store, recommender: Recommender, history: PatientHistory, history_hash: str):
