@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ifxdose.core.errors import InputError
-from ifxdose.core.pk.library import parse_model
+from ifxdose.core.pk.parse import parse_model
 from ifxdose.core.response import crp_course_mg_l
 from ifxdose.domain.trials import engine as E
 from ifxdose.domain.trials.models import AdaModel, load_models, models_from
