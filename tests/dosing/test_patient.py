@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from tests.dosing.conftest import ROOT
 
 from ifxdose.domain.patient import PatientHistory
+from ifxdose.domain.timeline import covariate_series, dose_events
 
 PATIENT = {"id": "T-1", "sex": "male", "birth_year": 1960}
 
@@ -26,7 +27,7 @@ def test_committed_schema_equals_model_schema():
 def test_example_validates_and_has_every_part(example):
     assert len(example.infusions) == 4 and example.baseline_tnf_pg_ml is not None
     assert example.levels[0].lloq_mg_l is not None and example.ada[0].result == "negative"
-    assert {"weight_kg", "albumin_g_dl", "crp_mg_l", "mtx", "ada"} <= set(example.covariate_series())
+    assert {"weight_kg", "albumin_g_dl", "crp_mg_l", "mtx", "ada"} <= set(covariate_series(example))
 
 
 def test_level_before_first_infusion_is_an_error_naming_the_entry():
@@ -78,7 +79,7 @@ def test_lists_are_sorted_and_days_count_from_first_infusion_midnight():
     assert [w.weight_kg for w in h.weights] == [58, 60]
     # 14 days and 12 hours after 2024-02-01 00:00
     assert h.day_of(datetime(2024, 2, 15, 12)) == 14.5
-    assert h.infusion_doses() == [(0.0, 200.0, 120 / 1440, "iv"), (14.5, 200.0, 120 / 1440, "iv")]
+    assert dose_events(h) == [(0.0, 200.0, 120 / 1440, "iv"), (14.5, 200.0, 120 / 1440, "iv")]
 
 
 def test_covariate_series_keys_only_where_data_exist_and_binary_coding():
@@ -87,7 +88,7 @@ def test_covariate_series_keys_only_where_data_exist_and_binary_coding():
         mtx=[{"date": "2024-01-01", "dose_mg_week": 15}, {"date": "2024-03-02", "dose_mg_week": 0}],
         ada=[{"date": "2024-03-02", "result": "positive", "titre": 80, "titre_unit": "ug/L"}],
     )
-    series = h.covariate_series()
+    series = covariate_series(h)
     assert set(series) == {"mtx", "ada"}
     # 2024-01-01 is 31 days before 2024-02-01; 2024-03-02 is 30 days after (2024 is a leap year)
     assert series["mtx"] == [(-31.0, 1.0), (30.0, 0.0)]

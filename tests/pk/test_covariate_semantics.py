@@ -3,7 +3,8 @@ clearance from then on, not before (issue 2)."""
 
 import numpy as np
 
-from ifxdose.domain.simulation import covariate_segments, simulate
+from ifxdose.domain.simulation import simulate
+from ifxdose.domain.timeline import covariate_segments
 
 REG = "3 mg/kg at weeks 0,2,6,14,22"
 

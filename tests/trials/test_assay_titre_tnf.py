@@ -15,8 +15,8 @@ from ifxdose.core.errors import InputError
 from ifxdose.core.immunogenicity import reported_positive
 from ifxdose.core.pk.parse import parse_model
 from ifxdose.core.response import emax_logit_probability
-from ifxdose.domain.estimation import CRP_FLOOR_MG_L, history_covariates
 from ifxdose.domain.patient import PatientHistory
+from ifxdose.domain.timeline import CRP_FLOOR_MG_L, history_covariates
 from ifxdose.domain.trials import engine as E
 from ifxdose.domain.trials.models import AdaModel, Models, ResponseModel, load_models
 from ifxdose.domain.trials.runner import replicate_models, run_trial

@@ -5,11 +5,8 @@ canonical history (doses, covariates over time, levels with their LLOQ, ADA resu
 runs MAP with checks, the Laplace approximation and SIR, and reports individual
 parameters, predictions at the samples and the posterior sample.
 
-Assumptions (labelled):
-- ADA status enters as a time-varying covariate from each result's date. Before the first
-  result the patient is ADA-negative (a drug-naive patient has no anti-infliximab
-  antibodies), so a first positive result at week 30 does not back-date ADA to day 0.
-- A positive ADA result means positive from its sample date (the onset is unknown).
+The history becomes the core's inputs in :mod:`ifxdose.domain.timeline` (covariates with
+their assumptions, doses, levels, the :class:`Problem`).
 """
 
 from __future__ import annotations
@@ -24,70 +21,15 @@ from ifxdose.core.estimation import (
     EtaSample,
     MapResult,
     Observations,
-    Problem,
     estimate_map,
     laplace,
     prior_sample,
     sir,
 )
-from ifxdose.core.pk import ROUTE_IV, ROUTE_SC
 from ifxdose.core.pk.model import UNITS, PKModel
 from ifxdose.domain.modelfiles import default_model_name, load_library_model
 from ifxdose.domain.patient import PatientHistory
-from ifxdose.domain.simulation import covariate_segments
-
-#: Assumption: a CRP below 0.3 mg/L (under the detection limit of standard CRP assays) is read as
-#: 0.3 mg/L, so that power-form CRP effects (the RA default, Ternant 2014) stay finite and positive.
-CRP_FLOOR_MG_L = 0.3
-
-
-def history_covariates(history: PatientHistory) -> dict[str, list[tuple[float, float]]]:
-    """Covariate series for the PK model, with the ADA-before-first-result assumption.
-
-    Labs give albumin and CRP over time (CRP floored at ``CRP_FLOOR_MG_L``); the history's
-    baseline TNF-alpha acts from day 0 (Assumption: baseline TNF, as in RISING/RRRR, S14/S15).
-    """
-    series = history.covariate_series()
-    if "weight_kg" not in series:
-        raise InputError("weights", [], "at least one body weight is needed (mg/kg dosing and PK covariate)")
-    if "crp_mg_l" in series:
-        series["crp_mg_l"] = [(d, max(v, CRP_FLOOR_MG_L)) for d, v in series["crp_mg_l"]]
-    if history.baseline_tnf_pg_ml is not None:
-        if history.baseline_tnf_pg_ml <= 0:
-            raise InputError(
-                "baseline_tnf_pg_ml",
-                history.baseline_tnf_pg_ml,
-                "allowed range is (0, 1000] pg/mL (a PK covariate; leave it empty if not measured)",
-            )
-        series["tnf_pg_ml"] = [(0.0, float(history.baseline_tnf_pg_ml))]
-    ada = series.get("ada")
-    if ada and ada[0][1] == 1.0 and ada[0][0] > 0:
-        series["ada"] = [(0.0, 0.0), *ada]
-    return series
-
-
-def history_observations(history: PatientHistory) -> Observations:
-    lv = history.levels
-    return Observations(
-        time_days=np.array([history.day_of(x.date) for x in lv], float),
-        value_mg_l=np.array([np.nan if x.below_lloq else x.value_mg_l for x in lv], float),
-        lloq_mg_l=np.array([x.lloq_mg_l if x.lloq_mg_l is not None else np.nan for x in lv], float),
-    )
-
-
-def build_problem(
-    history: PatientHistory, model: PKModel, extra_doses: list[tuple[float, float, float, str]] = ()
-) -> Problem:
-    """The core problem for this history (plus hypothetical future doses, for prediction)."""
-    series = history_covariates(history)
-    starts, values = covariate_segments({k: v for k, v in series.items() if k in model.covariates})
-    doses = [
-        (d, mg, dur, ROUTE_SC if route == "sc" else ROUTE_IV)
-        for d, mg, dur, route in [*history.infusion_doses(), *extra_doses]
-    ]
-    if any(route == ROUTE_SC for *_, route in doses) and "sc" not in model.routes:
-        raise InputError("infusions.route", "sc", f"model {model.name} supports routes {', '.join(model.routes)}")
-    return Problem(model, starts, values, doses)
+from ifxdose.domain.timeline import build_problem, history_observations
 
 
 @dataclass(frozen=True)

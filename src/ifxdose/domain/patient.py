@@ -215,28 +215,6 @@ class PatientHistory(_Entry):
         return delta.total_seconds() / _DAY_S
 
     # --------------------------------------------------------- core boundary
-    def covariate_series(self) -> dict[str, list[tuple[float, float]]]:
-        """Covariates as ``[(day, value), ...]`` for ``simulation.simulate``; keys only where data exist.
-
-        ``mtx`` is 1 while dose_mg_week > 0; ``ada`` is 1 from a positive result. Entries on
-        the same day keep the last one.
-        """
-        raw: dict[str, list[tuple[float, float]]] = {
-            "weight_kg": [(self.day_of(w.date), w.weight_kg) for w in self.weights],
-            "albumin_g_dl": [(self.day_of(x.date), x.albumin_g_dl) for x in self.labs if x.albumin_g_dl is not None],
-            "crp_mg_l": [(self.day_of(x.date), x.crp_mg_l) for x in self.labs if x.crp_mg_l is not None],
-            "mtx": [(self.day_of(m.date), float(m.dose_mg_week > 0)) for m in self.mtx],
-            "ada": [(self.day_of(a.date), float(a.result == "positive")) for a in self.ada],
-        }
-        return {name: list(dict(pairs).items()) for name, pairs in raw.items() if pairs}
-
-    def infusion_doses(self) -> list[tuple[float, float, float, str]]:
-        """``[(day, dose_mg, duration_days, route), ...]``; SC injections last 0 days."""
-        return [
-            (self.day_of(i.date), i.dose_mg, 0.0 if i.route == "sc" else i.duration_min / 1440.0, i.route)
-            for i in self.infusions
-        ]
-
     # ------------------------------------------------------------ look-ups
     def weight_on(self, when: DateOrTime) -> float | None:
         """Last weight on or before ``when``; before the first weight, the first (DESIGN.md)."""

@@ -65,6 +65,7 @@ from ifxdose.domain.estimation import Estimate, build_problem, estimate
 from ifxdose.domain.modelfiles import default_model_name, list_models
 from ifxdose.domain.modelfiles import load_library_model as load_model
 from ifxdose.domain.patient import PatientHistory, as_date
+from ifxdose.domain.timeline import dose_events
 
 #: JP label (domain/data/label_rules.toml): from the shortest interval (4 weeks) to the standard (8).
 INTERVALS_WEEKS = tuple(range(int(min_interval_weeks("jp")), int(dosing.standard_interval_weeks("jp")) + 1))
@@ -979,7 +980,7 @@ def predict_profile(
     """Individual prediction (MAP) and 80% posterior band over the history, for plots."""
     m = load_model(model or default_model_name())
     est = est or estimate(history, m, n_samples=n_samples, seed=seed)
-    doses = history.infusion_doses()
+    doses = dose_events(history)
     end = horizon_days or (max(d for d, *_ in doses) + 56.0)
     t = np.unique(np.concatenate([np.arange(0.0, end + 1e-9, 0.5), [d + dur for d, _, dur, _ in doses]]))
     problem = build_problem(history, m)

@@ -15,14 +15,13 @@ import numpy as np
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk import DoseTable, PKModel, simulate_concentrations
-from ifxdose.core.pk.covariates import COVARIATES, check_covariate
+from ifxdose.core.pk.covariates import check_covariate
 from ifxdose.core.pk.events import ROUTE_IV, ROUTE_SC
 from ifxdose.core.pk.metrics import auc_trapezoid, time_above
 from ifxdose.core.pk.model import UNITS
 from ifxdose.domain.dosing.regimen import Regimen, parse_regimen
 from ifxdose.domain.modelfiles import load_library_model
-
-CovariateInput = float | Sequence[tuple[float, float]]
+from ifxdose.domain.timeline import CovariateInput, covariate_segments
 
 
 def as_model(model: str | PKModel) -> PKModel:
@@ -31,34 +30,6 @@ def as_model(model: str | PKModel) -> PKModel:
 
 def as_regimen(regimen: str | Regimen) -> Regimen:
     return parse_regimen(regimen) if isinstance(regimen, str) else regimen
-
-
-def covariate_segments(covariates: Mapping[str, CovariateInput]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Segment start days (S,) (first is -inf) and each covariate's value per segment."""
-    series: dict[str, list[tuple[float, float]]] = {}
-    for name, value in covariates.items():
-        if name not in COVARIATES:
-            raise InputError("covariate", name, f"known covariates are {', '.join(sorted(COVARIATES))}")
-        if isinstance(value, (int, float, np.floating, np.integer)):
-            pairs = [(-np.inf, float(value))]
-        else:
-            pairs = [(float(d), float(v)) for d, v in value]
-            if not pairs:
-                raise InputError(name, [], "give a value or at least one (day, value) pair")
-            days = [d for d, _ in pairs]
-            if any(b <= a for a, b in zip(days, days[1:])) or not all(np.isfinite(days)):
-                raise InputError(name, days, "days of a covariate series must be finite and strictly ascending")
-        check_covariate(name, np.array([v for _, v in pairs]))
-        series[name] = pairs
-    changes = sorted({d for pairs in series.values() for d, _ in pairs[1:]})
-    starts = np.array([-np.inf] + changes)
-    values = {}
-    for name, pairs in series.items():
-        days = np.array([d for d, _ in pairs])
-        vals = np.array([v for _, v in pairs])
-        idx = np.searchsorted(days, starts, side="right") - 1
-        values[name] = vals[np.maximum(idx, 0)]
-    return starts, values
 
 
 @dataclass(frozen=True)

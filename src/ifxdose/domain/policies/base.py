@@ -191,7 +191,8 @@ _PREDICTED: dict[tuple[str, str], float | None] = {}
 
 def predicted_trough_mg_l(history: PatientHistory, when: dt.datetime) -> float | None:
     """Posterior median concentration at ``when`` (RA default model, 200 SIR samples), cached."""
-    from ifxdose.domain.estimation import build_problem, estimate
+    from ifxdose.domain.estimation import estimate
+    from ifxdose.domain.timeline import build_problem
 
     key = (history.model_dump_json(), when.isoformat())
     if key not in _PREDICTED:
