@@ -132,28 +132,34 @@ def histories(draw) -> PatientHistory:
 
 
 @st.composite
-def recommendations(draw) -> dict:
+def recommendations(draw):
+    """Domain Recommendations with any chosen option FHIR carries (dose, mg/kg, interval, date,
+    predicted troughs, PTA) or none, and any model, rationale and citations."""
+    from recs import make_option, make_recommendation
+
     chosen = draw(
         optional(
             st.fixed_dictionaries(
                 {
                     "dose_mg": floats(0, 5000, low_open=True),
-                    "dose_mg_per_kg": optional(floats(0, 20, low_open=True)),
+                    "dose_mg_per_kg": floats(0, 20, low_open=True),
                     "interval_weeks": floats(0, 52, low_open=True),
                     "next_date": DAYS,
-                    "predicted_trough_median_mg_l": optional(floats(0, 100)),
-                    "predicted_trough_p10_mg_l": optional(floats(0, 100)),
-                    "predicted_trough_p90_mg_l": optional(floats(0, 100)),
-                    "pta": optional(floats(0, 1)),
+                    "predicted_trough_median_mg_l": floats(0, 100),
+                    "predicted_trough_p10_mg_l": floats(0, 100),
+                    "predicted_trough_p90_mg_l": floats(0, 100),
+                    "pta": floats(0, 1),
                 }
             )
         )
     )
-    return {
-        "action": draw(TEXT),
-        "chosen": chosen,
-        "model": draw(TEXT),
-        "model_version": draw(TEXT),
-        "rationale": draw(TEXT),
-        "citations": draw(st.lists(TEXT, max_size=3)),
-    }
+    option = None if chosen is None else make_option(**chosen)
+    return make_recommendation(
+        action=draw(st.sampled_from(["infuse", "stop", "switch"])),
+        chosen=option,
+        options=[] if option is None else [option],
+        model=draw(TEXT),
+        model_version=draw(TEXT),
+        rationale=draw(TEXT),
+        citations=draw(st.lists(TEXT, max_size=3)),
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from ifxdose.adapters.fhir.importer import bundle_to_recommendation
 from ifxdose.domain.patient import PatientHistory
+from recs import make_recommendation
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -24,17 +25,7 @@ def run(ifxdose_cli):
 def test_export_then_import_gives_the_history_back(tmp_path, run):
     bundle, history = tmp_path / "b.json", tmp_path / "h.json"
     rec = tmp_path / "rec.json"
-    rec.write_text(
-        json.dumps(
-            {
-                "action": "continue",
-                "model": "m",
-                "model_version": "1",
-                "rationale": "r",
-                "chosen": {"dose_mg": 165, "interval_weeks": 8, "next_date": "2024-09-02"},
-            }
-        )
-    )
+    rec.write_text(make_recommendation().model_dump_json())  # as `ifxdose recommend --json` writes it
     assert (
         run("export", str(EXAMPLE), "--recommendation", str(rec), "--out", str(bundle), "--tz", "+09:00").returncode
         == 0

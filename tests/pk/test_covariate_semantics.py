@@ -33,7 +33,7 @@ def test_first_value_applies_before_its_day_and_locf_after():
 
 def test_mg_per_kg_uses_weight_in_force_at_each_dose():
     res = simulate("passot_2016_ra", "3 mg/kg at weeks 0,2,6", {"weight_kg": [(0, 50.0), (14, 60.0)]}, [0.0, 50.0])
-    assert [d["amount_mg"] for d in res.doses] == [150.0, 180.0, 180.0]
+    assert [d.amount_mg for d in res.doses] == [150.0, 180.0, 180.0]
 
 
 def test_sample_at_dose_time_is_the_trough():

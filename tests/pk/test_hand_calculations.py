@@ -69,11 +69,11 @@ def test_interval_auc_and_time_above_by_hand():
     cl, v, dose = 0.3576, 5.4, 165.0
     k = cl / v
     rows = infusion_metrics("passot_2016_ra", "165 mg at weeks 0,8", {"weight_kg": 55.0})
-    c56 = rows[0]["trough_mg_l"]
-    assert rows[0]["auc_mg_day_l"] == pytest.approx(dose / cl - c56 / k, rel=2e-4)
+    c56 = rows[0].trough_mg_l
+    assert rows[0].auc_mg_day_l == pytest.approx(dose / cl - c56 / k, rel=2e-4)
     # above 1 mg/L from t1, when R/CL (1 - e^-k t1) = 1 during the infusion (rate R = D/T),
     # until C(T) e^-k(t - T) = 1 after it: time above = T + ln(C(T))/k - t1
     T = 2 / 24
     t1 = -np.log(1 - cl / (dose / T)) / k
-    expected = T + np.log(rows[0]["peak_mg_l"]) / k - t1
-    assert rows[0]["days_above_threshold"] == pytest.approx(expected, abs=1e-4)
+    expected = T + np.log(rows[0].peak_mg_l) / k - t1
+    assert rows[0].days_above_threshold == pytest.approx(expected, abs=1e-4)

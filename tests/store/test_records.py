@@ -20,10 +20,13 @@ from ifxdose.adapters.store import (
     patient_history,
     recommendations,
     save_recommendation,
+    stored_recommendation,
+    taken_option,
 )
 from ifxdose.adapters.store.tables import User
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import Infusion, Level, PatientInfo, WeightEntry
+from recs import make_option, make_recommendation
 
 
 def _patient(store, code="P-1"):
@@ -77,13 +80,10 @@ def test_unknown_patient(store):
         add_entry(store, "NOPE", "weights", WeightEntry(date="2024-01-01", weight_kg=50), user="tester")
 
 
-PAYLOAD = {
-    "action": "infuse",
-    "model": "m",
-    "model_version": "1",
-    "chosen": {"label": "current", "dose_mg": 200.0},
-    "options": [{"label": "current", "dose_mg": 200.0}, {"label": "more mg", "dose_mg": 300.0}],
-}
+PAYLOAD = make_recommendation(
+    option=make_option(dose_mg=200.0),
+    options=[make_option(dose_mg=200.0), make_option(label="more mg", dose_mg=300.0)],
+)
 
 
 def test_recommendation_accept_once(store, example_history):
@@ -94,6 +94,18 @@ def test_recommendation_accept_once(store, example_history):
     with pytest.raises(Conflict):
         decide(store, "RA-0001", rec, "override", user="doc", reason="changed my mind")
     assert recommendations(store, "RA-0001")[0].input_snapshot["patient"]["id"] == "RA-0001"
+
+
+def test_a_stored_recommendation_rehydrates_to_an_equal_value(store, example_history):
+    import_history(store, example_history, user="tester")
+    rec = save_recommendation(store, "RA-0001", PAYLOAD, {}, user="doc")
+    (row,) = recommendations(store, "RA-0001")
+    assert stored_recommendation(row) == PAYLOAD
+    assert taken_option(row) is None  # nothing decided yet
+    decide(store, "RA-0001", rec, "override", user="doc", reason="fewer visits", option_index=1)
+    (row,) = recommendations(store, "RA-0001")
+    taken = taken_option(row)
+    assert taken == PAYLOAD.options[1] and (taken.label, taken.dose_mg) == ("more mg", 300.0)
 
 
 def test_override_needs_a_reason_and_a_valid_option(store, example_history):

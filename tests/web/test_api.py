@@ -1,14 +1,12 @@
 """The JSON API: the clinic's whole workflow, 422 bodies naming field and allowed range,
-import/export, and the app with a stand-in engine (any object with the same two functions)."""
+import/export, and the app with a stand-in engine (any object with the same two functions, returning the domain's Recommendation)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
 
 from ifxdose.adapters.web.engine import Recommender
+from recs import make_recommendation
 from web.conftest import example_history, make_app, sign_in
 
 
@@ -86,29 +84,19 @@ def test_openapi_documents_the_api(client):
     assert "API" in client.get("/api/docs").text
 
 
-class _Option(BaseModel):
-    label: str = "current"
-
-
-class _FakeRecommendation(BaseModel):
-    action: str = "stop"
-    chosen: None = None
-    options: list = []
-    target: dict = {"kind": "lower", "low_mg_l": 1.0, "high_mg_l": None, "source": "fake"}
-    pta_threshold: float = 0.9
-    rationale: str = "ADA positive with an undetectable trough (fake engine)"
-    citations: list[str] = ["Bendtzen 2006, Arthritis Rheum 54:3782 [S13-bendtzen-2006]"]
-    model: str = "fake"
-    model_version: str = "0"
-    estimation: dict = {}
-    warnings: list[str] = ["stand-in engine"]
-    today: dt.date = dt.date(2024, 8, 26)
-    generated_at: dt.datetime = dt.datetime(2024, 8, 26, 9, 0)
+def _fake_recommendation():
+    return make_recommendation(
+        action="stop",
+        chosen=None,
+        options=[],
+        decision="stop",
+        rationale="ADA positive with an undetectable trough (fake engine)",
+    )
 
 
 def test_app_runs_with_a_stand_in_engine(tmp_path):
     fake = Recommender(
-        recommend=lambda history, *, today: _FakeRecommendation(),
+        recommend=lambda history, *, today: _fake_recommendation(),
         predict_profile=lambda history: (_ for _ in ()).throw(ValueError("no model")),
     )
     app = make_app(f"sqlite:///{tmp_path / 'f.sqlite3'}", recommender=fake)

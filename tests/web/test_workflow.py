@@ -1,6 +1,6 @@
 """A workflow without traps: a recommendation made before new data is superseded (shown,
 accept refused with the reason, page and API); accepting stop/switch takes the patient off
-the infusion worklist; an unknown action from the engine renders; the clinic's time zone;
+the infusion worklist; an answer of another shape than the domain's Recommendation is refused before it is stored; the clinic's time zone;
 a session expiring during "Compute" lands on the sign-in page and back on the patient."""
 
 from __future__ import annotations
@@ -9,46 +9,25 @@ import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import ValidationError
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import Locale
 from ifxdose.adapters.web.engine import Recommender
 from ifxdose.adapters.web.i18n import translator
 from ifxdose.adapters.web.settings import WebSettings
+from recs import make_recommendation
 from web.conftest import csrf_of, example_history, make_app, sign_in
 
 
-class _Rec(BaseModel):
-    action: str = "stop"
-    chosen: dict | None = None
-    options: list = []
-    target: dict = {"kind": "lower", "low_mg_l": 1.0, "high_mg_l": None, "source": "fake"}
-    pta_threshold: float = 0.9
-    rationale: str = "stand-in engine"
-    citations: list[str] = []
-    model: str = "fake"
-    model_version: str = "0"
-    warnings: list[str] = []
+def _stop():
+    return make_recommendation(action="stop", chosen=None, options=[], decision="stop")
 
 
-def _infuse() -> _Rec:
-    option = {
-        "label": "current",
-        "dose_mg": 165,
-        "dose_mg_per_kg": 3,
-        "vials": 2,
-        "interval_weeks": 8,
-        "next_date": "2024-09-02",
-        "predicted_trough_median_mg_l": 2,
-        "predicted_trough_p10_mg_l": 1,
-        "predicted_trough_p90_mg_l": 3,
-        "pta": 0.9,
-        "cost_per_year_jpy": 750090,
-        "label_flags": [],
-    }
-    return _Rec(action="infuse", chosen=option, options=[option])
+def _infuse():
+    return make_recommendation()
 
 
 def _app(tmp_path, make, **settings):
@@ -93,7 +72,7 @@ def test_new_data_supersede_a_recommendation(tmp_path):
 
 
 def test_accepting_stop_takes_the_patient_off_the_infusion_worklist(tmp_path):
-    app = _app(tmp_path, _Rec)
+    app = _app(tmp_path, _stop)
     with TestClient(app) as c:
         sign_in(c)
         assert [i["code"] for i in c.get("/api/v1/worklist").json()] == ["RA-0001"]
@@ -110,13 +89,17 @@ def test_accepting_stop_takes_the_patient_off_the_infusion_worklist(tmp_path):
     app.state.store.close()
 
 
-def test_an_unknown_action_renders(tmp_path):
-    app = _app(tmp_path, lambda: _Rec(action="resample"))
+def test_an_unknown_action_never_reaches_the_store(tmp_path):
+    """The engine's answer is the domain's Recommendation (action: infuse, stop or switch); an
+    answer of another shape is a defect, refused before anything is stored."""
+    with pytest.raises(ValidationError, match="action"):
+        make_recommendation(action="resample")
+    app = _app(tmp_path, lambda: {"action": "resample"})
     with TestClient(app) as c:
         sign_in(c)
-        c.post("/api/v1/patients/RA-0001/recommendations")
-        r = c.get("/patients/RA-0001")
-        assert r.status_code == 200 and "resample" in r.text
+        with pytest.raises(TypeError, match="not ifxdose's Recommendation"):
+            c.post("/api/v1/patients/RA-0001/recommendations")
+    assert st.recommendations(app.state.store, "RA-0001") == []
     app.state.store.close()
 
 
@@ -131,7 +114,7 @@ def test_times_are_shown_in_the_clinic_time_zone():
 
 
 def test_the_page_shows_the_decision_time_in_the_clinic_zone(tmp_path):
-    app = _app(tmp_path, _Rec, clinic_tz="Asia/Tokyo")
+    app = _app(tmp_path, _stop, clinic_tz="Asia/Tokyo")
     with TestClient(app) as c:
         sign_in(c)
         rec = c.post("/api/v1/patients/RA-0001/recommendations").json()

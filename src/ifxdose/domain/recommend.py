@@ -46,12 +46,13 @@ import hashlib
 import json
 import math
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ifxdose.core.errors import InputError
+from ifxdose.core.pk.dose import Dose
 from ifxdose.domain.decisions import dosing, plausibility, sampling, table
 from ifxdose.domain.decisions.activity import current_activity
 from ifxdose.domain.decisions.ada import ada_status
@@ -156,6 +157,12 @@ class ModelSpread(BaseModel):
 
 
 class Recommendation(BaseModel):
+    """The one recommendation value: what ``recommend`` returns, what the clinic store keeps
+    (``model_dump(mode="json")``, rehydrated with ``model_validate``), what the JSON API answers
+    and what FHIR (MedicationRequest, prediction, Device, Provenance) and the CDS cards are
+    written from. Frozen: a copy (``model_copy(update=...)``) is a new value."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
     action: Literal["infuse", "stop", "switch"]
     chosen: Option | None
     options: list[Option]
@@ -166,7 +173,7 @@ class Recommendation(BaseModel):
     citations: list[str]
     model: str
     model_version: str
-    estimation: dict
+    estimation: dict[str, Any]
     warnings: list[str] = Field(default_factory=list)
     warnings_ja: list[str] = Field(default_factory=list, description="the warnings in Japanese, same order")
     inputs_sha256: str
@@ -251,7 +258,7 @@ def _predict_troughs(
 ) -> np.ndarray:
     """Posterior troughs just before the n-th future dose of ``dose_mg_given`` every ``interval`` weeks."""
     step = interval * 7.0
-    future = [(next_day + j * step, dose_mg_given, 2 / 24, "iv") for j in range(n_doses - 1)]
+    future = [Dose.infusion(next_day + j * step, dose_mg_given) for j in range(n_doses - 1)]
     problem = build_problem(history, model, future)
     return problem.predict(est.posterior.eta, [next_day + (n_doses - 1) * step])[:, 0]
 
@@ -409,7 +416,7 @@ def recommend(
     rec = _decide(ctx)
     rec = Recommendation(**rec, warnings=warnings, warnings_ja=_warnings_ja(warnings), **common)
     if model_spread and rec.chosen is not None:
-        rec.model_spread = _spread(placed, rec.chosen, m.name, target)
+        rec = rec.model_copy(update={"model_spread": _spread(placed, rec.chosen, m.name, target)})
     return rec
 
 
@@ -935,7 +942,7 @@ def _spread(history: PatientHistory, chosen: Option, used: str, target: Target) 
         try:
             step = chosen.interval_weeks * 7.0
             start = history.day_of(chosen.next_date)
-            future = [(start + j * step, chosen.dose_mg, 2 / 24, "iv") for j in range(STEADY_STATE_DOSES - 1)]
+            future = [Dose.infusion(start + j * step, chosen.dose_mg) for j in range(STEADY_STATE_DOSES - 1)]
             problem = build_problem(history, m, future)
             obs = history_observations(history)
             eta = estimate_map(build_problem(history, m), obs).eta if obs.n else np.zeros(len(m.eta_parameters))

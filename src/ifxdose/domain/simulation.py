@@ -16,8 +16,8 @@ import numpy as np
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk import DoseTable, PKModel, simulate_concentrations
 from ifxdose.core.pk.covariates import check_covariate
-from ifxdose.core.pk.events import ROUTE_IV, ROUTE_SC
-from ifxdose.core.pk.metrics import auc_trapezoid, time_above
+from ifxdose.core.pk.dose import Dose, route_code
+from ifxdose.core.pk.metrics import InfusionMetrics, auc_trapezoid, time_above
 from ifxdose.core.pk.model import UNITS
 from ifxdose.domain.dosing.regimen import Regimen, parse_regimen
 from ifxdose.domain.modelfiles import load_library_model
@@ -41,7 +41,7 @@ class SimulationResult:
     regimen: str
     time_days: np.ndarray
     concentration_mg_l: np.ndarray
-    doses: list[dict]
+    doses: list[Dose]
     parameters: list[dict]
     covariates: dict[str, object]
     assumed_covariates: dict[str, float] = field(default_factory=dict)
@@ -56,20 +56,16 @@ class SimulationResult:
             "assumed_covariates": self.assumed_covariates,
             "unused_covariates": list(self.unused_covariates),
             "parameters": self.parameters,
-            "doses": self.doses,
+            "doses": [d._asdict() for d in self.doses],
             "time_days": self.time_days.tolist(),
             "concentration_mg_l": self.concentration_mg_l.tolist(),
         }
 
 
-def _dose_rows(regimen: Regimen, horizon_days: float, weight_at) -> list[dict]:
+def _dose_rows(regimen: Regimen, horizon_days: float, weight_at) -> list[Dose]:
+    """The regimen's doses within the horizon, in mg (mg/kg times the weight in force)."""
     return [
-        {
-            "time_days": d.time_days,
-            "amount_mg": d.amount_mg(weight_at(d.time_days)),
-            "duration_days": d.duration_days,
-            "route": d.route,
-        }
+        Dose(d.time_days, d.amount_mg(weight_at(d.time_days)), d.duration_days, d.route)
         for d in regimen.doses(horizon_days)
     ]
 
@@ -123,15 +119,8 @@ def simulate(
     dose_rows = _dose_rows(reg, float(times[-1]), _weight_lookup(starts, values))
     if not dose_rows:
         raise InputError("regimen", str(reg), "no dose falls within the simulated times")
-    doses = DoseTable.from_lists(
-        [
-            [
-                (d["time_days"], d["amount_mg"], d["duration_days"], ROUTE_SC if d["route"] == "sc" else ROUTE_IV)
-                for d in dose_rows
-            ]
-        ]
-    )
-    if any(d["route"] not in m.routes for d in dose_rows):
+    doses = DoseTable.from_lists([[d.coded() for d in dose_rows]])
+    if any(d.route not in m.routes for d in dose_rows):
         raise InputError("regimen", str(reg), f"model {m.name} supports routes {', '.join(m.routes)}")
     cov = {k: v[None, :] for k, v in values.items()}
     eta_arr = None if eta is None else np.asarray(eta, float)[None, None, :]
@@ -166,7 +155,7 @@ def infusion_metrics(
     eta: Sequence[float] | np.ndarray | None = None,
     horizon_days: float | None = None,
     threshold_mg_l: float = 1.0,
-) -> list[dict]:
+) -> list[InfusionMetrics]:
     """Per dose: day, mg, peak (end of infusion; grid maximum for SC), trough, AUC over the
     dosing interval and days above ``threshold_mg_l`` in it (default 1 mg/L, seed S10).
 
@@ -179,36 +168,36 @@ def infusion_metrics(
     horizon = default_times(reg, 1.0, horizon_days)[-1]
     starts_cov, values = covariate_segments({"weight_kg": covariates["weight_kg"]} if "weight_kg" in covariates else {})
     doses = _dose_rows(reg, float(horizon), _weight_lookup(starts_cov, values))
-    starts = [d["time_days"] for d in doses]
+    starts = [d.time_days for d in doses]
     intervals = np.diff(starts) if len(starts) > 1 else np.array([56.0])
     trough_t = [*starts[1:], starts[-1] + float(intervals[-1])]
-    peak_t = [d["time_days"] + d["duration_days"] for d in doses]
+    peak_t = [d.time_days + d.duration_days for d in doses]
     just_after = [t + 1e-7 for t in starts]  # a bolus lifts the level right after its time
     times = np.unique(np.concatenate([trough_t, peak_t, just_after, np.arange(0.0, trough_t[-1] + 1e-9, 0.1)]))
     res = simulate(m, reg, covariates, times, eta)
     c_at = dict(zip(res.time_days.tolist(), res.concentration_mg_l.tolist()))
     out = []
     for k, d in enumerate(doses):
-        if d["route"] == "sc":
-            window = (res.time_days >= d["time_days"]) & (res.time_days <= trough_t[k])
+        if d.route == "sc":
+            window = (res.time_days >= d.time_days) & (res.time_days <= trough_t[k])
             peak = float(res.concentration_mg_l[window].max())
         else:
             peak = c_at[peak_t[k]]
-        inside = (res.time_days > d["time_days"]) & (res.time_days <= trough_t[k])
+        inside = (res.time_days > d.time_days) & (res.time_days <= trough_t[k])
         t_in, c_in = res.time_days[inside], res.concentration_mg_l[inside]
         out.append(
-            {
-                "number": k + 1,
-                "day": d["time_days"],
-                "week": d["time_days"] / 7.0,
-                "dose_mg": d["amount_mg"],
-                "peak_mg_l": peak,
-                "trough_day": trough_t[k],
-                "trough_mg_l": c_at[trough_t[k]],
-                "auc_mg_day_l": float(auc_trapezoid(t_in, c_in)),
-                "days_above_threshold": float(time_above(t_in, c_in, threshold_mg_l)),
-                "threshold_mg_l": threshold_mg_l,
-            }
+            InfusionMetrics(
+                number=k + 1,
+                day=d.time_days,
+                week=d.time_days / 7.0,
+                dose_mg=d.amount_mg,
+                peak_mg_l=peak,
+                trough_day=trough_t[k],
+                trough_mg_l=c_at[trough_t[k]],
+                auc_mg_day_l=float(auc_trapezoid(t_in, c_in)),
+                days_above_threshold=float(time_above(t_in, c_in, threshold_mg_l)),
+                threshold_mg_l=threshold_mg_l,
+            )
         )
     return out
 
@@ -259,7 +248,7 @@ def simulate_population(
         [d.time_days for d in planned],
         amounts,
         [d.duration_days for d in planned],
-        [ROUTE_SC if d.route == "sc" else ROUTE_IV for d in planned],
+        [route_code(d.route) for d in planned],
     )
     params = m.individual_parameters({k: v[:, None] for k, v in cov.items()}, eta[:, None, :])
     params = {k: np.broadcast_to(v, (P, 1)) for k, v in params.items()}

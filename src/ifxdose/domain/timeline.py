@@ -8,7 +8,8 @@ Every path that hands a :class:`~ifxdose.domain.patient.PatientHistory` to the P
   TNF-alpha, ADA-negative before the first result);
 - :func:`covariate_segments` — any covariate series (or constant) as the core's piecewise
   constant segments;
-- :func:`dose_events` — the infusions as ``(day, dose_mg, duration_days, route)``;
+- :func:`dose_events` — the infusions as typed :class:`~ifxdose.core.pk.dose.Dose` values
+  ``(time_days, amount_mg, duration_days, route)``;
 - :func:`history_observations` — the measured levels (LLOQ-censored) as core observations;
 - :func:`build_problem` — all of it as the core estimation :class:`Problem`.
 
@@ -34,14 +35,16 @@ import numpy.typing as npt
 from ifxdose.core.errors import InputError
 from ifxdose.core.estimation import Observations, Problem
 from ifxdose.core.pk.covariates import COVARIATES, check_covariate
-from ifxdose.core.pk.events import ROUTE_IV, ROUTE_SC
+from ifxdose.core.pk.dose import Dose, route_code
+from ifxdose.core.pk.events import ROUTE_SC
 from ifxdose.core.pk.model import PKModel
 from ifxdose.domain.patient import PatientHistory
 
 #: A covariate given as one constant value or as ``[(day, value), ...]``.
 CovariateInput = float | Sequence[tuple[float, float]]
-#: ``(day, dose_mg, duration_days, route)`` with route ``"iv"`` or ``"sc"``.
-DoseEvent = tuple[float, float, float, str]
+#: A dose on the history's day axis: the core's typed ``Dose`` (a NamedTuple, so it still unpacks
+#: as ``(day, dose_mg, duration_days, route)``).
+DoseEvent = Dose
 
 MINUTES_PER_DAY = 1440.0
 
@@ -127,19 +130,14 @@ def infusion_duration_days(route: str, duration_min: float) -> float:
     return 0.0 if route == "sc" else duration_min / MINUTES_PER_DAY
 
 
-def core_route(route: str) -> int:
-    """The core's route code (``ROUTE_IV``/``ROUTE_SC``) for ``"iv"`` or ``"sc"``."""
-    if route == "iv":
-        return ROUTE_IV
-    if route == "sc":
-        return ROUTE_SC
-    raise InputError("route", route, "allowed are 'iv' and 'sc'")
+#: The core's route code for ``"iv"`` or ``"sc"``: the one conversion, ``core.pk.dose.route_code``.
+core_route = route_code
 
 
 def dose_events(history: PatientHistory) -> list[DoseEvent]:
-    """The infusions as ``[(day, dose_mg, duration_days, route), ...]``; SC injections last 0 days."""
+    """The infusions as ``[Dose(day, dose_mg, duration_days, route), ...]``; SC injections last 0 days."""
     return [
-        (history.day_of(i.date), i.dose_mg, infusion_duration_days(i.route, i.duration_min), i.route)
+        Dose(history.day_of(i.date), i.dose_mg, infusion_duration_days(i.route, i.duration_min), i.route)
         for i in history.infusions
     ]
 
@@ -154,11 +152,11 @@ def history_observations(history: PatientHistory) -> Observations:
     )
 
 
-def build_problem(history: PatientHistory, model: PKModel, extra_doses: Sequence[DoseEvent] = ()) -> Problem:
+def build_problem(history: PatientHistory, model: PKModel, extra_doses: Sequence[Dose] = ()) -> Problem:
     """The core problem for this history (plus hypothetical future doses, for prediction)."""
     series = history_covariates(history)
     starts, values = covariate_segments({k: v for k, v in series.items() if k in model.covariates})
-    doses = [(d, mg, dur, core_route(route)) for d, mg, dur, route in [*dose_events(history), *extra_doses]]
+    doses = [Dose(*d).coded() for d in [*dose_events(history), *extra_doses]]
     if any(route == ROUTE_SC for *_, route in doses) and "sc" not in model.routes:
         raise InputError("infusions.route", "sc", f"model {model.name} supports routes {', '.join(model.routes)}")
     return Problem(model, starts, values, doses)

@@ -38,11 +38,11 @@ def demo(
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(
-            str(r["number"]),
-            f"{r['week']:g}",
-            f"{r['dose_mg']:.0f}",
-            f"{r['peak_mg_l']:.1f}",
-            f"{r['trough_mg_l']:.2f}",
+            str(r.number),
+            f"{r.week:g}",
+            f"{r.dose_mg:.0f}",
+            f"{r.peak_mg_l:.1f}",
+            f"{r.trough_mg_l:.2f}",
         )
     console.print(table)
     if res.assumed_covariates:
@@ -56,7 +56,7 @@ def demo(
         res.concentration_mg_l,
         out_dir / "label_55kg.png",
         f"Japanese label regimen, {weight_kg:g} kg, MTX — {model}",
-        dose_days=[d["time_days"] for d in res.doses],
+        dose_days=[d.time_days for d in res.doses],
         target_band_mg_l=(1.0, 8.0),
     )
     console.print(f"Concentration-time plot: {png}")

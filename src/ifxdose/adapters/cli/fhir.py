@@ -93,12 +93,7 @@ def export(
     from ifxdose.adapters.fhir.exporter import history_to_bundle
     from ifxdose.domain.patient import PatientHistory
 
-    rec = None
-    if recommendation is not None:
-        try:
-            rec = json.loads(_read(recommendation, "recommendation"))
-        except json.JSONDecodeError as exc:
-            raise InputError("recommendation", str(recommendation), f"valid JSON ({exc.msg})") from None
+    rec = None if recommendation is None else _recommendation(_read(recommendation, "recommendation"))
     path = Path(patient)
     if path.is_file() or path.suffix == ".json" or os.sep in patient:
         history = PatientHistory.model_validate_json(_read(path, "history"))
@@ -106,6 +101,20 @@ def export(
     else:
         bundle = _export_stored(patient, rec, tz=tz, bundle_type=bundle_type)
     _write(json.dumps(bundle, indent=2, ensure_ascii=False), out)
+
+
+def _recommendation(text: str):
+    """A Recommendation JSON (as ``ifxdose recommend --json`` writes it); a bad one names its field."""
+    from pydantic import ValidationError
+
+    from ifxdose.domain.recommend import Recommendation
+
+    try:
+        return Recommendation.model_validate_json(text)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(document)"
+        raise InputError(f"recommendation {where}".strip(), err.get("input"), err["msg"]) from None
 
 
 def _clinic_store(*, create: bool):

@@ -195,10 +195,10 @@ def simulate_cmd(
             dense.concentration_mg_l,
             plot,
             f"{res.regimen} — {model}, {weight_kg:g} kg",
-            dose_days=[d["time_days"] for d in res.doses],
+            dose_days=[d.time_days for d in res.doses],
         )
     if as_json:
-        print(json.dumps({**res.to_dict(), "infusions": per_infusion}, indent=2))
+        print(json.dumps({**res.to_dict(), "infusions": [r.to_dict() for r in per_infusion]}, indent=2))
         return
     p = res.parameters[0]
     console.print(f"[bold]{res.model}[/bold] · {res.regimen} · {weight_kg:g} kg")
@@ -215,11 +215,11 @@ def simulate_cmd(
         table.add_column(col, justify="right")
     for r in per_infusion:
         table.add_row(
-            str(r["number"]),
-            f"{r['week']:g}",
-            f"{r['dose_mg']:.0f}",
-            f"{r['peak_mg_l']:.1f}",
-            f"{r['trough_mg_l']:.3g}",
+            str(r.number),
+            f"{r.week:g}",
+            f"{r.dose_mg:.0f}",
+            f"{r.peak_mg_l:.1f}",
+            f"{r.trough_mg_l:.3g}",
         )
     console.print(table)
     if times is not None:

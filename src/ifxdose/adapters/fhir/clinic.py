@@ -16,6 +16,7 @@ from ifxdose.adapters import store as st
 from ifxdose.adapters.fhir.exporter import history_to_bundle
 from ifxdose.adapters.fhir.importer import import_bundle
 from ifxdose.adapters.fhir.mapping import CodeMap
+from ifxdose.domain.recommend import Recommendation
 
 Json = dict[str, Any]
 
@@ -27,17 +28,23 @@ class StoredImport:
     skipped: list[str] = field(default_factory=list)
 
 
-def exported_recommendation(store: st.Store, code: str) -> Json | None:
-    """The stored recommendation to export with the patient (see module docstring), or None."""
+def exported_recommendation(store: st.Store, code: str) -> Recommendation | None:
+    """The stored recommendation to export with the patient (see module docstring), or None;
+    an accepted one carries the option the clinician took as its ``chosen``."""
     accepted = st.accepted_plan(store, code)
     if accepted is not None:
-        return {**accepted.payload, "chosen": st.chosen_option(accepted)}
+        return st.stored_recommendation(accepted).model_copy(update={"chosen": st.taken_option(accepted)})
     proposed = [row for row in st.recommendations(store, code, limit=1) if row.status == "proposed"]
-    return proposed[0].payload if proposed else None
+    return st.stored_recommendation(proposed[0]) if proposed else None
 
 
 def export_patient(
-    store: st.Store, code: str, *, tz: str = "UTC", bundle_type: str = "collection", recommendation: Any = None
+    store: st.Store,
+    code: str,
+    *,
+    tz: str = "UTC",
+    bundle_type: str = "collection",
+    recommendation: Recommendation | None = None,
 ) -> Json:
     """The stored patient (and its recommendation, unless one is given) as a validated R4B Bundle."""
     history = st.patient_history(store, code)

@@ -115,3 +115,16 @@ def validate_bundle(bundle: dict[str, Any]) -> None:
             resource = entries[i].get("resource") if i < len(entries) and isinstance(entries[i], dict) else None
             where = " ".join([name_of(resource, i), ".".join(loc[3:])]).strip()
         raise InputError(where, err.get("input"), f"FHIR R4B: {err['msg']}") from None
+
+
+def validate_resource(resource: dict[str, Any]) -> None:
+    """Validate one resource with ``fhir.resources`` R4B (InputError naming the resource and field)."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    try:
+        get_fhir_model_class(str(resource.get("resourceType"))).model_validate(resource)
+    except (ValidationError, KeyError, ValueError) as exc:
+        errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc), "input": None}]
+        where = " ".join([name_of(resource, 0), ".".join(str(p) for p in errors[0]["loc"])]).strip()
+        raise InputError(where, errors[0].get("input"), f"FHIR R4B: {errors[0]['msg']}") from None

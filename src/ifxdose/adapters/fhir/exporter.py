@@ -27,7 +27,6 @@ from typing import Any
 import ifxdose
 from ifxdose.adapters.fhir import codes as c
 from ifxdose.adapters.fhir.elements import concept, extension, format_when, quantity, validate_bundle
-from ifxdose.adapters.fhir.recommendation import ChosenRegimen, RecommendationExport
 from ifxdose.adapters.fhir.units import ada_unit_code
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import (
@@ -40,6 +39,7 @@ from ifxdose.domain.patient import (
     PatientHistory,
     WeightEntry,
 )
+from ifxdose.domain.recommend import Option, Recommendation
 
 _NAMESPACE = uuid.UUID("5d1f7c1e-4c55-4b8e-9a3e-2f0d6f1f0a11")
 BUNDLE_TYPES = ("collection", "transaction")
@@ -292,7 +292,7 @@ def _add_history(entries: _Entries, history: PatientHistory, tz: str) -> Json:
 
 
 # ------------------------------------------------------------------ recommendation
-def _dosage_instruction(chosen: ChosenRegimen) -> Json:
+def _dosage_instruction(chosen: Option) -> Json:
     weekly = {"frequency": 1, "period": chosen.interval_weeks, "periodUnit": "wk"}
     dosage: Json = {
         "text": f"{chosen.dose_mg:g} mg IV every {chosen.interval_weeks:g} weeks from {chosen.next_date.isoformat()}",
@@ -305,7 +305,10 @@ def _dosage_instruction(chosen: ChosenRegimen) -> Json:
     return dosage
 
 
-def _request(rec: RecommendationExport, subject: Json, now: str) -> Json:
+def medication_request(rec: Recommendation, subject: Json, now: str) -> Json:
+    """The MedicationRequest (status draft, intent proposal) for ``rec``: its chosen option's
+    dose, interval and first date, or ``doNotPerform`` when nothing is to be given (stop,
+    switch). ``subject``: a Reference to the Patient; ``now``: authoredOn (FHIR dateTime)."""
     request: Json = {
         "resourceType": "MedicationRequest",
         "extension": [extension(c.EXT_ACTION, valueString=rec.action)],
@@ -330,7 +333,7 @@ _PREDICTION_COMPONENTS = (
 )
 
 
-def _prediction(rec: RecommendationExport, subject: Json, request: Json) -> Json | None:
+def _prediction(rec: Recommendation, subject: Json, request: Json) -> Json | None:
     chosen = rec.chosen
     if chosen is None:
         return None
@@ -355,7 +358,7 @@ def _prediction(rec: RecommendationExport, subject: Json, request: Json) -> Json
     )
 
 
-def _device(rec: RecommendationExport) -> Json:
+def _device(rec: Recommendation) -> Json:
     return {
         "resourceType": "Device",
         "deviceName": [{"name": rec.model, "type": "model-name"}],
@@ -366,7 +369,7 @@ def _device(rec: RecommendationExport) -> Json:
     }
 
 
-def _provenance(rec: RecommendationExport, targets: list[Json], device: Json, now: str) -> Json:
+def _provenance(rec: Recommendation, targets: list[Json], device: Json, now: str) -> Json:
     provenance: Json = {"resourceType": "Provenance", "target": targets, "recorded": now, "agent": [{"who": device}]}
     if rec.citations:
         provenance["entity"] = [
@@ -375,8 +378,8 @@ def _provenance(rec: RecommendationExport, targets: list[Json], device: Json, no
     return provenance
 
 
-def _add_recommendation(entries: _Entries, rec: RecommendationExport, subject: Json, now: str) -> None:
-    request = entries.add(_request(rec, subject, now), "recommendation")
+def _add_recommendation(entries: _Entries, rec: Recommendation, subject: Json, now: str) -> None:
+    request = entries.add(medication_request(rec, subject, now), "recommendation")
     targets = [request]
     prediction = _prediction(rec, subject, request)
     if prediction is not None:
@@ -387,7 +390,7 @@ def _add_recommendation(entries: _Entries, rec: RecommendationExport, subject: J
 
 def history_to_bundle(
     history: PatientHistory,
-    recommendation: Any = None,
+    recommendation: Recommendation | None = None,
     *,
     tz: str = "UTC",
     bundle_type: str = "collection",
@@ -395,7 +398,7 @@ def history_to_bundle(
 ) -> Json:
     """The history (and a recommendation, if given) as a validated FHIR R4B Bundle (JSON dict).
 
-    ``recommendation``: anything :meth:`RecommendationExport.of` accepts. ``tz``: the zone
+    ``recommendation``: the domain's Recommendation (its chosen option is the proposal). ``tz``: the zone
     of the history's naive times. ``now``: the export time (Bundle.timestamp, Provenance).
     """
     if bundle_type not in BUNDLE_TYPES:
@@ -405,7 +408,7 @@ def history_to_bundle(
     entries = _Entries(history.patient.id, bundle_type)
     subject = _add_history(entries, history, tz)
     if recommendation is not None:
-        _add_recommendation(entries, RecommendationExport.of(recommendation), subject, stamp_text)
+        _add_recommendation(entries, recommendation, subject, stamp_text)
     bundle: Json = {"resourceType": "Bundle", "type": bundle_type, "timestamp": stamp_text, "entry": entries.items}
     validate_bundle(bundle)
     return bundle

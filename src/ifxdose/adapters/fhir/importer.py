@@ -23,12 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ifxdose.adapters.fhir import codes as c
 from ifxdose.adapters.fhir.elements import codings, find_extension, has_coding, name_of, parse_when, validate_bundle
 from ifxdose.adapters.fhir.mapping import CodeMap, load_mapping
-from ifxdose.adapters.fhir.recommendation import RecommendationExport
 from ifxdose.adapters.fhir.units import ada_unit_code, convert
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import (
@@ -444,6 +443,34 @@ def bundle_to_history(bundle_json: Any, mapping: CodeMap | None = None, *, tz: s
 
 
 # ------------------------------------------------------------------ recommendation
+class ProposedRegimen(BaseModel):
+    """The proposed infusion as a MedicationRequest and its prediction Observation carry it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    dose_mg: float = Field(gt=0, le=5000, allow_inf_nan=False)
+    dose_mg_per_kg: float | None = Field(default=None, gt=0, le=20, allow_inf_nan=False)
+    interval_weeks: float = Field(gt=0, le=52, allow_inf_nan=False)
+    next_date: date
+    predicted_trough_median_mg_l: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    predicted_trough_p10_mg_l: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    predicted_trough_p90_mg_l: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    pta: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+
+
+class RecommendationInBundle(BaseModel):
+    """What a Bundle holds of an ifxdose ``Recommendation`` (the exporter writes it from the
+    domain value; FHIR carries only this part of it: no options, target, warnings, estimation).
+    Read back from a Bundle another system may have edited, so every field is checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+    action: str = Field(min_length=1)
+    chosen: ProposedRegimen | None = None
+    model: str = Field(min_length=1)
+    model_version: str = Field(min_length=1)
+    rationale: str = Field(min_length=1)
+    citations: list[str] = Field(default_factory=list)
+
+
 def _references(resource: Json, name: str) -> list[str]:
     return [ref.get("reference", "") for ref in resource.get(name, []) or []]
 
@@ -471,8 +498,8 @@ def _chosen(request: Json, prediction: Json | None) -> Json:
     return chosen
 
 
-def bundle_to_recommendation(bundle_json: Any) -> RecommendationExport | None:
-    """The recommendation ifxdose wrote into a Bundle (None if there is none)."""
+def bundle_to_recommendation(bundle_json: Any) -> RecommendationInBundle | None:
+    """The part of a recommendation ifxdose wrote into a Bundle (None if there is none)."""
     bundle = _load(bundle_json)
     index = _index(bundle)
     entries = {e.get("fullUrl"): e["resource"] for e in bundle.get("entry") or [] if e.get("resource")}
@@ -505,4 +532,4 @@ def bundle_to_recommendation(bundle_json: Any) -> RecommendationExport | None:
         "rationale": (request.get("note") or [{}])[0].get("text"),
         "citations": [e["what"]["display"] for e in provenance.get("entity", []) or []],
     }
-    return _build(RecommendationExport, data, f"MedicationRequest/{request.get('id')}")
+    return _build(RecommendationInBundle, data, f"MedicationRequest/{request.get('id')}")

@@ -20,6 +20,8 @@ from ifxdose.adapters.store.recommendations import (
     is_superseded,
     recommendations,
     save_recommendation,
+    stored_recommendation,
+    taken_option,
 )
 from ifxdose.adapters.store.records import (
     ENTRY_KINDS,
@@ -95,5 +97,7 @@ __all__ = [
     "save_recommendation",
     "set_baseline_tnf",
     "set_locale",
+    "stored_recommendation",
+    "taken_option",
     "void_entry",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
@@ -18,6 +18,9 @@ from ifxdose.adapters.store.records import _history_data, _patient
 from ifxdose.adapters.store.tables import RecommendationRow
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import PatientHistory
+
+if TYPE_CHECKING:
+    from ifxdose.domain.recommend import Option, Recommendation
 
 SUPERSEDED = (
     "was computed before data were recorded or corrected for this patient (superseded); compute a new recommendation"
@@ -44,9 +47,10 @@ Decision = Literal["accept", "override"]
 
 
 def save_recommendation(
-    store: Store, code: str, payload: dict[str, Any], snapshot: dict[str, Any], *, user: str
+    store: Store, code: str, recommendation: Recommendation, snapshot: dict[str, Any], *, user: str
 ) -> int:
-    """Store a Recommendation (``.model_dump(mode="json")``) with the history it was computed from."""
+    """Store a Recommendation (as ``.model_dump(mode="json")``) with the history it was computed from."""
+    payload = recommendation.model_dump(mode="json")
     with store.transaction() as session:
         patient = _patient(session, code, lock=True)
         row = RecommendationRow(
@@ -74,8 +78,25 @@ def save_recommendation(
 
 
 def chosen_option(row: RecommendationRow) -> dict[str, Any] | None:
-    """The option the clinician went with (None for an override without one, or stop/switch)."""
+    """The option the clinician went with (None for an override without one, or stop/switch),
+    as stored JSON; :func:`taken_option` gives it as the domain's ``Option``."""
     return json.loads(row.chosen_option) if row.chosen_option else None
+
+
+def stored_recommendation(row: RecommendationRow) -> Recommendation:
+    """The stored payload rehydrated: the same ``Recommendation`` the engine returned
+    (``model_dump(mode="json")`` then ``model_validate`` gives an equal value)."""
+    from ifxdose.domain.recommend import Recommendation
+
+    return Recommendation.model_validate(row.payload)
+
+
+def taken_option(row: RecommendationRow) -> Option | None:
+    """:func:`chosen_option` as the domain's ``Option``."""
+    from ifxdose.domain.recommend import Option
+
+    data = chosen_option(row)
+    return Option.model_validate(data) if data else None
 
 
 def decide(

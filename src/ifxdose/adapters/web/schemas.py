@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ifxdose.adapters.store.checks import CODE_PATTERN
 from ifxdose.domain.patient import Infusion, PatientInfo
+from ifxdose.domain.recommend import Option, Recommendation
 
 MAX_VIALS = 50
 
@@ -62,6 +63,10 @@ class DecisionIn(BaseModel):
 
 
 class RecommendationOut(BaseModel):
+    """A stored recommendation: the domain's ``Recommendation`` as the engine returned it, and
+    what the clinician did with it (``chosen_option``: the option taken, the domain's ``Option``)."""
+
+    model_config = ConfigDict(protected_namespaces=())
     id: int
     superseded: bool = Field(False, description="computed before data were recorded or corrected: cannot be accepted")
     created_at: dt.datetime
@@ -70,8 +75,8 @@ class RecommendationOut(BaseModel):
     model_version: str
     action: str
     status: str
-    recommendation: dict[str, Any]
-    chosen_option: dict[str, Any] | None
+    recommendation: Recommendation
+    chosen_option: Option | None
     decided_by: str | None
     decided_at: dt.datetime | None
     decision_reason: str | None

@@ -161,11 +161,13 @@ def cached_profile(store: st.Store, recommender: Recommender, history: PatientHi
 
 def compute_recommendation(store: st.Store, recommender: Recommender, code: str, today: date, *, user: str) -> int:
     """Run the engine on the stored history and store its answer with the input snapshot."""
+    from ifxdose.domain.recommend import Recommendation
+
     history = st.patient_history(store, code)
     recommendation = recommender.recommend(history, today=today)
-    return st.save_recommendation(
-        store, code, recommendation.model_dump(mode="json"), history.model_dump(mode="json"), user=user
-    )
+    if not isinstance(recommendation, Recommendation):  # a defect of a stand-in engine, not bad input
+        raise TypeError(f"the engine returned {type(recommendation).__name__}, not ifxdose's Recommendation")
+    return st.save_recommendation(store, code, recommendation, history.model_dump(mode="json"), user=user)
 
 
 @dataclass

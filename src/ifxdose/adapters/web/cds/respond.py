@@ -13,13 +13,13 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from ifxdose.adapters import store as st
-from ifxdose.adapters.fhir.exporter import history_to_bundle
+from ifxdose.adapters.fhir.elements import format_when, validate_resource
+from ifxdose.adapters.fhir.exporter import medication_request
 from ifxdose.adapters.store.audit import audit
 from ifxdose.adapters.web.cds.cards import dose_card, level_card, notice_card, patient_link
 from ifxdose.adapters.web.cds.orders import infliximab_orders
@@ -29,7 +29,7 @@ from ifxdose.adapters.web.cds.services import Service
 from ifxdose.adapters.web.engine import Recommender
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import due_status
-from ifxdose.domain.patient import PatientHistory
+from ifxdose.domain.recommend import Recommendation
 
 Json = dict[str, Any]
 FEEDBACK_USER = "cds-client"
@@ -46,13 +46,11 @@ class CallEnv:
     base_url: str
 
 
-def proposed_request(history: PatientHistory, rec: Any, patient_id: str, tz: str) -> Json:
-    """The exporter's MedicationRequest for ``rec``, pointing at the EHR's Patient."""
-    bundle = history_to_bundle(history, rec, tz=tz)
-    request = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "MedicationRequest")
-    request = copy.deepcopy(request)
-    request.pop("id", None)
-    request["subject"] = {"reference": f"Patient/{patient_id}"}
+def proposed_request(rec: Recommendation, patient_id: str, now: datetime | None = None) -> Json:
+    """The exporter's MedicationRequest for ``rec`` (no Bundle), pointing at the EHR's Patient."""
+    stamp = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    request = medication_request(rec, {"reference": f"Patient/{patient_id}"}, format_when(stamp, "UTC"))
+    validate_resource(request)
     return request
 
 
@@ -72,7 +70,7 @@ def order_cards(req: HookRequest, env: CallEnv) -> Json:
         rec = env.recommender.recommend(data.history, today=env.today)
     except InputError as exc:
         return {"cards": [notice_card("ifxdose has no infliximab dose advice for this patient", f"`{exc}`")]}
-    proposal = proposed_request(data.history, rec, req.context.patientId, env.tz) if rec.chosen else None
+    proposal = proposed_request(rec, req.context.patientId) if rec.chosen else None
     return {
         "cards": [
             dose_card(
