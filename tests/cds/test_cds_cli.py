@@ -37,15 +37,16 @@ def test_export_never_creates_a_database(tmp_path, run):
     assert done.returncode == 2 and "IFXDOSE_DATABASE_URL" in done.stderr and not path.exists()
 
 
-def test_import_into_db_then_update(tmp_path, run):
+def test_import_into_db_then_merge(tmp_path, run):
     url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
     bundle = tmp_path / "b.json"
     bundle.write_text(json.dumps(history_to_bundle(example_history())))
-    first, second = run(url, "import", str(bundle), "--into-db"), run(url, "import", str(bundle), "--into-db")
+    first = run(url, "import", str(bundle), "--into-db")
+    second = run(url, "import", str(bundle), "--into-db", "--merge")
     assert (first.returncode, first.stdout, second.stdout) == (
         0,
         "created patient RA-0001\n",
-        "updated patient RA-0001\n",
+        "merged into patient RA-0001\n",
     ), first.stderr
     store = st.open_store(url)
     assert st.patient_history(store, "RA-0001") == example_history()

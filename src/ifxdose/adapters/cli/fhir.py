@@ -2,8 +2,11 @@
 
 ``export PATIENT`` takes a history JSON file or a patient code in the clinic database
 (``IFXDOSE_DATABASE_URL``, default ``sqlite:///ifxdose-data/clinic.sqlite3`` as for the
-app); ``import FILE --into-db`` stores the patient there (created, or its entries
-replaced). Bad input raises InputError / ValidationError, which
+app); ``import FILE --into-db`` stores the patient there: created if new; a patient
+already stored is refused unless ``--merge`` (add the Bundle's entries not yet recorded,
+keep every recorded one) or ``--replace`` (void every recorded entry, kept with who, when
+and why, the audit keeps the replaced history; then store the Bundle's), as the API's
+import. Bad input raises InputError / ValidationError, which
 ``ifxdose.adapters.cli.main`` prints as one line (exit code 2).
 """
 
@@ -52,21 +55,32 @@ def import_(
             "--into-db", help="Store the patient in the clinic database (IFXDOSE_DATABASE_URL) instead of printing it."
         ),
     ] = False,
+    merge: Annotated[
+        bool, typer.Option("--merge", help="With --into-db: add the Bundle's new entries to a stored patient.")
+    ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="With --into-db: void a stored patient's entries (kept, audited) and store the Bundle's."
+        ),
+    ] = False,
 ) -> None:
     """Read a Bundle and print (or write) the canonical patient history JSON, or store it."""
-    from ifxdose.adapters.fhir.clinic import import_into_store
     from ifxdose.adapters.fhir.importer import import_bundle
     from ifxdose.adapters.fhir.mapping import load_mapping
 
+    if (merge or replace) and not into_db:
+        raise InputError(
+            "--merge/--replace" if merge and replace else ("--merge" if merge else "--replace"),
+            True,
+            "only with --into-db",
+        )
+    if merge and replace:
+        raise InputError("--merge/--replace", "both", "one of them (merge adds new entries, replace voids the old)")
     if into_db:
-        store = _clinic_store(create=True)
-        try:
-            done = import_into_store(store, _read(file, "bundle"), user="cli", tz=tz, mapping=load_mapping(mapping))
-        finally:
-            store.close()
-        for line in done.skipped:
-            typer.echo(f"skipped {line}", err=True)
-        typer.echo(f"{'created' if done.created else 'updated'} patient {done.patient}")
+        _import_into_db(
+            file, tz=tz, mapping=load_mapping(mapping), mode="replace" if replace else "merge" if merge else "refuse"
+        )
         return
     result = import_bundle(_read(file, "bundle"), load_mapping(mapping), tz=tz)
     for line in result.skipped:
@@ -115,6 +129,35 @@ def _recommendation(text: str):
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(document)"
         raise InputError(f"recommendation {where}".strip(), err.get("input"), err["msg"]) from None
+
+
+def _import_into_db(file: Path, *, tz: str, mapping, mode: str) -> None:
+    """Store the Bundle's patient; an existing one only with ``mode`` merge or replace."""
+    from ifxdose.adapters import store as st
+    from ifxdose.adapters.fhir.importer import import_bundle
+
+    result = import_bundle(_read(file, "bundle"), mapping, tz=tz)
+    code = result.history.patient.id
+    store = _clinic_store(create=True)
+    try:
+        exists = any(p.code == code for p in st.list_patients(store, code))
+        if exists and mode == "refuse":
+            raise InputError(
+                "patient.id",
+                code,
+                "a patient not yet stored (it is: --merge adds the Bundle's new entries, "
+                "--replace voids the recorded ones and stores the Bundle's)",
+            )
+        st.import_history(store, result.history, user="cli", on_existing="replace" if mode == "replace" else "merge")
+    except st.Conflict as exc:  # e.g. a merge with a different sex or birth year: exit 2, one line
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+    for line in result.skipped:
+        typer.echo(f"skipped {line}", err=True)
+    done = {"merge": "merged into", "replace": "replaced the entries of"}
+    typer.echo(f"{done[mode] if exists else 'created'} patient {code}")
 
 
 def _clinic_store(*, create: bool):
