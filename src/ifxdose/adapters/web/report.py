@@ -112,6 +112,7 @@ def recommendation_pdf(
         ax.set_ylabel("mg/L", fontproperties=font, fontsize=8)
         ax.tick_params(labelsize=7)
         y -= 0.265
+    from ifxdose.adapters.web.i18n import localize_dates
     from ifxdose.adapters.web.views import option_rows
 
     main, _ = option_rows(rec)  # the chosen option first, then by PTA and cost (as on the page)
@@ -142,10 +143,10 @@ def recommendation_pdf(
         y -= 0.02 * (len(options) + 1) + 0.012
     rationale = rec.get("rationale_ja") if ja and rec.get("rationale_ja") else rec.get("rationale", "")
     line(t("report.rationale"), 9.5, "bold")
-    line(rationale, 8.5, gap=0.004)
+    line(localize_dates(rationale, "ja" if ja else "en"), 8.5, gap=0.004)
     warnings = rec.get("warnings_ja") if ja and rec.get("warnings_ja") else rec.get("warnings") or []
     for w in warnings[:4]:
-        line(f"※ {w}", 8)
+        line(f"※ {localize_dates(w, 'ja' if ja else 'en')}", 8)
     line(t("rec.citations"), 9.5, "bold")
     for c in (rec.get("citations") or [])[:8]:
         line(f"· {c}", 7.5)

@@ -9,6 +9,8 @@ from datetime import date
 from html import escape
 from typing import Callable, Sequence
 
+import numpy as np
+
 W, H = 760, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 14, 40
 _BAND_COLOURS = {"remission": "#d9f0d3", "low": "#eef6c8", "moderate": "#fde9c4", "high": "#f7d0cb"}
@@ -27,9 +29,20 @@ class Axis:
         span = f(self.high) - f(self.low) or 1.0
         return self.start + (f(value) - f(self.low)) / span * (self.end - self.start)
 
+    def many(self, values: Sequence[float]) -> np.ndarray:
+        """``self(v)`` for every value at once (a profile has thousands of points)."""
+        v = np.asarray(values, dtype=float)
+        f = (lambda a: np.log10(np.maximum(a, 1e-9))) if self.log else (lambda a: a)
+        low, high = (
+            (math.log10(max(self.low, 1e-9)), math.log10(max(self.high, 1e-9))) if self.log else (self.low, self.high)
+        )
+        span = high - low or 1.0
+        return self.start + (f(v) - low) / span * (self.end - self.start)
+
 
 def _points(xs: Sequence[float], ys: Sequence[float], x: Axis, y: Axis) -> str:
-    return " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in zip(xs, ys))
+    px, py = x.many(xs).tolist(), y.many(ys).tolist()
+    return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py))
 
 
 def _frame(title: str, label_x: str, label_y: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Callable
@@ -46,6 +47,28 @@ def format_date(value: dt.date | dt.datetime | str | None, locale: str) -> str:
     if isinstance(value, dt.datetime) and (value.hour or value.minute):
         text += f" {value.hour:02d}:{value.minute:02d}"
     return text
+
+
+_ISO_IN_TEXT = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?)?(?![\d-])")
+
+
+def localize_dates(text: str, locale: str) -> str:
+    """ISO dates (and date-times) inside prose — the domain writes rationales, warnings and
+    advice with ISO dates, language-neutral — in the reader's format: ``2026年12月1日`` /
+    ``1 Dec 2026`` (a time stays ``HH:MM``). Anything that is not a real date is left as is."""
+
+    def one(match: re.Match[str]) -> str:
+        year, month, day, hour, minute = match.groups()
+        try:
+            value: dt.date = dt.date(int(year), int(month), int(day))
+            if hour is not None:
+                value = dt.datetime(value.year, value.month, value.day, int(hour), int(minute))
+        except ValueError:
+            return match.group(0)
+        text = format_date(value, locale)
+        return text + " 00:00" if hour is not None and not (int(hour) or int(minute)) else text
+
+    return _ISO_IN_TEXT.sub(one, text or "")
 
 
 def format_number(value: float | int | None, locale: str, digits: int = 1) -> str:
