@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 SYSTEM_PACKAGES := chromium postgresql fonts-ipafont-gothic
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test system-deps bench clean
+.PHONY: run test typecheck system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: $(VENV)/.installed-test system-deps
 	url=$$(bash tests/store/postgres.sh start "$$pgdir") || exit 1; \
 	echo "PostgreSQL for the tests: $$url"; \
 	IFXDOSE_TEST_POSTGRES_URL="$$url" $(BIN)/python -m pytest -q
+
+# mypy --strict on core and domain (configuration: [tool.mypy] in pyproject.toml).
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/simulate.py

@@ -29,7 +29,11 @@ from ifxdose.domain.patient import Infusion, JointAssessment, PatientHistory, as
 from ifxdose.domain.policies import get_policy
 from ifxdose.domain.policies.base import INDUCTION_WEEKS, LABEL_INTERVAL_WEEKS
 from ifxdose.domain.scores import DAS28_CUTOFFS, assess
+from ifxdose.domain.scores._exact import Cutoffs
 from ifxdose.domain.scores.sdai_cdai import SDAI_CUTOFFS
+
+#: ``date`` for annotations inside models that have a field called ``date``.
+_Date = date
 
 DUE_AHEAD_DAYS = 7  # Assumption: the worklist looks one week ahead
 _DATED_KINDS = ("weights", "infusions", "levels", "ada", "labs", "mtx", "assessments")
@@ -64,8 +68,9 @@ class Trend(BaseModel):
     points: list[TrendPoint]
 
 
-def _bands(cutoffs) -> list[Band]:
-    out, low = [], 0.0
+def _bands(cutoffs: Cutoffs) -> list[Band]:
+    out: list[Band] = []
+    low = 0.0
     for band in cutoffs.bands:
         high = None if band.upper is None else float(band.upper)
         out.append(Band(label=band.label, low=low, high=high))
@@ -76,7 +81,8 @@ def _bands(cutoffs) -> list[Band]:
 def activity_trend(history: PatientHistory) -> list[Trend]:
     """DAS28 (ESR, else CRP: the one DAS28 preference, as ``decisions.activity.das28_of``) and SDAI
     for every assessment that allows them."""
-    das, sdai = [], []
+    das: list[TrendPoint] = []
+    sdai: list[TrendPoint] = []
     for entry in history.assessments:
         scores = assessment_scores(entry)
         das28 = scores.get("das28_esr") or scores.get("das28_crp")
@@ -184,8 +190,8 @@ def due_status(history: PatientHistory, today: date, planned_date: date | None =
 class ScheduleRow(BaseModel):
     number: int
     date: date
-    earliest: date | None
-    latest: date | None
+    earliest: _Date | None
+    latest: _Date | None
     given: Infusion | None = None
 
 
@@ -217,7 +223,9 @@ def infusion_schedule(
         for i, inf in enumerate(given, start=1)
     ]
     number, when = _next_date(history, today, planned_date)
-    for n in range(number, number + (upcoming if when else 0)):
+    if when is None:
+        return rows
+    for n in range(number, number + upcoming):
         day = when if n == number else rows[-1].date + timedelta(days=round(_gap_weeks(n, interval_weeks) * 7))
         half = timedelta(days=_window(n))
         rows.append(ScheduleRow(number=n, date=day, earliest=day - half, latest=day + half))

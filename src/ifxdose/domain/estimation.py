@@ -12,6 +12,7 @@ their assumptions, doses, levels, the :class:`Problem`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class Estimate:
     parameters: dict[str, float]
     warnings: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         obs = self.observations
         return {
             "model": self.model.name,

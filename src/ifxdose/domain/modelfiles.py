@@ -84,7 +84,7 @@ def model_from_text(text: str, name: str) -> PKModel | GeneralModel:
         ) from None
 
 
-def load_model(name_or_path: str | os.PathLike) -> PKModel | GeneralModel:
+def load_model(name_or_path: str | os.PathLike[str]) -> PKModel | GeneralModel:
     """A library model by name, a file by path, or NAME.toml from $IFXDOSE_MODELS_DIR."""
     s = str(name_or_path)
     if s in list_models():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from ifxdose.core.errors import InputError, MissingExtraError
 from ifxdose.core.pk.general import LANGUAGE, load_general_text
@@ -28,13 +29,13 @@ from ifxdose.core.pk.general import LANGUAGE, load_general_text
 _DATA_ITEMS = {"AMT", "RATE", "DV", "MDV", "EVID", "CMT", "SS", "II", "ADDL", "ID", "PCMT", "CALL", "NEWIND", "ICALL"}
 
 
-def _printer():
+def _printer() -> Any:
     from sympy.printing.str import StrPrinter
 
-    class Printer(StrPrinter):
+    class Printer(StrPrinter):  # type: ignore[misc]  # sympy ships no type information
         """sympy -> the expression language (docs/model-language.md)."""
 
-        def _print_Piecewise(self, expr):
+        def _print_Piecewise(self, expr: Any) -> str:
             out = None
             for value, cond in reversed(expr.args):
                 v = self._print(value)
@@ -47,61 +48,61 @@ def _printer():
                     out = v
             return f"({out})"
 
-        def _print_Equality(self, expr):
+        def _print_Equality(self, expr: Any) -> str:
             return f"({self._print(expr.lhs)} == {self._print(expr.rhs)})"
 
-        def _print_Unequality(self, expr):
+        def _print_Unequality(self, expr: Any) -> str:
             return f"({self._print(expr.lhs)} != {self._print(expr.rhs)})"
 
-        def _print_Relational(self, expr):
+        def _print_Relational(self, expr: Any) -> str:
             return f"({self._print(expr.lhs)} {expr.rel_op} {self._print(expr.rhs)})"
 
-        def _print_And(self, expr):
+        def _print_And(self, expr: Any) -> str:
             return "(" + " & ".join(self._print(a) for a in expr.args) + ")"
 
-        def _print_Or(self, expr):
+        def _print_Or(self, expr: Any) -> str:
             return "(" + " | ".join(self._print(a) for a in expr.args) + ")"
 
-        def _print_Not(self, expr):
+        def _print_Not(self, expr: Any) -> str:
             return f"~{self._print(expr.args[0])}"
 
-        def _print_Abs(self, expr):
+        def _print_Abs(self, expr: Any) -> str:
             return f"abs({self._print(expr.args[0])})"
 
-        def _fold(self, name, expr):
+        def _fold(self, name: str, expr: Any) -> str:
             """Nested two-argument calls: sympy's n-ary Max(a, b, c) -> max(max(a, b), c)."""
-            args = [self._print(a) for a in expr.args]
+            args: list[str] = [self._print(a) for a in expr.args]
             out = args[0]
             for a in args[1:]:
                 out = f"{name}({out}, {a})"
             return out
 
-        def _print_Max(self, expr):
+        def _print_Max(self, expr: Any) -> str:
             return self._fold("max", expr)
 
-        def _print_Min(self, expr):
+        def _print_Min(self, expr: Any) -> str:
             return self._fold("min", expr)
 
-        def _print_Exp1(self, expr):
+        def _print_Exp1(self, expr: Any) -> str:
             return "exp(1)"
 
-        def _print_Pi(self, expr):
+        def _print_Pi(self, expr: Any) -> str:
             return repr(3.141592653589793)
 
-        def _print_Float(self, expr):
+        def _print_Float(self, expr: Any) -> str:
             return repr(float(expr))
 
-        def _print_Rational(self, expr):
+        def _print_Rational(self, expr: Any) -> str:
             return f"({expr.p}/{expr.q})"
 
-        def _print_BooleanTrue(self, expr):
+        def _print_BooleanTrue(self, expr: Any) -> str:
             return "1"
 
-        def _print_BooleanFalse(self, expr):
+        def _print_BooleanFalse(self, expr: Any) -> str:
             return "0"
 
-        def _print_AppliedUndef(self, expr):  # A_CENTRAL(t) -> CENTRAL
-            name = expr.func.__name__
+        def _print_AppliedUndef(self, expr: Any) -> str:  # A_CENTRAL(t) -> CENTRAL
+            name: str = expr.func.__name__
             return name[2:] if name.startswith("A_") else name
 
     return Printer()
@@ -143,7 +144,7 @@ def import_control_stream(text: str, name: str) -> tuple[str, list[str]]:
     thetas = {k: v for k, v in params.items() if k not in var_names}
     notes: list[str] = []
 
-    def num(mat):
+    def num(mat: Any) -> list[list[float]]:
         return [
             [float(mat[i, j].subs({sympy.Symbol(k): v.init for k, v in params.items()})) for j in range(mat.shape[1])]
             for i in range(mat.shape[0])
@@ -154,7 +155,8 @@ def import_control_stream(text: str, name: str) -> tuple[str, list[str]]:
     amount_of = {a.func.__name__: c for a, c in zip(amount_list, comps)}
     amounts = set(amount_list)
     before = [(S(s.symbol), S(s.expression)) for s in st.before_odes if isinstance(s, Assignment)]
-    pk_lines, des_pre = [], []
+    pk_lines: list[str] = []
+    des_pre: list[str] = []
     assigned: set[str] = set()
     for sym, expr in before:
         line = f"{sym} = {pr(expr)}"
@@ -174,7 +176,7 @@ def import_control_stream(text: str, name: str) -> tuple[str, list[str]]:
         raise _refuse("A_0", "non-zero initial amounts")
     # $ERROR: substitute every statement into Y
     y = None
-    subs = {}
+    subs: dict[Any, Any] = {}
     for s in st.after_odes:
         if isinstance(s, Assignment):
             sym = S(s.symbol)

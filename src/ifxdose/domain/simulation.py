@@ -8,8 +8,9 @@ day the first value applies. A covariate change at a dose or sample time applies
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -42,12 +43,12 @@ class SimulationResult:
     time_days: np.ndarray
     concentration_mg_l: np.ndarray
     doses: list[Dose]
-    parameters: list[dict]
+    parameters: list[dict[str, Any]]
     covariates: dict[str, object]
     assumed_covariates: dict[str, float] = field(default_factory=dict)
     unused_covariates: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "model_version": self.model_version,
@@ -62,7 +63,7 @@ class SimulationResult:
         }
 
 
-def _dose_rows(regimen: Regimen, horizon_days: float, weight_at) -> list[Dose]:
+def _dose_rows(regimen: Regimen, horizon_days: float, weight_at: Callable[[float], float]) -> list[Dose]:
     """The regimen's doses within the horizon, in mg (mg/kg times the weight in force)."""
     return [
         Dose(d.time_days, d.amount_mg(weight_at(d.time_days)), d.duration_days, d.route)
@@ -70,7 +71,7 @@ def _dose_rows(regimen: Regimen, horizon_days: float, weight_at) -> list[Dose]:
     ]
 
 
-def _weight_lookup(starts: np.ndarray, values: dict[str, np.ndarray]):
+def _weight_lookup(starts: np.ndarray, values: dict[str, np.ndarray]) -> Callable[[float], float]:
     """The weight in force on a day (for mg/kg doses)."""
     if "weight_kg" not in values:
         raise InputError("weight_kg", None, "body weight is required, allowed range is (0, 350] kg")

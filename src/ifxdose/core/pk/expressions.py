@@ -17,20 +17,24 @@ from __future__ import annotations
 
 import ast
 import re
+import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit, logit, ndtr
 
 from ifxdose.core.errors import InputError
+from ifxdose.core.types import FloatArray
 
 
-def _where(cond, a, b):
-    return np.where(np.asarray(cond) != 0, a, b)
+def _where(cond: Any, a: Any, b: Any) -> FloatArray:
+    return np.asarray(np.where(np.asarray(cond) != 0, a, b), dtype=np.float64)
 
 
 #: Functions an expression may call (name -> implementation, number of arguments).
-FUNCTIONS: dict[str, tuple[object, int]] = {
+FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
     "exp": (np.exp, 1),
     "log": (np.log, 1),
     "log10": (np.log10, 1),
@@ -79,12 +83,12 @@ class _ToNumpy(ast.NodeTransformer):
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
-        parts, left = [], node.left
+        parts: list[ast.Compare] = []
+        left = node.left
         for op, right in zip(node.ops, node.comparators):
             parts.append(ast.Compare(left=left, ops=[op], comparators=[right]))
             left = right
-        expr = parts[0]
-        expr = ast.Call(func=ast.Name(id="__float", ctx=ast.Load()), args=[expr], keywords=[])
+        expr: ast.expr = ast.Call(func=ast.Name(id="__float", ctx=ast.Load()), args=[parts[0]], keywords=[])
         for p in parts[1:]:
             nxt = ast.Call(func=ast.Name(id="__float", ctx=ast.Load()), args=[p], keywords=[])
             expr = ast.Call(func=ast.Name(id="__and", ctx=ast.Load()), args=[expr, nxt], keywords=[])
@@ -115,7 +119,7 @@ class Statement:
     target: str
     source: str
     names: frozenset[str]  # names read
-    code: object
+    code: types.CodeType
 
 
 def _check(tree: ast.AST, text: str, where: str) -> set[str]:
@@ -146,7 +150,7 @@ def _check(tree: ast.AST, text: str, where: str) -> set[str]:
                 raise InputError(where, text, f"bad name {node.id!r}: names start with a letter")
             names.add(node.id)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             names.discard(node.func.id)
     return names
 
@@ -196,15 +200,16 @@ class Block:
         return tuple(s.target for s in self.statements)
 
     def reads(self) -> set[str]:
-        defined, read = set(), set()
+        defined: set[str] = set()
+        read: set[str] = set()
         for s in self.statements:
             read |= set(s.names) - defined
             defined.add(s.target)
         return read
 
-    def run(self, namespace: dict[str, object]) -> dict[str, object]:
+    def run(self, namespace: Mapping[str, Any]) -> dict[str, Any]:
         """Evaluate every statement into (a copy of) ``namespace``; returns it."""
-        env: dict[str, object] = {"__builtins__": {}, **HELPERS}
+        env: dict[str, Any] = {"__builtins__": {}, **HELPERS}
         env.update({k: f for k, (f, _) in FUNCTIONS.items()})
         env.update(namespace)
         with np.errstate(all="ignore"):
@@ -213,24 +218,24 @@ class Block:
         return {k: v for k, v in env.items() if k not in FUNCTIONS and not k.startswith("__")}
 
 
-def _as_float(x):
+def _as_float(x: Any) -> FloatArray:
     return np.asarray(x, dtype=float)
 
 
-def _and(a, b):
-    return np.logical_and(np.asarray(a) != 0, np.asarray(b) != 0).astype(float)
+def _and(a: Any, b: Any) -> FloatArray:
+    return np.asarray(np.logical_and(np.asarray(a) != 0, np.asarray(b) != 0), dtype=np.float64)
 
 
-def _or(a, b):
-    return np.logical_or(np.asarray(a) != 0, np.asarray(b) != 0).astype(float)
+def _or(a: Any, b: Any) -> FloatArray:
+    return np.asarray(np.logical_or(np.asarray(a) != 0, np.asarray(b) != 0), dtype=np.float64)
 
 
-def _not(a):
-    return (np.asarray(a) == 0).astype(float)
+def _not(a: Any) -> FloatArray:
+    return np.asarray(np.asarray(a) == 0, dtype=np.float64)
 
 
 #: Helpers the compiled code calls (names no model can write: they start with underscores).
-HELPERS = {"__float": _as_float, "__and": _and, "__or": _or, "__not": _not}
+HELPERS: dict[str, Callable[..., FloatArray]] = {"__float": _as_float, "__and": _and, "__or": _or, "__not": _not}
 
 
 def compile_block(

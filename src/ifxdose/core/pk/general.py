@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -191,7 +192,7 @@ class GeneralModel:
 
 
 # ------------------------------------------------------------------------------ loading
-def _value(name: str, v) -> Value:
+def _value(name: str, v: Any) -> Value:
     if isinstance(v, (int, float)):
         return Value(float(v))
     if not isinstance(v, dict) or "value" not in v:
@@ -199,7 +200,7 @@ def _value(name: str, v) -> Value:
     return Value(float(v["value"]), str(v.get("unit", "")), str(v.get("grade", "P")), str(v.get("source", "")))
 
 
-def _omega(section: dict, key: str, names: tuple[str, ...]) -> np.ndarray:
+def _omega(section: dict[str, Any], key: str, names: tuple[str, ...]) -> np.ndarray:
     k = len(names)
     if k == 0:
         return np.zeros((0, 0))
@@ -218,7 +219,7 @@ def _omega(section: dict, key: str, names: tuple[str, ...]) -> np.ndarray:
     return om
 
 
-def parse_general_model(doc: dict, name: str, text: str = "") -> GeneralModel:
+def parse_general_model(doc: dict[str, Any], name: str, text: str = "") -> GeneralModel:
     """Build a GeneralModel from a parsed TOML document (``language = "ifxdose-model/1"``)."""
     if doc.get("language") != LANGUAGE:
         raise InputError("language", doc.get("language"), f"expected {LANGUAGE!r}")
@@ -579,12 +580,14 @@ class Engine:
         kap = None if kappa is None or kappa.shape[-1] == 0 else kappa[:, self.rec.occ, :]
         return self.model.pk_values(self.covs, eta, kap, self.rec.time)
 
-    def _mod(self, p: dict, kind: str, cmt: int, r: int, default: float) -> np.ndarray:
+    def _mod(
+        self, p: dict[str, np.ndarray], kind: str, cmt: int, r: int | np.integer[Any], default: float
+    ) -> np.ndarray:
         name = self.model.modifier(kind, cmt)
         N = next(iter(p.values())).shape[0] if p else 1
         return p[name][:, r] if name in p else np.full(N, default)
 
-    def _dose_entries(self, p: dict, N: int) -> list[_Entry]:
+    def _dose_entries(self, p: dict[str, np.ndarray], N: int) -> list[_Entry]:
         rec, out = self.rec, []
         for r in np.nonzero((rec.evid == 1) | (rec.evid == 4))[0]:
             cmt = int(rec.cmt[r]) or self.model.default_dose_cmt
@@ -632,7 +635,13 @@ class Engine:
         return np.transpose(f[1:] - f[0:1], (1, 2, 0))  # K[:, i, j] = d(dA_i)/dA_j
 
     def _advance(
-        self, A: np.ndarray, rate: np.ndarray, h: float, p_rec: dict, K: np.ndarray | None, cache: dict | None = None
+        self,
+        A: np.ndarray,
+        rate: np.ndarray,
+        h: float,
+        p_rec: dict[str, np.ndarray],
+        K: np.ndarray | None,
+        cache: dict[tuple[int, float, bytes], np.ndarray] | None = None,
     ) -> np.ndarray:
         if h <= 0 or (not np.any(A) and not np.any(rate)):
             return A
@@ -647,18 +656,23 @@ class Engine:
                 E = expm_batch(M)
                 if cache is not None:
                     cache[key] = E
-            return np.einsum("nij,nj->ni", E[:, :n, :n], A) + E[:, :n, n]
+            out: np.ndarray = np.einsum("nij,nj->ni", E[:, :n, :n], A) + E[:, :n, n]
+            return out
         N, n = A.shape
 
-        def f(_t, y):
-            return (_rhs(self.model, p_rec, y.reshape(N, n)) + rate).ravel()
+        def f(_t: float, y: np.ndarray) -> np.ndarray:
+            dy: np.ndarray = (_rhs(self.model, p_rec, y.reshape(N, n)) + rate).ravel()
+            return dy
 
         sol = solve_ivp(f, (0.0, h), A.ravel(), method="LSODA", rtol=ODE_RTOL, atol=ODE_ATOL)
         if not sol.success:
             raise RuntimeError(f"ODE integration failed for subject {self.rec.id}: {sol.message}")
-        return sol.y[:, -1].reshape(N, n)
+        end: np.ndarray = sol.y[:, -1].reshape(N, n)
+        return end
 
-    def _steady_state(self, e: _Entry, r: int, ii: float, p_rec: dict, K: np.ndarray | None) -> np.ndarray:
+    def _steady_state(
+        self, e: _Entry, r: int, ii: float, p_rec: dict[str, np.ndarray], K: np.ndarray | None
+    ) -> np.ndarray:
         """Amounts at the SS dose record's time for an infinite train of entry ``e`` every ``ii``."""
         N, n = e.amount.shape[0], self.n
         lag = e.time - self.rec.time[r]
@@ -673,7 +687,7 @@ class Engine:
         rate = np.zeros((N, n))
         rate[:, e.cmt] = np.where(e.duration > 0, e.amount / np.where(e.duration > 0, e.duration, 1.0), 0.0)
 
-        def cycle(A0):  # one interval starting at the entry, state just before the next entry
+        def cycle(A0: np.ndarray) -> np.ndarray:  # one interval starting at the entry, state just before the next entry
             A = A0 + d
             if np.any(e.duration > 0):
                 dur = float(e.duration.max())
@@ -709,7 +723,9 @@ class Engine:
             y = self._advance_each(y + d, ii - lag, p_rec, K)
         return y
 
-    def _advance_each(self, A, h, p_rec, K):
+    def _advance_each(
+        self, A: np.ndarray, h: np.ndarray, p_rec: dict[str, np.ndarray], K: np.ndarray | None
+    ) -> np.ndarray:
         out = np.empty_like(A)
         for hv in np.unique(h):
             m = h == hv
@@ -742,7 +758,7 @@ class Engine:
         all_t = all_t[np.isfinite(all_t)]
         last_obs_t = rec.time[obs_idx].max() if obs_idx.size else -np.inf
         all_t = all_t[all_t <= last_obs_t]
-        groups: dict[int, list] = {}
+        groups: dict[int, list[tuple[tuple[int, int], str, int, np.ndarray]]] = {}
         everyone = np.ones(N, dtype=bool)
         for a in acts:
             t0 = a[2][0]
@@ -770,7 +786,7 @@ class Engine:
         for r in range(1, R):
             canonical[r] = canonical[r - 1] if same[r - 1] else r
 
-        def K_at(r):
+        def K_at(r: int) -> np.ndarray | None:
             if self.use_ode:
                 return None
             r = int(canonical[r])
@@ -780,7 +796,9 @@ class Engine:
 
         A = np.zeros((N, n))
         rate = np.zeros((N, n))
-        expm_cache: dict = {}  # (rate matrices, step, input rates) -> propagator, within this call
+        expm_cache: dict[
+            tuple[int, float, bytes], np.ndarray
+        ] = {}  # (rate matrices, step, input rates) -> propagator, within this call
         t_prev = all_t[0] if all_t.size else 0.0
         obs_pos = {int(r): j for j, r in enumerate(obs_idx)}
         for u, t in enumerate(all_t):
@@ -830,7 +848,7 @@ class Engine:
             if cols.size == 0:
                 continue
             r = obs_idx[cols]
-            ns = {k: v[:, r] for k, v in p.items()}
+            ns: dict[str, Any] = {k: v[:, r] for k, v in p.items()}
             ns.update({k: v.value for k, v in self.model.thetas.items()})
             ns.update({k: v[None, r] for k, v in self.covs.items()})
             ns.update({c: amounts[:, cols, j] for j, c in enumerate(self.model.compartments)})
@@ -847,7 +865,7 @@ class Engine:
         return f, w
 
 
-def _eval(st: Statement, ns: dict) -> np.ndarray:
+def _eval(st: Statement, ns: dict[str, Any]) -> np.ndarray:
     from ifxdose.core.pk.expressions import FUNCTIONS, HELPERS
 
     env = {"__builtins__": {}, **HELPERS, **{k: fn for k, (fn, _) in FUNCTIONS.items()}, **ns}

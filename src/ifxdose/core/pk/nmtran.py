@@ -60,7 +60,7 @@ def read_nmtran(text: str) -> list[Records]:
     if dup:
         raise InputError("data header", dup[0], "column names must be unique")
     raw_header = [h.strip() for h in next(csv.reader(io.StringIO(lines[0])))]
-    cols: dict[str, list] = {h: [] for h in header}
+    cols: dict[str, list[tuple[int, str]]] = {h: [] for h in header}
     for i, row in enumerate(reader, start=1):
         if len(row) != len(header):
             raise InputError(f"row {i}", len(row), f"{len(header)} fields as in the header are required")
@@ -97,7 +97,7 @@ def read_nmtran(text: str) -> list[Records]:
     blq = item("BLQ", 0.0) if "BLQ" in cols else item("CENS", 0.0)
     lloq = item("LLOQ", np.nan)
 
-    def bad(mask, col, allowed):
+    def bad(mask: np.ndarray, col: str, allowed: str) -> None:
         if np.any(mask):
             j = int(np.nonzero(mask)[0][0])
             vals = {

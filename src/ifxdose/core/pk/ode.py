@@ -13,6 +13,9 @@ tolerances for speed when 1e-6 agreement is not needed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -23,23 +26,27 @@ from ifxdose.core.pk.linear import n_states, rate_matrix
 MG_L_PER_NM = 0.1442
 
 
-def _qss_free(ctot, rtot, kss):
+def _qss_free(ctot: Any, rtot: Any, kss: float) -> Any:
     """Free drug from the quasi-steady-state quadratic (Gibiansky 2008 QSS approximation)."""
     b = ctot - rtot - kss
     return 0.5 * (b + np.sqrt(np.maximum(b * b + 4.0 * kss * ctot, 0.0)))
 
 
-def _system(structure: str, p: dict[str, float]):
+#: (n_states, rhs(A, input_rate), observe(A) -> mg/L, initial state)
+System = tuple[int, Callable[[np.ndarray, np.ndarray], np.ndarray], Callable[[np.ndarray], Any], np.ndarray]
+
+
+def _system(structure: str, p: dict[str, float]) -> System:
     """Return (n_states, rhs(A, input_rate), observe(A) -> mg/L, initial state)."""
     if structure in ("1cmt", "2cmt", "3cmt"):
-        K = rate_matrix(structure, p)
+        K = rate_matrix(structure, {k: np.asarray(v) for k, v in p.items()})
         n = K.shape[0]
         return n, (lambda A, r: K @ A + r), (lambda A: A[0] / p["V1"]), np.zeros(n)
     cl, v1, q, v2 = p["CL"], p["V1"], p["Q"], p["V2"]
     if structure == "2cmt_tmdd_qss":  # Berends 2019 eqs 9-13, concentrations in mg/L
         kss, kint, kdeg, bmax = p["KSS"], p["KINT"], p["KDEG"], p["BMAX"]
 
-        def rhs(A, r):
+        def rhs(A: np.ndarray, r: np.ndarray) -> np.ndarray:
             ctot = A[0] / v1
             cf = _qss_free(ctot, A[2], kss)
             cplx = A[2] * cf / (kss + cf)
@@ -58,7 +65,7 @@ def _system(structure: str, p: dict[str, float]):
         r0, r0_p = p["R0"], p["R0_P"]
         to_nm = 1.0 / (v1 * MG_L_PER_NM)
 
-        def rhs(A, r):
+        def rhs(A: np.ndarray, r: np.ndarray) -> np.ndarray:
             c, cp = A[0] * to_nm, A[1] * to_nm
             cf, cpf = _qss_free(c, A[2], kss), _qss_free(cp, A[3], kss_p)
             dc = -k10 * cf - k12 * cf + k21 * cpf - kint * (c - cf)
@@ -72,7 +79,7 @@ def _system(structure: str, p: dict[str, float]):
                 ]
             )
 
-        def observe(A):  # unbound infliximab (the Tours ELISA measures free drug)
+        def observe(A: np.ndarray) -> Any:  # unbound infliximab (the Tours ELISA measures free drug)
             return _qss_free(A[0] * to_nm, A[2], kss) * MG_L_PER_NM
 
         return 4, rhs, observe, np.array([0.0, 0.0, r0, r0_p])
@@ -100,7 +107,10 @@ def simulate_ode(
     times, kinds, payload = build_schedule(doses, segment_start_days, obs_days)
     linear = structure in ("1cmt", "2cmt", "3cmt")
     for i in range(P) if patients is None else patients:
-        seg_params = lambda s: {k: float(v[i, s]) for k, v in params.items()}  # noqa: E731
+
+        def seg_params(s: int) -> dict[str, float]:
+            return {k: float(v[i, s]) for k, v in params.items()}
+
         p = seg_params(0)
         n, rhs, observe, state = _system(structure, p)
         depot = n_states(structure, True) - 1 if linear and "KA" in p else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import numpy.typing as npt
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.events import DoseTable
@@ -16,7 +17,7 @@ from ifxdose.core.pk.ode import simulate_ode
 ENGINES = ("auto", "closed-form", "ode")
 
 
-def _checked(model: PKModel, engine: str, obs_days) -> np.ndarray:
+def _checked(model: PKModel, engine: str, obs_days: npt.ArrayLike) -> np.ndarray:
     if engine not in ENGINES:
         raise InputError("engine", engine, f"allowed values are {', '.join(ENGINES)}")
     if engine == "closed-form" and not model.is_linear:
@@ -27,7 +28,16 @@ def _checked(model: PKModel, engine: str, obs_days) -> np.ndarray:
     return obs
 
 
-def _chunk(model, params, segment_start_days, doses, obs, sl, linear: bool, out=None) -> np.ndarray:
+def _chunk(
+    model: PKModel,
+    params: dict[str, np.ndarray],
+    segment_start_days: np.ndarray,
+    doses: DoseTable,
+    obs: np.ndarray,
+    sl: slice,
+    linear: bool,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     part = DoseTable(doses.time_days[sl], doses.amount_mg[sl], doses.duration_days[sl], doses.route[sl])
     p = {k: v[sl] for k, v in params.items()}
     seg = segment_start_days[sl]

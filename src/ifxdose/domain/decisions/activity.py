@@ -45,28 +45,39 @@ class Activity:
         return f"{self.score} {self.value} on {self.when} ({self.category})"
 
 
-def _same_day(visit: JointAssessment, labs: list[LabEntry], name: str):
-    value = getattr(visit, name)
+def _same_day(visit: JointAssessment, labs: list[LabEntry], name: str) -> float | None:
+    value: float | None = getattr(visit, name)
     if value is not None:
         return value
-    return next((getattr(x, name) for x in labs if x.date == visit.date and getattr(x, name) is not None), None)
+    same: float | None = next(
+        (getattr(x, name) for x in labs if x.date == visit.date and getattr(x, name) is not None), None
+    )
+    return same
+
+
+def _category(s: scores.Score) -> Category:
+    """The score's category as an activity category (every RA score has these four)."""
+    for c in ("remission", "low", "moderate", "high"):
+        if s.category == c:
+            return c
+    raise ValueError(f"{s.measure}: unexpected category {s.category!r}")
 
 
 def score_visit(visit: JointAssessment, labs: list[LabEntry]) -> Activity:
     crp = _same_day(visit, labs, "crp_mg_l")
     esr = _same_day(visit, labs, "esr_mm_h")
-    common = dict(tjc28=visit.tjc28, sjc28=visit.sjc28)
+    tjc, sjc = visit.tjc28, visit.sjc28
     if crp is not None and visit.ptga_mm is not None and visit.phga_mm is not None:
-        s, name = scores.sdai(**common, crp_mg_l=crp, ptga_mm=visit.ptga_mm, phga_mm=visit.phga_mm), "SDAI"
+        s, name = scores.sdai(tjc28=tjc, sjc28=sjc, crp_mg_l=crp, ptga_mm=visit.ptga_mm, phga_mm=visit.phga_mm), "SDAI"
     elif esr is not None:
-        s, name = scores.das28_esr(**common, esr_mm_h=esr, ptga_mm=visit.ptga_mm), "DAS28-ESR"
+        s, name = scores.das28_esr(tjc28=tjc, sjc28=sjc, esr_mm_h=esr, ptga_mm=visit.ptga_mm), "DAS28-ESR"
     elif crp is not None:
-        s, name = scores.das28_crp(**common, crp_mg_l=crp, ptga_mm=visit.ptga_mm), "DAS28-CRP"
+        s, name = scores.das28_crp(tjc28=tjc, sjc28=sjc, crp_mg_l=crp, ptga_mm=visit.ptga_mm), "DAS28-CRP"
     elif visit.ptga_mm is not None and visit.phga_mm is not None:
-        s, name = scores.cdai(**common, ptga_mm=visit.ptga_mm, phga_mm=visit.phga_mm), "CDAI"
+        s, name = scores.cdai(tjc28=tjc, sjc28=sjc, ptga_mm=visit.ptga_mm, phga_mm=visit.phga_mm), "CDAI"
     else:
         return Activity("unknown")
-    return Activity(s.category, name, Decimal(s.decided_on), visit.date)
+    return Activity(_category(s), name, Decimal(s.decided_on), visit.date)
 
 
 def das28_of(visit: JointAssessment, labs: list[LabEntry]) -> Decimal | None:

@@ -121,4 +121,5 @@ def ada_status(history: PatientHistory, today: date) -> AdaStatus:
 def ada_switch_mask(positive: np.ndarray, titre_ug_l_: np.ndarray, level_below_lloq: np.ndarray) -> np.ndarray:
     """Vectorised :attr:`AdaStatus.switch` for trial arms (NaN titre = not in µg/L)."""
     high = np.nan_to_num(np.asarray(titre_ug_l_, float), nan=-1.0) >= ADA_STOP_UG_L
-    return np.asarray(positive, bool) & (high | np.asarray(level_below_lloq, bool))
+    switch: np.ndarray = np.asarray(positive, bool) & (high | np.asarray(level_below_lloq, bool))
+    return switch

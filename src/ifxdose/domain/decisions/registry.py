@@ -7,7 +7,10 @@ The built-in policies register themselves when ``ifxdose.domain.policies`` is im
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from ifxdose.domain.policies.base import DosingPolicy
 
 from ifxdose.core.errors import InputError
 
@@ -36,12 +39,13 @@ def list_policies() -> list[str]:
     return sorted(registered())
 
 
-def get_policy(name: str, **params: Any):
+def get_policy(name: str, **params: Any) -> DosingPolicy:
     """A policy by name; ``params`` override its configurable defaults (e.g. ``rules="us"``)."""
     factories = registered()
     if name not in factories:
         raise InputError("policy", name, f"known policies are {', '.join(sorted(factories))}")
     try:
-        return factories[name](**params)
+        policy: DosingPolicy = factories[name](**params)
+        return policy
     except TypeError as exc:
         raise InputError("policy parameters", sorted(params), str(exc)) from None

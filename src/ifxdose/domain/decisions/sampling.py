@@ -62,7 +62,7 @@ class Sample:
         return f"{self.kind} level {value} on {self.when:%Y-%m-%d %H:%M}"
 
 
-def _fmt(when) -> str:
+def _fmt(when: date | datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M") if isinstance(when, datetime) else when.isoformat()
 
 

@@ -17,6 +17,9 @@ from ifxdose.core.errors import check_range
 from ifxdose.domain.dosing.label import load_rules
 from ifxdose.domain.dosing.regimen import Regimen
 
+#: ``date`` for annotations inside models that have a field called ``date``.
+_Date = date
+
 INDUCTION_WINDOW_DAYS = 3  # Assumption: local practice
 MAINTENANCE_WINDOW_DAYS = 7  # Assumption: local practice
 INDUCTION_INFUSIONS = len(load_rules("jp").induction_weeks)  # label: weeks 0, 2, 6 (seed S0), from the rule data
@@ -31,8 +34,8 @@ class CalendarEntry(BaseModel):
 
     number: int
     date: date
-    earliest: date
-    latest: date
+    earliest: _Date
+    latest: _Date
     week: float
     dose: float
     dose_unit: str

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -45,7 +45,7 @@ class RegimenSyntaxError(InputError):
         self.args = (f"regimen: {shown} in {text!r}: expected {expected}",)
 
     def __str__(self) -> str:
-        return self.args[0]
+        return str(self.args[0])
 
 
 def _num(x: float) -> str:
@@ -198,7 +198,7 @@ class _Parser:
     def peek(self) -> str:
         return self.tokens[self.i][0] if self.i < len(self.tokens) else ""
 
-    def fail(self, expected: str):
+    def fail(self, expected: str) -> NoReturn:
         word, col = self.tokens[self.i] if self.i < len(self.tokens) else ("", len(self.text) + 1)
         raise RegimenSyntaxError(self.text, word, col, expected)
 
@@ -223,8 +223,8 @@ class _Parser:
     def unit(self) -> str:
         return _UNITS[self.take(*_UNITS)]
 
-    def clause(self) -> dict:
-        c: dict = {"dose": self.number("the dose")}
+    def clause(self) -> dict[str, Any]:
+        c: dict[str, Any] = {"dose": self.number("the dose")}
         if c["dose"] == 0:
             self.i -= 1
             self.fail("a dose > 0")

@@ -180,11 +180,13 @@ class Outcome(_Record):
             raise ValueError(f"{self.name}: give value, or low and high")
         if (self.ci_low is None) != (self.ci_high is None):
             raise ValueError(f"{self.name}: give both ci_low and ci_high")
-        if self.ci_low is not None and not (self.value is not None and self.ci_low <= self.value <= self.ci_high):
+        if self.ci_low is not None and not (
+            self.value is not None and self.ci_high is not None and self.ci_low <= self.value <= self.ci_high
+        ):
             raise ValueError(f"{self.name}: a CI needs a value inside it")
         if self.count is not None and self.total is not None and self.count > self.total:
             raise ValueError(f"{self.name}: count > total")
-        if self.unit == "%" and None not in (self.count, self.total, self.value):
+        if self.unit == "%" and self.count is not None and self.total is not None and self.value is not None:
             if abs(100 * self.count / self.total - self.value) > 0.6:
                 raise ValueError(f"{self.name}: {self.count}/{self.total} is not {self.value} %")
         if self.source == "seed" and not self.seed_text:
@@ -265,8 +267,8 @@ class Study(_Record):
 
     def arms_n_total(self) -> int | None:
         """Sum of arm sizes when every arm has one, else None."""
-        sizes = [a.n for a in self.arms]
-        return None if any(n is None for n in sizes) else sum(sizes)
+        sizes = [a.n for a in self.arms if a.n is not None]
+        return sum(sizes) if len(sizes) == len(self.arms) else None
 
     def find_outcomes(self, name: str | None = None, arm: str | None = None) -> list[Outcome]:
         """Outcomes whose name contains ``name`` (case-insensitive) and whose arm is ``arm``."""

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from ifxdose.domain.decisions.registry import _REGISTRY, get_policy, list_policies, register_policy
-from ifxdose.domain.policies.base import Decision, PatientState, Plan, Policy, record
+from ifxdose.domain.policies.base import Decision, DosingPolicy, PatientState, Plan, Policy, record
 from ifxdose.domain.policies.escalation import StartEscalation
 from ifxdose.domain.policies.fixed import FixedRegimenPolicy, fixed_policies
 from ifxdose.domain.policies.interval import IntervalShortening
@@ -34,7 +34,7 @@ def _with_replay(factory: Callable[..., Policy]) -> Callable[..., Policy]:
     return make
 
 
-def _model_informed(**params: Any):
+def _model_informed(**params: Any) -> DosingPolicy:
     from ifxdose.domain.recommend import ModelInformedPolicy
 
     return ModelInformedPolicy(**params)

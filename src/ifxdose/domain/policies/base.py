@@ -26,7 +26,7 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -39,7 +39,7 @@ from ifxdose.domain.decisions.cite import cite
 from ifxdose.domain.decisions.nextvisit import LOW_LEVEL_MG_L, NextVisit, next_visit
 from ifxdose.domain.dosing.label import Flag, check_infusion, mtx_flags
 from ifxdose.domain.dosing.vials import Rounding
-from ifxdose.domain.patient import Infusion, Level, PatientHistory, as_date
+from ifxdose.domain.patient import AdaResult, Infusion, JointAssessment, Level, PatientHistory, as_date
 
 Action = Literal["infuse", "stop", "switch", "wait"]
 #: Label induction, read from the label rule data (seed S0): weeks 0, 2, 6 at 3 mg/kg.
@@ -167,18 +167,18 @@ class PatientState:
         )
         return Level(date=due, value_mg_l=round(predicted, 3))
 
-    def latest_ada(self):
+    def latest_ada(self) -> AdaResult | None:
         known = [a for a in self.history.ada if a.date <= self.today]
         return known[-1] if known else None
 
-    def baseline_assessment(self):
+    def baseline_assessment(self) -> JointAssessment | None:
         """Assumption: the baseline is the last assessment on or before the first infusion date."""
         if not self.infusions:
             return None
         known = [a for a in self.history.assessments if a.date <= self.history.reference_date]
         return known[-1] if known else None
 
-    def visit_assessment(self):
+    def visit_assessment(self) -> JointAssessment | None:
         """The latest assessment since the previous infusion (``decisions.activity``)."""
         return act.visit_assessment(self.history, self.today) if self.infusions else None
 
@@ -200,11 +200,31 @@ def predicted_trough_mg_l(history: PatientHistory, when: dt.datetime) -> float |
             _PREDICTED.clear()
         try:
             est = estimate(history, n_samples=200, seed=0)
-            conc = build_problem(history, est.model).predict(est.posterior.eta, [history.day_of(when)])[:, 0]
+            conc = build_problem(history, est.model).predict(est.posterior.eta, np.array([history.day_of(when)]))[:, 0]
             _PREDICTED[key] = float(np.median(conc))
         except InputError:
             _PREDICTED[key] = None
     return _PREDICTED[key]
+
+
+class DosingPolicy(Protocol):
+    """What the registry hands out: a :class:`Policy`, or ``recommend``'s ``ModelInformedPolicy``."""
+
+    replay: bool
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def citation(self) -> str: ...
+
+    @property
+    def seed_tags(self) -> tuple[str, ...]: ...
+
+    def decide(self, history: PatientHistory, today: date) -> Decision: ...
 
 
 class Policy(ABC):
@@ -233,7 +253,7 @@ class Policy(ABC):
         ada = ada_rules.ada_status(state.history, today)
         warnings += ada.warnings
         reaction = reactions.reaction_status(state.history, today)
-        stop = None
+        stop: tuple[Literal["stop", "switch"], str, list[str]] | None = None
         if reaction.severity == "severe":
             stop = ("stop", reaction.stop_reason(), reaction.citations())
         elif ada.switch:
@@ -314,7 +334,11 @@ class Policy(ABC):
             [*plan.citations, cite("label-jp-stepwise"), cite("felson-2011")],
         )
 
-    def _final(self, ctx, decision: Decision) -> Decision:
+    def _final(
+        self,
+        ctx: tuple[PatientState, ada_rules.AdaStatus, reactions.ReactionStatus, list[str]],
+        decision: Decision,
+    ) -> Decision:
         state, ada, reaction, _ = ctx
         s = state.sample()
         low = s is not None and (s.level.below_lloq or (s.level.value_mg_l or 0.0) < LOW_LEVEL_MG_L)

@@ -20,11 +20,11 @@ _HORIZON_DAYS = 3650.0
 class FixedRegimenPolicy(Policy):
     """A regimen given as written, whatever the patient's state."""
 
-    name: str  # type: ignore[misc]
-    title: str  # type: ignore[misc]
+    name: str
+    title: str
     regimen: str
-    citation: str  # type: ignore[misc]
-    seed_tags: tuple[str, ...] = ()  # type: ignore[misc]
+    citation: str
+    seed_tags: tuple[str, ...] = ()
     rules: str = "jp"
 
     def __post_init__(self) -> None:

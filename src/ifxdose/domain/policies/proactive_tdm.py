@@ -14,6 +14,7 @@ from typing import Literal
 from ifxdose.domain.decisions.activity import das28_of
 from ifxdose.domain.decisions.cite import cite
 from ifxdose.domain.decisions.table import HIGH_TROUGH_MG_L
+from ifxdose.domain.patient import Level
 from ifxdose.domain.policies.base import PatientState, Plan, Policy, warning
 from ifxdose.domain.policies.steps import step_down, step_up
 from ifxdose.domain.policies.troughs import describe, trough_band
@@ -61,7 +62,7 @@ class NordrumTdm(Policy):
             return _no_trough(dose, interval)
         return self._on_trough(level, dose, interval)
 
-    def _on_trough(self, level, dose: float, interval: float) -> Plan:
+    def _on_trough(self, level: Level, dose: float, interval: float) -> Plan:
         seen = describe(level)
         band = trough_band(level, self.low_mg_l, self.high_mg_l, high_inclusive=True)
         target = f"{self.low_mg_l:g}-{self.high_mg_l:g} mg/L"

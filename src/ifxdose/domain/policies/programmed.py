@@ -20,6 +20,7 @@ from typing import Literal
 from ifxdose.core.errors import InputError
 from ifxdose.domain import scores
 from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.patient import JointAssessment
 from ifxdose.domain.policies.base import LABEL_INTERVAL_WEEKS, PatientState, Plan, Policy
 
 RRRR = cite("rrrr")
@@ -55,8 +56,8 @@ class RrrrProgrammed(Policy):
 
     def __post_init__(self) -> None:
         if self.arm == "standard":
-            self.name = "rrrr-standard"  # type: ignore[misc]
-            self.title = "RRRR standard arm: label dosing, stop at week 54 in SDAI remission"  # type: ignore[misc]
+            self.name = "rrrr-standard"
+            self.title = "RRRR standard arm: label dosing, stop at week 54 in SDAI remission"
 
     def plan(self, state: PatientState) -> Plan:
         n = state.n_given
@@ -117,7 +118,7 @@ class RrrrProgrammed(Policy):
         )
 
     @staticmethod
-    def _sdai(state: PatientState, visit) -> Decimal | None:
+    def _sdai(state: PatientState, visit: JointAssessment) -> Decimal | None:
         crp = visit.crp_mg_l
         if crp is None:
             crp = next(

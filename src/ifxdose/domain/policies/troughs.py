@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 from ifxdose.domain.patient import Level, as_date
 
@@ -28,7 +32,9 @@ def trough_band(level: Level, low_mg_l: float, high_mg_l: float = float("inf"), 
     return "target"
 
 
-def band_array(level_mg_l, low_mg_l: float, high_mg_l: float = float("inf"), *, high_inclusive: bool):
+def band_array(
+    level_mg_l: npt.ArrayLike, low_mg_l: float, high_mg_l: float = float("inf"), *, high_inclusive: bool
+) -> npt.NDArray[np.str_]:
     """Vectorised :func:`trough_band` for measured values (trial arms): an array of
     "low" / "target" / "high" (a result below the LLOQ is given as a value below ``low_mg_l``)."""
     import numpy as np

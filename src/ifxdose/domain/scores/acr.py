@@ -40,7 +40,7 @@ from ifxdose.domain.scores._improvement import improvement_pct, item_change
 from ifxdose.domain.scores._units import in_canonical
 from ifxdose.domain.scores.results import ItemChange, Score
 
-LEVELS = (20, 50, 70)
+LEVELS: tuple[Literal[20, 50, 70], ...] = (20, 50, 70)
 SECONDARY_NEEDED = 3
 Apr = Literal["auto", "crp", "esr"]
 
@@ -101,7 +101,7 @@ class AcrResponse(BaseModel):
     missing: list[str]
 
 
-def _choose_apr(base: dict, follow: dict, apr: Apr) -> str | None:
+def _choose_apr(base: dict[str, Any], follow: dict[str, Any], apr: Apr) -> str | None:
     if apr != "auto":
         key = "crp_mg_l" if apr == "crp" else "esr_mm_h"
         if base[key] is None or follow[key] is None:
@@ -162,11 +162,12 @@ def acr_n(
     """ACR-N (Assumption, unverified definition): min(%TJC, %SJC, median of the other 5)."""
     pairs, _used = _pairs(baseline, followup, apr)
     pcts = [improvement_pct(b, f) for _name, b, f in pairs]
-    if any(p is None for p in pcts):
+    known = [p for p in pcts if p is not None]
+    if len(known) != len(pcts):
         missing = [name for (name, _b, _f), p in zip(pairs, pcts) if p is None]
         raise InputError("acr_n", missing, "all 7 core-set measures with a baseline > 0 are required at both visits")
-    joints, others = pcts[:2], sorted(pcts[2:])  # type: ignore[type-var]
-    value = min(*joints, others[2])  # type: ignore[type-var]
+    joints, others = known[:2], sorted(known[2:])
+    value = min(*joints, others[2])
     return Score(
         measure="ACR-N (assumed definition)",
         value=float(value),

@@ -96,7 +96,7 @@ class Assessment(BaseModel):
     mtss_change: SharpChange | None = None
 
 
-def _single_visit(cutoffs: CutoffName) -> dict[str, tuple[Callable[..., Any], tuple]]:
+def _single_visit(cutoffs: CutoffName) -> dict[str, tuple[Callable[..., Any], tuple[Any, ...]]]:
     """measure -> (function, groups of alternative keys; every group must be given)."""
     return {
         "das28_esr": (partial(das28_esr, cutoffs=cutoffs), (("tjc28",), ("sjc28",), ("esr_mm_h",))),
@@ -112,7 +112,7 @@ def _single_visit(cutoffs: CutoffName) -> dict[str, tuple[Callable[..., Any], tu
 _OPTIONAL = {"das28_esr": _PTGA, "das28_crp": _PTGA}
 
 
-def _compute(name: str, func: Callable[..., Any], groups: tuple, given: dict[str, Any]) -> Any:
+def _compute(name: str, func: Callable[..., Any], groups: tuple[Any, ...], given: dict[str, Any]) -> Any:
     if not all(any(key in given for key in group) for group in groups):
         return None
     keys = {key for group in groups for key in group} | set(_OPTIONAL.get(name, ()))
@@ -135,7 +135,7 @@ def _core_set(visit: Visit) -> CoreSet | None:
     return CoreSet(**given) if {"tjc68", "sjc66"} <= given.keys() else None
 
 
-def _responses(baseline: Visit, visit: Visit, now: dict[str, Any], base: dict[str, Any]) -> dict:
+def _responses(baseline: Visit, visit: Visit, now: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "eular_esr": _eular(base["das28_esr"], now["das28_esr"]),
         "eular_crp": _eular(base["das28_crp"], now["das28_crp"]),
