@@ -145,7 +145,7 @@ class PlannedDose:
     time_days: float
     dose: float
     dose_unit: str
-    route: str
+    route: Literal["iv", "sc"]
     duration_days: float
 
     def amount_mg(self, weight_kg: float) -> float:
