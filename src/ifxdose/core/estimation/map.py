@@ -27,8 +27,9 @@ from scipy.optimize import differential_evolution
 from scipy.special import ndtri
 from scipy.stats import qmc
 
+from ifxdose.core.estimation import compiled as _compiled
 from ifxdose.core.estimation.objective import Observations, objective
-from ifxdose.core.estimation.problem import Problem
+from ifxdose.core.estimation.problem import ComplexStepUnsupported, Problem
 
 FD_STEP = 1e-5  #: central-difference step in eta units
 MAX_ABS_Z = 5.0  #: Assumption (numerical check, not literature): an eta beyond 5 prior SDs is a bound hit
@@ -49,12 +50,35 @@ class MapResult:
     warnings: list[str] = field(default_factory=list)  # a MapResult only exists if every check passed
 
 
+#: Complex-step increment (Squire & Trapp, SIAM Rev 1998;40:110): Im f(x + i h) / h is f'(x)
+#: to round-off for an analytic f; no subtraction, so h can be tiny.
+CS_STEP = 1e-20
+#: Assumption (numerical): Hessian = central differences of exact gradients with this step.
+HESSIAN_STEP = 1e-4
+
+
+def complex_step_ok(problem: Problem) -> bool:
+    """Whether the prediction path is analytic in eta with complex arithmetic: a library model
+    with 1 or 2 states (closed-form eigenpairs; LAPACK's iterative eigensolver is not exact
+    in the imaginary part, and the ODE engine is real)."""
+    model = getattr(problem, "model", None)
+    if model is None or hasattr(problem, "data_ofv") or not getattr(model, "is_linear", False):
+        return False
+    return model.structure == "2cmt" and not model.has_depot or model.structure == "1cmt"
+
+
 class _Derivatives:
-    """OFV, gradient and Hessian at x from one batch of 1 + 2k + 2k(k-1) points, cached by x."""
+    """OFV, gradient and Hessian at batches of points, from one objective batch per call.
+
+    Library models with 1-2 states: exact gradient by the complex step, Hessian by central
+    differences of exact gradients ((1 + 2k) k complex points per point). Otherwise (general
+    language, TMDD, 3 compartments): central differences of the OFV (1 + 2k + 2k(k-1) points).
+    """
 
     def __init__(self, problem: Problem, obs: Observations, omega_inv: np.ndarray, counter: list[int]) -> None:
         k = problem.n_eta
         self.k, self.problem, self.obs, self.omega_inv, self.counter = k, problem, obs, omega_inv, counter
+        self.complex = k > 0 and complex_step_ok(problem)
         h = FD_STEP * 10  # second differences need a larger step than first ones
         E = np.eye(k) * h
         pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
@@ -62,27 +86,37 @@ class _Derivatives:
         self.steps = np.vstack(
             [np.zeros(k), E, -E] + [np.array([E[i] + E[j], E[i] - E[j], -E[i] + E[j], -E[i] - E[j]]) for i, j in pairs]
         ).reshape(-1, k)
+        I = np.eye(k)
+        base = np.vstack([np.zeros(k), HESSIAN_STEP * I, -HESSIAN_STEP * I])  # (1 + 2k, k)
+        self.cs_points = base[:, None, :] + 1j * CS_STEP * I[None, :, :]  # (1 + 2k, k, k)
         self._x = None
 
     def _eval(self, x: np.ndarray) -> None:
         if self._x is not None and np.array_equal(x, self._x):
             return
-        k, h = self.k, self.h
-        v = objective(self.problem, self.obs, x[None, :] + self.steps, self.omega_inv)
-        self.counter[0] += len(self.steps)
-        self._x = x.copy()
-        f0, fp, fm = v[0], v[1 : k + 1], v[k + 1 : 2 * k + 1]
-        if not np.all(np.isfinite(v)):
-            self.f, self.g, self.H = np.inf, np.zeros(k), np.eye(k)
-            return
-        H = np.diag((fp - 2 * f0 + fm) / h**2)
-        for n, (i, j) in enumerate(self.pairs):
-            pp, pm, mp, mm = v[2 * k + 1 + 4 * n : 2 * k + 5 + 4 * n]
-            H[i, j] = H[j, i] = (pp - pm - mp + mm) / (4 * h * h)
-        self.f, self.g, self.H = float(f0), (fp - fm) / (2 * h), H
+        self.many(np.asarray(x, float)[None, :])
 
-    def many(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """OFV (S,), gradients (S, k), Hessians (S, k, k) at S points from one objective batch."""
+    def _many_complex(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k, S = self.k, X.shape[0]
+        pts = X[:, None, None, :] + self.cs_points[None]  # (S, 1 + 2k, k, k)
+        try:
+            v = objective(self.problem, self.obs, pts.reshape(-1, k), self.omega_inv)
+        except ComplexStepUnsupported:  # e.g. an ill-conditioned patient routed to the (real) ODE
+            self.complex = False
+            return self._many_fd(X)
+        self.counter[0] += S * (1 + 2 * k) * k
+        v = v.reshape(S, 1 + 2 * k, k)
+        f0 = v[:, 0, 0].real.copy()
+        grads = v.imag / CS_STEP  # (S, 1 + 2k, k)
+        G = grads[:, 0, :].copy()
+        H = np.swapaxes((grads[:, 1 : k + 1, :] - grads[:, k + 1 :, :]) / (2 * HESSIAN_STEP), 1, 2)
+        H = 0.5 * (H + np.swapaxes(H, 1, 2))
+        bad = ~np.all(np.isfinite(v.real) & np.isfinite(grads), axis=(1, 2))
+        f0 = np.where(bad, np.inf, f0)
+        G[bad], H[bad] = 0.0, np.eye(k)
+        return f0, G, H
+
+    def _many_fd(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         k, h, S = self.k, self.h, X.shape[0]
         v = objective(self.problem, self.obs, (X[:, None, :] + self.steps[None]).reshape(-1, k), self.omega_inv)
         self.counter[0] += S * len(self.steps)
@@ -98,8 +132,13 @@ class _Derivatives:
         bad = ~np.all(np.isfinite(v), axis=1)
         f0 = np.where(bad, np.inf, f0)
         G[bad], H[bad] = 0.0, np.eye(k)
-        for s in range(S):  # cache the last point for fun/jac/hess
-            self._x, self.f, self.g, self.H = X[s].copy(), float(f0[s]), G[s].copy(), H[s].copy()
+        return f0, G, H
+
+    def many(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """OFV (S,), gradients (S, k), Hessians (S, k, k) at S points from one objective batch."""
+        f0, G, H = self._many_complex(X) if self.complex else self._many_fd(X)
+        s = X.shape[0] - 1  # cache the last point for fun/jac/hess
+        self._x, self.f, self.g, self.H = X[s].copy(), float(f0[s]), G[s].copy(), H[s].copy()
         return f0, G, H
 
     def fun(self, x):
@@ -237,25 +276,16 @@ def _global_search(problem, obs, omega_inv: np.ndarray, L: np.ndarray, counter: 
     return L @ res.x
 
 
-def estimate_map(problem: Problem, obs: Observations) -> MapResult:
-    """MAP estimate of the random effects for one patient (or one NM-TRAN subject)."""
-    omega = getattr(problem, "omega", problem.model.omega)
-    names = getattr(problem, "eta_names", problem.model.eta_parameters)
-    omega_inv = np.linalg.inv(omega)
-    sd = np.sqrt(np.diag(omega))
-    L = np.linalg.cholesky(omega)
-    counter = [0]
-    # stage 1: screen (prior mode, +-1.5 SD axes, quasi-random prior points) in one batch
-    screen = _screen_points(omega)
+def _stages_python(
+    problem: Problem, obs: Observations, omega_inv: np.ndarray, L: np.ndarray, screen: np.ndarray, counter: list[int]
+) -> tuple[float, list[dict], "_Derivatives"]:
+    """Stages 1-2 on the NumPy path: (OFV at the prior mode, runs, derivative provider)."""
     screen_ofv = objective(problem, obs, screen, omega_inv)
     counter[0] += len(screen)
     ofv0 = float(screen_ofv[0])
     if not np.isfinite(ofv0) and not np.any(np.isfinite(screen_ofv)):
-        raise EstimationError(
-            "the objective is not finite at the prior mode or any screening point "
-            "(check the levels against the doses: a level far above what any dose can give?)"
-        )
-    order = [int(i) for i in np.argsort(screen_ofv) if np.isfinite(screen_ofv[i])]
+        raise EstimationError(NOTHING_FINITE)
+    order = [int(i) for i in np.argsort(screen_ofv, kind="mergesort") if np.isfinite(screen_ofv[i])]
     chosen = [order[0]] + ([0] if order[0] != 0 else [])
     white = np.linalg.solve(L, screen.T).T
     far = [i for i in order if i not in chosen and np.all(np.linalg.norm(white[chosen] - white[i], axis=1) > 1.0)]
@@ -269,20 +299,141 @@ def estimate_map(problem: Problem, obs: Observations) -> MapResult:
         {"start": x0.tolist(), "eta": x, "ofv": float(f), "gradient_norm": float(np.linalg.norm(g)), "message": m}
         for x0, x, m, f, g in zip(starts, xs, messages, fs, gs)
     ]
+    return ofv0, runs, d
+
+
+NOTHING_FINITE = (
+    "the objective is not finite at the prior mode or any screening point "
+    "(check the levels against the doses: a level far above what any dose can give?)"
+)
+MAX_ITER = 100
+
+
+def _compiled_runs(fits: _compiled.Fits, p: int) -> tuple[float, list[dict]]:
+    n = int(fits.n_starts[p]) + int(fits.global_search[p])
+    msgs = _compiled.messages(fits.status[p, :n], fits.iters[p, :n], MAX_ITER)
+    if fits.global_search[p]:
+        msgs[-1] += " (global search)"
+    runs = [
+        {
+            "start": fits.starts[p, c].tolist(),
+            "eta": fits.xs[p, c].copy(),
+            "ofv": float(fits.fs[p, c]),
+            "gradient_norm": float(np.linalg.norm(fits.gs[p, c])),
+            "message": msgs[c],
+        }
+        for c in range(n)
+    ]
+    return float(fits.screen_ofv[p, 0]), runs
+
+
+def estimate_map(problem: Problem, obs: Observations) -> MapResult:
+    """MAP estimate of the random effects for one patient (or one NM-TRAN subject).
+
+    Stages 1-2 run compiled (:mod:`ifxdose.core.estimation.compiled`) when the problem is
+    eligible and numba is loaded, else on the NumPy path; stages 2b-3 are shared."""
+    omega = getattr(problem, "omega", problem.model.omega)
+    omega_inv = np.linalg.inv(omega)
+    L = np.linalg.cholesky(omega)
+    screen = _screen_points(omega)
+    if _compiled.eligible(problem) and _compiled.use_compiled(1):
+        packed = _compiled.pack([problem], [obs])
+        if packed is not None:
+            fits = _compiled.fit(packed, screen, np.linalg.solve(L, screen.T).T, L, 1e-6, MAX_ITER)
+            return _finish_compiled(problem, obs, fits, 0, omega, omega_inv, L)
+    counter = [0]
+    ofv0, runs, d = _stages_python(problem, obs, omega_inv, L, screen, counter)
+    return _finish(problem, obs, ofv0, runs, d, omega, omega_inv, L, counter)
+
+
+def _finish_compiled(
+    problem: Problem,
+    obs: Observations,
+    fits: _compiled.Fits,
+    p: int,
+    omega: np.ndarray,
+    omega_inv: np.ndarray,
+    L: np.ndarray,
+) -> MapResult:
+    """Stages 2b-3 after compiled stages 1-2 (the NumPy path if the compiled one declined)."""
+    n = int(fits.n_starts[p])
+    counter = [0]
+    if n < 0:  # ill-conditioned eigenvectors somewhere: the NumPy path routes those to the ODE
+        ofv0, runs, d = _stages_python(problem, obs, omega_inv, L, _screen_points(omega), counter)
+        return _finish(problem, obs, ofv0, runs, d, omega, omega_inv, L, counter)
+    if n == 0:
+        raise EstimationError(NOTHING_FINITE)
+    ofv0, runs = _compiled_runs(fits, p)
+    counter[0] = int(fits.n_evaluations[p])
+    global_run = runs.pop() if fits.global_search[p] else None
+    return _finish(problem, obs, ofv0, runs, None, omega, omega_inv, L, counter, global_run)
+
+
+def estimate_map_batch(
+    problems: list[Problem], observations: list[Observations], parallel: bool = True
+) -> list[MapResult | EstimationError]:
+    """MAP for many patients: the result (or the :class:`EstimationError`) of
+    :func:`estimate_map` for each, in order. Eligible patients of one model run through the
+    compiled stages 1-2 in one call (``parallel``: over threads); the rest one by one."""
+    if len(problems) != len(observations):
+        raise ValueError("one Observations per Problem")
+    packed = _compiled.pack(problems, observations) if _compiled.use_compiled(len(problems)) else None
+    out: list[MapResult | EstimationError] = []
+    if packed is None:
+        for pr, ob in zip(problems, observations):
+            try:
+                out.append(estimate_map(pr, ob))
+            except EstimationError as exc:
+                out.append(exc)
+        return out
+    omega = problems[0].model.omega
+    omega_inv = np.linalg.inv(omega)
+    L = np.linalg.cholesky(omega)
+    screen = _screen_points(omega)
+    fits = _compiled.fit(packed, screen, np.linalg.solve(L, screen.T).T, L, 1e-6, MAX_ITER, parallel=parallel)
+    for p, (pr, ob) in enumerate(zip(problems, observations)):
+        try:
+            out.append(_finish_compiled(pr, ob, fits, p, omega, omega_inv, L))
+        except EstimationError as exc:
+            out.append(exc)
+    return out
+
+
+def _finish(
+    problem: Problem,
+    obs: Observations,
+    ofv0: float,
+    runs: list[dict],
+    d: "_Derivatives | None",
+    omega: np.ndarray,
+    omega_inv: np.ndarray,
+    L: np.ndarray,
+    counter: list[int],
+    global_run: dict | None = None,
+) -> MapResult:
+    """Stages 2b (multimodality certificate) and 3 (checks). ``global_run``: the compiled
+    path's global-search run, when it made one."""
+    names = getattr(problem, "eta_names", None) or problem.model.eta_parameters
+    sd = np.sqrt(np.diag(omega))
     best = min(runs, key=lambda r: r["ofv"])
     warnings = []
     disagree = [r for r in runs if np.isfinite(r["ofv"]) and r["ofv"] - best["ofv"] > OFV_TOL]
     if disagree:
         # stage 2b: the posterior looks multimodal -> a coarse global search, then Newton from its point
-        x_g = _global_search(problem, obs, omega_inv, L, counter)
-        xg, mg, fg, gg = _newton_multi(d, x_g[None, :])
-        run_g = {
-            "start": x_g.tolist(),
-            "eta": xg[0],
-            "ofv": float(fg[0]),
-            "gradient_norm": float(np.linalg.norm(gg[0])),
-            "message": mg[0] + " (global search)",
-        }
+        if global_run is not None:
+            run_g = global_run
+        else:
+            if d is None:
+                d = _Derivatives(problem, obs, omega_inv, counter)
+            x_g = _global_search(problem, obs, omega_inv, L, counter)
+            xg, mg, fg, gg = _newton_multi(d, x_g[None, :])
+            run_g = {
+                "start": x_g.tolist(),
+                "eta": xg[0],
+                "ofv": float(fg[0]),
+                "gradient_norm": float(np.linalg.norm(gg[0])),
+                "message": mg[0] + " (global search)",
+            }
         runs.append(run_g)
         if run_g["ofv"] < best["ofv"] - OFV_TOL:
             best = run_g

@@ -47,8 +47,11 @@ class Observations:
 
 
 def objective(problem: Problem, obs: Observations, eta: np.ndarray, omega_inv: np.ndarray | None = None) -> np.ndarray:
-    """OFV (N,) for a batch of etas (N, k). Non-finite predictions give +inf."""
-    eta = np.atleast_2d(np.asarray(eta, float))
+    """OFV (N,) for a batch of etas (N, k). Non-finite predictions give +inf. Complex etas
+    (complex step) give the complex OFV, analytic in eta (log_ndtr and log are)."""
+    eta = np.atleast_2d(np.asarray(eta))
+    if not np.iscomplexobj(eta):
+        eta = eta.astype(float)
     model = problem.model
     if omega_inv is None:
         omega_inv = problem.omega_inv

@@ -20,6 +20,16 @@ from ifxdose.core.pk.simulate import simulate_concentrations
 SUPERPOSE_MAX_CELLS = 2_000_000
 
 
+class ComplexStepUnsupported(Exception):
+    """A complex-step evaluation met a path that is not analytic in eta (the ODE engine)."""
+
+
+def _as_eta(eta: np.ndarray) -> np.ndarray:
+    """(N, k) float array, or complex for complex-step derivatives."""
+    eta = np.atleast_2d(np.asarray(eta))
+    return eta if np.iscomplexobj(eta) else eta.astype(float)
+
+
 class Problem:
     """A patient: model, covariate segments, doses. Predicts concentrations for eta batches."""
 
@@ -56,7 +66,7 @@ class Problem:
 
     def parameters(self, eta: np.ndarray) -> dict[str, np.ndarray]:
         """Individual parameters (N, S) for etas (N, k)."""
-        eta = np.atleast_2d(np.asarray(eta, float))
+        eta = _as_eta(eta)
         varied = self._eta_index
         out = {
             k: (
@@ -69,8 +79,10 @@ class Problem:
         return out
 
     def predict(self, eta: np.ndarray, times_days: np.ndarray) -> np.ndarray:
-        """Concentrations (N, T) in mg/L for N eta vectors at the given times."""
-        eta = np.atleast_2d(np.asarray(eta, float))
+        """Concentrations (N, T) in mg/L for N eta vectors at the given times (complex etas:
+        complex step through the closed form; :class:`ComplexStepUnsupported` if the ODE is needed)."""
+        eta = _as_eta(eta)
+        cplx = np.iscomplexobj(eta)
         times = np.asarray(times_days, float)
         N = eta.shape[0]
         params = self.parameters(eta)
@@ -100,6 +112,8 @@ class Problem:
         )
         seg = np.broadcast_to(self.segment_start_days, (N, self.segment_start_days.size))
         if not self.model.is_linear:
+            if cplx:
+                raise ComplexStepUnsupported("the ODE engine is real")
             return simulate_concentrations(
                 self.model, {k: np.ascontiguousarray(v) for k, v in params.items()}, seg, doses, times, engine="ode"
             )
@@ -108,6 +122,8 @@ class Problem:
             self._schedules[key] = shared_schedule(self._table, self.segment_start_days[None, :], times)
         conc, ill = simulate_shared(self.model.structure, params, doses, times.size, self._schedules[key])
         if ill.any():  # rare: ill-conditioned eigenvectors, use the ODE for those etas
+            if cplx:
+                raise ComplexStepUnsupported("ill-conditioned eigenvectors go to the (real) ODE engine")
             idx = np.nonzero(ill)[0]
             sub = {k: np.ascontiguousarray(v[idx]) for k, v in params.items()}
             sub_doses = DoseTable(

@@ -74,6 +74,17 @@ def kernel():
     return _STATE["fn"]
 
 
+def compiled_allowed() -> bool:
+    """Whether compiled code may run here: enabled, not a forked child, the main thread (see
+    :func:`use_kernel`)."""
+    return bool(KERNEL_ENABLED and not _STATE.get("forked") and threading.current_thread() is threading.main_thread())
+
+
+def loaded() -> bool:
+    """Whether the simulation kernel (hence numba) is already loaded in this process."""
+    return _STATE.get("fn") is not None
+
+
 def use_kernel(n_patients: int, n_events: int) -> bool:
     """Whether a job of ``n_patients`` x ``n_events`` should run on the compiled kernel.
 

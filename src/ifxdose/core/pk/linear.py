@@ -31,7 +31,7 @@ def rate_matrix(structure: str, params: dict[str, np.ndarray]) -> np.ndarray:
     """The matrix K (..., n, n) of dA/dt = K A for amounts [central, peripheral(s), depot]."""
     cl, v1 = params["CL"], params["V1"]
     n = n_states(structure, "KA" in params)
-    K = np.zeros(np.shape(cl) + (n, n))
+    K = np.zeros(np.shape(cl) + (n, n), dtype=np.result_type(*params.values(), float))  # complex for the complex step
     K[..., 0, 0] = -cl / v1
     for i, (q, v) in enumerate([("Q", "V2"), ("Q3", "V3")][: {"1cmt": 0, "2cmt": 1, "3cmt": 2}[structure]], start=1):
         k1i, ki1 = params[q] / v1, params[q] / params[v]
@@ -57,7 +57,7 @@ def _eigen_2x2(K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lam_fast = half_tr - root  # most negative
     lam_slow = (a * d - b * c) / lam_fast  # product of roots = det, avoids cancellation
     lam = np.stack([lam_fast, lam_slow], axis=-1)
-    V = np.empty(K.shape)
+    V = np.empty(K.shape, dtype=K.dtype)
     V[..., 0, :] = b[..., None]
     V[..., 1, :] = lam - a[..., None]
     return lam, V
@@ -305,12 +305,13 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     """
     P, T = doses.n_patients, n_obs
     times, kinds, payload = schedule
-    if use_kernel(P, times.size):
+    dtype = np.result_type(*params.values(), doses.amount_mg, float)  # complex: complex-step derivatives
+    if dtype.kind != "c" and use_kernel(P, times.size):
         return _run_kernel(structure, params, doses, schedule, T, bool(np.isfinite(times[kinds == OBS]).all()), out)
     note_numpy_work(P, times.size)
     lam_all, V_all, W_all, ill = _eigen_all(structure, params)
     n = lam_all.shape[-1]
-    conc = np.full((P, T), np.nan, order="F") if out is None else out
+    conc = np.full((P, T), np.nan, order="F", dtype=dtype) if out is None else out
 
     def segment(s):
         V, W = V_all[:, s], W_all[:, s]
@@ -320,11 +321,11 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
         return lam, V, W, c_row, f_sc
 
     lam, V, W, c_row, f_sc = segment(0)
-    z = np.zeros((n, P))
-    rate = np.zeros((P, n))
+    z = np.zeros((n, P), dtype=dtype)
+    rate = np.zeros((P, n), dtype=dtype)
     active = np.zeros(n, dtype=np.int32)
     rz = None  # (n, P) eigen-coordinates of the infusion rate; None while nothing infuses
-    tmp = np.empty((n, P))
+    tmp = np.empty((n, P), dtype=dtype)
     t_prev, cache = times[0], {}  # step length -> (exp(lam h), expm1(lam h)/lam), per segment
     for t, kind, pl in zip(times, kinds, payload):
         if not np.isfinite(t):

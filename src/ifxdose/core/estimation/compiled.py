@@ -1,0 +1,281 @@
+"""Compiled MAP (numba) for the common case, one patient or a batch of patients in one call.
+
+Eligible: a library model with linear 1- or 2-compartment structure, no SC depot,
+covariates constant over the history (one segment), IV doses (bolus or infusion), random
+effects on CL, V1, Q or V2 — the RA default (``ifxdose_ra_mbma``) and the TDM cases. The
+body (:mod:`ifxdose.core.estimation.map_numba`) runs stages 1-2 of
+:func:`ifxdose.core.estimation.map.estimate_map` (screen, start choice, damped Newton with
+exact complex-step gradient) in compiled code; stages 2b-3 (multimodality certificate,
+checks) stay in Python and are shared with the NumPy path, so both paths give the same
+answers (tested to 1e-6 in eta) and the same errors.
+
+When it runs: numba is loaded once the process has done ``MAP_MIN_FITS`` MAP fits (or the
+simulation kernel already loaded it, or a batch of that many patients is asked for).
+Assumption (tuning constant, not a correctness limit): 200 NumPy fits (~2-4 ms each on the
+2-core development machine) take about as long as importing numba and loading the cached
+machine code (~1 s); a CLI call or a clinic request never pays for the import.
+``IFXDOSE_KERNEL_MIN_WORK=0`` forces the compiled path; ``IFXDOSE_KERNEL=0`` disables it.
+Like the simulation kernel, only the main thread of an unforked process uses it
+(:func:`ifxdose.core.pk.kernel.compiled_allowed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.stats import qmc
+
+from ifxdose.core.pk import kernel as _kernel
+from ifxdose.core.pk.events import ROUTE_IV
+
+F64 = npt.NDArray[np.float64]
+
+MAP_MIN_FITS = 0 if _kernel.KERNEL_MIN_WORK == 0 else 200
+_PARAMS = ("CL", "V1", "Q", "V2")
+_STATE: dict[str, Any] = {"fits": 0}
+
+#: Assumption (numerical): the Hessian is the central difference of exact gradients with this
+#: step (eta units); its truncation error O(step^2) ~ 1e-8 only slows Newton's last digits,
+#: the gradient that decides convergence is exact.
+HESSIAN_STEP = 1e-4
+OFV_TOL = 1e-3  #: = map.OFV_TOL (two optima whose OFVs differ by more disagree)
+
+
+def module() -> ModuleType | None:
+    """The compiled module (numba imported on first call), or None if unavailable/disabled."""
+    if "mod" not in _STATE:
+        mod: ModuleType | None = None
+        if _kernel.KERNEL_ENABLED:
+            try:
+                from ifxdose.core.estimation import map_numba as mod
+            except ImportError:  # pragma: no cover - numba is a declared dependency
+                mod = None
+        _STATE["mod"] = mod
+    result: ModuleType | None = _STATE["mod"]
+    return result
+
+
+def use_compiled(n_fits: int) -> bool:
+    """Whether ``n_fits`` MAP fits about to run should take the compiled path (and count them)."""
+    if not _kernel.compiled_allowed():
+        return False
+    _STATE["fits"] = int(_STATE["fits"]) + n_fits
+    if _STATE.get("mod") is not None:
+        return True
+    if int(_STATE["fits"]) >= MAP_MIN_FITS or _kernel.loaded():
+        return module() is not None
+    return False
+
+
+@dataclass(frozen=True)
+class Packed:
+    """P patients' data as padded arrays (doses (P, D), levels (P, T); NaN pads)."""
+
+    tv: F64
+    eta_param: npt.NDArray[np.int64]
+    two_cmt: bool
+    dose_t: F64
+    dose_amt: F64
+    dose_dur: F64
+    n_dose: npt.NDArray[np.int64]
+    obs_t: F64
+    y: F64
+    lloq: F64
+    blq: npt.NDArray[np.bool_]
+    n_obs: npt.NDArray[np.int64]
+    omega_inv: F64
+    add: float
+    prop: float
+
+    def args(self) -> tuple[Any, ...]:
+        return (
+            self.tv,
+            self.eta_param,
+            self.two_cmt,
+            self.dose_t,
+            self.dose_amt,
+            self.dose_dur,
+            self.n_dose,
+            self.obs_t,
+            self.y,
+            self.lloq,
+            self.blq,
+            self.n_obs,
+            self.omega_inv,
+            self.add,
+            self.prop,
+        )
+
+
+def eligible(problem: Any) -> bool:
+    """Whether a problem can take the compiled path (see the module docstring)."""
+    model = getattr(problem, "model", None)
+    if model is None or not hasattr(problem, "typical") or hasattr(problem, "data_ofv"):
+        return False
+    if model.structure not in ("1cmt", "2cmt") or model.has_depot or problem.segment_start_days.size != 1:
+        return False
+    if not set(model.eta_parameters) <= set(_PARAMS):
+        return False
+    table = problem._table
+    return bool(np.all(table.route == ROUTE_IV))
+
+
+def pack(problems: list[Any], observations: list[Any]) -> Packed | None:
+    """Pack eligible problems sharing one model into arrays; None if any is not eligible."""
+    if not problems or not all(eligible(p) for p in problems):
+        return None
+    model = problems[0].model
+    if any(p.model is not model for p in problems):
+        return None
+    if any(not np.all(np.isfinite(o.time_days)) for o in observations):
+        return None
+    P = len(problems)
+    D = max(p._table.time_days.shape[1] for p in problems)
+    T = max(o.n for o in observations)
+    tv = np.zeros((P, 4))
+    tv[:, 3] = 1.0  # 1-compartment: Q = 0, V2 unused
+    dose_t, dose_amt, dose_dur = np.full((P, D), np.nan), np.zeros((P, D)), np.zeros((P, D))
+    obs_t, y, lloq = np.full((P, T), np.nan), np.full((P, T), np.nan), np.full((P, T), np.nan)
+    blq = np.zeros((P, T), dtype=np.bool_)
+    n_dose, n_obs = np.zeros(P, np.int64), np.zeros(P, np.int64)
+    for i, (p, o) in enumerate(zip(problems, observations)):
+        for j, name in enumerate(_PARAMS):
+            if name in p.typical:
+                tv[i, j] = float(p.typical[name][0])
+        t = p._table
+        d = t.time_days.shape[1]
+        dose_t[i, :d], dose_amt[i, :d], dose_dur[i, :d], n_dose[i] = (
+            t.time_days[0],
+            t.amount_mg[0],
+            t.duration_days[0],
+            d,
+        )
+        n = o.n
+        obs_t[i, :n], y[i, :n], lloq[i, :n], blq[i, :n], n_obs[i] = (
+            o.time_days,
+            o.value_mg_l,
+            o.lloq_mg_l,
+            o.below_lloq,
+            n,
+        )
+    return Packed(
+        tv,
+        np.array([_PARAMS.index(e) for e in model.eta_parameters], np.int64),
+        model.structure == "2cmt",
+        dose_t,
+        dose_amt,
+        dose_dur,
+        n_dose,
+        obs_t,
+        y,
+        lloq,
+        blq,
+        n_obs,
+        np.ascontiguousarray(np.linalg.inv(model.omega)),
+        float(model.residual_additive_mg_l),
+        float(model.residual_proportional),
+    )
+
+
+@dataclass(frozen=True)
+class Fits:
+    """Stages 1-2 for P patients: screen OFVs (P, Q), up to 3 starts each (P, 3, k) with the
+    Newton end points, OFVs, gradients, status codes, iterations, then in slot n_starts the
+    global-search run when ``global_search`` (P,); n_starts (P,) (0: nothing finite at the
+    screen, -1: ill-conditioned eigenvectors, use the NumPy/ODE path); objective evaluations."""
+
+    screen_ofv: F64
+    starts: F64
+    xs: F64
+    fs: F64
+    gs: F64
+    status: npt.NDArray[np.int64]
+    iters: npt.NDArray[np.int64]
+    n_starts: npt.NDArray[np.int64]
+    global_search: npt.NDArray[np.bool_]
+    n_evaluations: npt.NDArray[np.int64]
+
+
+#: Assumption (numerical design): the compiled path's global search (stage 2b, only when starts
+#: disagree) scans this many scrambled-Sobol points of the whitened box [-4, 4]^k and runs
+#: Newton from the best; the NumPy path runs differential evolution over the same box.
+N_GLOBAL = 1024
+
+
+@lru_cache(maxsize=16)
+def _global_points(k: int) -> F64:
+    return np.ascontiguousarray(8.0 * qmc.Sobol(k, scramble=True, seed=20261130).random(N_GLOBAL) - 4.0)
+
+
+def fit(packed: Packed, screen: F64, white: F64, L: F64, gtol: float, max_iter: int, parallel: bool = False) -> Fits:
+    """Run the compiled stages 1-2 (``parallel``: patients over threads)."""
+    mod = module()
+    if mod is None:
+        raise RuntimeError("the compiled MAP is not available (numba missing or IFXDOSE_KERNEL=0)")
+    P, Q, k = packed.tv.shape[0], screen.shape[0], screen.shape[1]
+    out = Fits(
+        np.full((P, Q), np.inf),
+        np.zeros((P, 4, k)),
+        np.zeros((P, 4, k)),
+        np.full((P, 4), np.inf),
+        np.zeros((P, 4, k)),
+        np.zeros((P, 4), np.int64),
+        np.zeros((P, 4), np.int64),
+        np.zeros(P, np.int64),
+        np.zeros(P, np.bool_),
+        np.zeros(P, np.int64),
+    )
+    fn = mod.fit_parallel if parallel and P > 1 else mod.fit_serial
+    fn(
+        np.ascontiguousarray(screen, float),
+        np.ascontiguousarray(white, float),
+        _global_points(k) @ np.ascontiguousarray(L, float).T if k else np.zeros((0, 0)),
+        OFV_TOL,
+        float(gtol),
+        int(max_iter),
+        HESSIAN_STEP,
+        *packed.args(),
+        out.screen_ofv,
+        out.starts,
+        out.xs,
+        out.fs,
+        out.gs,
+        out.status,
+        out.iters,
+        out.n_starts,
+        out.global_search,
+        out.n_evaluations,
+    )
+    return out
+
+
+def ofv_and_gradient(packed: Packed, X: F64, patient: int = 0) -> tuple[F64, F64]:
+    """Compiled OFV (N,) and exact gradient (N, k) at points X (N, k) (NaN: ill-conditioned)."""
+    mod = module()
+    if mod is None:
+        raise RuntimeError("the compiled MAP is not available (numba missing or IFXDOSE_KERNEL=0)")
+    X = np.ascontiguousarray(np.atleast_2d(X), float)
+    f, g = np.empty(X.shape[0]), np.empty(X.shape)
+    mod.ofv_points(X, int(patient), *packed.args(), f, g)
+    return f, g
+
+
+def messages(status: npt.NDArray[np.int64], iters: npt.NDArray[np.int64], max_iter: int) -> list[str]:
+    """The NumPy path's messages for the compiled status codes."""
+    text = {
+        0: "converged in {} iterations",
+        1: "converged in {} iterations (Newton decrement below round-off)",
+        2: "line search stalled after {} iterations",
+        3: f"stopped after {max_iter} iterations",
+        4: "objective not finite at the start",
+        5: "ill-conditioned eigenvectors",
+    }
+    return [
+        f"joined start {int(s) - 9} after {int(i)} iterations" if s >= 10 else text[int(s)].format(int(i))
+        for s, i in zip(status, iters)
+    ]
