@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from cds.hooks import ORDER_SELECT, assert_spec_card, hook_request, prefetch_of
 from ifxdose.adapters.cli import app as cli
-from ifxdose.adapters.web.engine import default_recommender
+from ifxdose.app.engine import default_recommender
 from ifxdose.domain.policies import get_policy
 from web.conftest import TODAY, example_history, underexposed_example_history
 

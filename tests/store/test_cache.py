@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ifxdose.adapters import store as st
-from ifxdose.adapters.web import services
+from ifxdose.app import clinic as services
 from ifxdose.domain import clinic
 from ifxdose.domain.patient import Infusion, PatientHistory, WeightEntry
 

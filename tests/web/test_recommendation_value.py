@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from ifxdose.adapters.web.engine import Recommender
+from ifxdose.app.engine import Recommender
 from ifxdose.domain.recommend import Recommendation
 from recs import make_option, make_recommendation
 from web.conftest import example_history, make_app, sign_in

@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import Locale
-from ifxdose.adapters.web.engine import Recommender
 from ifxdose.adapters.web.i18n import translator
 from ifxdose.adapters.web.settings import WebSettings
+from ifxdose.app.engine import Recommender
 from recs import make_recommendation
 from web.conftest import csrf_of, example_history, make_app, sign_in
 

@@ -132,32 +132,32 @@ def _recommendation(text: str):
 
 
 def _import_into_db(file: Path, *, tz: str, mapping, mode: str) -> None:
-    """Store the Bundle's patient; an existing one only with ``mode`` merge or replace."""
+    """Store the Bundle's patient (``ifxdose.app.fhir.import_bundle``, as the API does); an
+    existing one only with ``mode`` merge or replace."""
     from ifxdose.adapters import store as st
-    from ifxdose.adapters.fhir.importer import import_bundle
+    from ifxdose.app import fhir as use_cases
 
-    result = import_bundle(_read(file, "bundle"), mapping, tz=tz)
-    code = result.history.patient.id
     store = _clinic_store(create=True)
     try:
-        exists = any(p.code == code for p in st.list_patients(store, code))
-        if exists and mode == "refuse":
+        done = use_cases.import_bundle(
+            store, _read(file, "bundle"), user="cli", tz=tz, mapping=mapping, on_existing=mode
+        )
+    except st.Conflict as exc:
+        if mode == "refuse" and exc.field == "patient.id":
             raise InputError(
                 "patient.id",
-                code,
+                exc.value,
                 "a patient not yet stored (it is: --merge adds the Bundle's new entries, "
                 "--replace voids the recorded ones and stores the Bundle's)",
-            )
-        st.import_history(store, result.history, user="cli", on_existing="replace" if mode == "replace" else "merge")
-    except st.Conflict as exc:  # e.g. a merge with a different sex or birth year: exit 2, one line
-        typer.echo(f"error: {exc}", err=True)
+            ) from None
+        typer.echo(f"error: {exc}", err=True)  # e.g. a merge with a different sex or birth year: exit 2, one line
         raise typer.Exit(2) from None
     finally:
         store.close()
-    for line in result.skipped:
+    for line in done.skipped:
         typer.echo(f"skipped {line}", err=True)
-    done = {"merge": "merged into", "replace": "replaced the entries of"}
-    typer.echo(f"{done[mode] if exists else 'created'} patient {code}")
+    verb = {"merge": "merged into", "replace": "replaced the entries of"}
+    typer.echo(f"{'created' if done.created else verb[mode]} patient {done.patient}")
 
 
 def _clinic_store(*, create: bool):
@@ -166,9 +166,9 @@ def _clinic_store(*, create: bool):
     from sqlalchemy.engine import make_url
 
     from ifxdose.adapters.store import open_store
-    from ifxdose.adapters.web.settings import WebSettings
+    from ifxdose.app.settings import database_url
 
-    url = os.environ.get("IFXDOSE_DATABASE_URL", WebSettings.model_fields["database_url"].default)
+    url = database_url()
     database = make_url(url).database
     if (
         url.startswith("sqlite")
@@ -181,8 +181,8 @@ def _clinic_store(*, create: bool):
 
 
 def _export_stored(code: str, rec, *, tz: str, bundle_type: str) -> dict:
-    from ifxdose.adapters.fhir.clinic import export_patient
     from ifxdose.adapters.store import NotFound
+    from ifxdose.app.fhir import export_patient
 
     store = _clinic_store(create=False)
     try:

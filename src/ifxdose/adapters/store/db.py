@@ -61,7 +61,7 @@ class Store:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         #: Per-process memos of derived results keyed by the data versions they were derived
-        #: from (the database stays the source of truth; see ``web.services.worklist``).
+        #: from (the database stays the source of truth; see ``ifxdose.app.clinic.worklist``).
         self.memo: dict[str, Any] = {}
         self.memo_lock = threading.Lock()
 

@@ -16,12 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import Forbidden, SignInRequired
-from ifxdose.adapters.web.engine import Recommender, default_recommender
 from ifxdose.adapters.web.forms import describe_errors, from_input_error
 from ifxdose.adapters.web.guard import BodyGuard
 from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.sessions import COOKIE, SessionCodec
 from ifxdose.adapters.web.settings import WebSettings
+from ifxdose.app.engine import Recommender, default_recommender
 from ifxdose.core.errors import InputError
 
 log = logging.getLogger("ifxdose.web")

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ifxdose.adapters import store as st
-from ifxdose.adapters.web.engine import Recommender
+from ifxdose.app.engine import Recommender
 from ifxdose.domain.patient import PatientHistory
 
 CLINIC_NAME = "Fictional Demo Clinic / 架空デモ診療所"
@@ -131,7 +131,7 @@ def demo_histories(today: date) -> list[PatientHistory]:
 
 def seed_demo(store: st.Store, recommender: Recommender, today: date) -> None:
     """Accounts, patients, and a stored recommendation for two of them (idempotent per database)."""
-    from ifxdose.adapters.web.services import compute_recommendation
+    from ifxdose.app.clinic import recommend_and_store
 
     for username, role, locale in ACCOUNTS:
         try:
@@ -141,4 +141,4 @@ def seed_demo(store: st.Store, recommender: Recommender, today: date) -> None:
     for history in demo_histories(today):
         st.import_history(store, history, user="demo-seed")
     for code in ("DEMO-001", "DEMO-004"):
-        compute_recommendation(store, recommender, code, today, user="demo-seed")
+        recommend_and_store(store, recommender, code, today, user="demo-seed")

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ifxdose.app.settings import DEFAULT_DATABASE_URL
+
 DEFAULT_SECRET = "changethis"
 MIN_SECRET_CHARS = 32
 
@@ -25,7 +27,7 @@ class WebSettings(BaseSettings):
 
     mode: Literal["production", "demo", "test"] = "production"
     database_url: str = Field(
-        "sqlite:///ifxdose-data/clinic.sqlite3", description="SQLAlchemy URL; postgresql://user@host/db for PostgreSQL"
+        DEFAULT_DATABASE_URL, description="SQLAlchemy URL; postgresql://user@host/db for PostgreSQL"
     )
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     session_max_age_s: int = Field(8 * 3600, ge=60, le=7 * 86400)

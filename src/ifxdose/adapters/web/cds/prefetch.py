@@ -24,7 +24,7 @@ from ifxdose.adapters.store.checks import CODE_PATTERN
 from ifxdose.adapters.web.cds.request import CdsError, HookRequest, bad_request
 from ifxdose.adapters.web.cds.services import PREFETCH_KEYS
 from ifxdose.adapters.web.forms import FieldError
-from ifxdose.adapters.web.services import current_plan
+from ifxdose.app.clinic import current_plan
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import PatientHistory
 

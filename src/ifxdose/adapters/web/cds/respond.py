@@ -26,7 +26,7 @@ from ifxdose.adapters.web.cds.orders import infliximab_orders
 from ifxdose.adapters.web.cds.prefetch import patient_data
 from ifxdose.adapters.web.cds.request import HookRequest, parse_feedback, parse_request
 from ifxdose.adapters.web.cds.services import Service
-from ifxdose.adapters.web.engine import Recommender
+from ifxdose.app.engine import Recommender
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import due_status
 from ifxdose.domain.recommend import Recommendation

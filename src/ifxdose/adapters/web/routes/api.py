@@ -9,12 +9,11 @@ from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field, create_model
 
 from ifxdose.adapters import store as st
-from ifxdose.adapters.web import services
 from ifxdose.adapters.web.deps import ApiWriter, CurrentUser, PatientCode, RecId, StoreDep, today
 from ifxdose.adapters.web.forms import refuse_bool_numbers
+from ifxdose.adapters.web.history_json import parse_history
 from ifxdose.adapters.web.routes.auth import api as session_api
 from ifxdose.adapters.web.routes.evidence import StudyId, find_study
-from ifxdose.adapters.web.routes.patients import parse_history
 from ifxdose.adapters.web.schemas import (
     Created,
     DecisionIn,
@@ -25,6 +24,7 @@ from ifxdose.adapters.web.schemas import (
     Voided,
     VoidIn,
 )
+from ifxdose.app import clinic
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend
 from ifxdose.domain.evidence import Study, load_studies
@@ -55,18 +55,19 @@ def _strict(model: type):
     return Depends(check)
 
 
-def _rec_out(row, superseded: bool = False) -> RecommendationOut:
+def _rec_out(stored: clinic.StoredRecommendation) -> RecommendationOut:
+    row = stored.row
     return RecommendationOut(
         id=row.id,
-        superseded=superseded,
+        superseded=stored.superseded,
         created_at=row.created_at,
         created_by=row.created_by,
         model=row.model,
         model_version=row.model_version,
         action=row.action,
         status=row.status,
-        recommendation=st.stored_recommendation(row),
-        chosen_option=st.taken_option(row),
+        recommendation=stored.recommendation,
+        chosen_option=stored.taken,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         decision_reason=row.decision_reason,
@@ -102,7 +103,7 @@ def import_patient(
     if replace and merge:
         raise InputError("replace", True, "either replace or merge, not both")
     history = parse_history(_json(body))
-    code = st.import_history(
+    code = clinic.import_patient(
         store, history, user=user.username, on_existing="replace" if replace else "merge" if merge else "refuse"
     )
     return Created(kind="patient", id=code, patient=code)
@@ -125,36 +126,34 @@ def export_patient(code: PatientCode, store: StoreDep, user: CurrentUser):
 
 @router.get("/patients/{code}/due", response_model=DueStatus, tags=["patients"])
 def due(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
-    return services.patient_view(store, request.app.state.recommender, code, today(request), with_profile=False).due
+    return clinic.patient_view(store, request.app.state.recommender, code, today(request), with_profile=False).due
 
 
 @router.get("/patients/{code}/schedule", response_model=list[ScheduleRow], tags=["patients"])
 def schedule(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
     """Infusions given and the next planned ones, with their windows (the calendar)."""
-    return services.patient_view(
-        store, request.app.state.recommender, code, today(request), with_profile=False
-    ).schedule
+    return clinic.patient_view(store, request.app.state.recommender, code, today(request), with_profile=False).schedule
 
 
 @router.get("/patients/{code}/trend", response_model=list[Trend], tags=["patients"])
 def trend(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser):
     """DAS28 and SDAI over time with their category bands."""
-    return services.patient_view(store, request.app.state.recommender, code, today(request), with_profile=False).trends
+    return clinic.patient_view(store, request.app.state.recommender, code, today(request), with_profile=False).trends
 
 
 @router.get("/patients/{code}/profile", tags=["patients"])
 def profile(request: Request, code: PatientCode, store: StoreDep, user: CurrentUser) -> dict[str, Any]:
     """The concentration-time profile behind the plot: individual prediction, 80 % band, observed levels."""
-    view = services.patient_view(store, request.app.state.recommender, code, today(request))
+    view = clinic.patient_view(store, request.app.state.recommender, code, today(request))
     if view.profile_error:
         raise InputError("history", code, view.profile_error)
     return view.profile.model_dump(mode="json") if view.profile is not None else {}
 
 
-@router.get("/worklist", response_model=list[services.WorklistItem], tags=["patients"])
+@router.get("/worklist", response_model=list[clinic.WorklistItem], tags=["patients"])
 def worklist(request: Request, store: StoreDep, user: CurrentUser):
     """Patients due for an infusion or a trough level within a week."""
-    return services.worklist(store, today(request))
+    return clinic.worklist(store, today(request))
 
 
 # ------------------------------------------------------------------------------ entries
@@ -182,7 +181,7 @@ def _entry_route(kind: str, model: type) -> None:
         key: IdempotencyKey = None,
     ) -> Created:
         vials = getattr(entry, "vials", None)
-        row_id = st.add_entries(
+        row_id = clinic.record_entries(
             store,
             code,
             [(kind, domain_model.model_validate(entry.model_dump(exclude={"vials"})), vials)],
@@ -289,19 +288,15 @@ for _kind, (_, _model) in st.ENTRY_KINDS.items():
 )
 def new_recommendation(request: Request, code: PatientCode, store: StoreDep, user: ApiWriter):
     """Run the recommendation engine on the stored history and store its answer."""
-    services.compute_recommendation(store, request.app.state.recommender, code, today(request), user=user.username)
-    return _rec_out(st.recommendations(store, code, limit=1)[0])
+    clinic.recommend_and_store(store, request.app.state.recommender, code, today(request), user=user.username)
+    return _rec_out(clinic.latest_recommendation(store, code))
 
 
 @router.get("/patients/{code}/recommendations", response_model=list[RecommendationOut], tags=["recommendations"])
 def list_recommendations(code: PatientCode, store: StoreDep, user: CurrentUser):
     """Newest first; ``superseded``: a proposed one computed before data were recorded or corrected
     (accepting it is refused with 409)."""
-    current = st.history_hash(st.patient_history(store, code))
-    return [
-        _rec_out(row, row.status == "proposed" and st.is_superseded(row, current))
-        for row in st.recommendations(store, code)
-    ]
+    return [_rec_out(stored) for stored in clinic.recommendations_of(store, code)]
 
 
 @router.post(
@@ -310,7 +305,7 @@ def list_recommendations(code: PatientCode, store: StoreDep, user: CurrentUser):
 def decide(code: PatientCode, rec_id: RecId, body: DecisionIn, store: StoreDep, user: ApiWriter):
     """Accept (optionally another option than the chosen one) or override with a reason."""
     return _rec_out(
-        st.decide(
+        clinic.accept_recommendation(
             store, code, rec_id, body.decision, user=user.username, reason=body.reason, option_index=body.option_index
         )
     )

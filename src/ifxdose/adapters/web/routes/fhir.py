@@ -10,9 +10,9 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ifxdose.adapters.fhir.clinic import export_patient, import_into_store
 from ifxdose.adapters.web.deps import ApiWriter, CurrentUser, PatientCode, StoreDep
 from ifxdose.adapters.web.routes.api import ERRORS
+from ifxdose.app.fhir import export_patient, import_bundle
 
 router = APIRouter(responses=ERRORS, tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
@@ -49,7 +49,9 @@ def import_fhir(
     """Store the patient in a FHIR Bundle: created; or merged into the stored one (entries not yet
     recorded added, none removed); or, with ``replace=true``, its recorded entries voided (kept,
     audited) and the Bundle's stored. What was not read, and why."""
-    done = import_into_store(store, bundle, user=user.username, tz=_tz(request, tz), replace=replace)
+    done = import_bundle(
+        store, bundle, user=user.username, tz=_tz(request, tz), on_existing="replace" if replace else "merge"
+    )
     return FhirImported(patient=done.patient, created=done.created, skipped=done.skipped)
 
 

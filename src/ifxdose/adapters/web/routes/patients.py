@@ -3,24 +3,22 @@ calendar, recommendation panel), export and import, computing and deciding on a 
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ifxdose.adapters import store as st
-from ifxdose.adapters.web import services
 from ifxdose.adapters.web.deps import CurrentUser, FormWriter, PatientCode, RecId, StoreDep, get_locale, today
-from ifxdose.adapters.web.forms import describe_errors, form_values, from_input_error, parse_form, refuse_bool_numbers
+from ifxdose.adapters.web.forms import form_values, from_input_error, parse_form
+from ifxdose.adapters.web.history_json import parse_history
 from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.schemas import PatientCreate
 from ifxdose.adapters.web.svg import profile_svg, trend_svg
 from ifxdose.adapters.web.views import citation_links, decision_labels
+from ifxdose.app import clinic
 from ifxdose.core.errors import InputError
-from ifxdose.domain.patient import PatientHistory
 
 router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 5_000_000
@@ -43,7 +41,7 @@ def patient_list(request: Request, store: StoreDep, user: CurrentUser, q: str = 
         "patients.html",
         q=q,
         patients=patients,
-        worklist=services.worklist(store, today(request)),
+        worklist=clinic.worklist(store, today(request)),
         today=today(request),
     )
 
@@ -101,31 +99,15 @@ def _import(request: Request, store: st.Store, user, raw: bytes, mode: str):
         status=422,
         q="",
         patients=st.list_patients(store),
-        worklist=services.worklist(store, today(request)),
+        worklist=clinic.worklist(store, today(request)),
         today=today(request),
         errors=errors,
     )
 
 
-def parse_history(raw: bytes | str) -> PatientHistory:
-    """A history from JSON text; every failure is an InputError (422), never a 500."""
-    try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError):
-        document = None  # not JSON: reported by the validation below
-    refuse_bool_numbers(PatientHistory, document)
-    try:
-        return PatientHistory.model_validate_json(raw)
-    except ValidationError as exc:
-        first = describe_errors(exc)[0]
-        raise InputError(first.field, first.value, f"{first.allowed} ({first.msg})") from None
-    except (TypeError, ValueError) as exc:  # e.g. mixing dates with and without a UTC offset
-        raise InputError("history", "(document)", f"a valid patient history: {exc}") from None
-
-
 def patient_context(request: Request, store: st.Store, code: str) -> dict:
     loc = get_locale(request)
-    view = services.patient_view(store, request.app.state.recommender, code, today(request))
+    view = clinic.patient_view(store, request.app.state.recommender, code, today(request))
     t = loc.t
     plot = None
     latest = view.latest
@@ -197,7 +179,7 @@ def recommendation_report(
     loc = get_locale(request)
     if lang:
         loc = Locale(code=lang, t=translator(lang), zone=loc.zone)
-    view = services.patient_view(store, request.app.state.recommender, code, today(request))
+    view = clinic.patient_view(store, request.app.state.recommender, code, today(request))
     row = next((r for r in view.recommendations if r.id == rec_id), None)
     if row is None:
         raise st.NotFound("recommendation", rec_id)
@@ -233,7 +215,7 @@ def export_patient(code: PatientCode, store: StoreDep, user: CurrentUser):
 @router.post("/patients/{code}/recommendations")
 def new_recommendation(request: Request, code: PatientCode, store: StoreDep, user: FormWriter):
     try:
-        services.compute_recommendation(store, request.app.state.recommender, code, today(request), user=user.username)
+        clinic.recommend_and_store(store, request.app.state.recommender, code, today(request), user=user.username)
     except InputError as exc:
         return render(
             request,

@@ -1,6 +1,7 @@
-"""The recommendation engine the app calls (``ifxdose.domain.recommend`` by default).
-``create_app(settings, recommender=...)`` takes any object with the same two functions,
-so tests can stand in a fake; the app never branches on which one it holds."""
+"""The recommendation engine the use cases call (``ifxdose.domain.recommend`` by default).
+The web app's ``create_app(settings, recommender=...)`` takes any ``Recommender`` whose
+``recommend`` returns the domain's ``Recommendation``, so tests can stand in a fake; the
+use cases never branch on which one they hold."""
 
 from __future__ import annotations
 

@@ -1,6 +1,14 @@
-"""What a page and its API twin both need, assembled once: store reads, one domain call
-each, no clinical rules of their own (those live in ``ifxdose.domain.clinic`` and
-``ifxdose.domain.recommend``)."""
+"""The clinic's use cases, shared by the web pages, the JSON API, CDS Hooks and the CLI:
+store reads and writes through ``ifxdose.adapters.store`` (the persistence port), one domain
+call each, no clinical rules of their own (those live in ``ifxdose.domain.clinic`` and
+``ifxdose.domain.recommend``).
+
+- :func:`record_entries`, :func:`import_patient`: write a patient's data;
+- :func:`patient_view`: everything the patient page and its API twins show;
+- :func:`recommend_and_store`, :func:`recommendations_of`, :func:`accept_recommendation`:
+  a recommendation from the engine to the store, listed, accepted or overridden;
+- :func:`worklist`: who is due; :func:`current_plan`: the accepted plan still in force.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +18,10 @@ from datetime import date
 from typing import Any
 
 from ifxdose.adapters import store as st
+from ifxdose.adapters.store.recommendations import Decision
+from ifxdose.adapters.store.records import OnExisting
 from ifxdose.adapters.store.tables import RecommendationRow
-from ifxdose.adapters.web.engine import Recommender
+from ifxdose.app.engine import Recommender
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import (
     DueBasis,
@@ -24,6 +34,7 @@ from ifxdose.domain.clinic import (
     infusion_schedule,
 )
 from ifxdose.domain.patient import PatientHistory, as_date
+from ifxdose.domain.recommend import Option, Recommendation
 
 #: Accepted actions after which no infusion is planned (issue 11 may add more; "infuse",
 #: "reduce" and other dosing actions keep the schedule).
@@ -40,19 +51,19 @@ class Plan:
 
 
 def current_plan(history: PatientHistory, accepted: RecommendationRow | None) -> Plan:
+    """The newest accepted recommendation's plan, if no infusion has been given since."""
     if accepted is not None and accepted.action in STOPPING_ACTIONS:
         # stopped until an infusion is recorded that the stop decision did not see
         seen = len((accepted.input_snapshot or {}).get("infusions") or [])
         if len(history.infusions) <= seen:
             return Plan(stopped_action=accepted.action)
-    option = st.chosen_option(accepted) if accepted is not None else None
-    if not option or not option.get("next_date"):
+    option = st.taken_option(accepted) if accepted is not None else None
+    if option is None:
         return Plan()
-    next_date = date.fromisoformat(option["next_date"])
     given = history.infusions
-    if given and next_date <= as_date(given[-1].date):
+    if given and option.next_date <= as_date(given[-1].date):
         return Plan()  # already given: the plan is spent
-    return Plan(next_date=next_date, interval_weeks=option.get("interval_weeks"))
+    return Plan(next_date=option.next_date, interval_weeks=option.interval_weeks)
 
 
 @dataclass
@@ -159,8 +170,9 @@ def cached_profile(store: st.Store, recommender: Recommender, history: PatientHi
     return Profile.model_validate(payload)
 
 
-def compute_recommendation(store: st.Store, recommender: Recommender, code: str, today: date, *, user: str) -> int:
-    """Run the engine on the stored history and store its answer with the input snapshot."""
+def recommend_and_store(store: st.Store, recommender: Recommender, code: str, today: date, *, user: str) -> int:
+    """Run the engine on the stored history and store its answer with the input snapshot
+    (the new recommendation's id). The answer must be the domain's ``Recommendation``."""
     from ifxdose.domain.recommend import Recommendation
 
     history = st.patient_history(store, code)
@@ -168,6 +180,71 @@ def compute_recommendation(store: st.Store, recommender: Recommender, code: str,
     if not isinstance(recommendation, Recommendation):  # a defect of a stand-in engine, not bad input
         raise TypeError(f"the engine returned {type(recommendation).__name__}, not ifxdose's Recommendation")
     return st.save_recommendation(store, code, recommendation, history.model_dump(mode="json"), user=user)
+
+
+@dataclass(frozen=True)
+class StoredRecommendation:
+    """A stored recommendation: the domain value, what the clinician did, and whether data
+    were recorded or corrected since it was computed (then it cannot be accepted)."""
+
+    row: RecommendationRow
+    recommendation: Recommendation
+    taken: Option | None
+    superseded: bool = False
+
+
+def _stored(row: RecommendationRow, superseded: bool = False) -> StoredRecommendation:
+    return StoredRecommendation(row, st.stored_recommendation(row), st.taken_option(row), superseded)
+
+
+def recommendations_of(store: st.Store, code: str) -> list[StoredRecommendation]:
+    """Newest first; a proposed one computed before data were recorded or corrected is superseded."""
+    current = st.history_hash(st.patient_history(store, code))
+    return [
+        _stored(row, row.status == "proposed" and st.is_superseded(row, current))
+        for row in st.recommendations(store, code)
+    ]
+
+
+def latest_recommendation(store: st.Store, code: str) -> StoredRecommendation:
+    """The newest stored recommendation (just computed: not superseded)."""
+    return _stored(st.recommendations(store, code, limit=1)[0])
+
+
+def accept_recommendation(
+    store: st.Store,
+    code: str,
+    rec_id: int,
+    decision: Decision,
+    *,
+    user: str,
+    reason: str = "",
+    option_index: int | None = None,
+) -> StoredRecommendation:
+    """Accept the recommendation (its chosen option, or option ``option_index``) or override it
+    with a reason; refused (Conflict) when already decided or superseded."""
+    row = st.decide(store, code, rec_id, decision, user=user, reason=reason, option_index=option_index)
+    return _stored(row)
+
+
+def record_entries(
+    store: st.Store,
+    code: str,
+    entries: list[tuple[str, Any, int | None]],
+    *,
+    user: str,
+    today: date,
+    request_id: str | None = None,
+) -> list[int]:
+    """Record ``(kind, domain entry, vials)`` for a patient in one transaction (their row ids);
+    a retry with the same ``request_id`` does not write twice."""
+    return st.add_entries(store, code, entries, user=user, today=today, request_id=request_id)
+
+
+def import_patient(store: st.Store, history: PatientHistory, *, user: str, on_existing: OnExisting = "refuse") -> str:
+    """Store a whole patient from its canonical history: ``refuse`` if stored, ``merge`` the
+    entries not yet recorded, or ``replace`` (recorded entries voided, kept, audited)."""
+    return st.import_history(store, history, user=user, on_existing=on_existing)
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""FHIR in and out of the clinic store: what the web API (``/api/v1/fhir/import``,
+"""FHIR in and out of the clinic store, the use cases the web API (``/api/v1/fhir/import``,
 ``/api/v1/patients/{code}/fhir``) and the CLI (``ifxdose fhir import --into-db``,
-``ifxdose fhir export CODE``) share.
+``ifxdose fhir export CODE``) share: :func:`import_bundle` and :func:`export_patient`. The
+FHIR mapping itself (pure conversion, no store) is ``ifxdose.adapters.fhir``.
 
 Export adds the recommendation a receiving system should see: the newest *accepted* one
 (with the option the clinician took), else the newest still *proposed* one. Assumption:
@@ -14,8 +15,9 @@ from typing import Any
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.fhir.exporter import history_to_bundle
-from ifxdose.adapters.fhir.importer import import_bundle
+from ifxdose.adapters.fhir.importer import import_bundle as read_bundle
 from ifxdose.adapters.fhir.mapping import CodeMap
+from ifxdose.adapters.store.records import OnExisting
 from ifxdose.domain.recommend import Recommendation
 
 Json = dict[str, Any]
@@ -52,14 +54,21 @@ def export_patient(
     return history_to_bundle(history, rec, tz=tz, bundle_type=bundle_type)
 
 
-def import_into_store(
-    store: st.Store, bundle: Any, *, user: str, tz: str = "UTC", mapping: CodeMap | None = None, replace: bool = False
+def import_bundle(
+    store: st.Store,
+    bundle: Any,
+    *,
+    user: str,
+    tz: str = "UTC",
+    mapping: CodeMap | None = None,
+    on_existing: OnExisting = "merge",
 ) -> StoredImport:
-    """Read a Bundle and store its patient: created if new; else merged by content (entries
-    not yet recorded are added, none removed; a different sex or birth year is refused), or
-    with ``replace`` every recorded entry voided (kept, audited) and the Bundle's stored."""
-    result = import_bundle(bundle, mapping, tz=tz)
+    """Read a Bundle and store its patient: created if new; else, by ``on_existing``, merged by
+    content (entries not yet recorded are added, none removed; a different sex or birth year is
+    refused), replaced (every recorded entry voided, kept, audited, and the Bundle's stored) or
+    refused (``Conflict`` on ``patient.id``)."""
+    result = read_bundle(bundle, mapping, tz=tz)
     code = result.history.patient.id
     created = not any(p.code == code for p in st.list_patients(store, code))
-    st.import_history(store, result.history, user=user, on_existing="replace" if replace else "merge")
+    st.import_history(store, result.history, user=user, on_existing=on_existing)
     return StoredImport(patient=code, created=created, skipped=result.skipped)
