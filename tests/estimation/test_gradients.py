@@ -12,9 +12,10 @@ from scipy.special import log_ndtr
 from ifxdose.core.estimation import Observations, Problem, compiled, estimate_map, objective
 from ifxdose.core.estimation import map as map_mod
 from ifxdose.core.estimation.map import EstimationError, _Derivatives, estimate_map_batch
-from ifxdose.core.pk import ROUTE_IV, default_model_name, load_model
+from ifxdose.core.pk import ROUTE_IV
 from ifxdose.core.pk.events import DoseTable
 from ifxdose.core.pk.simulate import simulate_concentrations
+from ifxdose.domain.modelfiles import default_model_name, load_model
 
 DOSE_DAYS = [0.0, 14.0, 42.0, 98.0, 154.0]
 MODEL = load_model(default_model_name())  # ifxdose_ra_mbma, 2-compartment, etas on CL and V1
