@@ -8,6 +8,7 @@ import pkgutil
 import subprocess
 import sys
 
+import pytest
 import typer.main
 from typer.testing import CliRunner
 
@@ -77,6 +78,32 @@ def test_help_imports_no_heavy_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "HEAVY=", out[-300:]
+
+
+@pytest.mark.parametrize(
+    "argv, not_loaded",
+    [
+        # simulating a linear model needs neither the ODE solver nor the estimation package
+        (
+            ["simulate", "--regimen", "3 mg/kg at weeks 0,2,6", "--weight-kg", "60", "--json"],
+            ("scipy.integrate", "scipy.stats", "scipy.special", "ifxdose.core.estimation"),
+        ),
+        # one score loads its own measure, not every measure (nor numpy)
+        (
+            ["score", "das28-crp", "--tjc28", "4", "--sjc28", "5", "--crp-mg-l", "7", "--ptga-mm", "40", "--json"],
+            ("numpy", "ifxdose.domain.scores._assess", "ifxdose.domain.scores.acr"),
+        ),
+    ],
+)
+def test_a_command_imports_only_what_it_needs(argv, not_loaded):
+    code = (
+        f"import sys; sys.argv = ['ifxdose', *{argv!r}]\n"
+        "from ifxdose.adapters.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        f"print('LOADED=' + ','.join(m for m in {not_loaded!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "LOADED=", out[-300:]
 
 
 def test_a_missing_optional_package_names_the_extra_to_install(monkeypatch, tmp_path, capsys):

@@ -28,17 +28,20 @@ Assumptions (labelled):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from ifxdose.core.errors import InputError
-from ifxdose.core.estimation import Observations, Problem
 from ifxdose.core.pk.covariates import COVARIATES, check_covariate
 from ifxdose.core.pk.dose import Dose, route_code
 from ifxdose.core.pk.events import ROUTE_SC
 from ifxdose.core.pk.model import PKModel
 from ifxdose.domain.patient import PatientHistory
+
+if TYPE_CHECKING:  # imported where used: the estimation package loads scipy.stats (CLI start-up)
+    from ifxdose.core.estimation import Observations, Problem
 
 #: A covariate given as one constant value or as ``[(day, value), ...]``.
 CovariateInput = float | Sequence[tuple[float, float]]
@@ -144,6 +147,8 @@ def dose_events(history: PatientHistory) -> list[DoseEvent]:
 
 def history_observations(history: PatientHistory) -> Observations:
     """The measured levels: a result below the LLOQ is NaN with its LLOQ (Beal M3 in core)."""
+    from ifxdose.core.estimation import Observations
+
     lv = history.levels
     return Observations(
         time_days=np.array([history.day_of(x.date) for x in lv], float),
@@ -154,6 +159,8 @@ def history_observations(history: PatientHistory) -> Observations:
 
 def build_problem(history: PatientHistory, model: PKModel, extra_doses: Sequence[Dose] = ()) -> Problem:
     """The core problem for this history (plus hypothetical future doses, for prediction)."""
+    from ifxdose.core.estimation import Problem
+
     series = history_covariates(history)
     starts, values = covariate_segments({k: v for k, v in series.items() if k in model.covariates})
     doses = [Dose(*d).coded() for d in [*dose_events(history), *extra_doses]]

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.expressions import Block, Statement, compile_block, compile_expression
@@ -663,6 +662,8 @@ class Engine:
         def f(_t: float, y: np.ndarray) -> np.ndarray:
             dy: np.ndarray = (_rhs(self.model, p_rec, y.reshape(N, n)) + rate).ravel()
             return dy
+
+        from scipy.integrate import solve_ivp  # imported when a model needs the ODE solver (start-up time)
 
         sol = solve_ivp(f, (0.0, h), A.ravel(), method="LSODA", rtol=ODE_RTOL, atol=ODE_ATOL)
         if not sol.success:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.integrate import solve_ivp
 
 from ifxdose.core.pk.events import DOSE, NOOP, OBS, ROUTE_SC, SWITCH, DoseTable, build_schedule
 from ifxdose.core.pk.linear import n_states, rate_matrix
@@ -100,6 +99,8 @@ def simulate_ode(
 
     ``patients`` restricts the work to those rows (others stay NaN).
     """
+    from scipy.integrate import solve_ivp  # here, not at import: scipy.integrate costs ~1 s of CLI start-up
+
     P = doses.n_patients
     obs_days = np.broadcast_to(obs_days, (P, np.shape(obs_days)[-1]))
     T = obs_days.shape[1]
