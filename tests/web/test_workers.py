@@ -1,4 +1,4 @@
-"""`ifxdose serve --workers 2` behaves as one app: a sign-out ends the session in every
+"""`ifxdose serve --workers 2` behaves as one app, on SQLite and on PostgreSQL: a sign-out ends the session in every
 worker, the sign-in limit is shared (30 concurrent wrong passwords: exactly the allowed
 number reach the password check). And `ifxdose serve` without a secret exits with one line."""
 
@@ -12,10 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.cli import app as cli
+from store.databases import make_db_url
 from web.live_server import PASSWORD, USERS, free_port
 
 
@@ -27,8 +29,16 @@ def test_serve_without_a_secret_exits_2_with_one_line(monkeypatch):
     assert result.exit_code == 2 and "IFXDOSE_SECRET_KEY" in result.output and "Traceback" not in result.output
 
 
-def test_two_workers_behave_as_one(tmp_path):
-    url = f"sqlite:///{tmp_path / 'two.sqlite3'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def worker_db(request, tmp_path):
+    """A fresh SQLite file or PostgreSQL database (skipped without IFXDOSE_TEST_POSTGRES_URL)."""
+    url, cleanup = make_db_url(request.param, tmp_path)
+    yield url
+    cleanup()
+
+
+def test_two_workers_behave_as_one(tmp_path, worker_db):
+    url = worker_db
     store = st.open_store(url)
     for name, role in USERS.items():
         st.create_user(store, name, PASSWORD, role, locale="en")
