@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.fhir.exporter import history_to_bundle
+from ifxdose.domain.patient import JointAssessment
 from web.conftest import csrf_of, example_history, sign_in
 
 
@@ -150,3 +151,78 @@ def test_fhir_import_of_a_bundle_with_only_the_patient_wipes_nothing(client, wit
     assert client.post("/api/v1/fhir/import", json=bundle, params={"replace": True}).status_code == 201
     assert st.patient_history(client.app.state.store, "RA-0001").infusions == []
     assert len(st.audit_trail(client.app.state.store, "RA-0001")[0].detail["replaced"]["infusions"]) == 4
+
+
+def test_amend_page_has_typed_fields_and_amends_joint_lists(client, with_example):
+    """Dates as date (and time) inputs, numbers with the model's range, choices as selects,
+    joint lists as the joint picker; joints amended one by one and the counts follow; errors
+    in the page's language."""
+    store = client.app.state.store
+    infusion = st.entry_rows(store, "RA-0001", "infusions")[-1]
+    html = client.get(f"/patients/RA-0001/entries/infusions/{infusion.id}").text
+    assert re.search(r'name="date" type="date" value="2024-07-08"', html)
+    assert re.search(r'name="time" type="time" value="10:00"', html)
+    assert re.search(r'name="dose_mg" type="number"[^>]*min="0.0" max="5000.0"', html, re.S)
+    assert re.search(r'<select id="f-route" name="route">.*<option value="iv" selected', html, re.S)
+    r = client.post(
+        f"/patients/RA-0001/entries/infusions/{infusion.id}",
+        data={
+            "csrf_token": csrf_of(html),
+            "date": "2024-07-08",
+            "time": "11:30",
+            "dose_mg": "170",
+            "route": "iv",
+            "duration_min": "120",
+            "product": "Remicade",
+            "reason": "pump log",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    amended = st.patient_history(store, "RA-0001").infusions[-1]
+    assert (amended.date.isoformat(), amended.dose_mg) == ("2024-07-08T11:30:00", 170)
+
+    st.add_entry(
+        store,
+        "RA-0001",
+        "assessments",
+        JointAssessment(
+            date="2024-08-01",
+            tjc28=2,
+            sjc28=1,
+            tender_joints=["right_wrist", "left_knee"],
+            swollen_joints=["right_wrist"],
+        ),
+        user="t",
+    )
+    row = st.entry_rows(store, "RA-0001", "assessments")[-1]
+    html = client.get(f"/patients/RA-0001/entries/assessments/{row.id}").text
+    assert 'name="joint_lists"' in html and html.count('name="tender_joints"') == 28
+    assert re.search(r'name="tender_joints" value="left_knee" checked', html) and 'name="tjc28"' not in html
+    data = {
+        "csrf_token": csrf_of(html),
+        "date": "2024-08-01",
+        "joint_lists": "1",
+        "reason": "knee was not tender",
+        "tender_joints": ["right_wrist"],
+        "swollen_joints": ["right_wrist", "left_wrist"],
+    }
+    r = client.post(f"/patients/RA-0001/entries/assessments/{row.id}", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    latest = st.patient_history(store, "RA-0001").assessments[-1]
+    assert (latest.tender_joints, latest.tjc28, latest.swollen_joints, latest.sjc28) == (
+        ["right_wrist"],
+        1,
+        ["right_wrist", "left_wrist"],
+        2,
+    )
+
+    assert client.put("/api/v1/session/locale", json={"locale": "ja"}).status_code == 200
+    weight = st.entry_rows(store, "RA-0001", "weights")[0]
+    html = client.get(f"/patients/RA-0001/entries/weights/{weight.id}").text
+    r = client.post(
+        f"/patients/RA-0001/entries/weights/{weight.id}",
+        data={"csrf_token": csrf_of(html), "date": "2024-03-25", "weight_kg": "500", "reason": "誤入力"},
+    )
+    assert r.status_code == 422 and "許容範囲 (0, 350] kg" in r.text and "allowed range" not in r.text
+    assert 'name="date" type="date" value="2024-03-25"' in r.text

@@ -239,3 +239,60 @@ def refuse_bool_numbers(model: type[BaseModel], data: Any, prefix: str = "") -> 
         if nested is not None:
             for i, item in enumerate(value if isinstance(value, list) else [value]):
                 refuse_bool_numbers(nested, item, f"{where}[{i}]." if isinstance(value, list) else f"{where}.")
+
+
+class FieldSpec(BaseModel):
+    """How the amend page shows one field of an entry: an input of the right type with the
+    model's own range (``min``/``max`` for the browser, ``allowed`` for the reader), a list
+    of choices, a checkbox or the joint picker."""
+
+    name: str
+    widget: Literal["number", "text", "select", "checkbox", "joints"]
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    step: str = "any"
+    options: list[str] = []
+    optional: bool = True
+    allowed: str | None = None
+
+
+def field_specs(model: type[BaseModel], names: Iterable[str]) -> list[FieldSpec]:
+    """One :class:`FieldSpec` per field, read from the pydantic model (types and ranges are
+    the model's, so the page cannot drift from what the store accepts)."""
+    specs = []
+    for name in names:
+        info = model.model_fields[name]
+        annotation = info.annotation
+        args = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+        optional = not info.is_required()
+        choices = _literal_values(annotation)
+        low = high = None
+        for item in info.metadata:
+            if isinstance(item, (at.Gt, at.Ge)):
+                low = getattr(item, "gt", getattr(item, "ge", None))
+            elif isinstance(item, (at.Lt, at.Le)):
+                high = getattr(item, "lt", getattr(item, "le", None))
+        if choices:
+            specs.append(FieldSpec(name=name, widget="select", options=choices, optional=optional))
+        elif bool in args:
+            widget = "select" if type(None) in get_args(annotation) else "checkbox"  # yes / no / not known
+            specs.append(FieldSpec(name=name, widget=widget, options=["true", "false"], optional=optional))
+        elif any(get_origin(a) is list for a in args):
+            specs.append(FieldSpec(name=name, widget="joints", optional=optional))
+        elif int in args or float in args:
+            specs.append(
+                FieldSpec(
+                    name=name,
+                    widget="number",
+                    unit=unit_of(name),
+                    min=low,
+                    max=high,
+                    step="1" if int in args else "any",
+                    optional=optional,
+                    allowed=allowed_for(name, (model,)),
+                )
+            )
+        else:
+            specs.append(FieldSpec(name=name, widget="text", optional=optional))
+    return specs

@@ -234,6 +234,10 @@ class Study(_Record):
     key: str = Field(pattern=r"^[a-z0-9-]+$")
     kind: Literal["study", "label"] = "study"
     title: str
+    #: The seed's own Japanese wording (the seed is Japanese): a title and a short summary
+    #: for the Japanese evidence pages.
+    title_ja: str = Field(min_length=1)
+    summary_ja: list[str] = Field(min_length=1)
     citation: Citation
     design: str
     population: Population

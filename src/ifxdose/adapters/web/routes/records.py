@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import CurrentUser, Forbidden, FormWriter, PatientCode, StoreDep, get_locale, today
-from ifxdose.adapters.web.forms import FieldError, form_values, from_input_error, parse_form
+from ifxdose.adapters.web.forms import FieldError, field_specs, form_values, from_input_error, parse_form
 from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.schemas import MAX_VIALS
 from ifxdose.adapters.web.views import JOINT_XY, joint_label
@@ -271,12 +271,23 @@ async def void_entry(
     return await run_in_threadpool(run)
 
 
+def _entry_values(entry: dict[str, Any]) -> dict[str, Any]:
+    """The stored entry as the amend form's values: the date split into day and time, joint
+    lists as lists, everything else as text."""
+    values: dict[str, Any] = {k: ("" if v is None else v if isinstance(v, list) else str(v)) for k, v in entry.items()}
+    day, _, time = str(entry["date"]).partition("T")
+    values["date"], values["time"] = day, time[:5]
+    return values
+
+
 def _amend_page(request: Request, code: str, kind: str, entry_id: int, store: st.Store, status: int = 200, **context):
     row = next((r for r in st.entry_rows(store, code, kind) if r.id == entry_id), None)
     if row is None:
         raise st.NotFound("entry", entry_id)
     entry = st.row_entry(kind, row)
-    values = context.pop("values", None) or {k: ("" if v is None else str(v)) for k, v in entry.items()}
+    model = st.ENTRY_KINDS[kind][1]
+    values = context.pop("values", None) or _entry_values(entry)
+    t = get_locale(request).t
     return render(
         request,
         "entry_amend.html",
@@ -284,11 +295,22 @@ def _amend_page(request: Request, code: str, kind: str, entry_id: int, store: st
         code=code,
         kind=kind,
         entry_id=entry_id,
-        fields=_editable(kind),
+        fields=field_specs(model, [n for n in model.model_fields if n != "date"]),
+        with_time=_has_time(model),
+        # a joint picker when the assessment was recorded joint by joint (the counts follow it)
+        joint_lists=kind == "assessments" and bool(entry.get("tender_joints") or entry.get("swollen_joints")),
+        joints=JOINTS_28,
+        joint_xy=JOINT_XY,
+        joint_label=lambda joint: joint_label(joint, t),
         entry=entry,
         values=values,
         **context,
     )
+
+
+def _has_time(model: type) -> bool:
+    """Whether the entry's date may carry a time (infusions, levels: date or datetime)."""
+    return "datetime" in str(model.model_fields["date"].annotation)
 
 
 @router.get("/patients/{code}/entries/{kind}/{entry_id}")
@@ -304,7 +326,9 @@ def amend_page(
 async def amend(
     request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep, user: FormWriter
 ):
-    values = form_values(await request.form())
+    values = form_values(await request.form(), list_fields=("tender_joints", "swollen_joints"))
+    if values.get("time") and values.get("date"):
+        values["date"] = f"{values['date']}T{values['time']}"
 
     def run():
         row = next((r for r in st.entry_rows(store, code, kind) if r.id == entry_id), None)
@@ -317,6 +341,10 @@ async def amend(
                 data.pop(name, None)  # emptied: back to the field's default
         if kind in ("levels",):
             data["below_lloq"] = values.get("below_lloq") in ("on", "true", "True")
+        if kind == "assessments" and values.get("joint_lists"):  # amended joint by joint: counts follow
+            for side, count in (("tender", "tjc28"), ("swollen", "sjc28")):
+                data[f"{side}_joints"] = values.get(f"{side}_joints", [])
+                data[count] = len(data[f"{side}_joints"])
         entry, errors = parse_form(st.ENTRY_KINDS[kind][1], data)
         if entry is not None:
             try:
@@ -335,6 +363,7 @@ async def amend(
                 errors = {exc.field: from_input_error(exc)}
             except st.Conflict as exc:
                 errors = {"reason": from_input_error(InputError("id", entry_id, str(exc)))}
-        return _amend_page(request, code, kind, entry_id, store, status=422, values=values, errors=errors)
+        shown = {**values, "date": str(values.get("date", "")).partition("T")[0]}  # day and time inputs again
+        return _amend_page(request, code, kind, entry_id, store, status=422, values=shown, errors=errors)
 
     return await run_in_threadpool(run)
