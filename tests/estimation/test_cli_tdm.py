@@ -38,3 +38,21 @@ def test_bad_history_exits_2_with_one_line(tmp_path, ifxdose_cli):
     assert "levels.0.value_mg_l" in proc.stderr
     proc = ifxdose_cli("estimate", "--history", str(tmp_path / "missing.json"))
     assert proc.returncode == 2 and "--history" in proc.stderr
+
+
+def test_estimate_table_reads_the_typed_estimate(tmp_path):
+    """The table shows the history's own level (0.8 mg/L on 2024-07-08 09:30), a below-LLOQ level
+    as '< LLOQ', and the same day, prediction, model and OFV as the JSON."""
+    history = json.loads(Path(EXAMPLE).read_text())
+    history["levels"].append({"date": "2024-08-26T09:00:00", "below_lloq": True, "lloq_mg_l": 0.1})
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(history))
+    table = runner.invoke(app, ["estimate", "--history", str(path)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    as_json = json.loads(runner.invoke(app, ["estimate", "--history", str(path), "--json"]).output)
+    rows = [line for line in table.output.splitlines() if "│" in line and line.strip("│ ")[:1].isdigit()]
+    first = [cell.strip() for cell in rows[0].split("│")[1:4]]
+    assert first == [f"{as_json['samples'][0]['day']:.1f}", "0.8", f"{as_json['samples'][0]['ipred_mg_l']:.3g}"]
+    assert "< 0.1" in rows[1]
+    assert f"OFV {as_json['objective']['ofv']:.3f}" in table.output
+    assert f"model {as_json['model']} v{as_json['model_version']}" in table.output

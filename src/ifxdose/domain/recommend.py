@@ -56,7 +56,7 @@ from ifxdose.core.pk.dose import Dose
 from ifxdose.domain.decisions import dosing, plausibility, sampling, table
 from ifxdose.domain.decisions.activity import current_activity
 from ifxdose.domain.decisions.ada import ada_status
-from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.decisions.cite import Citation, cite
 from ifxdose.domain.decisions.nextvisit import LOW_LEVEL_MG_L, NextVisit, next_visit
 from ifxdose.domain.decisions.reactions import reaction_status
 from ifxdose.domain.dosing.cost import price_for
@@ -170,7 +170,7 @@ class Recommendation(BaseModel):
     pta_threshold: float
     rationale: str
     rationale_ja: str = ""
-    citations: list[str]
+    citations: list[Citation]
     model: str
     model_version: str
     estimation: dict[str, Any]

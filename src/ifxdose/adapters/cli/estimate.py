@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
+from ifxdose.core.pk.model import UNITS
 from ifxdose.domain.estimation import estimate
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.recommend import Target, predict_profile, recommend
@@ -85,26 +87,26 @@ def estimate_cmd(
     est = estimate(h, model, seed=seed)
     if plot is not None:
         _plot(h, est, plot, Target.lower())
-    d = est.to_dict()
     if as_json:
-        print(json.dumps(d, indent=2, default=str))
+        print(json.dumps(est.to_dict(), indent=2, default=str))
         return
+    m, fit, obs = est.model, est.map, est.observations
     console.print(
-        f"[bold]{h.patient.id}[/bold] · model {d['model']} v{d['model_version']} · "
-        f"OFV {d['objective']['ofv']:.3f} (prior mode {d['objective']['ofv_prior_mode']:.3f})"
+        f"[bold]{h.patient.id}[/bold] · model {m.name} v{m.version} · "
+        f"OFV {fit.ofv:.3f} (prior mode {fit.ofv_prior_mode:.3f})"
     )
     console.print(
         "Individual parameters: "
-        + ", ".join(f"{k} {v['value']:.4g} {v['unit']}" for k, v in d["individual_parameters"].items())
+        + ", ".join(f"{k} {v:.4g} {UNITS.get(k, m.parameters[k].unit)}" for k, v in est.parameters.items())
     )
     t = Table(title="levels: observed vs individual prediction")
     for col in ("day", "observed mg/L", "prediction mg/L"):
         t.add_column(col, justify="right")
-    for s in d["samples"]:
-        obs = f"< {s['lloq_mg_l']:g}" if s["below_lloq"] else f"{s['observed_mg_l']:.3g}"
-        t.add_row(f"{s['day']:.1f}", obs, f"{s['ipred_mg_l']:.3g}")
+    for day, y, lloq, pred in zip(obs.time_days, obs.value_mg_l, obs.lloq_mg_l, est.ipred_mg_l):
+        shown = f"< {lloq:g}" if math.isnan(y) else f"{y:.3g}"  # NaN: below the LLOQ (Beal M3)
+        t.add_row(f"{day:.1f}", shown, f"{pred:.3g}")
     console.print(t)
-    for w in d["warnings"]:
+    for w in est.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
     if plot is not None:
         console.print(f"plot written to {plot}")

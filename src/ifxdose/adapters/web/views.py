@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from ifxdose.adapters import store as st
-
-_STUDY_ID = re.compile(r"\[(S\d{1,2}-[a-z0-9-]+)\]")
+from ifxdose.domain.decisions.cite import Citation
 
 
 def citation_links(citations: list[str]) -> list[tuple[str, str | None]]:
-    """(text, evidence study id or None): '... [S10-attract-pk-2002]' links to /evidence/S10-attract-pk-2002."""
-    out = []
-    for text in citations:
-        match = _STUDY_ID.search(text)
-        out.append((text, match.group(1) if match else None))
-    return out
+    """(text, evidence study id or None): a study of the evidence base links to /evidence/<id>."""
+    return [(str(c), c.study_id) for c in map(Citation.of, citations)]
 
 
 def decision_labels(row) -> dict | None:

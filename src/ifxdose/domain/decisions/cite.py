@@ -1,16 +1,27 @@
-"""One citation type for every decision: a string made by :func:`cite` from a key.
+"""One citation type for every decision: :class:`Citation`, made by :func:`cite` from a key.
 
 Seed tags (``S0``-``S15``) and study ids resolve through the evidence base
 (``ifxdose.domain.evidence.cite``: 'Maini 1999, Lancet 354:1932 [S4-attract-1999]'); the
 few sources that are not seed studies (label sentences, RA trough tables, assay
 documents) are listed here once, so the same rule is cited the same way everywhere.
+
+A ``Citation`` is the text shown (a ``str``: JSON, FHIR ``Provenance``, CDS cards and the
+templates carry it unchanged) that also knows its key and, for a study of the evidence base,
+its study id (the page links it to ``/evidence/<id>``). A stored text comes back as the same
+``Citation`` by :meth:`Citation.of`, a look-up among every text :func:`cite` can give — no
+parsing of the text.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 from ifxdose.domain.evidence import cite as _cite_study
+from ifxdose.domain.evidence import load_studies
 
 JP_LABEL_URL = "https://expydoc.com/doc/9625991/"
 
@@ -48,14 +59,55 @@ SOURCES: dict[str, str] = {
 }
 
 
+class Citation(str):
+    """A citation's text, with the key it was made from and the evidence study id, if any."""
+
+    key: str
+    study_id: str | None
+
+    def __new__(cls, text: str, key: str = "", study_id: str | None = None) -> Citation:
+        made = super().__new__(cls, text)
+        made.key, made.study_id = key, study_id
+        return made
+
+    def __repr__(self) -> str:
+        return f"Citation({str(self)!r}, key={self.key!r}, study_id={self.study_id!r})"
+
+    @classmethod
+    def of(cls, text: str) -> Citation:
+        """The Citation :func:`cite` gives for this text; a text no key gives (a user's source,
+        an older wording) is a Citation without key or study id."""
+        if isinstance(text, Citation):
+            return text
+        return _known().get(str(text)) or cls(str(text))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        """Validated from a string (:meth:`of`), serialised as the string: the JSON is unchanged."""
+        return core_schema.no_info_after_validator_function(
+            cls.of, core_schema.str_schema(), serialization=core_schema.plain_serializer_function_ser_schema(str)
+        )
+
+
 @cache
-def cite(key: str) -> str:
-    """The citation text for a source key or a seed tag / study id."""
+def _known() -> dict[str, Citation]:
+    """Every citation by its text: the sources here, then every study of the evidence base."""
+    out = {text: Citation(text, key) for key, text in SOURCES.items()}
+    for study in load_studies():
+        text = _cite_study(study.id)
+        out.setdefault(text, Citation(text, study.seed_tag, study.id))
+    return out
+
+
+@cache
+def cite(key: str) -> Citation:
+    """The citation for a source key or a seed tag / study id."""
     if key in SOURCES:
-        return SOURCES[key]
-    return _cite_study(key)
+        return Citation(SOURCES[key], key)
+    text = _cite_study(key)
+    return _known().get(text) or Citation(text, key)
 
 
-def cites(*keys: str) -> list[str]:
+def cites(*keys: str) -> list[Citation]:
     """Several citations, duplicates removed, in order."""
     return list(dict.fromkeys(cite(k) for k in keys))
