@@ -5,7 +5,7 @@ instead of assembling store reads and domain calls themselves (docs/architecture
 
 - ``ifxdose.app.clinic``: ``record_entries``, ``import_patient``, ``patient_view``,
   ``recommend_and_store``, ``recommendations_of``, ``accept_recommendation``, ``worklist``,
-  ``current_plan``;
+  ``current_plan``, ``history_and_plan``;
 - ``ifxdose.app.fhir``: ``import_bundle`` (a FHIR Bundle into the store), ``export_patient``
   (a stored patient and its recommendation as a Bundle);
 - ``ifxdose.app.engine``: the ``Recommender`` the use cases call (the domain's by default).

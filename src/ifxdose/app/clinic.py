@@ -66,6 +66,12 @@ def current_plan(history: PatientHistory, accepted: RecommendationRow | None) ->
     return Plan(next_date=option.next_date, interval_weeks=option.interval_weeks)
 
 
+def history_and_plan(store: st.Store, code: str) -> tuple[PatientHistory, Plan]:
+    """A stored patient's history and the accepted plan still in force (CDS Hooks read these)."""
+    history = st.patient_history(store, code)
+    return history, current_plan(history, st.accepted_plan(store, code))
+
+
 @dataclass
 class PatientView:
     history: PatientHistory

@@ -46,27 +46,32 @@ import hashlib
 import json
 import math
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.dose import Dose
+from ifxdose.core.pk.model import PKModel
 from ifxdose.domain.decisions import dosing, plausibility, sampling, table
-from ifxdose.domain.decisions.activity import current_activity
+from ifxdose.domain.decisions.activity import Activity, current_activity
 from ifxdose.domain.decisions.ada import ada_status
 from ifxdose.domain.decisions.cite import Citation, cite
 from ifxdose.domain.decisions.nextvisit import LOW_LEVEL_MG_L, NextVisit, next_visit
 from ifxdose.domain.decisions.reactions import reaction_status
 from ifxdose.domain.dosing.cost import price_for
-from ifxdose.domain.dosing.label import check_infusion, max_dose_mg_per_kg, min_interval_weeks, mtx_flags
+from ifxdose.domain.dosing.label import Flag, check_infusion, max_dose_mg_per_kg, min_interval_weeks, mtx_flags
 from ifxdose.domain.dosing.vials import VIAL_MG
-from ifxdose.domain.estimation import Estimate, build_problem, estimate
+from ifxdose.domain.estimation import Estimate, estimate
 from ifxdose.domain.modelfiles import default_model_name, list_models
 from ifxdose.domain.modelfiles import load_library_model as load_model
 from ifxdose.domain.patient import PatientHistory, as_date
-from ifxdose.domain.timeline import dose_events
+from ifxdose.domain.timeline import build_problem, dose_events, history_observations
+
+if TYPE_CHECKING:
+    from ifxdose.domain.policies.base import Decision
 
 #: JP label (domain/data/label_rules.toml): from the shortest interval (4 weeks) to the standard (8).
 INTERVALS_WEEKS = tuple(range(int(min_interval_weeks("jp")), int(dosing.standard_interval_weeks("jp")) + 1))
@@ -231,7 +236,7 @@ def _warnings_ja(warnings: list[str]) -> list[str]:
     return out
 
 
-def _inputs_hash(history: PatientHistory, **params) -> str:
+def _inputs_hash(history: PatientHistory, **params: object) -> str:
     doc = {"history": history.model_dump(mode="json"), **{k: str(v) for k, v in params.items()}}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -250,20 +255,28 @@ def _current_mg_per_kg(history: PatientHistory) -> float:
     if last.dose_mg_per_kg is not None:
         return last.dose_mg_per_kg
     weight = history.weight_on(last.date)
+    if weight is None:
+        raise InputError("weights", [], "at least one body weight is needed (mg/kg dosing)")
     return round(last.dose_mg / weight, 2)
 
 
 def _predict_troughs(
-    history, model, est: Estimate, dose_mg_given: float, interval: float, next_day: float, n_doses: int
-) -> np.ndarray:
+    history: PatientHistory,
+    model: PKModel,
+    est: Estimate,
+    dose_mg_given: float,
+    interval: float,
+    next_day: float,
+    n_doses: int,
+) -> npt.NDArray[np.float64]:
     """Posterior troughs just before the n-th future dose of ``dose_mg_given`` every ``interval`` weeks."""
     step = interval * 7.0
     future = [Dose.infusion(next_day + j * step, dose_mg_given) for j in range(n_doses - 1)]
     problem = build_problem(history, model, future)
-    return problem.predict(est.posterior.eta, [next_day + (n_doses - 1) * step])[:, 0]
+    return problem.predict(est.posterior.eta, np.array([next_day + (n_doses - 1) * step]))[:, 0]
 
 
-def _candidate_troughs(ctx: "_Context", candidates: list[tuple[float, float, float]]) -> list[np.ndarray]:
+def _candidate_troughs(ctx: "_Context", candidates: list[tuple[float, float, float]]) -> list[npt.NDArray[np.float64]]:
     """Posterior steady-state troughs for (dose mg, interval weeks, first future day) candidates.
 
     For a linear model the concentration is linear in every dose (superposition, also with
@@ -276,15 +289,15 @@ def _candidate_troughs(ctx: "_Context", candidates: list[tuple[float, float, flo
         return [_predict_troughs(h, m, est, mg, w, day, STEADY_STATE_DOSES) for mg, w, day in candidates]
     keys = sorted({(w, day) for _, w, day in candidates})
     t_trough = {k: k[1] + (STEADY_STATE_DOSES - 1) * k[0] * 7.0 for k in keys}
-    base = build_problem(h, m).predict(est.posterior.eta, [t_trough[k] for k in keys])
-    unit = {}
+    base = build_problem(h, m).predict(est.posterior.eta, np.array([t_trough[k] for k in keys]))
+    unit: dict[tuple[float, float], tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = {}
     for j, k in enumerate(keys):
         with_unit = _predict_troughs(h, m, est, 1.0, k[0], k[1], STEADY_STATE_DOSES)
         unit[k] = (base[:, j], with_unit - base[:, j])
     return [unit[(w, day)][0] + mg * unit[(w, day)][1] for mg, w, day in candidates]
 
 
-def _model_grade(model) -> str:
+def _model_grade(model: PKModel) -> str:
     grades = sorted({v.grade for v in model.parameters.values()} | {model.omega_grade, model.residual_grade})
     return f"parameter grades {'/'.join(grades)} (worst {grades[-1]}); {model.population}"
 
@@ -321,7 +334,7 @@ class ModelInformedPolicy:
     ) -> None:
         if rules != "jp":
             raise InputError("rules", rules, "recommend applies the JP label (rules='jp')")
-        self.kw = dict(
+        self.kw: dict[str, Any] = dict(
             model=model,
             target=target,
             pta_threshold=pta_threshold,
@@ -330,11 +343,11 @@ class ModelInformedPolicy:
             model_spread=model_spread,
         )
 
-    def decide(self, history: PatientHistory, today: dt.date):
+    def decide(self, history: PatientHistory, today: dt.date) -> Decision:
         return as_decision(recommend(history, today=today, **self.kw))
 
 
-def as_decision(rec: Recommendation):
+def as_decision(rec: Recommendation) -> Decision:
     """A :class:`Recommendation` in the shape every policy returns."""
     from ifxdose.domain.dosing.label import Flag
     from ifxdose.domain.policies.base import Decision
@@ -354,7 +367,7 @@ def as_decision(rec: Recommendation):
         wasted_mg=None if o is None else o.wasted_mg,
         interval_weeks=None if o is None else o.interval_weeks,
         rationale=rec.rationale,
-        citations=rec.citations,
+        citations=list[str](rec.citations),
         flags=flags,
         kind=rec.decision,
         warnings=rec.warnings,
@@ -396,11 +409,13 @@ def recommend(
     placed, time_warnings = sampling.place_infusion_times(history, clinic_time)
     est = estimate(placed, m, n_samples=n_samples, seed=seed)
     weight = placed.weight_on(today)
+    if weight is None:  # estimate() refuses this first; kept for the type
+        raise InputError("weights", [], "at least one body weight is needed (mg/kg dosing and PK covariate)")
     warnings = [*time_warnings, *(w.text() for w in named), *est.warnings]
     if not placed.on_mtx(today):
         warnings += [f.message for f in mtx_flags(False, "jp")]
     ctx = _Context(placed, m, est, weight, target, pta_threshold, today, warnings)
-    common = dict(
+    common: dict[str, Any] = dict(
         target=target,
         pta_threshold=pta_threshold,
         model=m.name,
@@ -413,15 +428,27 @@ def recommend(
         generated_at=dt.datetime.now(dt.timezone.utc),
         model_grade=_model_grade(m),
     )
-    rec = _decide(ctx)
-    rec = Recommendation(**rec, warnings=warnings, warnings_ja=_warnings_ja(warnings), **common)
+    decided = _decide(ctx)
+    rec = Recommendation(**decided, warnings=warnings, warnings_ja=_warnings_ja(warnings), **common)
     if model_spread and rec.chosen is not None:
         rec = rec.model_copy(update={"model_spread": _spread(placed, rec.chosen, m.name, target)})
     return rec
 
 
 class _Context:
-    def __init__(self, history, model, est, weight, target, threshold, today, warnings):
+    """What every rule of one recommendation reads (and the warnings they add)."""
+
+    def __init__(
+        self,
+        history: PatientHistory,
+        model: PKModel,
+        est: Estimate,
+        weight: float,
+        target: Target,
+        threshold: float,
+        today: dt.date,
+        warnings: list[str],
+    ) -> None:
         self.history, self.model, self.est, self.weight = history, model, est, weight
         self.target, self.threshold, self.today, self.warnings = target, threshold, today, warnings
         self.reaction = reaction_status(history, today)
@@ -439,7 +466,7 @@ class _Context:
         return next_visit(next_date, number, self.reaction, self.ada.positive, low, known[-1] if known else None)
 
 
-def _no_infusion(ctx: _Context, action: str, decision: str, why: str, why_ja: str, cites: list[str]) -> dict:
+def _no_infusion(ctx: _Context, action: str, decision: str, why: str, why_ja: str, cites: list[str]) -> dict[str, Any]:
     return dict(
         action=action,
         decision=decision,
@@ -453,7 +480,7 @@ def _no_infusion(ctx: _Context, action: str, decision: str, why: str, why_ja: st
     )
 
 
-def _decide(ctx: _Context) -> dict:
+def _decide(ctx: _Context) -> dict[str, Any]:
     h = ctx.history
     if ctx.reaction.severity == "severe":
         return _no_infusion(
@@ -482,13 +509,13 @@ def _decide(ctx: _Context) -> dict:
 
 def _option(
     ctx: _Context,
-    troughs,
+    troughs: npt.NDArray[np.float64],
     mgkg_prescribed: float | None,
     dose_mg_given: float,
     vials: int,
     interval: float,
-    next_date,
-    flags,
+    next_date: dt.date,
+    flags: list[Flag],
     current_mgkg: float | None,
     label: str = "",
     yearly_infusions: float | None = None,
@@ -520,7 +547,7 @@ def _option(
     )
 
 
-def _induction(ctx: _Context) -> dict:
+def _induction(ctx: _Context) -> dict[str, Any]:
     """Fewer than three infusions: the label's induction continues unchanged (seed S0)."""
     h = ctx.history
     n_given = len(h.infusions)
@@ -581,7 +608,7 @@ def _induction(ctx: _Context) -> dict:
 
 def _candidates(ctx: _Context, current_mgkg: float) -> list[tuple[float | None, float, int, float]]:
     """(prescribed mg/kg or None for whole vials, mg, vials, interval) within the label."""
-    out = []
+    out: list[tuple[float | None, float, int, float]] = []
     floor = dosing.induction_mg_per_kg()
     for interval in INTERVALS_WEEKS:
         if interval < min_interval_weeks("jp"):
@@ -594,7 +621,7 @@ def _candidates(ctx: _Context, current_mgkg: float) -> list[tuple[float | None, 
     return out
 
 
-def _band(ctx: _Context, o: Option) -> str:
+def _band(ctx: _Context, o: Option) -> Literal["low", "adequate", "high"]:
     t = ctx.target
     med = o.predicted_trough_median_mg_l
     if med < t.low_mg_l:
@@ -611,7 +638,7 @@ def _one_step(current: tuple[float, float], o: Option) -> bool:
     return o.interval_weeks >= w0 - dosing.INTERVAL_STEP_WEEKS - 1e-9 and dosing.is_current(d0, o.dose_mg_per_kg)
 
 
-def _maintenance(ctx: _Context) -> dict:
+def _maintenance(ctx: _Context) -> dict[str, Any]:
     h = ctx.history
     last_date = as_date(h.infusions[-1].date)
     cur_interval = _current_interval_weeks(h)
@@ -619,7 +646,7 @@ def _maintenance(ctx: _Context) -> dict:
     current = (cur_mgkg, cur_interval)
     n_given = len(h.infusions)
     options: list[Option] = []
-    candidates = []
+    candidates: list[tuple[float | None, float, int, float]] = []
     for mgkg, mg, vials, interval in _candidates(ctx, cur_mgkg):
         if mgkg is None and any(c[0] is not None and c[1] == mg and c[3] == interval for c in candidates):
             continue  # the prescribed dose is already whole vials: one option, not two
@@ -666,6 +693,7 @@ def _maintenance(ctx: _Context) -> dict:
     if row.kind == "change_mechanism" and band == "adequate" and _measured_trough_low(ctx):
         row = table.row("active-measured-low")
         cites = list(dict.fromkeys([*cites, *row.citations()]))
+        assert ctx.sample is not None  # _measured_trough_low: a measured trough exists
         lv = ctx.sample.describe()
         why = (
             f"{seen} But the {lv} was below {ctx.target.text()}: measured and predicted exposure disagree, so "
@@ -746,8 +774,9 @@ def _measured_trough_low(ctx: _Context) -> bool:
     return s.level.below_lloq or (s.level.value_mg_l is not None and s.level.value_mg_l < ctx.target.low_mg_l)
 
 
-def _key(o: Option):
-    cost = o.cost_per_year_jpy if o.cost_per_year_jpy is not None else o.vials_per_year
+def _key(o: Option) -> tuple[float, float, int, bool]:
+    # every candidate has vials_per_year (set by _option); 0.0 only for a hand-made Option without it
+    cost = o.cost_per_year_jpy if o.cost_per_year_jpy is not None else (o.vials_per_year or 0.0)
     return (cost, -o.interval_weeks, o.vials, o.prescribed_mg_per_kg is None)
 
 
@@ -785,13 +814,15 @@ _BAND_JA = {"low": "低値", "adequate": "適正", "high": "高値"}
 _CATEGORY_JA = {"remission": "寛解", "low": "低疾患活動性", "moderate": "中等度疾患活動性", "high": "高疾患活動性"}
 
 
-def _activity_ja(a) -> str:
+def _activity_ja(a: Activity) -> str:
     if a.category == "unknown":
         return "疾患活動性は不明（前回投与以降の評価なし）"
     return f"{a.score} {a.value}（{a.when}、{_CATEGORY_JA[a.category]}）"
 
 
-def _choose(ctx: _Context, allowed: list[Option], cur_opt: Option, row, seen: str, seen_ja: str):
+def _choose(
+    ctx: _Context, allowed: list[Option], cur_opt: Option, row: table.Row, seen: str, seen_ja: str
+) -> tuple[Option, str, str, str]:
     t, thr = ctx.target, ctx.threshold
     ok = [o for o in allowed if o.pta >= thr]
     if row.kind == "reduce":
@@ -866,7 +897,9 @@ def _choose(ctx: _Context, allowed: list[Option], cur_opt: Option, row, seen: st
     return best, why, why_ja, best.change
 
 
-def _alternatives(ctx: _Context, options: list[Option], current: tuple[float, float]):
+def _alternatives(
+    ctx: _Context, options: list[Option], current: tuple[float, float]
+) -> tuple[Option | None, Option | None]:
     """More mg at the current interval versus the current mg/kg at a shorter interval (S10)."""
     ok = [o for o in options if o.pta >= ctx.threshold]
     more_mg = min(
@@ -924,7 +957,6 @@ def _spread(history: PatientHistory, chosen: Option, used: str, target: Target) 
     Assumption: the MAP prediction stands for the other models' posterior median (the spread across
     models is about structure and typical values, larger than the MAP-vs-median difference)."""
     from ifxdose.core.estimation import EstimationError, estimate_map
-    from ifxdose.domain.estimation import history_observations
 
     out = []
     for name in ra_models():
@@ -946,7 +978,7 @@ def _spread(history: PatientHistory, chosen: Option, used: str, target: Target) 
             problem = build_problem(history, m, future)
             obs = history_observations(history)
             eta = estimate_map(build_problem(history, m), obs).eta if obs.n else np.zeros(len(m.eta_parameters))
-            trough = problem.predict(eta[None, :], [start + (STEADY_STATE_DOSES - 1) * step])[0, 0]
+            trough = problem.predict(eta[None, :], np.array([start + (STEADY_STATE_DOSES - 1) * step]))[0, 0]
             out.append(
                 ModelSpread(
                     model=name,

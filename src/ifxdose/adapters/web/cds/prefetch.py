@@ -24,7 +24,7 @@ from ifxdose.adapters.store.checks import CODE_PATTERN
 from ifxdose.adapters.web.cds.request import CdsError, HookRequest, bad_request
 from ifxdose.adapters.web.cds.services import PREFETCH_KEYS
 from ifxdose.adapters.web.forms import FieldError
-from ifxdose.app.clinic import current_plan
+from ifxdose.app.clinic import history_and_plan
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import PatientHistory
 
@@ -102,8 +102,7 @@ def patient_data(request: HookRequest, store: st.Store, *, tz: str) -> PatientDa
         code = result.history.patient.id
         return PatientData(result.history, "prefetch", code if stored(store, code) else None, skipped=result.skipped)
     if stored(store, patient_id):
-        history = st.patient_history(store, patient_id)
-        plan = current_plan(history, st.accepted_plan(store, patient_id))
+        history, plan = history_and_plan(store, patient_id)
         return PatientData(history, "store", patient_id, plan.next_date)
     raise CdsError(
         412,
