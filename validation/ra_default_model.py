@@ -10,7 +10,8 @@ Seed targets (RA patients on MTX):
 Virtual population (assumptions, labelled): 2,000 patients; weight log-normal, median
 65 kg, CV 20%; CRP log-normal, median 20 mg/L, CV 100% (ATTRACT enrolled active RA with
 raised CRP); all on MTX; albumin 4.0 g/dL; 80% female; TNF-alpha log-normal, median 0.8 pg/mL,
-13% >= 1.65 pg/mL (S14; log-SD 0.64 = ln(1.65/0.8)/z(0.87)). Label checks (SmPC 5.2): median
+13% >= 1.65 pg/mL (S14; log-SD 0.64 = ln(1.65/0.8)/z(0.87)). Models with a CRP covariate (Ternant 2014,
+the MBMA default) get CRP falling under drug in the trough arms (issue 12, docs/trials.md). Label checks (SmPC 5.2): median
 Cmax after 3 mg/kg and median terminal half-life, single dose, no MTX. No anti-drug antibodies: this is
 a PK-only comparison, and ADA (issue 6) will add undetectable troughs.
 
@@ -70,14 +71,30 @@ def label_checks(m, cov: dict, eta: np.ndarray) -> dict:
     return {"median_cmax_3_mg_l": float(np.median(c[:, 0])), "median_half_life_days": float(np.median(half))}
 
 
+def troughs(m, regimen: str, cov: dict, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Week-22 and week-54 pre-dose levels. A model with a CRP covariate gets CRP falling under drug
+    (the trial engine's inflammation over time, docs/trials.md), as in the patients the seed's troughs
+    come from; the others have no CRP term to move."""
+    if "crp_mg_l" not in m.covariates:
+        res = simulate_population(m, regimen, cov, [154.0, 378.0], eta=eta)
+        return res.concentration_mg_l[:, 0], res.concentration_mg_l[:, 1]
+    from ifxdose.domain.trials import engine as E
+
+    covs = {k: np.broadcast_to(np.asarray(v, float), (N,)).copy() for k, v in cov.items()}
+    cohort = E.Cohort(covs, eta, np.zeros(N), np.zeros(N), np.zeros((N, 1)))
+    grid = E.daily_grid(378.0)
+    times, mgkg = E.regimen_mg_per_kg(regimen, 378.0)
+    conc = E.ada_free_concentrations(m, cohort, E.dose_table(times, mgkg, covs["weight_kg"]), grid, inflammation=True)
+    return conc[:, 154], conc[:, 378]
+
+
 def evaluate(name: str, seed: int = 2024) -> dict:
     m = load_model(name)
     cov = {k: v for k, v in population(np.random.default_rng(seed)).items() if k in m.covariates}
     eta = m.sample_eta(N, np.random.default_rng(seed + 1))
     row = {"model": name, **label_checks(m, cov, eta)}
     for arm, text in ARMS.items():
-        res = simulate_population(m, text, cov, [154.0, 378.0], eta=eta)  # weeks 22 and 54, pre-dose
-        wk22, wk54 = res.concentration_mg_l[:, 0], res.concentration_mg_l[:, 1]
+        wk22, wk54 = troughs(m, text, cov, eta)
         row[arm] = {
             "median_trough_wk54_mg_l": float(np.median(wk54)),
             "undetectable_wk54_pct": float(100 * np.mean(wk54 < LOD_MG_L)),

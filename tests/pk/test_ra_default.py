@@ -64,11 +64,19 @@ def test_half_life_matches_a_log_linear_fit_of_the_simulated_tail():
 
 
 def _median_trough(population: str, regimen: str, day: float, among=None, n: int = 2000) -> float:
+    """Median ADA-free trough with CRP falling under drug (the trial engine's inflammation over time),
+    as the MBMA predicts its trough data (mbma_setup.toml inflammation_feedback)."""
+    from ifxdose.domain.trials import engine as E
+    from ifxdose.domain.trials.models import Models
+
     m = load_model(MODEL)
-    pop = virtual_population(population, n, np.random.default_rng(11))
-    cov = {k: pop[k] for k in m.covariates if k in pop}
-    res = simulate_population(MODEL, regimen, cov, [day], seed=12)
-    c = res.concentration_mg_l[:, 0]
+    rng = np.random.default_rng(11)
+    pop = virtual_population(population, n, rng)
+    cohort = E.make_cohort(pop, Models(m, None, None), rng)  # type: ignore[arg-type]
+    grid = E.daily_grid(day)
+    times, mgkg = E.regimen_mg_per_kg(regimen, day)
+    conc = E.ada_free_concentrations(m, cohort, E.dose_table(times, mgkg, cohort.weight_kg), grid, inflammation=True)
+    c = conc[:, -1]
     return float(np.median(c if among is None else c[among(pop)]))
 
 

@@ -149,3 +149,15 @@ def test_s10_direction_emerges_troughs_rise_more_in_responders():
     crp = E.crp_course(cohort, on)[:, trough]
     fall = 1 - crp / cohort.covariates["crp_mg_l"]
     assert np.corrcoef(on[:, trough], fall)[0, 1] > 0
+
+
+def test_elliott_1993_crp_normalisation_is_predicted_not_fitted():
+    """S1 (Elliott 1993): CRP normalised in 17 of 19 patients with high CRP (weeks 0-8). Nothing was fitted
+    to it; the stored calibration runs with inflammation over time."""
+    from ifxdose.domain.trials import run_trial
+
+    models = load_models()
+    assert models.inflammation
+    rows = {r["quantity"]: r for r in run_trial("elliott1993", replicates=10, seed=1, models=models).rows()}
+    row = rows["CRP normalised (of patients with high CRP)"]
+    assert row["role"] == "prediction" and row["inside_95"]

@@ -286,6 +286,43 @@ def ada_posterior(setup: dict, nll, x_hat: np.ndarray) -> np.ndarray:
     return np.exp(keep)
 
 
+def er_posterior(setup: dict, nll, x_hat: np.ndarray, start_draws: np.ndarray) -> np.ndarray:
+    """Posterior draws (intercept ACR20, log Emax, log EC50, log ke0) by emcee.
+
+    Log posterior: minus ``nll`` (the binomial likelihood of the ACR20 figures plus the ke0 prior);
+    flat on the other parameters within 8 units of the ML value. The walkers start from draws of the
+    Laplace approximation (so the burn-in is short); setup [posterior] er_walkers, er_steps, er_burn.
+    """
+    import emcee
+
+    post = setup.get("posterior", {})
+    walkers, steps, burn = post.get("er_walkers", 8), post.get("er_steps", 150), post.get("er_burn", 50)
+    rng = np.random.default_rng(setup["seed"] + 1)
+
+    def logp(x):
+        if not np.all(np.isfinite(x)) or np.any(np.abs(x - x_hat) > 8):
+            return -np.inf
+        return -float(nll(x))
+
+    p0 = start_draws[rng.choice(len(start_draws), walkers, replace=False)]
+    sampler = emcee.EnsembleSampler(walkers, len(x_hat), logp)
+    sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
+    sampler.run_mcmc(p0, steps, progress=False)
+    global _ER_SAMPLER_INFO
+    _ER_SAMPLER_INFO = {
+        "sampler": "emcee",
+        "walkers": walkers,
+        "steps": steps,
+        "burn": burn,
+        "acceptance": round(float(np.mean(sampler.acceptance_fraction)), 3),
+    }
+    chain = sampler.get_chain(discard=burn, flat=True)
+    return chain[np.linspace(0, len(chain) - 1, post.get("draws_kept", 200)).astype(int)]
+
+
+_ER_SAMPLER_INFO: dict = {"sampler": "laplace"}
+
+
 def laplace_draws(fun, x_hat: np.ndarray, n: int, seed: int, step: float = 1e-2) -> np.ndarray:
     """Draws from N(x_hat, H^-1), H the central-difference Hessian of ``fun`` (a negative log posterior)."""
     k = len(x_hat)
@@ -426,6 +463,8 @@ def fit_exposure_response(setup: dict, models: Models) -> tuple[ResponseModel, l
     rows = [fit_row(s.target, predict_response_pct(model, s, cache)) for s in sc]
     global _ER_POSTERIOR
     draws = laplace_draws(nll, res.x, setup.get("posterior", {}).get("draws_kept", 200), setup["seed"])
+    if setup.get("posterior", {}).get("er_sampler") == "emcee":
+        draws = er_posterior(setup, nll, res.x, draws)
     _ER_POSTERIOR = np.column_stack([draws[:, 0], np.exp(draws[:, 1:])])
     for r, s in zip(rows, sc):
         pred = [
@@ -519,8 +558,14 @@ def calibrate(setup: dict | None = None) -> dict:
         },
         "posterior": {
             "method": "immunogenicity: emcee ensemble MCMC on the binomial likelihood (weak log-normal priors, SD 2, "
-            "around the ML estimate); exposure-response: Laplace approximation of the penalised likelihood "
-            "(intercept_acr20, log emax, log ec50, log ke0), other intercepts at their ML values",
+            "around the ML estimate); exposure-response: "
+            + (
+                "emcee ensemble MCMC on the penalised likelihood, walkers started from a Laplace approximation "
+                if _ER_SAMPLER_INFO.get("sampler") == "emcee"
+                else "Laplace approximation of the penalised likelihood "
+            )
+            + "(intercept_acr20, log emax, log ec50, log ke0), other intercepts at their ML values",
+            "er_sampler": dict(_ER_SAMPLER_INFO),
             "ada_parameters": ["h0_per_day", "beta_low", "mtx_hazard_ratio", "decline_per_day"],
             "ada_draws": [[float(f"{v:.6g}") for v in row] for row in _ADA_POSTERIOR],
             "er_parameters": ["intercept_acr20", "emax", "ec50_mg_l", "ke0_per_day"],
