@@ -183,7 +183,7 @@ def test_japanese_pages_have_japanese_errors_and_reasons(client, with_example):
     r = client.post(
         "/patients/RA-0001/record/weight", data={"csrf_token": csrf_of(form), "date": "2024-09-20", "weight_kg": "55"}
     )
-    assert "今日（2024-08-26）以前の日付" in r.text
+    assert "今日（2024年8月26日）以前の日付" in r.text and "2024-08-26）" not in r.text
     listing = client.get("/patients").text
     assert "添付文書の投与スケジュール" in listing  # the worklist's reason, translated
     evidence = client.get("/evidence").text

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from ifxdose.adapters.web.i18n import localize_dates
+
 _JA_RULES: list[tuple[str, str]] = [
     (r"^required; (.*)$", "必須です。{0}"),
     (r"^allowed range is (.+)$", "許容範囲 {0}"),
@@ -69,7 +71,12 @@ def localize(text: str, locale: str) -> str:
 
 
 def field_message(error, locale: str, t) -> str:
-    """One line for a form field: what is wrong and what is allowed, in the page's language."""
+    """One line for a form field: what is wrong and what is allowed, in the page's language
+    (dates in it as the language writes them: 2024年8月26日 / 26 Aug 2024)."""
+    return localize_dates(_field_message(error, locale, t), locale)
+
+
+def _field_message(error, locale: str, t) -> str:
     translated = t(error.msg)
     if locale == "ja":
         allowed = localize(error.allowed, locale) if error.allowed else ""
