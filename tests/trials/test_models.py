@@ -102,3 +102,22 @@ def test_bad_population_input():
         sample_population(0, np.random.default_rng(1), [Marginal("x", "normal", {"mean": 0, "sd": 1})])
     with pytest.raises(InputError):
         Marginal("x", "gamma")
+
+
+def test_posterior_predictive_range_widens_the_parameter_range_by_the_binomial_half_width():
+    from ifxdose.domain.trials.calibrate import predictive_range_pct
+
+    lo, hi = predictive_range_pct({"predictive_low95_pct": 10.0, "predictive_high95_pct": 20.0, "n": 100})
+    # hand: 0.10 - 1.96 sqrt(0.1 * 0.9 / 100) = 0.04120; 0.20 + 1.96 sqrt(0.2 * 0.8 / 100) = 0.27840
+    assert (round(lo, 2), round(hi, 2)) == (4.12, 27.84)
+    assert predictive_range_pct({"predictive_low95_pct": 0.5, "predictive_high95_pct": 99.9, "n": 5}) == (0.0, 100.0)
+
+
+def test_stored_calibration_records_inflammation_and_the_er_sampler():
+    from ifxdose.domain.trials.models import calibration_data
+
+    doc = calibration_data()
+    assert doc["inflammation_feedback"] is True
+    post = doc["posterior"]
+    assert post["er_sampler"]["sampler"] == "emcee" and 0.1 < post["er_sampler"]["acceptance"] < 0.9
+    assert len(post["er_draws"]) == len(post["ada_draws"]) == 200

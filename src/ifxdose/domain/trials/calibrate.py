@@ -601,21 +601,37 @@ def to_toml(doc: dict, prefix: str = "") -> str:
     return out
 
 
+def predictive_range_pct(row: dict) -> tuple[float, float]:
+    """Approximate posterior predictive 95 % range of the *observed* share of a figure: the 95 % range of
+    the expected share over the posterior draws, widened at each end by the binomial 95 % half-width for
+    the figure's n (normal approximation)."""
+    lo, hi, n = row["predictive_low95_pct"] / 100, row["predictive_high95_pct"] / 100, max(int(row["n"]), 1)
+    lo -= 1.96 * np.sqrt(lo * (1 - lo) / n)
+    hi += 1.96 * np.sqrt(hi * (1 - hi) / n)
+    return 100 * max(lo, 0.0), 100 * min(hi, 1.0)
+
+
 def fit_markdown(doc: dict) -> str:
-    """The fit per figure as Markdown tables (docs/trials.md)."""
+    """The fit per figure as Markdown tables (docs/trials.md), with the posterior predictive check."""
     out = []
     for part in ("immunogenicity", "exposure_response"):
         out.append(f"\n**{part}** — " + ", ".join(f"{k} = {v:.4g}" for k, v in doc[part]["values"].items()) + "\n")
         out.append(
-            "| study | figure | arm | time | use | n | assay (detected share) | observed % (95% CI) | predicted % | inside |"
+            "| study | figure | arm | time | use | n | assay (detected share) | observed % (95% CI) | predicted % "
+            "| inside | posterior predictive 95 % | PPC |"
         )
-        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in doc[part]["fit"]:
             assay = f"{r['assay']} ({r['detection']:.2f})" if "assay" in r else "—"
+            if "predictive_low95_pct" in r:
+                lo, hi = predictive_range_pct(r)
+                ppc = f"{lo:.1f}–{hi:.1f} | {'ok' if lo <= r['observed_pct'] <= hi else '**conflict**'}"
+            else:
+                ppc = "— | —"
             out.append(
                 f"| {r['study']} | {r['outcome']} | {r['arm']} | {r['time_point']} | {r['use']} | {r['n']} | {assay} | "
                 f"{r['observed']} ({r['ci95_low_pct']:.1f}–{r['ci95_high_pct']:.1f}) | {r['predicted_pct']:.1f} | "
-                f"{'yes' if r['inside'] else 'no'} |"
+                f"{'yes' if r['inside'] else 'no'} | {ppc} |"
             )
     for c in doc["exposure_response"].get("checks", []):
         out.append(
@@ -630,7 +646,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(str(DATA)) / "calibration.toml"))
     ap.add_argument("--markdown", action="store_true", help="also print the fit per figure as Markdown")
+    ap.add_argument("--show", action="store_true", help="print the stored calibration's fit as Markdown; no fit")
     args = ap.parse_args(argv)
+    if args.show:
+        print(fit_markdown(tomllib.loads(Path(args.out).read_text(encoding="utf-8"))))
+        return
     doc = calibrate()
     Path(args.out).write_text(
         "# Written by ifxdose.domain.trials.calibrate; do not edit by hand.\n" + to_toml(doc), encoding="utf-8"
