@@ -98,3 +98,48 @@ def test_spec_forms():
     assert parse_scheduler("local:3") == ("local", 3)
     assert parse_scheduler("local")[0] == "local"
     assert parse_scheduler("tcp://10.0.0.5:8786") == ("address", "tcp://10.0.0.5:8786")
+
+
+NMTRAN = """ID,TIME,AMT,RATE,EVID,MDV,DV,weight_kg
+1,0,300,3600,1,1,.,60
+1,14,300,3600,1,1,.,60
+1,42,.,.,0,0,6.1,60
+1,56,.,.,0,0,4.2,60
+2,0,450,5400,1,1,.,90
+2,14,450,5400,1,1,.,90
+2,42,.,.,0,0,3.3,90
+3,0,210,2520,1,1,.,70
+3,42,.,.,0,0,900,70
+4,0,240,2880,1,1,.,80
+"""
+
+
+def test_batch_estimation_on_two_workers_equals_single_process(cluster_map):
+    import numpy as np
+
+    from ifxdose.core.pk.nmtran import read_nmtran
+    from ifxdose.domain.batch import estimate_all
+    from ifxdose.domain.modelfiles import as_general, load_model
+
+    model = as_general(load_model("ifxdose_ra_mbma"))
+    subjects = read_nmtran(NMTRAN)
+    single = estimate_all(model, subjects, workers=1)
+    dask = estimate_all(model, subjects, map_fn=cluster_map)
+    assert [r.id for r in dask] == ["1", "2", "3", "4"]
+    for a, b in zip(dask, single):  # bitwise: etas, OFV (NaN for a failed subject) and warnings
+        assert (a.id, a.eta_names, a.warnings) == (b.id, b.eta_names, b.warnings)
+        assert np.array_equal([*a.eta, a.ofv], [*b.eta, b.ofv], equal_nan=True)
+    assert any(w.startswith("error:") for w in dask[2].warnings)
+    assert any("no drug levels" in w for w in dask[3].warnings)
+
+
+def test_cli_batch_estimation_with_scheduler_matches_workers_1(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text(NMTRAN)
+    args = ["estimate", "--data", str(data), "--model", "ifxdose_ra_mbma"]
+    single = runner.invoke(app, args + ["--workers", "1"])
+    local = runner.invoke(app, args + ["--scheduler", "local:2"])
+    assert single.exit_code == 0 and local.exit_code == 0, local.output
+    assert local.stdout == single.stdout
+    bad = runner.invoke(app, args + ["--scheduler", "nowhere"])
+    assert isinstance(bad.exception, InputError) and "scheduler" in str(bad.exception)  # main() exits 2 with it

@@ -1,17 +1,20 @@
 """Batch MAP over an NM-TRAN data set: one row per subject (ID, ETA1..ETAn, OFV, warnings).
 
-Subjects are independent, so they are spread over a process pool (all cores by default).
-A subject whose estimate fails a check gets its reason in ``warnings`` and empty etas; the
-batch goes on. Each worker compiles the model once from its text (compiled equations are
-not sent between processes).
+Subjects are independent, so they are spread over a process pool (all cores by default)
+or, given ``map_fn`` (e.g. :func:`ifxdose.adapters.scale.executor`), over any map-like
+executor such as a Dask cluster: subjects are the tasks. A subject whose estimate fails a
+check gets its reason in ``warnings`` and empty etas; the batch goes on. Each worker
+compiles the model once from its text (compiled equations are not sent between
+processes); the results do not depend on where a subject ran (MAP is deterministic).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -69,13 +72,27 @@ def _worker(rec: Records) -> SubjectResult:
     return _one(_WORKER_MODEL, rec)
 
 
+_MODELS: dict[tuple[tuple[str, str], str], GeneralModel] = {}
+
+
+def task(spec: tuple[str, str], name: str, rec: Records) -> SubjectResult:
+    """One subject as a self-contained task (for Dask or any executor): the model is rebuilt
+    from its spec once per worker process and kept."""
+    key = (spec, name)
+    if key not in _MODELS:
+        _MODELS[key] = _build(spec, name)
+    return _one(_MODELS[key], rec)
+
+
 def estimate_all(
     model: GeneralModel,
     subjects: list[Records],
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    map_fn: Callable[[Callable[[Records], SubjectResult], list[Records]], Iterable[SubjectResult]] | None = None,
 ) -> list[SubjectResult]:
-    """MAP for every subject, in data order; ``workers`` None = all cores, 1 = in this process."""
+    """MAP for every subject, in data order; ``workers`` None = all cores, 1 = in this process;
+    ``map_fn(fn, subjects)`` (results in order), when given, runs the subjects instead."""
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers < 1:
         raise InputError("--workers", workers, "allowed range is [1, cores]")
@@ -85,6 +102,12 @@ def estimate_all(
         Engine(model, rec)
     results: list[SubjectResult] = []
     it: Iterator[SubjectResult]
+    if map_fn is not None:
+        for res in map_fn(partial(task, _spec(model), model.name), list(subjects)):
+            results.append(res)
+            if progress:
+                progress(1)
+        return results
     if workers == 1 or len(subjects) <= 1:
         it = (_one(model, r) for r in subjects)
         for res in it:

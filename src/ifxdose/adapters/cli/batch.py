@@ -8,13 +8,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ifxdose.adapters.scale import executor, parse_scheduler
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.nmtran import read_nmtran
 from ifxdose.domain.batch import estimate_all, results_csv
 from ifxdose.domain.modelfiles import as_general, load_model
 
 
-def run_batch(data: Path, model: str | None, out: Path | None, workers: int | None) -> None:
+def run_batch(
+    data: Path, model: str | None, out: Path | None, workers: int | None, scheduler: str | None = None
+) -> None:
+    """Batch MAP of an NM-TRAN data set; ``scheduler`` ('local', 'local:N', an address): subjects as Dask tasks."""
+    parse_scheduler(scheduler)  # a bad spec -> InputError before any work
     if model is None:
         raise InputError("--model", None, "a model name or .toml path is required with --data")
     try:
@@ -33,7 +38,10 @@ def run_batch(data: Path, model: str | None, out: Path | None, workers: int | No
         disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("map", total=len(subjects))
-        results = estimate_all(m, subjects, workers, progress=lambda n: bar.advance(task, n))
+        with executor(scheduler) as run:
+            results = estimate_all(
+                m, subjects, workers, progress=lambda n: bar.advance(task, n), map_fn=run if scheduler else None
+            )
     csv = results_csv(results, len(m.eta_names))
     failed = sum(1 for r in results if any(w.startswith("error:") for w in r.warnings))
     if out is None:

@@ -71,6 +71,14 @@ def estimate_cmd(
         Optional[Path], typer.Option("--out", help="with --data: CSV of ID, ETA1..ETAn, OFV, warnings")
     ] = None,
     workers: Annotated[Optional[int], typer.Option(help="with --data: processes (default: all cores)")] = None,
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scheduler",
+            help="with --data: subjects as Dask tasks on 'local', 'local:N' or a scheduler address "
+            "(tcp://host:8786); same results as without",
+        ),
+    ] = None,
 ) -> None:
     """Estimate the patient's own PK (MAP, Laplace, SIR) from measured levels and ADA.
 
@@ -79,7 +87,7 @@ def estimate_cmd(
     if data is not None:
         from ifxdose.adapters.cli.batch import run_batch
 
-        run_batch(data, model, out, workers)
+        run_batch(data, model, out, workers, scheduler)
         return
     if history is None:
         raise InputError("--history", None, "a patient history file is required (or --data for an NM-TRAN data set)")
