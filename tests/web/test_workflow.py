@@ -20,6 +20,7 @@ from ifxdose.adapters.web.settings import WebSettings
 from ifxdose.app.engine import Recommender
 from recs import make_recommendation
 from web.conftest import csrf_of, example_history, make_app, sign_in
+from web.test_japanese_pages import english_words
 
 
 def _stop():
@@ -83,6 +84,15 @@ def test_accepting_stop_takes_the_patient_off_the_infusion_worklist(tmp_path):
         assert c.get("/api/v1/worklist").json() == []
         due = c.get("/api/v1/patients/RA-0001/due").json()
         assert due["infusion_due"] is False and due["reason_code"] == "stopped"
+        assert c.put("/api/v1/session/locale", json={"locale": "ja"}).status_code == 200
+        page = c.get("/patients/RA-0001").text
+        assert "インフリキシマブ中止または切替" in page and "accepted: stop" not in page
+        due_section = page[
+            page.index('<section class="card" aria-labelledby="due-h"') : page.index(
+                '<section class="card" aria-labelledby="plot-h"'
+            )
+        ]
+        assert 'data-testid="due-stopped"' in due_section and english_words(due_section) == set()
         # an infusion recorded later puts the schedule back
         c.post("/api/v1/patients/RA-0001/infusions", json={"date": "2024-08-26", "dose_mg": 165})
         assert c.get("/api/v1/patients/RA-0001/due").json()["reason_code"] != "stopped"
