@@ -12,12 +12,17 @@ the LLOQ of a log-scale output is given on the log scale too, as the DV).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.linalg import block_diag
 from scipy.special import log_ndtr
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.general import Engine, GeneralModel, Records
+
+if TYPE_CHECKING:
+    from ifxdose.core.estimation.map import MapResult
 
 
 class _Obs:
@@ -74,7 +79,7 @@ class GeneralProblem:
         return np.where(np.isfinite(total), total, np.inf)
 
 
-def estimate_subject(model: GeneralModel, records: Records):
+def estimate_subject(model: GeneralModel, records: Records) -> tuple[GeneralProblem, MapResult]:
     """MAP of one NM-TRAN subject under a general-language model (see core/estimation/map.py)."""
     from ifxdose.core.estimation.map import estimate_map
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from scipy.optimize import differential_evolution
@@ -30,6 +31,11 @@ from scipy.stats import qmc
 from ifxdose.core.estimation import compiled as _compiled
 from ifxdose.core.estimation.objective import Observations, objective
 from ifxdose.core.estimation.problem import ComplexStepUnsupported, Problem
+
+#: A :class:`Problem` or a general-language ``GeneralProblem`` (duck-typed: ``n_eta``, ``omega``,
+#: ``eta_names`` and predictions through :func:`objective`), and its observations.
+AnyProblem = Any
+AnyObservations = Any
 
 FD_STEP = 1e-5  #: central-difference step in eta units
 MAX_ABS_Z = 5.0  #: Assumption (numerical check, not literature): an eta beyond 5 prior SDs is a bound hit
@@ -46,7 +52,7 @@ class MapResult:
     ofv_prior_mode: float
     gradient_norm: float
     n_evaluations: int
-    starts: list[dict] = field(default_factory=list)
+    starts: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # a MapResult only exists if every check passed
 
 
@@ -57,7 +63,7 @@ CS_STEP = 1e-20
 HESSIAN_STEP = 1e-4
 
 
-def complex_step_ok(problem: Problem) -> bool:
+def complex_step_ok(problem: AnyProblem) -> bool:
     """Whether the prediction path is analytic in eta with complex arithmetic: a library model
     with 1 or 2 states (closed-form eigenpairs; LAPACK's iterative eigensolver is not exact
     in the imaginary part, and the ODE engine is real)."""
@@ -75,7 +81,7 @@ class _Derivatives:
     language, TMDD, 3 compartments): central differences of the OFV (1 + 2k + 2k(k-1) points).
     """
 
-    def __init__(self, problem: Problem, obs: Observations, omega_inv: np.ndarray, counter: list[int]) -> None:
+    def __init__(self, problem: AnyProblem, obs: AnyObservations, omega_inv: np.ndarray, counter: list[int]) -> None:
         k = problem.n_eta
         self.k, self.problem, self.obs, self.omega_inv, self.counter = k, problem, obs, omega_inv, counter
         self.complex = k > 0 and complex_step_ok(problem)
@@ -89,7 +95,10 @@ class _Derivatives:
         I = np.eye(k)
         base = np.vstack([np.zeros(k), HESSIAN_STEP * I, -HESSIAN_STEP * I])  # (1 + 2k, k)
         self.cs_points = base[:, None, :] + 1j * CS_STEP * I[None, :, :]  # (1 + 2k, k, k)
-        self._x = None
+        self._x: np.ndarray | None = None
+        self.f: float = np.inf
+        self.g: np.ndarray = np.zeros(k)
+        self.H: np.ndarray = np.eye(k)
 
     def _eval(self, x: np.ndarray) -> None:
         if self._x is not None and np.array_equal(x, self._x):
@@ -141,15 +150,15 @@ class _Derivatives:
         self._x, self.f, self.g, self.H = X[s].copy(), float(f0[s]), G[s].copy(), H[s].copy()
         return f0, G, H
 
-    def fun(self, x):
+    def fun(self, x: np.ndarray) -> float:
         self._eval(x)
         return self.f
 
-    def jac(self, x):
+    def jac(self, x: np.ndarray) -> np.ndarray:
         self._eval(x)
         return self.g
 
-    def hess(self, x):
+    def hess(self, x: np.ndarray) -> np.ndarray:
         self._eval(x)
         return self.H
 
@@ -184,7 +193,7 @@ def _newton_multi(
     joined: dict[int, int] = {}
     active = np.isfinite(F)
 
-    def result():  # a joined start reports the optimum of the start it joined
+    def result() -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:  # a joined start reports its optimum
         for s_, t_ in sorted(joined.items()):
             X[s_], F[s_], G[s_] = X[t_], F[t_], G[t_]
         return X, messages, F, G
@@ -197,7 +206,7 @@ def _newton_multi(
             near = [t for t in range(s) if np.isfinite(F[t]) and np.max(np.abs(X[t] - X[s])) < JOIN_TOL]
             if near:
                 active[s], messages[s] = False, f"joined start {near[0] + 1} after {it} iterations"
-                joined[s] = near[0]
+                joined[int(s)] = near[0]
         for s in np.nonzero(active)[0]:
             if np.linalg.norm(G[s]) < gtol:
                 active[s], messages[s] = False, f"converged in {it} iterations"
@@ -242,7 +251,7 @@ JOIN_TOL = 1e-3
 @lru_cache(maxsize=32)
 def _quasi_normal(k: int) -> np.ndarray:
     u = qmc.Sobol(k, scramble=True, seed=20261130).random(N_QUASI)
-    return ndtri(0.02 + 0.96 * u)
+    return np.asarray(ndtri(0.02 + 0.96 * u), float)
 
 
 def _screen_points(omega: np.ndarray) -> np.ndarray:
@@ -252,11 +261,13 @@ def _screen_points(omega: np.ndarray) -> np.ndarray:
     return np.vstack([np.zeros(k), 1.5 * np.diag(sd), -1.5 * np.diag(sd), _quasi_normal(k) @ L.T])
 
 
-def _global_search(problem, obs, omega_inv: np.ndarray, L: np.ndarray, counter: list[int], seed: int = 0) -> np.ndarray:
+def _global_search(
+    problem: AnyProblem, obs: AnyObservations, omega_inv: np.ndarray, L: np.ndarray, counter: list[int], seed: int = 0
+) -> np.ndarray:
     """Differential evolution (Storn & Price 1997) over whitened etas in [-4, 4]^k, vectorised."""
     k = L.shape[0]
 
-    def f(z):  # z (k, M) in scipy's vectorised convention
+    def f(z: np.ndarray) -> np.ndarray:  # z (k, M) in scipy's vectorised convention
         counter[0] += z.shape[1]
         v = objective(problem, obs, (L @ z).T, omega_inv)
         return np.where(np.isfinite(v), v, 1e300)
@@ -273,12 +284,17 @@ def _global_search(problem, obs, omega_inv: np.ndarray, L: np.ndarray, counter: 
         polish=False,
         init="sobol",
     )
-    return L @ res.x
+    return np.asarray(L @ res.x, float)
 
 
 def _stages_python(
-    problem: Problem, obs: Observations, omega_inv: np.ndarray, L: np.ndarray, screen: np.ndarray, counter: list[int]
-) -> tuple[float, list[dict], "_Derivatives"]:
+    problem: AnyProblem,
+    obs: AnyObservations,
+    omega_inv: np.ndarray,
+    L: np.ndarray,
+    screen: np.ndarray,
+    counter: list[int],
+) -> tuple[float, list[dict[str, Any]], "_Derivatives"]:
     """Stages 1-2 on the NumPy path: (OFV at the prior mode, runs, derivative provider)."""
     screen_ofv = objective(problem, obs, screen, omega_inv)
     counter[0] += len(screen)
@@ -309,7 +325,7 @@ NOTHING_FINITE = (
 MAX_ITER = 100
 
 
-def _compiled_runs(fits: _compiled.Fits, p: int) -> tuple[float, list[dict]]:
+def _compiled_runs(fits: _compiled.Fits, p: int) -> tuple[float, list[dict[str, Any]]]:
     n = int(fits.n_starts[p]) + int(fits.global_search[p])
     msgs = _compiled.messages(fits.status[p, :n], fits.iters[p, :n], MAX_ITER)
     if fits.global_search[p]:
@@ -327,7 +343,7 @@ def _compiled_runs(fits: _compiled.Fits, p: int) -> tuple[float, list[dict]]:
     return float(fits.screen_ofv[p, 0]), runs
 
 
-def estimate_map(problem: Problem, obs: Observations) -> MapResult:
+def estimate_map(problem: AnyProblem, obs: AnyObservations) -> MapResult:
     """MAP estimate of the random effects for one patient (or one NM-TRAN subject).
 
     Stages 1-2 run compiled (:mod:`ifxdose.core.estimation.compiled`) when the problem is
@@ -347,8 +363,8 @@ def estimate_map(problem: Problem, obs: Observations) -> MapResult:
 
 
 def _finish_compiled(
-    problem: Problem,
-    obs: Observations,
+    problem: AnyProblem,
+    obs: AnyObservations,
     fits: _compiled.Fits,
     p: int,
     omega: np.ndarray,
@@ -400,16 +416,16 @@ def estimate_map_batch(
 
 
 def _finish(
-    problem: Problem,
-    obs: Observations,
+    problem: AnyProblem,
+    obs: AnyObservations,
     ofv0: float,
-    runs: list[dict],
+    runs: list[dict[str, Any]],
     d: "_Derivatives | None",
     omega: np.ndarray,
     omega_inv: np.ndarray,
     L: np.ndarray,
     counter: list[int],
-    global_run: dict | None = None,
+    global_run: dict[str, Any] | None = None,
 ) -> MapResult:
     """Stages 2b (multimodality certificate) and 3 (checks). ``global_run``: the compiled
     path's global-search run, when it made one."""

@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba compiles and type-checks these bodies itself; mypy cannot model numba semantics.)
 """The numba-compiled body of :mod:`ifxdose.core.estimation.compiled` (imported only on demand).
 
 One patient of a linear 1- or 2-compartment library model with constant covariates and IV

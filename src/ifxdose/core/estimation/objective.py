@@ -39,7 +39,8 @@ class Observations:
 
     @property
     def below_lloq(self) -> np.ndarray:
-        return np.isnan(self.value_mg_l)
+        out: np.ndarray = np.isnan(self.value_mg_l)
+        return out
 
     @property
     def n(self) -> int:
@@ -55,11 +56,12 @@ def objective(problem: Problem, obs: Observations, eta: np.ndarray, omega_inv: n
     model = problem.model
     if omega_inv is None:
         omega_inv = problem.omega_inv
-    total = np.einsum("ni,ij,nj->n", eta, omega_inv, eta)
+    total: np.ndarray = np.einsum("ni,ij,nj->n", eta, omega_inv, eta)
     if obs.n == 0:
         return total
     if hasattr(problem, "data_ofv"):  # a general-language model (core/estimation/general.py)
-        return total + problem.data_ofv(eta)
+        with_data: np.ndarray = total + problem.data_ofv(eta)
+        return with_data
     f = problem.predict(eta, obs.time_days)
     sd = np.sqrt(model.residual_additive_mg_l**2 + (model.residual_proportional * f) ** 2)
     sd = np.where(sd == 0.0, ZERO_SD_REPLACEMENT_MG_L, sd)
@@ -71,4 +73,5 @@ def objective(problem: Problem, obs: Observations, eta: np.ndarray, omega_inv: n
             total = total + np.sum(z * z + 2.0 * np.log(sd[:, q]), axis=1)
         if blq.any():
             total = total - 2.0 * np.sum(log_ndtr((obs.lloq_mg_l[blq] - f[:, blq]) / sd[:, blq]), axis=1)
-    return np.where(np.isfinite(total), total, np.inf)
+    out: np.ndarray = np.where(np.isfinite(total), total, np.inf)
+    return out

@@ -14,6 +14,7 @@ without replacement with probability proportional to the weights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -29,7 +30,7 @@ class EtaSample:
 
     eta: np.ndarray
     kind: str
-    diagnostics: dict = field(default_factory=dict)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
 def prior_sample(problem: Problem, n: int, seed: int = 0) -> EtaSample:

@@ -9,6 +9,8 @@ exact closed form for a whole batch of etas in one vectorised pass (ODE for TMDD
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ifxdose.core.pk.events import DoseTable
@@ -48,7 +50,7 @@ class Problem:
         self.typical = {k: np.broadcast_to(v, (S,)) for k, v in self.typical.items()}
         self.doses = doses
         self._table = DoseTable.from_lists([doses])  # validated once
-        self._schedules: dict[tuple, tuple] = {}
+        self._schedules: dict[tuple[Any, ...], Any] = {}  # geometry dicts and event schedules
         self._eta_index = {name: i for i, name in enumerate(model.eta_parameters)}
         self.omega_inv = np.linalg.inv(model.omega)
 

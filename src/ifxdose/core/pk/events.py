@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ifxdose.core.errors import InputError
 
@@ -46,9 +47,16 @@ class DoseTable:
         return cls(t, a, d, r).checked()
 
     @classmethod
-    def same_for_all(cls, n_patients: int, time_days, amount_mg, duration_days, route) -> "DoseTable":
+    def same_for_all(
+        cls,
+        n_patients: int,
+        time_days: npt.ArrayLike,
+        amount_mg: npt.ArrayLike,
+        duration_days: npt.ArrayLike,
+        route: npt.ArrayLike,
+    ) -> "DoseTable":
         """The same schedule for every patient; amounts may differ per patient ((P, D) or (D,))."""
-        t = np.broadcast_to(np.asarray(time_days, float), (n_patients, len(np.atleast_1d(time_days))))
+        t = np.broadcast_to(np.asarray(time_days, float), (n_patients, np.atleast_1d(time_days).size))
         shape = t.shape
         return cls(
             t.copy(),
@@ -59,7 +67,7 @@ class DoseTable:
 
     @property
     def n_patients(self) -> int:
-        return self.time_days.shape[0]
+        return int(self.time_days.shape[0])
 
     def checked(self) -> "DoseTable":
         """Validate amounts, durations and overlap; return self."""

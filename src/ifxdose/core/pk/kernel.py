@@ -28,8 +28,11 @@ from __future__ import annotations
 
 import os
 import threading
+from types import ModuleType
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 #: Load the compiled kernel once the process's linear-engine work reaches this many
 #: patient-events (patients x events per patient), counting the job at hand and what the
@@ -48,7 +51,7 @@ KERNEL_MIN_WORK_LOADED = min(KERNEL_MIN_WORK, 20_000)
 #: Set IFXDOSE_KERNEL=0 to never use the compiled kernel (pure NumPy).
 KERNEL_ENABLED = os.environ.get("IFXDOSE_KERNEL", "1") != "0"
 
-_STATE: dict[str, object] = {}
+_STATE: dict[str, Any] = {}
 
 
 def _after_fork_in_child() -> None:
@@ -60,18 +63,21 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def kernel():
+def kernel() -> ModuleType | None:
     """The compiled kernel (numba imported and the function compiled on first use), or None
     when numba is unavailable or disabled."""
     if "fn" not in _STATE:
-        fn = None
+        fn: ModuleType | None = None
         if KERNEL_ENABLED:
             try:
-                from ifxdose.core.pk import kernel_numba as fn
+                from ifxdose.core.pk import kernel_numba
+
+                fn = kernel_numba
             except ImportError:  # pragma: no cover - numba is a declared dependency
                 fn = None
         _STATE["fn"] = fn
-    return _STATE["fn"]
+    mod: ModuleType | None = _STATE["fn"]
+    return mod
 
 
 def compiled_allowed() -> bool:
@@ -112,10 +118,9 @@ def set_threads(n: int | None) -> int:
         return 1
     import numba
 
-    numba.set_num_threads(
-        numba.config.NUMBA_NUM_THREADS if n is None else max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
-    )
-    return numba.get_num_threads()
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    numba.set_num_threads(most if n is None else max(1, min(int(n), most)))
+    return int(numba.get_num_threads())
 
 
 def step_table(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +136,21 @@ def step_table(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[values > 0], index.astype(np.int64)
 
 
-def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, route, out, obs_times=None) -> np.ndarray:
+def propagate(
+    times: np.ndarray,
+    kinds: np.ndarray,
+    payload: np.ndarray,
+    lam: np.ndarray,
+    V: np.ndarray,
+    W: np.ndarray,
+    v1: np.ndarray,
+    f_sc: np.ndarray,
+    amount: np.ndarray,
+    duration: np.ndarray,
+    route: np.ndarray,
+    out: np.ndarray,
+    obs_times: np.ndarray | None = None,
+) -> np.ndarray:
     """Run the compiled kernel into ``out`` (P, T). A schedule of shape (M,) holds every event
     including the samples and is shared by all patients (blocked, vectorised kernel; ``out``
     must be Fortran-ordered). A schedule of shape (P, M) holds each patient's other events
@@ -141,7 +160,8 @@ def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, rout
     if mod is None:
         raise RuntimeError("the compiled kernel is not available (numba missing or IFXDOSE_KERNEL=0)")
 
-    def c(a, dtype=np.float64):  # one compiled signature: C-contiguous, writeable, fixed dtypes
+    def c(a: npt.ArrayLike, dtype: type[np.generic] = np.float64) -> np.ndarray:
+        # one compiled signature: C-contiguous, writeable, fixed dtypes
         return np.require(a, dtype, ["C", "W"])
 
     rest = (
@@ -163,5 +183,7 @@ def propagate(times, kinds, payload, lam, V, W, v1, f_sc, amount, duration, rout
     else:
         if not out.flags.c_contiguous:
             raise ValueError("per-patient schedules write a C-ordered (P, T) output")
+        if obs_times is None:
+            raise ValueError("per-patient schedules need the sample times (obs_times)")
         mod.propagate(c(np.atleast_2d(obs_times)), c(times), c(kinds, np.int8), c(payload, np.int64), *rest)
     return out

@@ -1,3 +1,5 @@
+# mypy: ignore-errors
+# (numba compiles and type-checks these bodies itself; mypy cannot model numba semantics.)
 """The numba-compiled body of :mod:`ifxdose.core.pk.kernel` (imported only on demand).
 
 See :mod:`ifxdose.core.pk.kernel` for the recurrence, the shapes and why numba.

@@ -15,6 +15,7 @@ back to amounts and into the new eigenbasis.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_SC, SWITCH, DoseTable, build_schedule
 from ifxdose.core.pk.kernel import note_numpy_work, use_kernel
@@ -65,6 +66,9 @@ def _eigen_2x2(K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def eigen(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Real eigen-decomposition of a batch of rate matrices: (lam, V, W = V^-1, condition)."""
+    lam: np.ndarray
+    V: np.ndarray
+    W: np.ndarray
     if K.shape[-1] == 1:
         lam, V = K[..., 0].copy(), np.ones(K.shape)
         W = V.copy()
@@ -74,15 +78,18 @@ def eigen(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         W = np.stack([np.stack([V[..., 1, 1], -V[..., 0, 1]], -1), np.stack([-V[..., 1, 0], V[..., 0, 0]], -1)], -2)
         W /= det[..., None, None]
     else:
-        lam, V = np.linalg.eig(K)
-        lam, V = lam.real, V.real  # mammillary matrices are similar to symmetric ones: real spectrum
+        lam_c, V_c = np.linalg.eig(K)
+        lam, V = lam_c.real, V_c.real  # mammillary matrices are similar to symmetric ones: real spectrum
         W = np.linalg.inv(V)
     if K.shape[-1] == 1:
         return lam, V, W, np.ones(K.shape[:-2])
     if K.shape[-1] == 2:  # the same 1-norm, written out (reductions over axes of 2 are slow)
 
-        def norm1(M):
-            return np.maximum(np.abs(M[..., 0, 0]) + np.abs(M[..., 1, 0]), np.abs(M[..., 0, 1]) + np.abs(M[..., 1, 1]))
+        def norm1(M: np.ndarray) -> np.ndarray:
+            n: np.ndarray = np.maximum(
+                np.abs(M[..., 0, 0]) + np.abs(M[..., 1, 0]), np.abs(M[..., 0, 1]) + np.abs(M[..., 1, 1])
+            )
+            return n
 
         return lam, V, W, norm1(V) * norm1(W)
     cond = np.abs(V).sum(-2).max(-1) * np.abs(W).sum(-2).max(-1)  # 1-norm condition number
@@ -185,9 +192,9 @@ def _simulate_ragged(
     return conc, ill
 
 
-def _eigen_all(structure: str, params: dict[str, np.ndarray]):
+def _eigen_all(structure: str, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     lam, V, W, cond = eigen(rate_matrix(structure, params))
-    return lam, V, W, (cond > MAX_CONDITION).any(axis=1)
+    return lam, V, W, np.asarray((cond > MAX_CONDITION).any(axis=1))
 
 
 def same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
@@ -202,7 +209,19 @@ def same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
     return all(same(a) for a in (doses.time_days, doses.duration_days, doses.route, segment_start_days))
 
 
-def _run_kernel(structure, params, doses, schedule, n_obs: int, obs_finite: bool, out, obs_times=None):
+Schedule = tuple[np.ndarray, np.ndarray, np.ndarray]  #: sorted event times, kinds, payloads
+
+
+def _run_kernel(
+    structure: str,
+    params: dict[str, np.ndarray],
+    doses: DoseTable,
+    schedule: Schedule,
+    n_obs: int,
+    obs_finite: bool,
+    out: np.ndarray | None,
+    obs_times: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The compiled kernel on a sorted schedule (times, kinds, payload): each (M,) with the
     samples, shared by all patients, or (P, M) without them, the samples in ``obs_times``
     ((T,) or (P, T)); returns (conc (P, n_obs), ill-conditioned mask)."""
@@ -216,10 +235,10 @@ def _run_kernel(structure, params, doses, schedule, n_obs: int, obs_finite: bool
     v1 = np.broadcast_to(params["V1"], (P, S))
     f_sc = np.broadcast_to(params["F"] if "F" in params else 1.0, (P, S))
     rows = slice(0, 1) if shared else slice(None)
-    order = "F" if shared else "C"  # shared: one contiguous column per sample time; else one row per patient
+    # shared: one contiguous column per sample time (F order); else one row per patient (C order)
     contiguous = out is not None and (out.flags.f_contiguous if shared else out.flags.c_contiguous)
-    direct = contiguous and out.dtype == np.float64
-    target = out if direct else np.empty((P, n_obs), order=order)
+    direct = contiguous and out is not None and out.dtype == np.float64
+    target = out if direct and out is not None else np.empty((P, n_obs), order="F" if shared else "C")
     if not obs_finite:  # samples at non-finite times are never reached: NaN, as on the NumPy path
         target.fill(np.nan)
     propagate(
@@ -284,19 +303,34 @@ def simulate_linear(
     return conc, ill
 
 
-def shared_schedule(doses: DoseTable, segment_start_days: np.ndarray, obs_days: np.ndarray):
+def shared_schedule(doses: DoseTable, segment_start_days: np.ndarray, obs_days: np.ndarray) -> Schedule:
     """The sorted event schedule (times, kinds, payload) of the first patient, for reuse by
     :func:`simulate_shared` when many parameter sets share it (populations, estimation)."""
     one = DoseTable(doses.time_days[:1], doses.amount_mg[:1], doses.duration_days[:1], doses.route[:1])
-    return tuple(a[0] for a in build_schedule(one, segment_start_days[:1], obs_days[None, :]))
+    times, kinds, payload = build_schedule(one, segment_start_days[:1], obs_days[None, :])
+    return times[0], kinds[0], payload[0]
 
 
-def _simulate_uniform(structure, params, segment_start_days, doses, obs_days, out=None):
+def _simulate_uniform(
+    structure: str,
+    params: dict[str, np.ndarray],
+    segment_start_days: np.ndarray,
+    doses: DoseTable,
+    obs_days: np.ndarray,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     schedule = shared_schedule(doses, segment_start_days, obs_days)
     return simulate_shared(structure, params, doses, obs_days.size, schedule, out)
 
 
-def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
+def simulate_shared(
+    structure: str,
+    params: dict[str, np.ndarray],
+    doses: DoseTable,
+    n_obs: int,
+    schedule: Schedule,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Same event schedule for all patients: one sort, component-major vectors, no masks.
 
     ``schedule`` comes from :func:`shared_schedule`; ``doses`` may carry per-patient
@@ -313,7 +347,7 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     n = lam_all.shape[-1]
     conc = np.full((P, T), np.nan, order="F", dtype=dtype) if out is None else out
 
-    def segment(s):
+    def segment(s: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | float]:
         V, W = V_all[:, s], W_all[:, s]
         lam = np.ascontiguousarray(lam_all[:, s].T)  # (n, P)
         c_row = np.ascontiguousarray((V[:, 0, :] / params["V1"][:, s, None]).T)  # (n, P)
@@ -326,7 +360,8 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     active = np.zeros(n, dtype=np.int32)
     rz = None  # (n, P) eigen-coordinates of the infusion rate; None while nothing infuses
     tmp = np.empty((n, P), dtype=dtype)
-    t_prev, cache = times[0], {}  # step length -> (exp(lam h), expm1(lam h)/lam), per segment
+    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    t_prev = times[0]  # step length -> (exp(lam h), expm1(lam h)/lam), per segment
     for t, kind, pl in zip(times, kinds, payload):
         if not np.isfinite(t):
             break
@@ -366,7 +401,9 @@ def simulate_shared(structure, params, doses, n_obs, schedule, out=None):
     return conc, ill
 
 
-def superpose_geometry(dose_time_days, dose_duration_days, obs_days) -> dict[str, np.ndarray]:
+def superpose_geometry(
+    dose_time_days: npt.ArrayLike, dose_duration_days: npt.ArrayLike, obs_days: npt.ArrayLike
+) -> dict[str, np.ndarray]:
     """The eta-independent part of :func:`superpose`: elapsed times and infusion overlaps (T, D)."""
     t = np.asarray(obs_days, float)[:, None]
     s = np.asarray(dose_time_days, float)[None, :]
