@@ -246,3 +246,28 @@ def test_only_the_main_thread_uses_the_compiled_kernel(monkeypatch):
     assert seen["use"] is False
     if k.KERNEL_ENABLED and k.kernel() is not None:
         assert k.use_kernel(10**6, 10**3) is True  # the main thread still does
+
+
+def test_shared_schedule_is_checked_once_and_still_refuses_bad_doses():
+    """DoseTable.same_for_all checks times/durations/overlap on one row (they are shared) and the
+    amounts of every patient: the same errors as the per-patient check."""
+    import pytest
+
+    from ifxdose.core.errors import InputError
+    from ifxdose.core.pk.events import DoseTable
+
+    P = 1000
+    t = [0.0, 14.0, 42.0]
+    ok = DoseTable.same_for_all(P, t, np.full((P, 3), 300.0), [2 / 24] * 3, [0, 0, 0])
+    assert ok.n_patients == P
+    amounts = np.full((P, 3), 300.0)
+    amounts[777, 1] = -5.0
+    with pytest.raises(InputError, match="dose_mg"):
+        DoseTable.same_for_all(P, t, amounts, [2 / 24] * 3, [0, 0, 0])
+    with pytest.raises(InputError, match="must not overlap"):
+        DoseTable.same_for_all(P, [0.0, 0.05, 42.0], np.full((P, 3), 300.0), [2 / 24] * 3, [0, 0, 0])
+    with pytest.raises(InputError, match="duration_days"):
+        DoseTable.same_for_all(P, t, np.full((P, 3), 300.0), [2 / 24, -1.0, 2 / 24], [0, 0, 0])
+    # the per-patient check (from_lists) gives the same verdicts
+    with pytest.raises(InputError, match="must not overlap"):
+        DoseTable.from_lists([[(0.0, 300.0, 2 / 24, 0), (0.05, 300.0, 2 / 24, 0)]] * 3)

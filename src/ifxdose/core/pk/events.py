@@ -63,18 +63,24 @@ class DoseTable:
             np.broadcast_to(np.asarray(amount_mg, float), shape).copy(),
             np.broadcast_to(np.asarray(duration_days, float), shape).copy(),
             np.broadcast_to(np.asarray(route, np.int8), shape).copy(),
-        ).checked()
+        ).checked(shared_schedule=True)
 
     @property
     def n_patients(self) -> int:
         return int(self.time_days.shape[0])
 
-    def checked(self) -> "DoseTable":
-        """Validate amounts, durations and overlap; return self."""
+    def checked(self, shared_schedule: bool = False) -> "DoseTable":
+        """Validate amounts, durations and overlap; return self. ``shared_schedule``: every row
+        has the same times, durations and routes (only amounts differ), so the duration and
+        overlap checks run on the first row only (once, not once per patient)."""
         present = ~np.isnan(self.time_days)
         if np.any(self.amount_mg[present] < 0) or not np.all(np.isfinite(self.amount_mg[present])):
             bad = self.amount_mg[present][~(self.amount_mg[present] >= 0)]
             raise InputError("dose_mg", float(bad[0]), "allowed range is [0, inf) mg")
+        if shared_schedule and self.n_patients > 1:
+            one = DoseTable(self.time_days[:1], self.amount_mg[:1], self.duration_days[:1], self.route[:1])
+            one.checked()
+            return self
         if np.any(self.duration_days[present] < 0):
             raise InputError(
                 "duration_days", float(self.duration_days[present].min()), "allowed range is [0, inf) days"
