@@ -125,8 +125,9 @@ def eligible(problem: Any) -> bool:
     return bool(np.all(table.route == ROUTE_IV))
 
 
-def pack(problems: list[Any], observations: list[Any]) -> Packed | None:
-    """Pack eligible problems sharing one model into arrays; None if any is not eligible."""
+def pack(problems: list[Any], observations: list[Any], omega_inv: F64 | None = None) -> Packed | None:
+    """Pack eligible problems sharing one model into arrays; None if any is not eligible
+    (``omega_inv``: the model's Omega^-1 if already at hand)."""
     if not problems or not all(eligible(p) for p in problems):
         return None
     model = problems[0].model
@@ -176,7 +177,7 @@ def pack(problems: list[Any], observations: list[Any]) -> Packed | None:
         lloq,
         blq,
         n_obs,
-        np.ascontiguousarray(np.linalg.inv(model.omega)),
+        np.ascontiguousarray(np.linalg.inv(model.omega) if omega_inv is None else omega_inv, float),
         float(model.residual_additive_mg_l),
         float(model.residual_proportional),
     )
@@ -212,6 +213,20 @@ def _global_points(k: int) -> F64:
     return np.ascontiguousarray(8.0 * qmc.Sobol(k, scramble=True, seed=20261130).random(N_GLOBAL) - 4.0)
 
 
+_SCALED: dict[bytes, F64] = {}
+
+
+def _global_points_scaled(L: F64) -> F64:
+    """The global-search points in eta units (whitened points times L'), once per L."""
+    key = L.tobytes() + str(L.shape).encode()
+    if key not in _SCALED:
+        if len(_SCALED) > 64:
+            _SCALED.clear()
+        k = L.shape[0]
+        _SCALED[key] = np.ascontiguousarray(_global_points(k) @ L.T) if k else np.zeros((0, 0))
+    return _SCALED[key]
+
+
 def fit(packed: Packed, screen: F64, white: F64, L: F64, gtol: float, max_iter: int, parallel: bool = False) -> Fits:
     """Run the compiled stages 1-2 (``parallel``: patients over threads)."""
     mod = module()
@@ -234,7 +249,7 @@ def fit(packed: Packed, screen: F64, white: F64, L: F64, gtol: float, max_iter: 
     fn(
         np.ascontiguousarray(screen, float),
         np.ascontiguousarray(white, float),
-        _global_points(k) @ np.ascontiguousarray(L, float).T if k else np.zeros((0, 0)),
+        _global_points_scaled(np.ascontiguousarray(L, float)),
         OFV_TOL,
         float(gtol),
         int(max_iter),

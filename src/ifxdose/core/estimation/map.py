@@ -254,6 +254,23 @@ def _quasi_normal(k: int) -> np.ndarray:
     return np.asarray(ndtri(0.02 + 0.96 * u), float)
 
 
+_GEOMETRY: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _prior_geometry(omega: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Omega^-1, its Cholesky factor L, the screening points and their whitened form, computed
+    once per Omega (shared, not to be modified)."""
+    omega = np.ascontiguousarray(omega, float)
+    key = omega.tobytes() + str(omega.shape).encode()
+    if key not in _GEOMETRY:
+        L = np.linalg.cholesky(omega)
+        screen = _screen_points(omega)
+        if len(_GEOMETRY) > 64:
+            _GEOMETRY.clear()
+        _GEOMETRY[key] = (np.linalg.inv(omega), L, screen, np.linalg.solve(L, screen.T).T)
+    return _GEOMETRY[key]
+
+
 def _screen_points(omega: np.ndarray) -> np.ndarray:
     k = omega.shape[0]
     sd = np.sqrt(np.diag(omega))
@@ -349,13 +366,11 @@ def estimate_map(problem: AnyProblem, obs: AnyObservations) -> MapResult:
     Stages 1-2 run compiled (:mod:`ifxdose.core.estimation.compiled`) when the problem is
     eligible and numba is loaded, else on the NumPy path; stages 2b-3 are shared."""
     omega = getattr(problem, "omega", problem.model.omega)
-    omega_inv = np.linalg.inv(omega)
-    L = np.linalg.cholesky(omega)
-    screen = _screen_points(omega)
+    omega_inv, L, screen, white = _prior_geometry(omega)
     if _compiled.eligible(problem) and _compiled.use_compiled(1):
-        packed = _compiled.pack([problem], [obs])
+        packed = _compiled.pack([problem], [obs], omega_inv)
         if packed is not None:
-            fits = _compiled.fit(packed, screen, np.linalg.solve(L, screen.T).T, L, 1e-6, MAX_ITER)
+            fits = _compiled.fit(packed, screen, white, L, 1e-6, MAX_ITER)
             return _finish_compiled(problem, obs, fits, 0, omega, omega_inv, L)
     counter = [0]
     ofv0, runs, d = _stages_python(problem, obs, omega_inv, L, screen, counter)
@@ -403,10 +418,8 @@ def estimate_map_batch(
                 out.append(exc)
         return out
     omega = problems[0].model.omega
-    omega_inv = np.linalg.inv(omega)
-    L = np.linalg.cholesky(omega)
-    screen = _screen_points(omega)
-    fits = _compiled.fit(packed, screen, np.linalg.solve(L, screen.T).T, L, 1e-6, MAX_ITER, parallel=parallel)
+    omega_inv, L, screen, white = _prior_geometry(omega)
+    fits = _compiled.fit(packed, screen, white, L, 1e-6, MAX_ITER, parallel=parallel)
     for p, (pr, ob) in enumerate(zip(problems, observations)):
         try:
             out.append(_finish_compiled(pr, ob, fits, p, omega, omega_inv, L))
