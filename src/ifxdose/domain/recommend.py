@@ -82,9 +82,9 @@ _cite = cite
 
 
 class Target(BaseModel):
-    """A trough target: a lower bound or a window, with its source."""
+    """A trough target: a lower bound or a window, with its source (frozen)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal["lower", "window"]
     low_mg_l: float = Field(gt=0, le=100)
     high_mg_l: float | None = Field(default=None, gt=0, le=200)
@@ -131,6 +131,9 @@ class Target(BaseModel):
 
 
 class Option(BaseModel):
+    """One candidate dose and interval with its predicted troughs, PTA and cost (frozen)."""
+
+    model_config = ConfigDict(frozen=True)
     label: str
     dose_mg_per_kg: float = Field(description="mg/kg this option really gives (dose_mg / weight)")
     dose_mg: float
@@ -154,6 +157,8 @@ class Option(BaseModel):
 
 class ModelSpread(BaseModel):
     """The chosen option's predicted trough (posterior median) under each plausible RA model."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
 
     model: str
     grade: str
@@ -575,7 +580,7 @@ def _induction(ctx: _Context) -> dict[str, Any]:
     )
     # the interval in force is the induction gap that leads to this infusion (as for every policy);
     # the predicted trough is the one before the following infusion
-    option.interval_weeks = float(weeks[n_given] - weeks[n_given - 1])
+    option = option.model_copy(update={"interval_weeks": float(weeks[n_given] - weeks[n_given - 1])})
     dose = plan.given_mg
     why = (
         f"Induction continues as labelled: 3 mg/kg ({dose:g} mg, {option.vials} vials) on {next_date} "
@@ -657,12 +662,13 @@ def _maintenance(ctx: _Context) -> dict[str, Any]:
         next_date = next_dates[interval]
         flags = check_infusion(n_given + 1, mg / ctx.weight, (next_date - last_date).days / 7.0, "jp")
         o = _option(ctx, troughs, mgkg, mg, vials, interval, next_date, flags, cur_mgkg)
-        o.change = dosing.exposure_change(current, (o.dose_mg_per_kg, interval))
+        label = o.label
         if mgkg is not None:
-            o.label = "current" if interval == cur_interval else "prescribed mg/kg"
+            label = "current" if interval == cur_interval else "prescribed mg/kg"
         elif dosing.is_current(cur_mgkg, o.dose_mg_per_kg) and interval == cur_interval:
-            o.label = "current (whole vials)"
-        options.append(o)
+            label = "current (whole vials)"
+        change = dosing.exposure_change(current, (o.dose_mg_per_kg, interval))
+        options.append(o.model_copy(update={"change": change, "label": label}))
     if not options:
         raise InputError("weights", ctx.weight, "no label-conform dose exists at this weight; check the weight")
     cur_opt = next((o for o in options if o.label == "current"), None) or min(
@@ -710,7 +716,8 @@ def _maintenance(ctx: _Context) -> dict[str, Any]:
             "re-sample: the latest measured trough is below target but the predicted steady-state "
             "trough is in target; draw another pre-dose trough before changing mechanism"
         )
-        cur_opt.label = (cur_opt.label + ", recommended").strip(", ")
+        options, cur_opt, _ = _tagged(options, cur_opt, cur_opt, "recommended")
+        base["options"] = options
         return dict(
             action="infuse",
             decision="resample",
@@ -747,10 +754,12 @@ def _maintenance(ctx: _Context) -> dict[str, Any]:
     else:
         allowed = list(options)
     chosen, why, why_ja, decision = _choose(ctx, allowed, cur_opt, row, seen, seen_ja)
-    for o in options:
-        if o is chosen:
-            o.label = (o.label + ", recommended").strip(", ")
+    options, chosen, _ = _tagged(options, chosen, chosen, "recommended")
     more_mg, shorter = _alternatives(ctx, options, current)
+    for alternative, tag in ((more_mg, "more mg"), (shorter, "shorter interval")):
+        if alternative is not None and tag not in alternative.label:
+            options, chosen, _ = _tagged(options, chosen, alternative, tag)
+    base["options"] = options
     if more_mg or shorter:
         why += _comparison(more_mg, shorter, "en")
         why_ja += _comparison(more_mg, shorter, "ja")
@@ -912,10 +921,15 @@ def _alternatives(
         key=lambda o: (-o.interval_weeks, o.vials),
         default=None,
     )
-    for o, tag in ((more_mg, "more mg"), (shorter, "shorter interval")):
-        if o is not None and tag not in o.label:
-            o.label = (o.label + ", " + tag).strip(", ")
     return more_mg, shorter
+
+
+def _tagged(options: list[Option], chosen: Option, option: Option, tag: str) -> tuple[list[Option], Option, Option]:
+    """``option`` with ``tag`` added to its label (Options are frozen: a new value), in place of
+    the old one in ``options`` and as ``chosen`` if it was chosen; returns the new list, the
+    chosen option and the tagged one."""
+    new = option.model_copy(update={"label": (option.label + ", " + tag).strip(", ")})
+    return [new if o is option else o for o in options], (new if chosen is option else chosen), new
 
 
 #: "More mg" versus "shorter interval" (St Clair 2002, S10), in each language of the clinic.
