@@ -32,7 +32,7 @@ def hazard_per_day(
     low = np.asarray(conc_mg_l) < threshold_mg_l
     m = np.asarray(multiplier, float)
     base = h0_per_day * np.exp(-decline_per_day * np.asarray(times_days, float))
-    return base * np.where(low, np.exp(beta_low), 1.0) * (m[:, None] if m.ndim == 1 else m)
+    return np.asarray(base * np.where(low, np.exp(beta_low), 1.0) * (m[:, None] if m.ndim == 1 else m), dtype=float)
 
 
 def cumulative_hazard(
@@ -73,7 +73,7 @@ def onset_days(times_days: np.ndarray, cum_hazard: np.ndarray, exp_draws: np.nda
 
 def incidence(cum_hazard: np.ndarray) -> np.ndarray:
     """Expected share with ADA by each grid time (T,): mean over patients of 1 - exp(-H)."""
-    return np.mean(-np.expm1(-cum_hazard), axis=0)
+    return np.asarray(np.mean(-np.expm1(-cum_hazard), axis=0), dtype=float)
 
 
 def window_weights(
@@ -104,7 +104,9 @@ def window_cumulative_hazard(
     only h0, beta_low, the multiplier or the decline change (calibration).
     """
     w = window_weights(times_days, start_day, end_day, decline_per_day)
-    return h0_per_day * np.asarray(multiplier, float) * (w.sum() + np.expm1(beta_low) * (below @ w))
+    return np.asarray(
+        h0_per_day * np.asarray(multiplier, float) * (w.sum() + np.expm1(beta_low) * (below @ w)), dtype=float
+    )
 
 
 def reported_positive(
@@ -120,4 +122,4 @@ def reported_positive(
     onset = np.asarray(onset_days, float)[:, None]
     s = np.broadcast_to(np.asarray(sample_days, float), np.shape(conc_at_samples_mg_l))
     seen = (s >= onset) & np.isfinite(s) & (np.asarray(conc_at_samples_mg_l, float) < drug_tolerance_mg_l)
-    return seen.any(axis=1)
+    return np.asarray(seen.any(axis=1), dtype=bool)

@@ -72,14 +72,17 @@ class Marginal:
         if self.dist == "bernoulli":
             return (u < p["p"]).astype(float)
         loc, scale, log = self._normal_scale()
-        to_z = (lambda x: (np.log(x) - loc) / scale) if log else (lambda x: (x - loc) / scale)
+
+        def to_z(x: float) -> float:
+            return float((np.log(x) - loc) / scale) if log else float((x - loc) / scale)
+
         lo = stats.norm.cdf(to_z(p["low"])) if "low" in p else 0.0
         hi = stats.norm.cdf(to_z(p["high"])) if "high" in p else 1.0
         z = stats.norm.ppf(lo + u * (hi - lo))
         x = np.exp(loc + scale * z) if log else loc + scale * z
         if p.get("integer"):
             x = np.round(x)
-        return x
+        return np.asarray(x, dtype=float)
 
 
 def correlation_matrix(names: list[str], pairs: dict[tuple[str, str], float]) -> np.ndarray:

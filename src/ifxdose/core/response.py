@@ -31,7 +31,7 @@ def effect_site(times_days: np.ndarray, conc_mg_l: np.ndarray, ke0_per_day: floa
         a = np.exp(-ke0_per_day * h)
         slope_part = 1.0 - (1.0 - a) / (ke0_per_day * h)
         ce[:, k] = a * ce[:, k - 1] + (1.0 - a) * c[:, k - 1] + slope_part * (c[:, k] - c[:, k - 1])
-    return ce
+    return np.asarray(ce, dtype=float)
 
 
 def _effect_site_uniform(c: np.ndarray, h: float, ke0_per_day: float) -> np.ndarray:
@@ -41,7 +41,7 @@ def _effect_site_uniform(c: np.ndarray, h: float, ke0_per_day: float) -> np.ndar
     b = np.array([s, 1.0 - a - s])
     zi = -b[0] * c[:, :1]  # makes Ce(t0) = 0 exactly
     ce, _ = lfilter(b, [1.0, -a], c, axis=1, zi=zi)
-    return ce
+    return np.asarray(ce, dtype=float)
 
 
 def emax_logit_probability(
@@ -50,7 +50,7 @@ def emax_logit_probability(
     """P(response) for effect-site concentrations (any shape)."""
     ce = np.maximum(np.asarray(ce_mg_l, float), 0.0)
     drug = emax * ce**hill / (ec50_mg_l**hill + ce**hill)
-    return expit(intercept + drug)
+    return np.asarray(expit(intercept + drug), dtype=float)
 
 
 def crp_course_mg_l(
@@ -74,4 +74,4 @@ def crp_course_mg_l(
     c = np.maximum(np.asarray(conc_eff_mg_l, dtype=float), 0.0)
     crp0 = np.asarray(crp0_mg_l, dtype=float)[:, None]
     crp = crp0 * (1.0 - imax * c / (ec50_mg_l + c))
-    return np.maximum(crp, np.minimum(crp0, floor_mg_l))
+    return np.asarray(np.maximum(crp, np.minimum(crp0, floor_mg_l)), dtype=float)

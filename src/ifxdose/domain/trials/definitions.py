@@ -12,6 +12,7 @@ Arm sizes come from the evidence base. Days: week w is day 7w.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ifxdose.core.errors import InputError
 from ifxdose.domain.evidence import get_study
@@ -487,7 +488,8 @@ def rising() -> Trial:
         _not_modelled(
             "EULAR non-responders at week 10",
             Ref("rising", "EULAR non-responders to 3 mg/kg at week 10", "EULAR non-responders at week 10", "week 10"),
-            "EULAR response is not calibrated (no EULAR rate in the seed).",
+            "A count (38) without its denominator in the seed or the abstract: not comparable with a simulated "
+            "EULAR share (EULAR response is simulated since issue 12: rows below).",
         ),
     ]
     for a in names:
@@ -585,7 +587,7 @@ def elliott1994() -> Trial:
     )
 
 
-def _setup_target(study: str) -> dict:
+def _setup_target(study: str) -> dict[str, Any]:
     from ifxdose.domain.trials.calibrate import load_setup
 
     return next(t for t in load_setup()["immunogenicity"]["targets"] if t["study"] == study)

@@ -41,7 +41,7 @@ CRP_FLOOR_MG_L = 0.3
 def latent_improvement(drug_logit: FloatArray, response_u: FloatArray) -> FloatArray:
     """z = drug - logit(u) (P,): the patient's position on the response model's logit scale."""
     u = np.clip(np.asarray(response_u, dtype=float), 1e-12, 1 - 1e-12)
-    return np.asarray(drug_logit, dtype=float) - logit(u)
+    return np.asarray(np.asarray(drug_logit, dtype=float) - logit(u), dtype=float)
 
 
 def acr_n_pct(z: FloatArray, intercept_acr20: float, intercept_acr50: float) -> FloatArray:

@@ -78,7 +78,7 @@ class Cohort:
 
     @property
     def n(self) -> int:
-        return self.eta.shape[0]
+        return int(self.eta.shape[0])
 
     @property
     def weight_kg(self) -> np.ndarray:
@@ -223,7 +223,7 @@ def exposure(
     conc = ada_free_concentrations(models.pk, cohort, doses, grid, models.inflammation)
     H = models.ada.cumulative_hazard(grid, conc, cohort.covariates["mtx"])
     start = np.searchsorted(grid, at_risk_from_day)
-    onset = onset_days(grid, H, cohort.ada_exp + H[:, min(start, grid.size - 1)])
+    onset = onset_days(grid, H, cohort.ada_exp + H[:, min(int(start), grid.size - 1)])
     hit = np.nonzero(np.isfinite(onset))[0]
     if hit.size and crp_feedback(models.pk, cohort, models.inflammation):
         sub, sub_doses = _subset_cohort(cohort, hit), _subset(doses, hit)
@@ -242,13 +242,13 @@ def tnf_scale(cohort: Cohort) -> np.ndarray:
     tnf = cohort.covariates.get("tnf_pg_ml")
     if tnf is None:
         return np.ones(cohort.n)
-    return (np.maximum(tnf, 1e-3) / TNF_REFERENCE_PG_ML) ** TNF_RESPONSE_GAMMA
+    return np.asarray((np.maximum(tnf, 1e-3) / TNF_REFERENCE_PG_ML) ** TNF_RESPONSE_GAMMA, dtype=float)
 
 
 def effective_ce(cohort: Cohort, ce: np.ndarray) -> np.ndarray:
     """Ce / tnf_scale: the concentration the Emax model sees (see TNF_RESPONSE_GAMMA)."""
     scale = tnf_scale(cohort)
-    return ce / (scale[:, None] if np.ndim(ce) == 2 else scale)
+    return np.asarray(ce / (scale[:, None] if np.ndim(ce) == 2 else scale), dtype=float)
 
 
 def reported_ada(run: "ArmRun", horizon_day: float, assay: str) -> np.ndarray:
@@ -264,7 +264,7 @@ def reported_ada(run: "ArmRun", horizon_day: float, assay: str) -> np.ndarray:
     days = np.column_stack([np.where(t <= horizon_day, t, np.nan), np.full(len(t), float(horizon_day))])
     idx = np.clip(np.searchsorted(grid, np.nan_to_num(days, nan=0.0)), 0, grid.size - 1)
     c = np.take_along_axis(conc, idx, axis=1)
-    return true & reported_positive(onset, days, c, tol)
+    return np.asarray(true & reported_positive(onset, days, c, tol), dtype=bool)
 
 
 def regimen_mg_per_kg(regimen: str, horizon_day: float) -> tuple[np.ndarray, np.ndarray]:
@@ -284,7 +284,7 @@ def dose_table(times_days: np.ndarray, mg_per_kg: np.ndarray, weight_kg: np.ndar
 
 def measured(models: Models, conc_mg_l: np.ndarray, z: np.ndarray) -> np.ndarray:
     """A measured level: C + residual SD(C) * z (the PK model's error), floored at 0."""
-    return np.maximum(conc_mg_l + models.pk.residual_sd_mg_l(conc_mg_l) * z, 0.0)
+    return np.asarray(np.maximum(conc_mg_l + models.pk.residual_sd_mg_l(conc_mg_l) * z, 0.0), dtype=float)
 
 
 @dataclass
@@ -298,10 +298,15 @@ class ArmRun:
 
 
 def fixed_arm(
-    models: Models, cohort: Cohort, times_days, mg_per_kg, grid: np.ndarray, at_risk_from_day: float = 0.0
+    models: Models,
+    cohort: Cohort,
+    times_days: np.ndarray | None,
+    mg_per_kg: np.ndarray | None,
+    grid: np.ndarray,
+    at_risk_from_day: float = 0.0,
 ) -> ArmRun:
     """A fixed schedule (mg/kg may differ per patient); ``times_days`` None = placebo."""
-    doses = None if times_days is None else dose_table(times_days, mg_per_kg, cohort.weight_kg)
+    doses = None if times_days is None or mg_per_kg is None else dose_table(times_days, mg_per_kg, cohort.weight_kg)
     return ArmRun(cohort, exposure(models, cohort, doses, grid, at_risk_from_day), doses, {})
 
 

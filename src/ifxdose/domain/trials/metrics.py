@@ -87,7 +87,7 @@ def pooled_difference(arms: tuple[str, ...], key: str, group: Mask) -> Metric:
     return f
 
 
-def key_is(key: str, value) -> Mask:
+def key_is(key: str, value: object) -> Mask:
     return lambda rec: np.asarray(rec[key]) == value
 
 

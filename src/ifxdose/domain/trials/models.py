@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class ResponseModel:
     def drug_logit(self, ce_mg_l: np.ndarray) -> np.ndarray:
         """The drug's contribution on the logit scale: emax Ce^hill / (ec50^hill + Ce^hill)."""
         ce = np.maximum(np.asarray(ce_mg_l, float), 0.0)
-        return self.emax * ce**self.hill / (self.ec50_mg_l**self.hill + ce**self.hill)
+        return np.asarray(self.emax * ce**self.hill / (self.ec50_mg_l**self.hill + ce**self.hill), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,12 @@ class Models:
     inflammation: bool = False
 
 
-def calibration_data() -> dict:
+def calibration_data() -> dict[str, Any]:
     path = resources.files("ifxdose.domain.trials") / "data" / "calibration.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-def models_from(data: dict, pk: PKModel | None = None) -> Models:
+def models_from(data: dict[str, Any], pk: PKModel | None = None) -> Models:
     """Models from a calibration document (the file's structure)."""
     ada, er = data["immunogenicity"]["values"], data["exposure_response"]["values"]
     return Models(

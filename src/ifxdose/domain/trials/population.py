@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -20,12 +21,12 @@ _META = ("name", "dist", "source")
 
 
 @lru_cache(maxsize=1)
-def population_data() -> dict:
+def population_data() -> dict[str, Any]:
     text = (resources.files("ifxdose.domain.trials") / "data" / "population.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
-def _marginal(entry: dict) -> Marginal:
+def _marginal(entry: dict[str, Any]) -> Marginal:
     return Marginal(entry["name"], entry["dist"], {k: v for k, v in entry.items() if k not in _META})
 
 
@@ -33,7 +34,7 @@ def population_names() -> list[str]:
     return sorted(population_data()["trials"])
 
 
-def population_spec(name: str) -> tuple[list[dict], list[dict]]:
+def population_spec(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(variables, correlations) of a trial's population: the base with its overrides."""
     data = population_data()
     if name not in data["trials"]:
