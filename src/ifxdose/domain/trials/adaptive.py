@@ -21,6 +21,8 @@ Assumptions (docs/trials.md):
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from ifxdose.domain.decisions.ada import ADA_STOP_UG_L, ada_switch_mask
@@ -35,7 +37,7 @@ from ifxdose.domain.trials.models import Models
 
 def start_arm(models: Models, cohort: Cohort, regimen: str, grid: np.ndarray) -> ArmRun:
     """START (Rahman 2007, S5): +step mg/kg at infusions 5-8 for non-responders."""
-    policy = get_policy("start-escalation")
+    policy: Any = get_policy("start-escalation")  # StartEscalation (its step fields)
     times, base = regimen_mg_per_kg(regimen, float(grid[-1]))
     mgkg = np.tile(base, (cohort.n, 1))
     ceiling = max_dose_mg_per_kg(8.0, policy.rules)
@@ -66,7 +68,7 @@ def start_arm(models: Models, cohort: Cohort, regimen: str, grid: np.ndarray) ->
     return run
 
 
-def _step_all(fn, dose: np.ndarray, interval: np.ndarray, mask: np.ndarray, **kw) -> None:
+def _step_all(fn: Callable[..., Any], dose: np.ndarray, interval: np.ndarray, mask: np.ndarray, **kw: Any) -> None:
     """Apply a scalar step rule to every (dose, interval) state present under ``mask``, in place."""
     for d, w in {(float(a), float(b)) for a, b in zip(dose[mask], interval[mask])}:
         s = fn(d, w, **kw)
@@ -74,7 +76,7 @@ def _step_all(fn, dose: np.ndarray, interval: np.ndarray, mask: np.ndarray, **kw
         dose[sel], interval[sel] = s.dose_mg_per_kg, s.interval_weeks
 
 
-def nordrum_step(dose: np.ndarray, interval: np.ndarray, band: np.ndarray, due: np.ndarray, policy) -> None:
+def nordrum_step(dose: np.ndarray, interval: np.ndarray, band: np.ndarray, due: np.ndarray, policy: Any) -> None:
     """NOR-DRUM B's step for every patient at once, in place: low -> one step up, high -> one
     step down (the policy's step sizes and preference; ``NordrumTdm._on_trough`` for one patient)."""
     _step_all(
@@ -102,7 +104,7 @@ def maintenance_arm(
     models: Models, cohort: Cohort, label_regimen: str, grid: np.ndarray, entry_day: float, end_day: float, tdm: bool
 ) -> ArmRun:
     """NOR-DRUM B: label dosing before entry, then standard care or proactive TDM to ``end_day``."""
-    policy = get_policy("nordrum-tdm")
+    policy: Any = get_policy("nordrum-tdm")  # NordrumTdm (its band and step fields)
     P = cohort.n
     t_pre, d_pre = regimen_mg_per_kg(label_regimen, entry_day - 1.0)
     times = [np.full(P, t) for t in t_pre]

@@ -11,13 +11,13 @@ draws from ``SeedSequence(seed, spawn_key=(r, a))``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from ifxdose.core.errors import InputError
 from ifxdose.domain.dosing.cost import vial_price
-from ifxdose.domain.evidence import cite, get_study
+from ifxdose.domain.evidence import Outcome, cite, get_study
 from ifxdose.domain.policies import get_policy
 from ifxdose.domain.policies.programmed import tnf_tier
 from ifxdose.domain.trials.adaptive import maintenance_arm, programmed_arm, start_arm
@@ -47,6 +47,8 @@ def simulate_arm(models: Models, trial: Trial, arm: ArmSpec, n: int, rng: np.ran
     grid = daily_grid(trial.horizon_day)
     if arm.kind == "placebo":
         return fixed_arm(models, cohort, None, None, grid)
+    if arm.regimen is None:
+        raise InputError("arm regimen", arm.name, f"an arm of kind {arm.kind!r} needs a regimen")
     if arm.kind == "fixed":
         times, mgkg = regimen_mg_per_kg(arm.regimen, trial.horizon_day)
         return fixed_arm(models, cohort, times, mgkg, grid)
@@ -69,7 +71,7 @@ def drug_cost_jpy(run: ArmRun, from_day: float, to_day: float) -> np.ndarray:
     t = run.doses.time_days
     given = (t >= from_day) & (t <= to_day)
     vials = np.ceil(np.where(given, run.doses.amount_mg, 0.0) / price.vial_mg - 1e-9)
-    return vials.sum(axis=1) * float(price.price)
+    return np.asarray(vials.sum(axis=1) * float(price.price), dtype=float)
 
 
 def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarray]:
@@ -101,7 +103,8 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
     if "final_dose_mg_per_kg" in run.flags:
         policy = get_policy("nordrum-tdm")
         end = rec[f"measured@{trial.horizon_day:g}"]
-        rec["in_range_end"] = (end >= policy.low_mg_l) & (end <= policy.high_mg_l)
+        low, high = float(getattr(policy, "low_mg_l")), float(getattr(policy, "high_mg_l"))
+        rec["in_range_end"] = (end >= low) & (end <= high)
         rec["dose_raised"] = np.nan_to_num(run.flags["final_dose_mg_per_kg"]) > 3.0
         rec["interval_shortened"] = np.nan_to_num(run.flags["final_interval_weeks"], nan=8.0) < 8.0
     return rec
@@ -179,17 +182,17 @@ def replicate_records(
 
 
 # ------------------------------------------------------------------------------ comparison
-def published(q: Quantity):
+def published(q: Quantity) -> Outcome | None:
     if q.ref is None or not q.ref.study:
         return None
     return find_outcome(get_study(q.ref.study), q.ref.outcome, q.ref.arm, q.ref.time_point)
 
 
-def published_for_compare(q: Quantity, outcome) -> tuple[float | None, float | None, str]:
+def published_for_compare(q: Quantity, outcome: Outcome | None) -> tuple[float | None, float | None, str]:
     """(low, high, relation) of the published value on the simulated metric's scale."""
     if outcome is None:
         return None, None, ""
-    if outcome.unit == "count" and outcome.total and q.unit == "%":
+    if outcome.unit == "count" and outcome.total and outcome.value is not None and q.unit == "%":
         v = 100.0 * outcome.value / outcome.total
         return v, v, outcome.relation
     if outcome.value is None:
@@ -197,13 +200,15 @@ def published_for_compare(q: Quantity, outcome) -> tuple[float | None, float | N
     return outcome.value, outcome.value, outcome.relation
 
 
-def inside(q: Quantity, outcome, lo: float, hi: float) -> bool | None:
+def inside(q: Quantity, outcome: Outcome | None, lo: float, hi: float) -> bool | None:
     """Is the published value consistent with the simulated 95 % interval [lo, hi]?"""
     if q.metric is None or outcome is None or not np.isfinite(lo):
         return None
     if q.check == "positive":
         return bool(lo > 0)
     a, b, rel = published_for_compare(q, outcome)
+    if a is None or b is None:
+        return None
     if rel in ("<", "<="):
         return bool(lo <= b)
     if rel in (">", ">="):
@@ -221,7 +226,7 @@ class TrialResult:
     values: dict[int, list[float]] = field(default_factory=dict)  # quantity index -> per replicate
     parameter_uncertainty: bool = False
 
-    def rows(self) -> list[dict]:
+    def rows(self) -> list[dict[str, Any]]:
         out = []
         for i, q in enumerate(self.trial.quantities):
             outcome = published(q)
@@ -246,7 +251,7 @@ class TrialResult:
             )
         return out
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, int]:
         compared = [r for r in self.rows() if r["inside_95"] is not None]
         return {
             "compared": len(compared),
@@ -254,7 +259,7 @@ class TrialResult:
             "not_modelled": sum(r["role"] == "not modelled" for r in self.rows()),
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "trial": self.trial.name,
             "title": self.trial.title,
@@ -285,7 +290,7 @@ def run_trial(
     seed: int = 0,
     models: Models | None = None,
     progress: Callable[[int], None] | None = None,
-    map_fn: Callable | None = None,
+    map_fn: Callable[..., Any] | None = None,
     parameter_uncertainty: bool = True,
 ) -> TrialResult:
     """Simulate every arm ``replicates`` times; ``n`` overrides every arm's size.
