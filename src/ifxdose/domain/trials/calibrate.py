@@ -30,13 +30,14 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 from scipy import optimize, stats
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.immunogenicity import window_cumulative_hazard
-from ifxdose.core.pk import PKModel
+from ifxdose.core.pk import DoseTable, PKModel
 from ifxdose.domain.evidence import get_study
 from ifxdose.domain.evidence.models import Outcome, Study
 from ifxdose.domain.modelfiles import load_library_model as load_model
@@ -59,7 +60,7 @@ from ifxdose.domain.trials.population import virtual_population
 DATA = resources.files("ifxdose.domain.trials") / "data"
 
 
-def load_setup() -> dict:
+def load_setup() -> dict[str, Any]:
     return tomllib.loads((DATA / "calibration_setup.toml").read_text(encoding="utf-8"))
 
 
@@ -85,12 +86,13 @@ def arm_n(study: Study, arm: str) -> int | None:
 class Target:
     """One calibration figure: the evidence outcome, its n, and the scenario that predicts it."""
 
-    spec: dict
+    spec: dict[str, Any]
     outcome: Outcome
     n: int
 
     @property
     def observed_pct(self) -> float:
+        assert self.outcome.value is not None, self.outcome.name
         return float(self.outcome.value)
 
     @property
@@ -98,9 +100,10 @@ class Target:
         return f"{self.spec['study']}: {self.outcome.name}, {self.outcome.arm}, {self.outcome.time_point}"
 
 
-def _n_of(spec: dict, study: Study, outcome: Outcome) -> int:
+def _n_of(spec: dict[str, Any], study: Study, outcome: Outcome) -> int:
     if "n_from" in spec:
         ref = find_outcome(study, spec["n_from"]["outcome"], spec["arm"])
+        assert ref.value is not None and ref.total is not None, ref.name
         return int(ref.value) if spec["n_from"]["part"] == "count" else int(ref.total - ref.value)
     n = outcome.total or arm_n(study, spec["arm"])
     if n is None:
@@ -108,16 +111,16 @@ def _n_of(spec: dict, study: Study, outcome: Outcome) -> int:
     return int(n)
 
 
-def make_target(spec: dict) -> Target:
+def make_target(spec: dict[str, Any]) -> Target:
     study = get_study(spec["study"])
     outcome = find_outcome(study, spec["outcome"], spec.get("outcome_arm", spec["arm"]) or None, spec.get("time_point"))
     return Target(spec, outcome, _n_of(spec, study, outcome))
 
 
-def target_regimen(spec: dict) -> str | None:
+def target_regimen(spec: dict[str, Any]) -> str | None:
     """The scenario's regimen: explicit, or the evidence arm's (or its variant's); None = placebo."""
     if "regimen" in spec:
-        return spec["regimen"]
+        return str(spec["regimen"])
     study = get_study(spec["study"])
     arm = next(a for a in study.arms if a.name == spec.get("regimen_arm", spec["arm"]))
     if "regimen_variant" in spec:
@@ -141,7 +144,7 @@ def interp_columns(values: np.ndarray, grid: np.ndarray, day: float) -> np.ndarr
     """values (P, T) at ``day`` by linear interpolation on the grid."""
     k = int(np.clip(np.searchsorted(grid, day, side="right") - 1, 0, grid.size - 2))
     w = (day - grid[k]) / (grid[k + 1] - grid[k])
-    return (1 - w) * values[:, k] + w * values[:, k + 1]
+    return np.asarray((1 - w) * values[:, k] + w * values[:, k + 1], dtype=float)
 
 
 # ------------------------------------------------------------------ immunogenicity
@@ -152,7 +155,7 @@ class AdaScenario:
     grid: np.ndarray
     mtx: np.ndarray
     cohort: Cohort | None = None
-    doses: object = None
+    doses: DoseTable | None = None
     mask: np.ndarray | None = None
     detection: float = 1.0  # assay-reported / true ADA share (1 for a drug-tolerant assay)
 
@@ -161,13 +164,15 @@ class AdaScenario:
         return ASSAYS.get(self.target.spec["study"], "drug-tolerant")
 
 
-def ada_scenarios(setup: dict, pk: PKModel) -> list[AdaScenario]:
+def ada_scenarios(setup: dict[str, Any], pk: PKModel) -> list[AdaScenario]:
     out = []
     for spec in setup["immunogenicity"]["targets"]:
         target = make_target(spec)
         cohort = scenario_cohort(pk, spec["population"], setup["n_virtual"], setup["seed"])
         grid = daily_grid(np.ceil(spec["day"]) + 1)
-        times, mgkg = regimen_mg_per_kg(target_regimen(spec), float(grid[-1]))
+        regimen = target_regimen(spec)
+        assert regimen is not None, spec
+        times, mgkg = regimen_mg_per_kg(regimen, float(grid[-1]))
         conc = ada_free_concentrations(pk, cohort, dose_table(times, mgkg, cohort.weight_kg), grid, inflammation(setup))
         mtx = cohort.covariates["mtx"]
         mask = np.ones(cohort.n, bool) if "mtx" not in spec else (mtx == spec["mtx"])
@@ -177,7 +182,7 @@ def ada_scenarios(setup: dict, pk: PKModel) -> list[AdaScenario]:
     return out
 
 
-def inflammation(setup: dict) -> bool:
+def inflammation(setup: dict[str, Any]) -> bool:
     """Inflammation over time in the calibration's simulations (setup ``inflammation_feedback``)."""
     return bool(setup.get("inflammation_feedback", False))
 
@@ -189,6 +194,7 @@ def detection_fraction(model: AdaModel, pk: PKModel, sc: AdaScenario, inflamed: 
         return 1.0
     spec = sc.target.spec
     models = Models(pk, model, None, inflammation=inflamed)  # type: ignore[arg-type]
+    assert sc.cohort is not None
     run = ArmRun(sc.cohort, exposure(models, sc.cohort, sc.doses, sc.grid, spec.get("entry_day", 0.0)), sc.doses, {})
     true = (run.exposure.onset_day <= spec["day"])[sc.mask]
     seen = reported_ada(run, spec["day"], sc.assay)[sc.mask]
@@ -217,7 +223,7 @@ def predict_ada_pct(model: AdaModel, sc: AdaScenario) -> float:
     return float(100 * np.mean(-np.expm1(-dH)) * sc.detection)
 
 
-def fit_immunogenicity(setup: dict, pk: PKModel) -> tuple[AdaModel, list[dict], float]:
+def fit_immunogenicity(setup: dict[str, Any], pk: PKModel) -> tuple[AdaModel, list[dict[str, Any]], float]:
     """Binomial ML of the assay-reported ADA shares. The reported share is the true share (exact
     expectation over the fixed patients) times the assay's detection fraction; the detection
     fractions come from a stochastic simulation at the previous estimate (fixed-point iteration,
@@ -228,7 +234,7 @@ def fit_immunogenicity(setup: dict, pk: PKModel) -> tuple[AdaModel, list[dict], 
     obs = np.array([s.target.observed_pct for s in fit])
     n = np.array([s.target.n for s in fit], float)
 
-    def nll(x):
+    def nll(x: np.ndarray) -> float:
         return binomial_nll(np.array([predict_ada_pct(ada_model(x, thr), s) for s in fit]), obs, n)
 
     s0 = setup["immunogenicity"]["start"]
@@ -259,7 +265,7 @@ _ADA_POSTERIOR: np.ndarray = np.zeros((0, 4))
 _ER_POSTERIOR: np.ndarray = np.zeros((0, 4))
 
 
-def ada_posterior(setup: dict, nll, x_hat: np.ndarray) -> np.ndarray:
+def ada_posterior(setup: dict[str, Any], nll: Callable[[np.ndarray], float], x_hat: np.ndarray) -> np.ndarray:
     """Posterior draws (h0, beta_low, MTX HR, decline) by emcee around the ML estimate.
 
     Likelihood: the same binomial likelihood (detection fractions held at their converged
@@ -272,7 +278,7 @@ def ada_posterior(setup: dict, nll, x_hat: np.ndarray) -> np.ndarray:
     walkers, steps, burn = post.get("walkers", 12), post.get("ada_steps", 300), post.get("ada_burn", 100)
     rng = np.random.default_rng(setup["seed"])
 
-    def logp(x):
+    def logp(x: np.ndarray) -> float:
         if np.any(np.abs(x - x_hat) > 8):
             return -np.inf
         return -nll(x) - 0.5 * float(np.sum(((x - x_hat) / 2.0) ** 2))
@@ -283,10 +289,12 @@ def ada_posterior(setup: dict, nll, x_hat: np.ndarray) -> np.ndarray:
     sampler.run_mcmc(p0, steps, progress=False)
     chain = sampler.get_chain(discard=burn, flat=True)
     keep = chain[np.linspace(0, len(chain) - 1, post.get("draws_kept", 200)).astype(int)]
-    return np.exp(keep)
+    return np.asarray(np.exp(keep), dtype=float)
 
 
-def er_posterior(setup: dict, nll, x_hat: np.ndarray, start_draws: np.ndarray) -> np.ndarray:
+def er_posterior(
+    setup: dict[str, Any], nll: Callable[[np.ndarray], float], x_hat: np.ndarray, start_draws: np.ndarray
+) -> np.ndarray:
     """Posterior draws (intercept ACR20, log Emax, log EC50, log ke0) by emcee.
 
     Log posterior: minus ``nll`` (the binomial likelihood of the ACR20 figures plus the ke0 prior);
@@ -299,7 +307,7 @@ def er_posterior(setup: dict, nll, x_hat: np.ndarray, start_draws: np.ndarray) -
     walkers, steps, burn = post.get("er_walkers", 8), post.get("er_steps", 150), post.get("er_burn", 50)
     rng = np.random.default_rng(setup["seed"] + 1)
 
-    def logp(x):
+    def logp(x: np.ndarray) -> float:
         if not np.all(np.isfinite(x)) or np.any(np.abs(x - x_hat) > 8):
             return -np.inf
         return -float(nll(x))
@@ -317,13 +325,15 @@ def er_posterior(setup: dict, nll, x_hat: np.ndarray, start_draws: np.ndarray) -
         "acceptance": round(float(np.mean(sampler.acceptance_fraction)), 3),
     }
     chain = sampler.get_chain(discard=burn, flat=True)
-    return chain[np.linspace(0, len(chain) - 1, post.get("draws_kept", 200)).astype(int)]
+    return np.asarray(chain[np.linspace(0, len(chain) - 1, post.get("draws_kept", 200)).astype(int)], dtype=float)
 
 
-_ER_SAMPLER_INFO: dict = {"sampler": "laplace"}
+_ER_SAMPLER_INFO: dict[str, Any] = {"sampler": "laplace"}
 
 
-def laplace_draws(fun, x_hat: np.ndarray, n: int, seed: int, step: float = 1e-2) -> np.ndarray:
+def laplace_draws(
+    fun: Callable[[np.ndarray], float], x_hat: np.ndarray, n: int, seed: int, step: float = 1e-2
+) -> np.ndarray:
     """Draws from N(x_hat, H^-1), H the central-difference Hessian of ``fun`` (a negative log posterior)."""
     k = len(x_hat)
     H = np.zeros((k, k))
@@ -342,7 +352,7 @@ def laplace_draws(fun, x_hat: np.ndarray, n: int, seed: int, step: float = 1e-2)
     return np.random.default_rng(seed).multivariate_normal(x_hat, cov, size=n)
 
 
-def fit_row(target: Target, predicted_pct: float) -> dict:
+def fit_row(target: Target, predicted_pct: float) -> dict[str, Any]:
     k = int(round(target.observed_pct / 100 * target.n))
     ci = stats.binomtest(k, target.n).proportion_ci(method="wilson")
     lo, hi = 100 * ci.low, 100 * ci.high
@@ -377,7 +387,7 @@ class ErScenario:
     grid: np.ndarray
     cohort: Cohort | None = None
 
-    def ce_at_day(self, model: ResponseModel, cache: dict) -> np.ndarray:
+    def ce_at_day(self, model: ResponseModel, cache: dict[Any, Any]) -> np.ndarray:
         """The effective effect-site concentration (Ce / TNF scale, engine.effective_ce) on the target day."""
         key = (id(self.conc), model.ke0_per_day)
         if key not in cache:
@@ -387,8 +397,8 @@ class ErScenario:
         return ce if self.cohort is None else effective_ce(self.cohort, ce)
 
 
-def er_scenarios(setup: dict, models: Models) -> list[ErScenario]:
-    cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+def er_scenarios(setup: dict[str, Any], models: Models) -> list[ErScenario]:
+    cache: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray, Cohort]] = {}
     out = []
     for spec in setup["exposure_response"]["targets"]:
         target = make_target(spec)
@@ -413,22 +423,23 @@ def response_model(x: np.ndarray, hill: float, intercepts: dict[str, float]) -> 
     )
 
 
-def predict_response_pct(model: ResponseModel, sc: ErScenario, cache: dict) -> float:
+def predict_response_pct(model: ResponseModel, sc: ErScenario, cache: dict[str, Any]) -> float:
     return float(100 * np.mean(model.probability(sc.target.spec["endpoint"], sc.ce_at_day(model, cache))))
 
 
-def ke0_prior(setup: dict) -> tuple[float, float, str]:
+def ke0_prior(setup: dict[str, Any]) -> tuple[float, float, str]:
     """(mean of log ke0, SD, source): the onset time scale from the evidence (S1: maximal from week 3).
 
     Assumption: 'maximal from week N' means N weeks = ``half_lives`` effect-site half-lives.
     """
     spec = setup["exposure_response"]["prior_ke0"]
     onset = find_outcome(get_study(spec["study"]), spec["outcome"], None)
+    assert onset.value is not None, onset.name
     half_life_days = onset.value * 7.0 / spec["half_lives"]
     return float(np.log(np.log(2) / half_life_days)), float(spec["log_sd"]), spec["source"]
 
 
-def fit_exposure_response(setup: dict, models: Models) -> tuple[ResponseModel, list[dict], float]:
+def fit_exposure_response(setup: dict[str, Any], models: Models) -> tuple[ResponseModel, list[dict[str, Any]], float]:
     sc = er_scenarios(setup, models)
     hill = setup["exposure_response"]["fixed"]["hill"]
     acr = [s for s in sc if s.target.spec["endpoint"] == "acr20" and s.target.spec["use"] == "fit"]
@@ -436,12 +447,12 @@ def fit_exposure_response(setup: dict, models: Models) -> tuple[ResponseModel, l
     n = np.array([s.target.n for s in acr], float)
 
     prior_mean, prior_sd, _ = ke0_prior(setup)
-    cache: dict = {}
+    cache: dict[str, Any] = {}
 
-    def nll(x):
+    def nll(x: np.ndarray) -> float:
         m = response_model(x, hill, {})
         penalty = 0.5 * ((x[3] - prior_mean) / prior_sd) ** 2
-        return binomial_nll(np.array([predict_response_pct(m, s, cache) for s in acr]), obs, n) + penalty
+        return float(binomial_nll(np.array([predict_response_pct(m, s, cache) for s in acr]), obs, n) + penalty)
 
     s0 = setup["exposure_response"]["start"]
     x0 = np.array([s0["intercept_acr20"], np.log(s0["emax"]), np.log(s0["ec50_mg_l"]), np.log(s0["ke0_per_day"])])
@@ -452,7 +463,13 @@ def fit_exposure_response(setup: dict, models: Models) -> tuple[ResponseModel, l
         o = np.array([s.target.observed_pct for s in own])
         nn = np.array([s.target.n for s in own], float)
 
-        def nll1(a, endpoint=endpoint, own=own, o=o, nn=nn):
+        def nll1(
+            a: float,
+            endpoint: str = endpoint,
+            own: list[ErScenario] = own,
+            o: np.ndarray = o,
+            nn: np.ndarray = nn,
+        ) -> float:
             m = response_model(res.x, hill, {endpoint: float(a)})
             return binomial_nll(np.array([predict_response_pct(m, s, cache) for s in own]), o, nn)
 
@@ -477,7 +494,7 @@ def fit_exposure_response(setup: dict, models: Models) -> tuple[ResponseModel, l
     return model, rows, float(res.fun)
 
 
-def s10_check(models: Models, setup: dict) -> dict:
+def s10_check(models: Models, setup: dict[str, Any]) -> dict[str, Any]:
     """S10: ACR20 at week 54 higher with trough >= 1 mg/L than below (ATTRACT infliximab arms pooled)."""
     study = get_study("attract")
     above, below = [], []
@@ -510,7 +527,7 @@ def s10_check(models: Models, setup: dict) -> dict:
 
 
 # ------------------------------------------------------------------ the document
-def calibrate(setup: dict | None = None) -> dict:
+def calibrate(setup: dict[str, Any] | None = None) -> dict[str, Any]:
     setup = setup or load_setup()
     pk = load_model(setup["pk_model"])
     ada, ada_rows, ada_nll = fit_immunogenicity(setup, pk)
@@ -574,7 +591,7 @@ def calibrate(setup: dict | None = None) -> dict:
     }
 
 
-def _toml_value(v) -> str:
+def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
@@ -586,7 +603,7 @@ def _toml_value(v) -> str:
     return "[\n" + "".join(f"  {_toml_value(x)},\n" for x in v) + "]"
 
 
-def to_toml(doc: dict, prefix: str = "") -> str:
+def to_toml(doc: dict[str, Any], prefix: str = "") -> str:
     """A small TOML writer for this document (scalars, inline tables, arrays of inline tables)."""
     lines, tables = [], []
     for k, v in doc.items():
@@ -601,7 +618,7 @@ def to_toml(doc: dict, prefix: str = "") -> str:
     return out
 
 
-def predictive_range_pct(row: dict) -> tuple[float, float]:
+def predictive_range_pct(row: dict[str, Any]) -> tuple[float, float]:
     """Approximate posterior predictive 95 % range of the *observed* share of a figure: the 95 % range of
     the expected share over the posterior draws, widened at each end by the binomial 95 % half-width for
     the figure's n (normal approximation)."""
@@ -611,7 +628,7 @@ def predictive_range_pct(row: dict) -> tuple[float, float]:
     return 100 * max(lo, 0.0), 100 * min(hi, 1.0)
 
 
-def fit_markdown(doc: dict) -> str:
+def fit_markdown(doc: dict[str, Any]) -> str:
     """The fit per figure as Markdown tables (docs/trials.md), with the posterior predictive check."""
     out = []
     for part in ("immunogenicity", "exposure_response"):

@@ -36,6 +36,7 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -50,15 +51,15 @@ MODEL_NAME = "ifxdose_ra_mbma"
 BOUND_LOG_SD = 0.15
 
 
-def load_setup() -> dict:
+def load_setup() -> dict[str, Any]:
     return tomllib.loads((DATA / "mbma_setup.toml").read_text(encoding="utf-8"))
 
 
-def param_names(setup: dict) -> list[str]:
+def param_names(setup: dict[str, Any]) -> list[str]:
     return [e["name"] for e in setup["estimated"]]
 
 
-def model_document(setup: dict, theta: np.ndarray, sources: dict[str, str] | None = None) -> dict:
+def model_document(setup: dict[str, Any], theta: np.ndarray, sources: dict[str, str] | None = None) -> dict[str, Any]:
     """The model as a library TOML document for parameter vector ``theta`` (log CL, log V1, log Q, log V2, tnf)."""
     sources = sources or {}
     est = {e["name"]: e for e in setup["estimated"]}
@@ -101,14 +102,14 @@ def model_document(setup: dict, theta: np.ndarray, sources: dict[str, str] | Non
     }
 
 
-def build_model(setup: dict, theta: np.ndarray) -> PKModel:
+def build_model(setup: dict[str, Any], theta: np.ndarray) -> PKModel:
     return parse_model(model_document(setup, theta), MODEL_NAME)
 
 
 # ------------------------------------------------------------------ scenarios
 @dataclass
 class Scenario:
-    datum: dict
+    datum: dict[str, Any]
     covariates: dict[str, np.ndarray]
     eta: np.ndarray
     doses: DoseTable | None = None
@@ -118,7 +119,7 @@ class Scenario:
     segment_start_days: np.ndarray | None = None  # (P, S)
 
 
-def crp_segments(setup: dict, sc: Scenario, day: float) -> tuple[np.ndarray, np.ndarray]:
+def crp_segments(setup: dict[str, Any], sc: Scenario, day: float) -> tuple[np.ndarray, np.ndarray]:
     """Weekly CRP (P, S) and segment starts (P, S) of a trough scenario under drug (engine.CRP_IMAX).
 
     Fixed point (Assumption): the CRP course is computed once from the profiles of the stored
@@ -142,7 +143,7 @@ def crp_segments(setup: dict, sc: Scenario, day: float) -> tuple[np.ndarray, np.
     return crp, np.broadcast_to(week_starts(grid), crp.shape).copy()
 
 
-def _cohort(setup: dict, population: str, n_eta: int) -> tuple[dict, np.ndarray]:
+def _cohort(setup: dict[str, Any], population: str, n_eta: int) -> tuple[dict[str, Any], np.ndarray]:
     rng = np.random.default_rng(np.random.SeedSequence(setup["seed"], spawn_key=(zlib.crc32(population.encode()),)))
     pop = virtual_population(population, setup["n_virtual"], rng)
     L = np.linalg.cholesky(np.array(setup["variability"]["omega"], float))
@@ -150,7 +151,7 @@ def _cohort(setup: dict, population: str, n_eta: int) -> tuple[dict, np.ndarray]
     return pop, eta
 
 
-def scenarios(setup: dict) -> list[Scenario]:
+def scenarios(setup: dict[str, Any]) -> list[Scenario]:
     out = []
     n_eta = len(setup["variability"]["parameters"])
     for d in setup["data"]:
@@ -189,7 +190,7 @@ def terminal_half_life_days(p: dict[str, np.ndarray]) -> np.ndarray:
     k10, k12, k21 = p["CL"] / p["V1"], p["Q"] / p["V1"], p["Q"] / p["V2"]
     a = k10 + k12 + k21
     lam = 0.5 * (a - np.sqrt(a * a - 4 * k10 * k21))
-    return np.log(2) / lam
+    return np.asarray(np.log(2) / lam, dtype=float)
 
 
 def predict_values(model: PKModel, sc: Scenario) -> np.ndarray:
@@ -214,9 +215,10 @@ def predict_values(model: PKModel, sc: Scenario) -> np.ndarray:
     if d["quantity"] == "terminal_half_life":
         return terminal_half_life_days(p)
     if d["quantity"] == "vss":
-        return p["V1"] + p["V2"]
+        return np.asarray(p["V1"] + p["V2"], dtype=float)
     P = len(sc.eta)
     params = {k: np.asarray(v, float).reshape(P, 1) for k, v in p.items()}
+    assert sc.doses is not None and sc.obs_days is not None
     c = simulate_concentrations(model, params, np.full((P, 1), -np.inf), sc.doses, sc.obs_days)[:, 0]
     return c if sc.mask is None else c[sc.mask]
 
@@ -245,7 +247,7 @@ def log_likelihood_terms(model: PKModel, scs: list[Scenario], tau: float) -> dic
     return out
 
 
-def log_prior(setup: dict, theta: np.ndarray) -> float:
+def log_prior(setup: dict[str, Any], theta: np.ndarray) -> float:
     lp = 0.0
     for i, e in enumerate(setup["estimated"]):
         if "prior_median" in e:
@@ -255,18 +257,18 @@ def log_prior(setup: dict, theta: np.ndarray) -> float:
     return float(lp)
 
 
-def log_posterior(theta: np.ndarray, setup: dict, scs: list[Scenario]) -> float:
+def log_posterior(theta: np.ndarray, setup: dict[str, Any], scs: list[Scenario]) -> float:
     if not np.all(np.isfinite(theta)) or np.any(np.abs(theta[:4]) > 6) or abs(theta[4]) > 3:
         return -np.inf
     model = build_model(setup, theta)
     return log_prior(setup, theta) + sum(log_likelihood_terms(model, scs, setup["between_study_sd"]).values())
 
 
-def start_vector(setup: dict) -> np.ndarray:
+def start_vector(setup: dict[str, Any]) -> np.ndarray:
     return np.array([np.log(e["start"]) if i < 4 else e["start"] for i, e in enumerate(setup["estimated"])])
 
 
-def run(setup: dict | None = None, steps: int | None = None, seed: int | None = None) -> dict:
+def run(setup: dict[str, Any] | None = None, steps: int | None = None, seed: int | None = None) -> dict[str, Any]:
     """Sample the posterior with emcee; return draws, summaries and posterior predictive checks."""
     import emcee
 
@@ -301,10 +303,12 @@ def run(setup: dict | None = None, steps: int | None = None, seed: int | None = 
     }
 
 
-def predictive_checks(setup: dict, scs: list[Scenario], draws: np.ndarray, n_draws: int = 60) -> list[dict]:
+def predictive_checks(
+    setup: dict[str, Any], scs: list[Scenario], draws: np.ndarray, n_draws: int = 60
+) -> list[dict[str, Any]]:
     """Per datum: the published value vs the posterior predictive median and 95 % interval of the predicted summary."""
     idx = np.linspace(0, len(draws) - 1, min(n_draws, len(draws))).astype(int)
-    preds = {sc.datum["id"]: [] for sc in scs}
+    preds: dict[str, list[float]] = {sc.datum["id"]: [] for sc in scs}
     for j in idx:
         model = build_model(setup, draws[j])
         for sc in scs:
@@ -314,6 +318,7 @@ def predictive_checks(setup: dict, scs: list[Scenario], draws: np.ndarray, n_dra
         d = sc.datum
         x = np.array(preds[d["id"]])
         lo, mid, hi = np.percentile(x, [2.5, 50, 97.5])
+        ok: str | bool
         if d["kind"] == "published_estimate":
             obs, ok = f"{d['value']:g}", "prior datum"
         elif d["kind"] == "median_value":
@@ -342,7 +347,7 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-def posterior_sources(result: dict) -> dict[str, str]:
+def posterior_sources(result: dict[str, Any]) -> dict[str, str]:
     chain = result["chain"]
     out = {}
     for i, name in enumerate(("CL", "V1", "Q", "V2")):
@@ -365,7 +370,7 @@ def posterior_sources(result: dict) -> dict[str, str]:
     return out
 
 
-def model_toml(result: dict) -> str:
+def model_toml(result: dict[str, Any]) -> str:
     from ifxdose.domain.trials.calibrate import to_toml
 
     setup = result["setup"]
@@ -400,14 +405,14 @@ def model_toml(result: dict) -> str:
     return "# Written by ifxdose.domain.trials.mbma; do not edit by hand.\n" + to_toml(doc)
 
 
-def write_model(result: dict, path: Path) -> None:
+def write_model(result: dict[str, Any], path: Path) -> None:
     """Write the model file (covariate effects as inline tables, which the library parser reads)."""
     text = model_toml(result)
     parse_model(tomllib.loads(text), MODEL_NAME)  # refuse to write a file the library cannot load
     path.write_text(text, encoding="utf-8")
 
 
-def posterior_toml(result: dict) -> str:
+def posterior_toml(result: dict[str, Any]) -> str:
     from ifxdose.domain.trials.calibrate import to_toml
 
     names = param_names(result["setup"])
@@ -425,7 +430,7 @@ def posterior_toml(result: dict) -> str:
     return "# Written by ifxdose.domain.trials.mbma; do not edit by hand.\n" + to_toml(doc)
 
 
-def load_posterior() -> dict:
+def load_posterior() -> dict[str, Any]:
     return tomllib.loads((DATA / "mbma_posterior.toml").read_text(encoding="utf-8"))
 
 
@@ -437,7 +442,7 @@ def posterior_models(n: int) -> list[PKModel]:
     return [build_model(setup, draws[i]) for i in idx]
 
 
-def checks_markdown(rows: list[dict]) -> str:
+def checks_markdown(rows: list[dict[str, Any]]) -> str:
     out = [
         "| datum | kind | published | posterior predictive median (95% interval) | consistent |",
         "|---|---|---|---|---|",
