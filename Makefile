@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 # a Japanese font (legible screenshots of the Japanese pages).
 SYSTEM_PACKAGES := chromium postgresql fonts-ipafont-gothic
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
+# pytest-xdist workers for `make test` (each test gets its own SQLite file and PostgreSQL database;
+# files are grouped per worker so module fixtures are built once). TEST_WORKERS=0 runs in-process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test typecheck system-deps bench clean
 
@@ -43,7 +46,7 @@ test: $(VENV)/.installed-test system-deps
 	trap 'bash tests/store/postgres.sh stop "$$pgdir"' EXIT; \
 	url=$$(bash tests/store/postgres.sh start "$$pgdir") || exit 1; \
 	echo "PostgreSQL for the tests: $$url"; \
-	IFXDOSE_TEST_POSTGRES_URL="$$url" $(BIN)/python -m pytest -q
+	IFXDOSE_TEST_POSTGRES_URL="$$url" $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # mypy --strict on core and domain (configuration: [tool.mypy] in pyproject.toml).
 typecheck: $(VENV)/.installed-test

@@ -2,9 +2,13 @@
 
 Layers (dependencies point down only; enforced by import-linter, see pyproject):
 
-- ``ifxdose.core``     pure numerics: PK models and engines (numpy/scipy only)
-- ``ifxdose.domain``   the clinic's language: regimens, scores, policies
-- ``ifxdose.adapters`` CLI, plots, (later) web, store, FHIR
+- ``ifxdose.core``     pure numerics: PK model parser and engines, estimation (numpy/scipy only, no I/O)
+- ``ifxdose.domain``   the clinic's language: patient history and its timeline, dosing (label, vials,
+  cost, calendar, regimen), decisions and policies, scores, evidence, trials, the model library
+- ``ifxdose.app``      the use cases every adapter shares (record, recommend and store, import/export)
+- ``ifxdose.adapters`` CLI, web (pages, JSON API, FHIR routes, CDS Hooks), store, FHIR mapping, plots
+
+docs/architecture.md describes the floors and where to add a model, policy, score or adapter.
 
 The names most users need are re-exported here lazily, so ``import ifxdose`` stays cheap.
 """
