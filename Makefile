@@ -42,6 +42,7 @@ test: $(VENV)/.installed-test system-deps
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests benchmarks validation
 	$(BIN)/ruff format --check src tests benchmarks validation
+	$(BIN)/mypy
 	@pgdir=$$(mktemp -d /tmp/ifxdose-pg.XXXXXX); \
 	trap 'bash tests/store/postgres.sh stop "$$pgdir"' EXIT; \
 	url=$$(bash tests/store/postgres.sh start "$$pgdir") || exit 1; \
