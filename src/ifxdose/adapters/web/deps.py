@@ -15,9 +15,20 @@ from ifxdose.adapters.store.checks import CODE_PATTERN
 from ifxdose.adapters.store.tables import User
 from ifxdose.adapters.web import i18n
 from ifxdose.adapters.web.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok
+from ifxdose.core.errors import InputError
+from ifxdose.domain.evidence import Study, get_study
 
 PatientCode = Annotated[str, Path(pattern=CODE_PATTERN, max_length=64, description="pseudonymous patient code")]
 RecId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+StudyId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+
+
+def find_study(study_id: str) -> Study:
+    """The evidence study, or 404 (a page and the JSON API look studies up the same way)."""
+    try:
+        return get_study(study_id)
+    except InputError:
+        raise st.NotFound("study", study_id) from None
 
 
 class SignInRequired(Exception):

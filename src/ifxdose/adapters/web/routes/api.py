@@ -9,11 +9,10 @@ from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field, create_model
 
 from ifxdose.adapters import store as st
-from ifxdose.adapters.web.deps import ApiWriter, CurrentUser, PatientCode, RecId, StoreDep, today
+from ifxdose.adapters.web.deps import ApiWriter, CurrentUser, PatientCode, RecId, StoreDep, StudyId, find_study, today
 from ifxdose.adapters.web.forms import refuse_bool_numbers
 from ifxdose.adapters.web.history_json import parse_history
 from ifxdose.adapters.web.routes.auth import api as session_api
-from ifxdose.adapters.web.routes.evidence import StudyId, find_study
 from ifxdose.adapters.web.schemas import (
     Created,
     DecisionIn,
