@@ -106,10 +106,14 @@ def estimate(
             except EstimationError:
                 # A posterior far in the tail of the prior (e.g. an undetectable level) can leave too few
                 # effective importance weights; four times more proposals is the same method, larger.
-                post = sir(problem, obs, fit.eta, cov, n=n_samples, seed=seed, proposals_per_sample=20)
+                # If that too is degenerate, the proposal adapts to the weighted draws (adaptive IS).
+                post = sir(problem, obs, fit.eta, cov, n=n_samples, seed=seed, proposals_per_sample=20, adapt_rounds=3)
+                adapted = int(post.diagnostics.get("adapted_rounds", 0))
                 retry_warnings.append(
                     "the posterior sample needed 20 proposals per draw (importance weights "
-                    "were degenerate with 5): the levels are far from the population's"
+                    "were degenerate with 5)"
+                    + (f" and {adapted} adapted proposal(s)" if adapted else "")
+                    + ": the levels are far from the population's"
                 )
     except EstimationError as exc:
         raise InputError("levels", f"{obs.n} level(s)", f"estimation failed: {exc}") from None
