@@ -53,3 +53,23 @@ def test_bad_input_exits_2_with_one_line(ifxdose_cli):
         proc = ifxdose_cli(*args)
         assert proc.returncode == 2, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("error:")
+
+
+def test_calibrate_show_prints_the_stored_fit_without_refitting(ifxdose_cli, tmp_path):
+    """``trial calibrate --show`` reads the stored calibration (the adapter does the file I/O) and
+    prints every fitted figure; an edited copy via --out shows the copy's values."""
+    import tomllib
+
+    from ifxdose.domain.trials.calibrate import stored_calibration_text
+
+    doc = tomllib.loads(stored_calibration_text())
+    r = ifxdose_cli("trial", "calibrate", "--show")
+    assert r.returncode == 0, r.stderr
+    n_rows = len(doc["immunogenicity"]["fit"]) + len(doc["exposure_response"]["fit"])
+    assert r.stdout.count("\n| ") >= n_rows
+    assert f"h0_per_day = {doc['immunogenicity']['values']['h0_per_day']:.4g}" in r.stdout
+    copy = tmp_path / "cal.toml"
+    copy.write_text(stored_calibration_text().replace("h0_per_day = ", "h0_per_day = 7.5e-9 #", 1), encoding="utf-8")
+    r2 = ifxdose_cli("trial", "calibrate", "--show", "--out", str(copy))
+    assert r2.returncode == 0, r2.stderr
+    assert "h0_per_day = 7.5e-09" in r2.stdout

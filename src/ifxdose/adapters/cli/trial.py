@@ -153,8 +153,21 @@ def trial_calibrate(
     out: Annotated[
         Optional[Path], typer.Option("--out", help="Output file (default: the packaged calibration.toml).")
     ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="Print the stored calibration's fit per figure (Markdown); no re-fit.")
+    ] = False,
 ) -> None:
-    """Re-run the calibration (a few minutes) and write the calibrated values."""
-    from ifxdose.domain.trials.calibrate import main as calibrate_main
+    """Re-run the calibration (12-15 minutes) and write the calibrated values; prints the fit per figure."""
+    import tomllib
 
-    calibrate_main(["--markdown"] + ([] if out is None else ["--out", str(out)]))
+    from ifxdose.domain.trials import calibrate as cal
+
+    if show:
+        text = out.read_text(encoding="utf-8") if out is not None else cal.stored_calibration_text()
+        print(cal.fit_markdown(tomllib.loads(text)))
+        return
+    target = out if out is not None else Path(str(cal.DATA)) / "calibration.toml"
+    doc = cal.calibrate()
+    target.write_text(cal.calibration_document_text(doc), encoding="utf-8")
+    Console(stderr=True).print(f"wrote {target}")
+    print(cal.fit_markdown(doc))

@@ -6,7 +6,7 @@ from ifxdose.domain.trials import run_trial, trial_names, load_models, virtual_p
 res = run_trial("attract", replicates=20, seed=1)
 res.rows()          # published vs simulated median and 95 % interval, inside or not
 ```
-Models and calibration: docs/trials.md; ``python -m ifxdose.domain.trials.calibrate``.
+Models and calibration: docs/trials.md; ``ifxdose trial calibrate``.
 """
 
 from ifxdose.domain.trials.definitions import Trial, get_trial, trial_names

@@ -1,7 +1,7 @@
 """Calibrate the immunogenicity and exposure-response models to the evidence base.
 
-Run: ``.venv/bin/python -m ifxdose.domain.trials.calibrate [--out PATH] [--markdown]`` or
-``ifxdose trial calibrate``. Inputs: ``data/calibration_setup.toml`` (targets as evidence
+Run: ``ifxdose trial calibrate [--out PATH] [--show]`` (the CLI adapter writes the file; this
+module computes and formats). Inputs: ``data/calibration_setup.toml`` (targets as evidence
 outcome references, fixed assumptions, start values); observed values and n are read from
 the evidence base. Output: ``data/calibration.toml`` (version, date, inputs, fitted values,
 fit per figure).
@@ -22,14 +22,12 @@ Method (docs/trials.md):
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import tomllib
 import zlib
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -659,23 +657,11 @@ def fit_markdown(doc: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(Path(str(DATA)) / "calibration.toml"))
-    ap.add_argument("--markdown", action="store_true", help="also print the fit per figure as Markdown")
-    ap.add_argument("--show", action="store_true", help="print the stored calibration's fit as Markdown; no fit")
-    args = ap.parse_args(argv)
-    if args.show:
-        print(fit_markdown(tomllib.loads(Path(args.out).read_text(encoding="utf-8"))))
-        return
-    doc = calibrate()
-    Path(args.out).write_text(
-        "# Written by ifxdose.domain.trials.calibrate; do not edit by hand.\n" + to_toml(doc), encoding="utf-8"
-    )
-    print(f"wrote {args.out}")
-    if args.markdown:
-        print(fit_markdown(doc))
+def calibration_document_text(doc: dict[str, Any]) -> str:
+    """The calibration as the TOML text of ``calibration.toml`` (the CLI writes it)."""
+    return "# Written by ifxdose trial calibrate; do not edit by hand.\n" + to_toml(doc)
 
 
-if __name__ == "__main__":
-    main()
+def stored_calibration_text() -> str:
+    """The packaged ``calibration.toml`` (the one the trials run with)."""
+    return (DATA / "calibration.toml").read_text(encoding="utf-8")
