@@ -372,7 +372,7 @@ def as_decision(rec: Recommendation) -> Decision:
         wasted_mg=None if o is None else o.wasted_mg,
         interval_weeks=None if o is None else o.interval_weeks,
         rationale=rec.rationale,
-        citations=list[str](rec.citations),
+        citations=list(rec.citations),
         flags=flags,
         kind=rec.decision,
         warnings=rec.warnings,
@@ -471,7 +471,9 @@ class _Context:
         return next_visit(next_date, number, self.reaction, self.ada.positive, low, known[-1] if known else None)
 
 
-def _no_infusion(ctx: _Context, action: str, decision: str, why: str, why_ja: str, cites: list[str]) -> dict[str, Any]:
+def _no_infusion(
+    ctx: _Context, action: str, decision: str, why: str, why_ja: str, cites: list[Citation]
+) -> dict[str, Any]:
     return dict(
         action=action,
         decision=decision,

@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.decisions.cite import Citation, cite
 from ifxdose.domain.patient import AdaResult, PatientHistory, as_date
 
 ADA_STOP_UG_L = 50.0  # Syversen 2021 (S13): ADA >= 50 ug/L -> stop infliximab and switch
@@ -87,7 +87,7 @@ class AdaStatus:
             "いるため、増量ではなく切り替えを推奨します。"
         )
 
-    def citations(self) -> list[str]:
+    def citations(self) -> list[Citation]:
         return [cite("S13")] if self.high else [cite("S12"), cite("S13")]
 
 

@@ -56,6 +56,7 @@ SOURCES: dict[str, str] = {
     "rrrr": "Tanaka Y et al. Ann Rheum Dis 2020;79:94-102 (RRRR)",
     "felson-2011": "Felson DT et al. Ann Rheum Dis 2011;70:404-13 (ACR/EULAR remission; DAS28/SDAI categories)",
     "st-clair-2002": "St Clair EW et al. Arthritis Rheum 2002;46:1451-9",
+    "rising-tnf": "Takeuchi T et al. Ann Rheum Dis 2011;70:1208-15 (RISING TNF sub-analysis)",
 }
 
 

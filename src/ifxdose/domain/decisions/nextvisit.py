@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel
 
-from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.decisions.cite import Citation, cite
 from ifxdose.domain.decisions.reactions import ReactionStatus
 
 ADA_ROUTINE_DAYS = 365  # Assumption: local practice
@@ -29,7 +29,7 @@ class NextVisit(BaseModel):
     ada_retest_date: date | None = None
     advice: list[str] = []
     advice_ja: list[str] = []
-    citations: list[str] = []
+    citations: list[Citation] = []
 
 
 def next_visit(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.decisions.cite import Citation, cite
 from ifxdose.domain.patient import PatientHistory, as_date
 
 SEVERE_WORDS = (
@@ -79,7 +79,7 @@ class ReactionStatus:
             "2時間以上かけて点滴してください。緊急処置の準備をしてください。"
         )
 
-    def citations(self) -> list[str]:
+    def citations(self) -> list[Citation]:
         return [cite("label-jp-contraindication")] if self.severity == "severe" else [cite("infusion-reaction")]
 
 

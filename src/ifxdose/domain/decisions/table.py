@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.decisions.cite import Citation, cite
 
 HIGH_TROUGH_MG_L = 8.0  # Mulleman 2009 Table 1: high C >= 8.0 mg/L (NOR-DRUM B window top: 8 mg/L, S13)
 Band = Literal["low", "adequate", "high", "any"]
@@ -28,7 +28,7 @@ class Row:
     sources: tuple[str, ...]
     assumption: str = ""
 
-    def citations(self) -> list[str]:
+    def citations(self) -> list[Citation]:
         return [cite(s) for s in self.sources]
 
 

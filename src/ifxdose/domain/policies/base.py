@@ -35,7 +35,7 @@ from ifxdose.core.errors import InputError
 from ifxdose.domain.decisions import activity as act
 from ifxdose.domain.decisions import ada as ada_rules
 from ifxdose.domain.decisions import dosing, plausibility, reactions, sampling
-from ifxdose.domain.decisions.cite import cite
+from ifxdose.domain.decisions.cite import Citation, cite
 from ifxdose.domain.decisions.nextvisit import LOW_LEVEL_MG_L, NextVisit, next_visit
 from ifxdose.domain.dosing.label import Flag, check_infusion, mtx_flags
 from ifxdose.domain.dosing.vials import Rounding
@@ -64,7 +64,7 @@ class Decision(BaseModel):
     wasted_mg: float | None = None
     interval_weeks: float | None = None
     rationale: str
-    citations: list[str]
+    citations: list[Citation]
     flags: list[Flag] = []
     kind: str = ""  # induction / escalate / keep / reduce / stop / switch / change_mechanism / resample / wait
     warnings: list[str] = []
@@ -80,7 +80,7 @@ class Plan:
     dose_mg_per_kg: float | None = None
     gap_weeks: float | None = None
     interval_weeks: float | None = None
-    citations: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
 
 
@@ -134,7 +134,7 @@ class PatientState:
             raise InputError("weights", [], "a weight is needed to infer mg/kg from dose_mg")
         return round(last.dose_mg / weight * 2) / 2
 
-    def induction_plan(self, rationale: str, citations: list[str]) -> Plan:
+    def induction_plan(self, rationale: str, citations: list[Citation]) -> Plan:
         """The label's next induction infusion (call while fewer than 3 were given)."""
         gap = dosing.induction_gap_weeks(self.n_given)
         return Plan("infuse", rationale, INDUCTION_MG_PER_KG, gap, gap, citations)
@@ -243,8 +243,8 @@ class Policy(ABC):
         """The policy's own rule: what to do next and why."""
 
     @property
-    def citations(self) -> list[str]:
-        return [cite(t) for t in self.seed_tags] + [self.citation]
+    def citations(self) -> list[Citation]:
+        return [cite(t) for t in self.seed_tags] + [Citation.of(self.citation)]
 
     def decide(self, history: PatientHistory, today: date) -> Decision:
         named = plausibility.check_history(history, today)
@@ -253,7 +253,7 @@ class Policy(ABC):
         ada = ada_rules.ada_status(state.history, today)
         warnings += ada.warnings
         reaction = reactions.reaction_status(state.history, today)
-        stop: tuple[Literal["stop", "switch"], str, list[str]] | None = None
+        stop: tuple[Literal["stop", "switch"], str, list[Citation]] | None = None
         if reaction.severity == "severe":
             stop = ("stop", reaction.stop_reason(), reaction.citations())
         elif ada.switch:
@@ -365,7 +365,7 @@ class Policy(ABC):
         current = (state.current_mg_per_kg(), state.last_gap_weeks())
         return dosing.exposure_change(current, (d.dose_mg_per_kg, d.interval_weeks or current[1]))
 
-    def _dosed(self, state: PatientState, plan: Plan, citations: list[str], warnings: list[str]) -> Decision:
+    def _dosed(self, state: PatientState, plan: Plan, citations: list[Citation], warnings: list[str]) -> Decision:
         assert plan.dose_mg_per_kg is not None
         today = state.today
         rationale = plan.rationale

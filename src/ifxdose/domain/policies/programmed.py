@@ -24,7 +24,7 @@ from ifxdose.domain.patient import JointAssessment
 from ifxdose.domain.policies.base import LABEL_INTERVAL_WEEKS, PatientState, Plan, Policy
 
 RRRR = cite("rrrr")
-RISING_TNF = "Takeuchi T et al. Ann Rheum Dis 2011;70:1208-15 (RISING TNF sub-analysis)"
+RISING_TNF = cite("rising-tnf")
 STOP_INFUSION = 9  # weeks 0, 2, 6, 14, 22, 30, 38, 46, 54: the 9th infusion is at week 54
 
 
