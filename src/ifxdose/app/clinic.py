@@ -7,7 +7,15 @@ call each, no clinical rules of their own (those live in ``ifxdose.domain.clinic
 - :func:`patient_view`: everything the patient page and its API twins show;
 - :func:`recommend_and_store`, :func:`recommendations_of`, :func:`accept_recommendation`:
   a recommendation from the engine to the store, listed, accepted or overridden;
-- :func:`worklist`: who is due; :func:`current_plan`: the accepted plan still in force.
+- :func:`worklist`: who is due; :func:`current_plan`: the accepted plan still in force;
+- :func:`patient_list`, :func:`create_patient`, :func:`patient_history`, :func:`set_baseline_tnf`;
+- :func:`list_entries`, :func:`find_entry`, :func:`amend_entry`, :func:`void_entry`: the
+  recorded entries of one kind and their corrections (the entries page and the JSON API);
+- :func:`decide`, :func:`is_superseded`: a decision on a stored recommendation.
+
+``Store`` (for dependency injection), ``ENTRY_KINDS``, ``WRITER_ROLES`` and ``PatientSummary``
+are re-exported here so the adapters above ``app`` need not import the store
+(import-linter contract in pyproject.toml); the store's errors are in ``ifxdose.app.errors``.
 """
 
 from __future__ import annotations
@@ -18,6 +26,10 @@ from datetime import date
 from typing import Any
 
 from ifxdose.adapters import store as st
+from ifxdose.adapters.store import ENTRY_KINDS as ENTRY_KINDS
+from ifxdose.adapters.store import WRITER_ROLES as WRITER_ROLES
+from ifxdose.adapters.store import PatientSummary as PatientSummary
+from ifxdose.adapters.store import Store as Store
 from ifxdose.adapters.store.recommendations import Decision
 from ifxdose.adapters.store.records import OnExisting
 from ifxdose.adapters.store.tables import RecommendationRow
@@ -33,7 +45,7 @@ from ifxdose.domain.clinic import (
     due_on,
     infusion_schedule,
 )
-from ifxdose.domain.patient import PatientHistory, as_date
+from ifxdose.domain.patient import PatientHistory, PatientInfo, as_date
 from ifxdose.domain.recommend import Option, Recommendation
 
 #: Accepted actions after which no infusion is planned (issue 11 may add more; "infuse",
@@ -313,3 +325,86 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
         items.sort(key=lambda i: (i.due.next_infusion_date or today, i.code))
         memo["last"] = ((versions, today), items)
         return list(items)
+
+
+# ------------------------------------------------------------ patients and entries
+def patient_list(store: st.Store, q: str = "") -> list[PatientSummary]:
+    """Patients whose code contains ``q`` (at most 200, by code)."""
+    return st.list_patients(store, q)
+
+
+def create_patient(store: st.Store, info: PatientInfo, *, user: str, baseline_tnf_pg_ml: float | None = None) -> str:
+    """A new patient (its code); Conflict if the code is used."""
+    return st.create_patient(store, info, user=user, baseline_tnf_pg_ml=baseline_tnf_pg_ml)
+
+
+def patient_history(store: st.Store, code: str) -> PatientHistory:
+    """The stored patient's canonical history (NotFound for an unknown code)."""
+    return st.patient_history(store, code)
+
+
+def set_baseline_tnf(store: st.Store, code: str, tnf_pg_ml: float | None, *, user: str) -> None:
+    """Record (or clear) the patient's baseline TNF-alpha, audited."""
+    st.set_baseline_tnf(store, code, tnf_pg_ml, user=user)
+
+
+def list_entries(store: st.Store, code: str, kind: str, *, voided: bool = False) -> list[tuple[Any, dict[str, Any]]]:
+    """The recorded entries of one kind as ``(row, entry dict)``, by day (the voided ones if ``voided``)."""
+    return [(row, st.row_entry(kind, row)) for row in st.entry_rows(store, code, kind, voided=voided)]
+
+
+def find_entry(store: st.Store, code: str, kind: str, entry_id: int) -> tuple[Any, dict[str, Any]]:
+    """One recorded (not voided) entry as ``(row, entry dict)``; NotFound otherwise."""
+    row = next((r for r in st.entry_rows(store, code, kind) if r.id == entry_id), None)
+    if row is None:
+        raise st.NotFound("entry", entry_id)
+    return row, st.row_entry(kind, row)
+
+
+def amend_entry(
+    store: st.Store,
+    code: str,
+    kind: str,
+    entry_id: int,
+    entry: Any,
+    *,
+    user: str,
+    reason: str,
+    today: date,
+    vials: int | None = None,
+) -> int:
+    """Correct an entry: the old one is voided (kept, audited), the new one names it (its id)."""
+    return st.amend_entry(store, code, kind, entry_id, entry, user=user, reason=reason, vials=vials, today=today)
+
+
+def void_entry(store: st.Store, code: str, kind: str, entry_id: int, *, user: str, reason: str) -> None:
+    """Void an entry (kept with who, when, why; left out of the history)."""
+    st.void_entry(store, code, kind, entry_id, user=user, reason=reason)
+
+
+def decide(
+    store: st.Store,
+    code: str,
+    rec_id: int,
+    decision: Decision,
+    *,
+    user: str,
+    reason: str = "",
+    option_index: int | None = None,
+) -> None:
+    """Accept or override a stored recommendation, as :func:`accept_recommendation`, without
+    rehydrating the answer (the page redirects)."""
+    st.decide(store, code, rec_id, decision, user=user, reason=reason, option_index=option_index)
+
+
+def is_superseded(row: RecommendationRow, history: PatientHistory) -> bool:
+    """A proposed recommendation computed on other data than ``history`` (it cannot be accepted)."""
+    return row.status == "proposed" and st.is_superseded(row, st.history_hash(history))
+
+
+def stored_recommendation(row: RecommendationRow) -> Recommendation | None:
+    """The stored payload as the domain's ``Recommendation`` (None if it no longer validates)."""
+    try:
+        return st.stored_recommendation(row)
+    except ValueError:
+        return None

@@ -134,15 +134,15 @@ def _recommendation(text: str):
 def _import_into_db(file: Path, *, tz: str, mapping, mode: str) -> None:
     """Store the Bundle's patient (``ifxdose.app.fhir.import_bundle``, as the API does); an
     existing one only with ``mode`` merge or replace."""
-    from ifxdose.adapters import store as st
     from ifxdose.app import fhir as use_cases
+    from ifxdose.app.errors import Conflict
 
     store = _clinic_store(create=True)
     try:
         done = use_cases.import_bundle(
             store, _read(file, "bundle"), user="cli", tz=tz, mapping=mapping, on_existing=mode
         )
-    except st.Conflict as exc:
+    except Conflict as exc:
         if mode == "refuse" and exc.field == "patient.id":
             raise InputError(
                 "patient.id",
@@ -181,7 +181,7 @@ def _clinic_store(*, create: bool):
 
 
 def _export_stored(code: str, rec, *, tz: str, bundle_type: str) -> dict:
-    from ifxdose.adapters.store import NotFound
+    from ifxdose.app.errors import NotFound
     from ifxdose.app.fhir import export_patient
 
     store = _clinic_store(create=False)

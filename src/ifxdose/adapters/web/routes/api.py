@@ -8,7 +8,6 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi import Path as PathParam
 from pydantic import ConfigDict, Field, create_model
 
-from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import ApiWriter, CurrentUser, PatientCode, RecId, StoreDep, StudyId, find_study, today
 from ifxdose.adapters.web.forms import refuse_bool_numbers
 from ifxdose.adapters.web.history_json import parse_history
@@ -24,6 +23,7 @@ from ifxdose.adapters.web.schemas import (
     VoidIn,
 )
 from ifxdose.app import clinic
+from ifxdose.app.clinic import ENTRY_KINDS, PatientSummary
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import DueStatus, ScheduleRow, Trend
 from ifxdose.domain.evidence import Study, load_studies
@@ -74,17 +74,17 @@ def _rec_out(stored: clinic.StoredRecommendation) -> RecommendationOut:
 
 
 # ------------------------------------------------------------------------------ patients
-@router.get("/patients", response_model=list[st.PatientSummary], tags=["patients"])
+@router.get("/patients", response_model=list[PatientSummary], tags=["patients"])
 def list_patients(store: StoreDep, user: CurrentUser, q: Annotated[str, Query(max_length=64)] = ""):
     """Patients whose code contains ``q``."""
-    return st.list_patients(store, q)
+    return clinic.patient_list(store, q)
 
 
 @router.post(
     "/patients", response_model=Created, status_code=201, tags=["patients"], dependencies=[_strict(PatientCreate)]
 )
 def create_patient(body: PatientCreate, store: StoreDep, user: ApiWriter):
-    code = st.create_patient(store, body, user=user.username, baseline_tnf_pg_ml=body.baseline_tnf_pg_ml)
+    code = clinic.create_patient(store, body, user=user.username, baseline_tnf_pg_ml=body.baseline_tnf_pg_ml)
     return Created(kind="patient", id=code, patient=code)
 
 
@@ -120,7 +120,7 @@ def _json(body: dict[str, Any]) -> str:
 @router.get("/patients/{code}/history", response_model=PatientHistory, tags=["patients"])
 def export_patient(code: PatientCode, store: StoreDep, user: CurrentUser):
     """The whole patient as the canonical history JSON (lossless: import gives the same history)."""
-    return st.patient_history(store, code)
+    return clinic.patient_history(store, code)
 
 
 @router.get("/patients/{code}/due", response_model=DueStatus, tags=["patients"])
@@ -169,7 +169,7 @@ EntryId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 
 def _entry_route(kind: str, model: type) -> None:
-    domain_model = st.ENTRY_KINDS[kind][1]
+    domain_model = ENTRY_KINDS[kind][1]
 
     def record(
         request: Request,
@@ -216,7 +216,7 @@ def _entry_route(kind: str, model: type) -> None:
         user: ApiWriter,
     ) -> Created:
         vials = getattr(body.entry, "vials", None)
-        new_id = st.amend_entry(
+        new_id = clinic.amend_entry(
             store,
             code,
             kind,
@@ -239,7 +239,7 @@ def _entry_route(kind: str, model: type) -> None:
     )(amend)
 
     def void(code: PatientCode, entry_id: EntryId, body: VoidIn, store: StoreDep, user: ApiWriter) -> Voided:
-        st.void_entry(store, code, kind, entry_id, user=user.username, reason=body.reason)
+        clinic.void_entry(store, code, kind, entry_id, user=user.username, reason=body.reason)
         return Voided(kind=kind, id=entry_id, patient=code)
 
     void.__name__ = f"void_{kind}"
@@ -259,13 +259,13 @@ def _entry_route(kind: str, model: type) -> None:
         return [
             EntryOut(
                 id=row.id,
-                entry=st.row_entry(kind, row),
+                entry=entry,
                 voided_at=row.voided_at,
                 voided_by=row.voided_by,
                 void_reason=row.void_reason,
                 amends_id=row.amends_id,
             )
-            for row in st.entry_rows(store, code, kind, voided=voided)
+            for row, entry in clinic.list_entries(store, code, kind, voided=voided)
         ]
 
     listing.__name__ = f"list_{kind}"
@@ -277,7 +277,7 @@ def _entry_route(kind: str, model: type) -> None:
     )(listing)
 
 
-for _kind, (_, _model) in st.ENTRY_KINDS.items():
+for _kind, (_, _model) in ENTRY_KINDS.items():
     _entry_route(_kind, InfusionIn if _kind == "infusions" else _model)
 
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import CurrentUser, FormWriter, PatientCode, RecId, StoreDep, get_locale, today
 from ifxdose.adapters.web.forms import form_values, from_input_error, parse_form
 from ifxdose.adapters.web.history_json import parse_history
@@ -18,6 +17,8 @@ from ifxdose.adapters.web.schemas import PatientCreate
 from ifxdose.adapters.web.svg import profile_svg, trend_svg
 from ifxdose.adapters.web.views import citation_links, decision_labels
 from ifxdose.app import clinic
+from ifxdose.app.clinic import Store
+from ifxdose.app.errors import Conflict, NotFound
 from ifxdose.core.errors import InputError
 
 router = APIRouter(include_in_schema=False)
@@ -33,7 +34,7 @@ def home(user: CurrentUser):
 def patient_list(request: Request, store: StoreDep, user: CurrentUser, q: str = ""):
     q = q[:64]
     try:
-        patients = st.list_patients(store, q)
+        patients = clinic.patient_list(store, q)
     except InputError:
         patients = []
     return render(
@@ -57,15 +58,15 @@ async def new_patient(request: Request, store: StoreDep, user: FormWriter):
     return await run_in_threadpool(_new_patient, request, store, user, values)
 
 
-def _new_patient(request: Request, store: st.Store, user, values: dict):
+def _new_patient(request: Request, store: Store, user, values: dict):
     info, errors = parse_form(PatientCreate, values)
     if info is not None:
         try:
-            code = st.create_patient(store, info, user=user.username, baseline_tnf_pg_ml=info.baseline_tnf_pg_ml)
+            code = clinic.create_patient(store, info, user=user.username, baseline_tnf_pg_ml=info.baseline_tnf_pg_ml)
             return RedirectResponse(f"/patients/{code}", status_code=303)
         except InputError as exc:
             errors = {"id" if exc.field in ("id", "patient.id") else exc.field: from_input_error(exc)}
-        except st.Conflict as exc:
+        except Conflict as exc:
             errors = {"id": from_input_error(InputError("id", exc.value, "a code not used by another patient"))}
     return render(request, "patient_new.html", status=422, values=values, errors=errors)
 
@@ -79,7 +80,7 @@ async def import_patient(request: Request, store: StoreDep, user: FormWriter):
     return await run_in_threadpool(_import, request, store, user, raw, mode)
 
 
-def _import(request: Request, store: st.Store, user, raw: bytes, mode: str):
+def _import(request: Request, store: Store, user, raw: bytes, mode: str):
     errors = {}
     try:
         if len(raw) > MAX_IMPORT_BYTES:
@@ -87,25 +88,25 @@ def _import(request: Request, store: st.Store, user, raw: bytes, mode: str):
         if mode not in ("refuse", "merge", "replace"):
             raise InputError("on_existing", mode, "allowed values are refuse, merge, replace")
         history = parse_history(raw)
-        code = st.import_history(store, history, user=user.username, on_existing=mode)  # type: ignore[arg-type]
+        code = clinic.import_patient(store, history, user=user.username, on_existing=mode)  # type: ignore[arg-type]
         return RedirectResponse(f"/patients/{code}", status_code=303)
     except InputError as exc:
         errors = {"history": from_input_error(exc)}
-    except st.Conflict as exc:
+    except Conflict as exc:
         errors = {"history": from_input_error(InputError(exc.field, exc.value, str(exc)))}
     return render(
         request,
         "patients.html",
         status=422,
         q="",
-        patients=st.list_patients(store),
+        patients=clinic.patient_list(store),
         worklist=clinic.worklist(store, today(request)),
         today=today(request),
         errors=errors,
     )
 
 
-def patient_context(request: Request, store: st.Store, code: str) -> dict:
+def patient_context(request: Request, store: Store, code: str) -> dict:
     loc = get_locale(request)
     view = clinic.patient_view(store, request.app.state.recommender, code, today(request))
     t = loc.t
@@ -182,8 +183,8 @@ def recommendation_report(
     view = clinic.patient_view(store, request.app.state.recommender, code, today(request))
     row = next((r for r in view.recommendations if r.id == rec_id), None)
     if row is None:
-        raise st.NotFound("recommendation", rec_id)
-    superseded = row.status == "proposed" and st.is_superseded(row, st.history_hash(view.history))
+        raise NotFound("recommendation", rec_id)
+    superseded = clinic.is_superseded(row, view.history)
     pdf = recommendation_pdf(
         code=code,
         patient=view.history.patient.model_dump(),
@@ -204,7 +205,7 @@ def recommendation_report(
 
 @router.get("/patients/{code}/export")
 def export_patient(code: PatientCode, store: StoreDep, user: CurrentUser):
-    history = st.patient_history(store, code)
+    history = clinic.patient_history(store, code)
     return Response(
         history.model_dump_json(indent=2),
         media_type="application/json",
@@ -233,11 +234,11 @@ async def decide(request: Request, code: PatientCode, rec_id: RecId, store: Stor
     return await run_in_threadpool(_decide, request, code, rec_id, store, user, values)
 
 
-def _decide(request: Request, code: str, rec_id: int, store: st.Store, user, values: dict):
+def _decide(request: Request, code: str, rec_id: int, store: Store, user, values: dict):
     option = values.get("option_index")
     try:
         index = int(option) if option not in (None, "", "chosen") else None
-        st.decide(
+        clinic.decide(
             store,
             code,
             rec_id,
@@ -246,7 +247,7 @@ def _decide(request: Request, code: str, rec_id: int, store: st.Store, user, val
             reason=values.get("reason", ""),
             option_index=index,
         )
-    except st.Conflict as exc:  # before ValueError, which it is: already decided, or superseded
+    except Conflict as exc:  # before ValueError, which it is: already decided, or superseded
         return render(
             request,
             "patient.html",

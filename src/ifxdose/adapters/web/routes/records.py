@@ -14,12 +14,14 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import CurrentUser, Forbidden, FormWriter, PatientCode, StoreDep, get_locale, today
 from ifxdose.adapters.web.forms import FieldError, field_specs, form_values, from_input_error, parse_form
 from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.schemas import MAX_VIALS
 from ifxdose.adapters.web.views import JOINT_XY, joint_label
+from ifxdose.app import clinic
+from ifxdose.app.clinic import ENTRY_KINDS, WRITER_ROLES, Store
+from ifxdose.app.errors import Conflict
 from ifxdose.core.errors import InputError, check_range
 from ifxdose.domain.patient import AdaResult, Infusion, JointAssessment, LabEntry, Level, MtxEntry, WeightEntry
 from ifxdose.domain.scores import JOINTS_28, joint_counts
@@ -173,9 +175,9 @@ def _render_form(request: Request, code: str, form: str, status: int = 200, **co
 
 @router.get("/patients/{code}/record/{form}")
 def record_form(request: Request, code: PatientCode, form: FormName, store: StoreDep, user: CurrentUser):
-    if user.role not in st.WRITER_ROLES:
+    if user.role not in WRITER_ROLES:
         raise Forbidden("role")  # a read-only user is not shown a form that would refuse them
-    st.patient_history(store, code)  # 404 for an unknown patient
+    clinic.patient_history(store, code)  # 404 for an unknown patient
     # request_id: a double-clicked Save (two POSTs with the same id) records once.
     return _render_form(
         request, code, form, values={"date": today(request).isoformat(), "request_id": uuid.uuid4().hex}
@@ -188,12 +190,12 @@ async def record(request: Request, code: PatientCode, form: FormName, store: Sto
     return await run_in_threadpool(_record, request, code, form, store, user, values)
 
 
-def _record(request: Request, code: str, form: str, store: st.Store, user, values: dict[str, Any]):
+def _record(request: Request, code: str, form: str, store: Store, user, values: dict[str, Any]):
     parsed = PARSERS[form](values)
     if not parsed.errors:
         try:
             if parsed.entries:
-                st.add_entries(
+                clinic.record_entries(
                     store,
                     code,
                     parsed.entries,
@@ -202,7 +204,7 @@ def _record(request: Request, code: str, form: str, store: st.Store, user, value
                     request_id=values.get("request_id") or None,
                 )
             if parsed.baseline_tnf_pg_ml is not None:
-                st.set_baseline_tnf(store, code, parsed.baseline_tnf_pg_ml, user=user.username)
+                clinic.set_baseline_tnf(store, code, parsed.baseline_tnf_pg_ml, user=user.username)
             return RedirectResponse(f"/patients/{code}", status_code=303)
         except InputError as exc:
             parsed.errors[exc.field] = from_input_error(exc)
@@ -217,13 +219,11 @@ _SKIP = {"date", "tender_joints", "swollen_joints"}
 
 
 def _editable(kind: str) -> list[str]:
-    model = st.ENTRY_KINDS[kind][1]
+    model = ENTRY_KINDS[kind][1]
     return [name for name in model.model_fields if name not in _SKIP]
 
 
-def _entries_page(request: Request, code: str, kind: str, store: st.Store, status: int = 200, **context):
-    rows = st.entry_rows(store, code, kind)
-    voided = st.entry_rows(store, code, kind, voided=True)
+def _entries_page(request: Request, code: str, kind: str, store: Store, status: int = 200, **context):
     return render(
         request,
         "entries.html",
@@ -231,8 +231,8 @@ def _entries_page(request: Request, code: str, kind: str, store: st.Store, statu
         code=code,
         kind=kind,
         fields=_editable(kind),
-        rows=[(r, st.row_entry(kind, r)) for r in rows],
-        voided=[(r, st.row_entry(kind, r)) for r in voided],
+        rows=clinic.list_entries(store, code, kind),
+        voided=clinic.list_entries(store, code, kind, voided=True),
         **context,
     )
 
@@ -251,12 +251,12 @@ async def void_entry(
 
     def run():
         try:
-            st.void_entry(store, code, kind, entry_id, user=user.username, reason=values.get("reason", ""))
+            clinic.void_entry(store, code, kind, entry_id, user=user.username, reason=values.get("reason", ""))
         except InputError as exc:
             return _entries_page(
                 request, code, kind, store, status=422, failed=entry_id, errors={exc.field: from_input_error(exc)}
             )
-        except st.Conflict as exc:
+        except Conflict as exc:
             return _entries_page(
                 request,
                 code,
@@ -280,12 +280,9 @@ def _entry_values(entry: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _amend_page(request: Request, code: str, kind: str, entry_id: int, store: st.Store, status: int = 200, **context):
-    row = next((r for r in st.entry_rows(store, code, kind) if r.id == entry_id), None)
-    if row is None:
-        raise st.NotFound("entry", entry_id)
-    entry = st.row_entry(kind, row)
-    model = st.ENTRY_KINDS[kind][1]
+def _amend_page(request: Request, code: str, kind: str, entry_id: int, store: Store, status: int = 200, **context):
+    _, entry = clinic.find_entry(store, code, kind, entry_id)
+    model = ENTRY_KINDS[kind][1]
     values = context.pop("values", None) or _entry_values(entry)
     t = get_locale(request).t
     return render(
@@ -317,7 +314,7 @@ def _has_time(model: type) -> bool:
 def amend_page(
     request: Request, code: PatientCode, kind: EntryKind, entry_id: EntryId, store: StoreDep, user: CurrentUser
 ):
-    if user.role not in st.WRITER_ROLES:
+    if user.role not in WRITER_ROLES:
         raise Forbidden("role")
     return _amend_page(request, code, kind, entry_id, store)
 
@@ -331,10 +328,8 @@ async def amend(
         values["date"] = f"{values['date']}T{values['time']}"
 
     def run():
-        row = next((r for r in st.entry_rows(store, code, kind) if r.id == entry_id), None)
-        if row is None:
-            raise st.NotFound("entry", entry_id)
-        data = {k: v for k, v in st.row_entry(kind, row).items() if k in _SKIP}
+        _, recorded = clinic.find_entry(store, code, kind, entry_id)
+        data = {k: v for k, v in recorded.items() if k in _SKIP}
         data.update({k: v for k, v in values.items() if k in _editable(kind) or k == "date"})
         for name in _editable(kind):
             if name not in values:
@@ -345,10 +340,10 @@ async def amend(
             for side, count in (("tender", "tjc28"), ("swollen", "sjc28")):
                 data[f"{side}_joints"] = values.get(f"{side}_joints", [])
                 data[count] = len(data[f"{side}_joints"])
-        entry, errors = parse_form(st.ENTRY_KINDS[kind][1], data)
+        entry, errors = parse_form(ENTRY_KINDS[kind][1], data)
         if entry is not None:
             try:
-                st.amend_entry(
+                clinic.amend_entry(
                     store,
                     code,
                     kind,
@@ -361,7 +356,7 @@ async def amend(
                 return RedirectResponse(f"/patients/{code}/entries/{kind}", status_code=303)
             except InputError as exc:
                 errors = {exc.field: from_input_error(exc)}
-            except st.Conflict as exc:
+            except Conflict as exc:
                 errors = {"reason": from_input_error(InputError("id", entry_id, str(exc)))}
         shown = {**values, "date": str(values.get("date", "")).partition("T")[0]}  # day and time inputs again
         return _amend_page(request, code, kind, entry_id, store, status=422, values=shown, errors=errors)
