@@ -402,9 +402,7 @@ def is_superseded(row: RecommendationRow, history: PatientHistory) -> bool:
     return row.status == "proposed" and st.is_superseded(row, st.history_hash(history))
 
 
-def stored_recommendation(row: RecommendationRow) -> Recommendation | None:
-    """The stored payload as the domain's ``Recommendation`` (None if it no longer validates)."""
-    try:
-        return st.stored_recommendation(row)
-    except ValueError:
-        return None
+def stored(row: RecommendationRow, superseded: bool = False) -> StoredRecommendation:
+    """A stored recommendation row as the domain's ``Recommendation`` (rehydrated by the store)
+    with the option taken, if decided (the PDF report reads these)."""
+    return _stored(row, superseded)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -44,9 +43,11 @@ def _wrap(text: str, width_em: float) -> str:
 
 
 def recommendation_pdf(
-    *, code: str, patient: dict[str, Any], row, profile, loc, superseded: bool, png: bool = False
+    *, code: str, patient: dict[str, Any], stored, profile, loc, superseded: bool, png: bool = False
 ) -> bytes:
-    """The report as PDF bytes (one A4 page). ``row``: the stored recommendation; ``profile``:
+    """The report as PDF bytes (one A4 page). ``stored``: the stored recommendation
+    (``ifxdose.app.clinic.StoredRecommendation``: its row, the domain's ``Recommendation``
+    and the option taken); ``profile``:
     the domain's Profile (or None: no plot); ``loc``: the page Locale (language, dates, zone)."""
     import matplotlib
 
@@ -55,8 +56,8 @@ def recommendation_pdf(
     from matplotlib.figure import Figure
 
     t, ja, font = loc.t, loc.code == "ja", _font()
-    rec = row.payload
-    chosen = (json.loads(row.chosen_option) if row.chosen_option else None) or rec.get("chosen")
+    row, rec = stored.row, stored.recommendation
+    chosen = stored.taken or rec.chosen
     fig = Figure(figsize=A4_INCHES)
     y = 0.965
 
@@ -73,23 +74,22 @@ def recommendation_pdf(
         8.5,
         gap=0.006,
     )
-    action = t(f"rec.action.{rec.get('action')}")
-    action = rec.get("action", "") if action.startswith("rec.action.") else action
+    action = t(f"rec.action.{rec.action}")
+    action = rec.action if action.startswith("rec.action.") else action
     status = t(f"rec.status.{row.status}") + (f" ({t('rec.superseded')})" if superseded else "")
     line(f"{t('rec.title')}: {action} — {status}", 11, "bold", 0.003)
-    target = rec.get("target") or {}
-    low, high = target.get("low_mg_l"), target.get("high_mg_l")
+    low, high = rec.target.low_mg_l, rec.target.high_mg_l
     line(
         f"{t('rec.target')}: "
         + (f"{loc.num(low, 2)}–{loc.num(high, 2)} mg/L" if high else f">= {loc.num(low, 2)} mg/L")
-        + (f" · {t('rec.pta_threshold')} {loc.pct(rec.get('pta_threshold'))}" if rec.get("pta_threshold") else ""),
+        + (f" · {t('rec.pta_threshold')} {loc.pct(rec.pta_threshold)}" if rec.pta_threshold else ""),
         9,
     )
     if chosen:
         line(
-            f"{t('report.chosen')}: {loc.num(chosen.get('dose_mg'), 0)} mg ({loc.fixed(chosen.get('dose_mg_per_kg'), 1)} mg/kg), "
-            + t("rec.every_weeks", n=loc.num(chosen.get("interval_weeks"), 1))
-            + f", {t('rec.next')} {loc.date(chosen.get('next_date'))}, PTA {loc.pct(chosen.get('pta'))}",
+            f"{t('report.chosen')}: {loc.num(chosen.dose_mg, 0)} mg ({loc.fixed(chosen.dose_mg_per_kg, 1)} mg/kg), "
+            + t("rec.every_weeks", n=loc.num(chosen.interval_weeks, 1))
+            + f", {t('rec.next')} {loc.date(chosen.next_date)}, PTA {loc.pct(chosen.pta)}",
             10,
             "bold",
             0.004,
@@ -123,13 +123,13 @@ def recommendation_pdf(
         head = [t("rec.dose"), t("rec.interval"), t("rec.next"), t("rec.trough"), "PTA", t("rec.cost")]
         cells = [
             [
-                f"{loc.num(o.get('dose_mg'), 0)} mg ({loc.fixed(o.get('dose_mg_per_kg'), 1)})",
-                t("rec.every_weeks", n=loc.num(o.get("interval_weeks"), 1)),
-                loc.date(o.get("next_date")),
-                f"{loc.fixed(o.get('predicted_trough_median_mg_l'), 1)} ({loc.fixed(o.get('predicted_trough_p10_mg_l'), 1)}"
-                f"–{loc.fixed(o.get('predicted_trough_p90_mg_l'), 1)})",
-                loc.pct(o.get("pta")),
-                loc.yen(o.get("cost_per_year_jpy")) + t("rec.per_year"),
+                f"{loc.num(o.dose_mg, 0)} mg ({loc.fixed(o.dose_mg_per_kg, 1)})",
+                t("rec.every_weeks", n=loc.num(o.interval_weeks, 1)),
+                loc.date(o.next_date),
+                f"{loc.fixed(o.predicted_trough_median_mg_l, 1)} ({loc.fixed(o.predicted_trough_p10_mg_l, 1)}"
+                f"–{loc.fixed(o.predicted_trough_p90_mg_l, 1)})",
+                loc.pct(o.pta),
+                loc.yen(o.cost_per_year_jpy) + t("rec.per_year"),
             ]
             for o in options
         ]
@@ -141,19 +141,18 @@ def recommendation_pdf(
             if r > 0 and main[r - 1][2]:
                 cell.set_facecolor("#eef7ee")
         y -= 0.02 * (len(options) + 1) + 0.012
-    rationale = rec.get("rationale_ja") if ja and rec.get("rationale_ja") else rec.get("rationale", "")
+    rationale = rec.rationale_ja if ja and rec.rationale_ja else rec.rationale
     line(t("report.rationale"), 9.5, "bold")
     line(localize_dates(rationale, "ja" if ja else "en"), 8.5, gap=0.004)
-    warnings = rec.get("warnings_ja") if ja and rec.get("warnings_ja") else rec.get("warnings") or []
+    warnings = rec.warnings_ja if ja and rec.warnings_ja else rec.warnings
     for w in warnings[:4]:
         line(f"※ {localize_dates(w, 'ja' if ja else 'en')}", 8)
     line(t("rec.citations"), 9.5, "bold")
-    for c in (rec.get("citations") or [])[:8]:
+    for c in rec.citations[:8]:
         line(f"· {c}", 7.5)
     y -= 0.004
     line(
-        f"{t('report.model')}: {row.model} v{row.model_version} · {t('report.inputs')}: "
-        f"{rec.get('inputs_sha256', '—')}",
+        f"{t('report.model')}: {row.model} v{row.model_version} · {t('report.inputs')}: {rec.inputs_sha256 or '—'}",
         7.5,
     )
     line(f"{t('report.computed')}: {row.created_by}, {loc.stamp(row.created_at)}", 7.5)
@@ -175,7 +174,7 @@ def recommendation_pdf(
             buffer,
             metadata={
                 "Title": f"ifxdose recommendation {row.id} for {code}",
-                "Subject": f"inputs_sha256 {rec.get('inputs_sha256', '')}",
+                "Subject": f"inputs_sha256 {rec.inputs_sha256}",
                 "Creator": "ifxdose clinic",
             },
         ) as pdf:

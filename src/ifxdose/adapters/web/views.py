@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ifxdose.adapters import store as st
 from ifxdose.domain.decisions.cite import Citation
+
+if TYPE_CHECKING:
+    from ifxdose.domain.recommend import Recommendation
 
 
 def citation_links(citations: list[str]) -> list[tuple[str, str | None]]:
@@ -45,13 +50,19 @@ def joint_label(joint, t) -> str:
 MAIN_OPTIONS = 5
 
 
-def option_rows(rec: dict | None) -> tuple[list, list]:
+def option_rows(rec: dict | Recommendation | None) -> tuple[list, list]:
     """(main rows, more rows) of ``(index, option, is_chosen)``: the chosen option first, then
     by probability of target attainment (highest first) and yearly cost (lowest first); the
-    index is the option's position in the stored recommendation (what a decision names)."""
-    if not rec or not rec.get("options"):
+    index is the option's position in the stored recommendation (what a decision names).
+    ``rec``: the stored payload (dict: the patient page) or the domain's ``Recommendation``
+    (its options are ``Option`` values: the PDF report)."""
+
+    def get(value: Any, name: str) -> Any:
+        return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+    if not rec or not get(rec, "options"):
         return [], []
-    chosen = rec.get("chosen")
-    rows = [(i, o, bool(chosen) and o == chosen) for i, o in enumerate(rec["options"])]
-    rows.sort(key=lambda r: (not r[2], -(r[1].get("pta") or 0), r[1].get("cost_per_year_jpy") or 0))
+    chosen = get(rec, "chosen")
+    rows = [(i, o, bool(chosen) and o == chosen) for i, o in enumerate(get(rec, "options"))]
+    rows.sort(key=lambda r: (not r[2], -(get(r[1], "pta") or 0), get(r[1], "cost_per_year_jpy") or 0))
     return rows[:MAIN_OPTIONS], rows[MAIN_OPTIONS:]

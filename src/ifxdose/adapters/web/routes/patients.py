@@ -188,7 +188,7 @@ def recommendation_report(
     pdf = recommendation_pdf(
         code=code,
         patient=view.history.patient.model_dump(),
-        row=row,
+        stored=clinic.stored(row, superseded),
         profile=view.profile,
         loc=loc,
         superseded=superseded,
