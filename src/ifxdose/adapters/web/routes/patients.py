@@ -140,10 +140,21 @@ def patient_context(request: Request, store: Store, code: str) -> dict:
         "plot": plot,
         "trends": trends,
         "latest": latest,
-        "rec": latest.payload if latest else None,
+        "rec": _typed(latest),
         "decision_labels": decision_labels(latest),
         "citations": citation_links(latest.payload.get("citations", []) if latest else []),
     }
+
+
+def _typed(latest):
+    """The latest recommendation as the domain's ``Recommendation`` (rehydrated through app);
+    a stored payload the current model no longer reads is shown as stored (the dict)."""
+    if latest is None:
+        return None
+    try:
+        return clinic.stored(latest).recommendation
+    except ValueError:
+        return latest.payload
 
 
 def _target(latest):
