@@ -115,3 +115,25 @@ def test_stopped_mtx_statement_means_dose_zero():
     bundle = copy.deepcopy(BUNDLE)
     resource(bundle, "mtx1")["status"] = "stopped"
     assert imported(bundle).history.mtx[0].dose_mg_week == 0.0
+
+
+@pytest.mark.parametrize("tz", ["+99:99", "-14:30", "Mars/Olympus", "../../etc/passwd"])
+def test_a_bad_zone_is_refused_even_when_no_time_needs_it(tz):
+    """Import and export name the zone as the bad field whatever the data: a Bundle or history with
+    no timed entry once made the zone unchecked (the export answered 200 for ?tz=+99:99)."""
+    from ifxdose.adapters.fhir.exporter import history_to_bundle
+    from ifxdose.domain.patient import PatientHistory
+
+    only_patient = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [e for e in copy.deepcopy(BUNDLE)["entry"] if e["resource"]["resourceType"] == "Patient"],
+    }
+    with pytest.raises(InputError) as err:
+        import_bundle(only_patient, LOCAL, tz=tz)
+    assert err.value.field == "tz"
+    bare = PatientHistory.model_validate({"patient": {"id": "RA-9", "sex": "female", "birth_year": 1970}})
+    with pytest.raises(InputError) as err:
+        history_to_bundle(bare, None, tz=tz)
+    assert err.value.field == "tz"
+    assert history_to_bundle(bare, None, tz="Asia/Tokyo")["resourceType"] == "Bundle"

@@ -26,7 +26,7 @@ from typing import Any
 
 import ifxdose
 from ifxdose.adapters.fhir import codes as c
-from ifxdose.adapters.fhir.elements import concept, extension, format_when, quantity, validate_bundle
+from ifxdose.adapters.fhir.elements import concept, extension, format_when, quantity, validate_bundle, zone
 from ifxdose.adapters.fhir.units import ada_unit_code
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import (
@@ -403,6 +403,7 @@ def history_to_bundle(
     """
     if bundle_type not in BUNDLE_TYPES:
         raise InputError("bundle_type", bundle_type, "allowed are " + ", ".join(BUNDLE_TYPES))
+    zone(tz)  # a bad zone is refused even when no naive time needs it
     stamp = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     stamp_text = format_when(stamp, "UTC")
     entries = _Entries(history.patient.id, bundle_type)

@@ -26,7 +26,15 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ifxdose.adapters.fhir import codes as c
-from ifxdose.adapters.fhir.elements import codings, find_extension, has_coding, name_of, parse_when, validate_bundle
+from ifxdose.adapters.fhir.elements import (
+    codings,
+    find_extension,
+    has_coding,
+    name_of,
+    parse_when,
+    validate_bundle,
+    zone,
+)
 from ifxdose.adapters.fhir.mapping import CodeMap, load_mapping
 from ifxdose.adapters.fhir.units import ada_unit_code, convert
 from ifxdose.core.errors import InputError
@@ -425,6 +433,7 @@ def _collect(bundle: Json, mapping: CodeMap, tz: str) -> _Collected:
 
 def import_bundle(bundle_json: Any, mapping: CodeMap | None = None, *, tz: str = "UTC") -> ImportResult:
     """Read a Bundle (dict, JSON text or bytes); the history plus what was skipped and why."""
+    zone(tz)  # a bad zone is refused even when no time in the Bundle needs it
     bundle = _load(bundle_json)
     out = _collect(bundle, mapping or load_mapping(), tz)
     if out.patient is None:
