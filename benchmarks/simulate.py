@@ -45,13 +45,13 @@ import numpy as np  # noqa: E402
 from ifxdose.core.pk import (  # noqa: E402
     DoseTable,
     kernel,  # noqa: E402
-    load_model,
     simulate_concentrations,
 )
 from ifxdose.core.pk.events import DOSE, INF_END, OBS, ROUTE_IV  # noqa: E402
 from ifxdose.core.pk.linear import shared_schedule  # noqa: E402
 from ifxdose.core.pk.simulate import iter_concentrations  # noqa: E402
 from ifxdose.domain.dosing.regimen import parse_regimen  # noqa: E402
+from ifxdose.domain.modelfiles import load_model  # noqa: E402
 from ifxdose.domain.simulation import simulate_population  # noqa: E402
 
 LABEL = "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 54"
