@@ -1022,6 +1022,10 @@ class Profile(BaseModel):
     target: Target | None = None
 
 
+#: Spacing of the plotted concentration curve between the doses' own time points (days).
+PROFILE_STEP_DAYS = 1.0
+
+
 def predict_profile(
     history: PatientHistory,
     *,
@@ -1037,7 +1041,11 @@ def predict_profile(
     est = est or estimate(history, m, n_samples=n_samples, seed=seed)
     doses = dose_events(history)
     end = horizon_days or (max(d for d, *_ in doses) + 56.0)
-    t = np.unique(np.concatenate([np.arange(0.0, end + 1e-9, 0.5), [d + dur for d, _, dur, _ in doses]]))
+    # Daily points plus every pre-dose time (the trough) and every end of infusion (the peak): a
+    # plot of months to years is a few hundred pixels wide, so a finer grid shows nothing more
+    # and costs the page its time (issue 13: compute only what a page shows).
+    starts, ends = [d for d, *_ in doses], [d + dur for d, _, dur, _ in doses]
+    t = np.unique(np.concatenate([np.arange(0.0, end + 1e-9, PROFILE_STEP_DAYS), starts, ends]))
     problem = build_problem(history, m)
     ipred = problem.predict(est.map.eta[None, :], t)[0]
     band = problem.predict(est.posterior.eta, t)
