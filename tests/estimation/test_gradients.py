@@ -234,3 +234,26 @@ def test_multimodal_posterior_gets_a_global_search_on_both_paths(monkeypatch):
         res.append(estimate_map(pr, o))
     np.testing.assert_allclose(res[0].eta, res[1].eta, atol=1e-4)
     assert map_mod.OFV_TOL == compiled.OFV_TOL
+
+
+@pytest.mark.parametrize("use", [False, True], ids=["numpy", "compiled"])
+def test_a_zero_prediction_with_proportional_error_on_both_paths(use, monkeypatch):
+    """A level at the first dose time (prediction exactly 0) with proportional error only: W = 0 becomes 1
+    (NONMEM's IF (W.EQ.0) W=1) on both paths — the compiled path once divided by zero in its complex
+    square root (found when a long test process had switched to compiled code)."""
+    import dataclasses
+
+    from ifxdose.core.pk import ROUTE_IV
+
+    monkeypatch.setattr(compiled, "use_compiled", lambda n: use)
+    pk = dataclasses.replace(MODEL, residual_additive_mg_l=0.0)
+    pr = Problem(
+        pk,
+        np.array([-np.inf]),
+        {"weight_kg": np.array([70.0])},
+        [(0.0, 300.0, 2 / 24, ROUTE_IV), (14.0, 300.0, 2 / 24, ROUTE_IV)],
+    )
+    with_zero = estimate_map(pr, Observations(np.array([0.0, 14.0]), np.array([0.3, 12.0]), np.full(2, np.nan)))
+    without = estimate_map(pr, Observations(np.array([14.0]), np.array([12.0]), np.full(1, np.nan)))
+    assert np.isfinite(with_zero.ofv)
+    assert np.allclose(with_zero.eta, without.eta, atol=1e-4)

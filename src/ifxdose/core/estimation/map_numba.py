@@ -48,6 +48,8 @@ def _expm1(x):
 @numba.njit(cache=True, nogil=True, inline="always")
 def _sqrt(x):
     r = math.sqrt(x.real)
+    if r == 0.0:  # sd exactly 0 (a pre-dose level, proportional error only): replaced by the caller
+        return complex(0.0, 0.0)
     return complex(r, 0.5 * x.imag / r)
 
 
