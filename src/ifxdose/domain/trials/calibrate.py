@@ -221,7 +221,9 @@ def predict_ada_pct(model: AdaModel, sc: AdaScenario) -> float:
     return float(100 * np.mean(-np.expm1(-dH)) * sc.detection)
 
 
-def fit_immunogenicity(setup: dict[str, Any], pk: PKModel) -> tuple[AdaModel, list[dict[str, Any]], float]:
+def fit_immunogenicity(
+    setup: dict[str, Any], pk: PKModel, pool: Any = None
+) -> tuple[AdaModel, list[dict[str, Any]], float]:
     """Binomial ML of the assay-reported ADA shares. The reported share is the true share (exact
     expectation over the fixed patients) times the assay's detection fraction; the detection
     fractions come from a stochastic simulation at the previous estimate (fixed-point iteration,
@@ -248,7 +250,7 @@ def fit_immunogenicity(setup: dict[str, Any], pk: PKModel) -> tuple[AdaModel, li
         for s in sc
     ]
     global _ADA_POSTERIOR
-    _ADA_POSTERIOR = ada_posterior(setup, nll, res.x)
+    _ADA_POSTERIOR = ada_posterior(setup, nll, res.x, pool)
     for r, s in zip(rows, sc):
         pred = [
             predict_ada_pct(ada_model(np.log(d), thr), s) for d in _ADA_POSTERIOR[:: max(1, len(_ADA_POSTERIOR) // 50)]
@@ -263,12 +265,16 @@ _ADA_POSTERIOR: np.ndarray = np.zeros((0, 4))
 _ER_POSTERIOR: np.ndarray = np.zeros((0, 4))
 
 
-def ada_posterior(setup: dict[str, Any], nll: Callable[[np.ndarray], float], x_hat: np.ndarray) -> np.ndarray:
+def ada_posterior(
+    setup: dict[str, Any], nll: Callable[[np.ndarray], float], x_hat: np.ndarray, pool: Any = None
+) -> np.ndarray:
     """Posterior draws (h0, beta_low, MTX HR, decline) by emcee around the ML estimate.
 
     Likelihood: the same binomial likelihood (detection fractions held at their converged
     values). Priors (Assumption, weak): each log parameter normal with SD 2 around the ML value,
     which only keeps walkers off the flat ridges (h0 and beta_low are partly confounded).
+    ``pool``: any object with ``.map`` (emcee's ``pool=``; e.g. Dask workers,
+    ``ifxdose.adapters.scale.EmceePool``); None evaluates in this process. Same draws either way.
     """
     import emcee
 
@@ -282,7 +288,7 @@ def ada_posterior(setup: dict[str, Any], nll: Callable[[np.ndarray], float], x_h
         return -nll(x) - 0.5 * float(np.sum(((x - x_hat) / 2.0) ** 2))
 
     p0 = x_hat + 0.01 * rng.standard_normal((walkers, len(x_hat)))
-    sampler = emcee.EnsembleSampler(walkers, len(x_hat), logp)
+    sampler = emcee.EnsembleSampler(walkers, len(x_hat), logp, pool=pool)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
     sampler.run_mcmc(p0, steps, progress=False)
     chain = sampler.get_chain(discard=burn, flat=True)
@@ -291,13 +297,18 @@ def ada_posterior(setup: dict[str, Any], nll: Callable[[np.ndarray], float], x_h
 
 
 def er_posterior(
-    setup: dict[str, Any], nll: Callable[[np.ndarray], float], x_hat: np.ndarray, start_draws: np.ndarray
+    setup: dict[str, Any],
+    nll: Callable[[np.ndarray], float],
+    x_hat: np.ndarray,
+    start_draws: np.ndarray,
+    pool: Any = None,
 ) -> np.ndarray:
     """Posterior draws (intercept ACR20, log Emax, log EC50, log ke0) by emcee.
 
     Log posterior: minus ``nll`` (the binomial likelihood of the ACR20 figures plus the ke0 prior);
     flat on the other parameters within 8 units of the ML value. The walkers start from draws of the
     Laplace approximation (so the burn-in is short); setup [posterior] er_walkers, er_steps, er_burn.
+    ``pool``: as in ``ada_posterior``.
     """
     import emcee
 
@@ -311,7 +322,7 @@ def er_posterior(
         return -float(nll(x))
 
     p0 = start_draws[rng.choice(len(start_draws), walkers, replace=False)]
-    sampler = emcee.EnsembleSampler(walkers, len(x_hat), logp)
+    sampler = emcee.EnsembleSampler(walkers, len(x_hat), logp, pool=pool)
     sampler.random_state = np.random.RandomState(int(rng.integers(2**31))).get_state()
     sampler.run_mcmc(p0, steps, progress=False)
     global _ER_SAMPLER_INFO
@@ -437,7 +448,9 @@ def ke0_prior(setup: dict[str, Any]) -> tuple[float, float, str]:
     return float(np.log(np.log(2) / half_life_days)), float(spec["log_sd"]), spec["source"]
 
 
-def fit_exposure_response(setup: dict[str, Any], models: Models) -> tuple[ResponseModel, list[dict[str, Any]], float]:
+def fit_exposure_response(
+    setup: dict[str, Any], models: Models, pool: Any = None
+) -> tuple[ResponseModel, list[dict[str, Any]], float]:
     sc = er_scenarios(setup, models)
     hill = setup["exposure_response"]["fixed"]["hill"]
     acr = [s for s in sc if s.target.spec["endpoint"] == "acr20" and s.target.spec["use"] == "fit"]
@@ -479,7 +492,7 @@ def fit_exposure_response(setup: dict[str, Any], models: Models) -> tuple[Respon
     global _ER_POSTERIOR
     draws = laplace_draws(nll, res.x, setup.get("posterior", {}).get("draws_kept", 200), setup["seed"])
     if setup.get("posterior", {}).get("er_sampler") == "emcee":
-        draws = er_posterior(setup, nll, res.x, draws)
+        draws = er_posterior(setup, nll, res.x, draws, pool)
     _ER_POSTERIOR = np.column_stack([draws[:, 0], np.exp(draws[:, 1:])])
     for r, s in zip(rows, sc):
         pred = [
@@ -525,12 +538,14 @@ def s10_check(models: Models, setup: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ the document
-def calibrate(setup: dict[str, Any] | None = None) -> dict[str, Any]:
+def calibrate(setup: dict[str, Any] | None = None, pool: Any = None) -> dict[str, Any]:
+    """The calibration document. ``pool`` (an object with ``.map``, default None = this process)
+    evaluates the emcee walkers' log posteriors, e.g. on Dask workers; the result does not depend on it."""
     setup = setup or load_setup()
     pk = load_model(setup["pk_model"])
-    ada, ada_rows, ada_nll = fit_immunogenicity(setup, pk)
+    ada, ada_rows, ada_nll = fit_immunogenicity(setup, pk, pool)
     models = Models(pk, ada, None, inflammation=inflammation(setup))  # type: ignore[arg-type]
-    er, er_rows, er_nll = fit_exposure_response(setup, models)
+    er, er_rows, er_nll = fit_exposure_response(setup, models, pool)
     models = Models(pk, ada, er, inflammation=inflammation(setup))
     return {
         "version": setup["version"],
