@@ -23,6 +23,7 @@ from ifxdose.domain.trials.engine import (
     measured,
     regimen_mg_per_kg,
     reported_ada,
+    response_background,
 )
 from ifxdose.domain.trials.mbma import terminal_half_life_days
 from ifxdose.domain.trials.models import load_models
@@ -101,7 +102,11 @@ def kim2013_rows() -> list[dict]:
         for m, run in _replicates("rising", regimen, n, 210.0, 13):
             ce = m.response.effect_site(run.exposure.grid_days, run.exposure.conc_mg_l)[:, -1]
             vals.append(
-                100 * np.mean(run.cohort.response_u < m.response.probability("acr20", effective_ce(run.cohort, ce)))
+                100
+                * np.mean(
+                    run.cohort.response_u
+                    < m.response.probability("acr20", effective_ce(run.cohort, ce), response_background(m, run.cohort))
+                )
             )
         lo, med, hi = np.percentile(vals, [2.5, 50, 97.5])
         out.append(

@@ -4,7 +4,16 @@
     logit P(response) = intercept + emax * Ce^hill / (ec50^hill + Ce^hill)
 
 ``intercept`` is the endpoint's response without drug (MTX plus placebo); the drug adds
-``emax`` on the logit scale. The effect compartment delays the response after the first
+``emax`` on the logit scale.
+
+Background treatment started with the drug (MTX in MTX-naive patients, ASPIRE) acts on the same
+bounded latent scale (issue 12): its fraction ``g`` of the maximal improvement and the drug's fraction
+``f = Ce^hill / (ec50^hill + Ce^hill)`` combine by Bliss independence, ``1 - (1 - g)(1 - f)``, so
+
+    logit P = intercept + emax * (g + (1 - g) * f)
+
+and the drug's increment shrinks by ``1 - g`` where the background is high. ``g = 0`` is the model
+above (MTX continued in MTX inadequate responders, ATTRACT). Assumption (docs/trials.md). The effect compartment delays the response after the first
 infusions (START's ACR20 rose from week 2 to week 22, seed S5). The values are calibrated
 (docs/trials.md); the form is an assumption.
 """
@@ -44,12 +53,26 @@ def _effect_site_uniform(c: np.ndarray, h: float, ke0_per_day: float) -> np.ndar
     return np.asarray(ce, dtype=float)
 
 
+def bliss_fraction(drug_fraction: np.ndarray, background_fraction: np.ndarray | float) -> np.ndarray:
+    """Combined fraction of the maximal improvement, 1 - (1 - g)(1 - f) (Bliss independence)."""
+    g = np.asarray(background_fraction, dtype=float)
+    if np.any((g < 0.0) | (g > 1.0)):
+        raise InputError("background_fraction", g, "must be in [0, 1]")
+    return np.asarray(1.0 - (1.0 - g) * (1.0 - np.asarray(drug_fraction, dtype=float)), dtype=float)
+
+
 def emax_logit_probability(
-    ce_mg_l: np.ndarray, intercept: float, emax: float, ec50_mg_l: float, hill: float = 1.0
+    ce_mg_l: np.ndarray,
+    intercept: float,
+    emax: float,
+    ec50_mg_l: float,
+    hill: float = 1.0,
+    background_fraction: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """P(response) for effect-site concentrations (any shape)."""
+    """P(response) for effect-site concentrations (any shape); ``background_fraction`` g broadcasts
+    against ``ce_mg_l`` (module docstring)."""
     ce = np.maximum(np.asarray(ce_mg_l, float), 0.0)
-    drug = emax * ce**hill / (ec50_mg_l**hill + ce**hill)
+    drug = emax * bliss_fraction(ce**hill / (ec50_mg_l**hill + ce**hill), background_fraction)
     return np.asarray(expit(intercept + drug), dtype=float)
 
 

@@ -40,6 +40,7 @@ from ifxdose.domain.evidence import get_study
 from ifxdose.domain.evidence.models import Outcome, Study
 from ifxdose.domain.modelfiles import load_library_model as load_model
 from ifxdose.domain.trials.definitions import ASSAYS
+from ifxdose.domain.trials.endpoints import latent_for_acr_n
 from ifxdose.domain.trials.engine import (
     ArmRun,
     Cohort,
@@ -52,8 +53,8 @@ from ifxdose.domain.trials.engine import (
     regimen_mg_per_kg,
     reported_ada,
 )
-from ifxdose.domain.trials.models import AdaModel, Models, ResponseModel
-from ifxdose.domain.trials.population import virtual_population
+from ifxdose.domain.trials.models import AdaModel, Models, ResponseModel, models_from
+from ifxdose.domain.trials.population import population_constants, virtual_population
 
 DATA = resources.files("ifxdose.domain.trials") / "data"
 
@@ -505,6 +506,59 @@ def fit_exposure_response(
     return model, rows, float(res.fun)
 
 
+def mtx_start_fraction(median_acr_n_pct: float, er: ResponseModel) -> tuple[float, float]:
+    """(g, z_m): the background fraction of patients starting MTX with the drug, from the median ACR-N
+    ``m`` of an MTX-naive *placebo* arm, and the latent threshold z_m of ACR-N = m.
+
+    With no drug, z = emax g - logit u (u uniform, endpoints.latent_improvement), and ACR-N >= m <=> z >= z_m
+    (endpoints.latent_for_acr_n), so P(ACR-N >= m) = expit(emax g - z_m). A published median says half the
+    arm is above m; the binomial likelihood of "n/2 of n above m" is maximal at P = 1/2, i.e.
+    g = z_m / emax, clipped to [0, 1] (g = 1: MTX alone at the drug's maximal effect). Closed form, so the
+    arm's n does not matter; only this one figure is used (the infliximab arms' ACR-N are predictions).
+    """
+    z_m = latent_for_acr_n(median_acr_n_pct, er.intercepts["acr20"], er.intercepts["acr50"])
+    return float(np.clip(z_m / er.emax, 0.0, 1.0)), z_m
+
+
+def fit_background(setup: dict[str, Any], er: ResponseModel) -> tuple[float, dict[str, Any]]:
+    """The MTX-start background fraction from setup ``[background]`` (one evidence figure)."""
+    spec = setup["background"]
+    for t in setup["exposure_response"]["targets"]:  # the drug effect is fitted where MTX does not start
+        if population_constants(t["population"]).get("mtx_start", 0.0):
+            raise InputError("exposure_response target", t, "must not be an MTX-start population")
+    outcome = find_outcome(get_study(spec["study"]), spec["outcome"], spec["arm"], spec["time_point"])
+    assert outcome.value is not None, outcome.name
+    g, z_m = mtx_start_fraction(float(outcome.value), er)
+    row = {
+        "study": spec["study"],
+        "outcome": outcome.name,
+        "arm": spec["arm"],
+        "time_point": spec["time_point"],
+        "observed_median_acr_n_pct": float(outcome.value),
+        "latent_threshold": z_m,
+        "mtx_start_fraction": g,
+        "predicted_acr20_pct": 100.0 / (1.0 + float(np.exp(-(er.intercepts["acr20"] + er.emax * g)))),
+    }
+    return g, row
+
+
+def with_background(doc: dict[str, Any], setup: dict[str, Any]) -> dict[str, Any]:
+    """The calibration document with the MTX-start background fitted on its exposure-response values
+    (a step after the exposure-response fit, conditional on it): ``mtx_start_fraction`` in
+    [exposure_response.values] and the figure in [background]."""
+    if "background" not in setup:
+        return doc
+    er = models_from(doc, pk=load_model(doc["pk_model"])).response
+    g, row = fit_background(setup, er)
+    doc["exposure_response"]["values"]["mtx_start_fraction"] = g
+    doc["background"] = {
+        "form": "logit P = intercept + emax (g + (1 - g) f), g = mtx_start_fraction where MTX starts with the drug",
+        "source": setup["background"]["source"],
+        "fit": [row],
+    }
+    return doc
+
+
 def s10_check(models: Models, setup: dict[str, Any]) -> dict[str, Any]:
     """S10: ACR20 at week 54 higher with trough >= 1 mg/L than below (ATTRACT infliximab arms pooled)."""
     study = get_study("attract")
@@ -547,7 +601,7 @@ def calibrate(setup: dict[str, Any] | None = None, pool: Any = None) -> dict[str
     models = Models(pk, ada, None, inflammation=inflammation(setup))  # type: ignore[arg-type]
     er, er_rows, er_nll = fit_exposure_response(setup, models, pool)
     models = Models(pk, ada, er, inflammation=inflammation(setup))
-    return {
+    doc = {
         "version": setup["version"],
         "inflammation_feedback": inflammation(setup),
         "calibrated_on": dt.date.today().isoformat(),
@@ -602,6 +656,7 @@ def calibrate(setup: dict[str, Any] | None = None, pool: Any = None) -> dict[str
             "er_draws": [[float(f"{v:.6g}") for v in row] for row in _ER_POSTERIOR],
         },
     }
+    return with_background(doc, setup)
 
 
 def _toml_value(v: Any) -> str:
@@ -663,6 +718,12 @@ def fit_markdown(doc: dict[str, Any]) -> str:
                 f"{r['observed']} ({r['ci95_low_pct']:.1f}–{r['ci95_high_pct']:.1f}) | {r['predicted_pct']:.1f} | "
                 f"{'yes' if r['inside'] else 'no'} | {ppc} |"
             )
+    for b in doc.get("background", {}).get("fit", []):
+        out.append(
+            f"\nBackground (MTX starts with the drug): {b['study']} {b['outcome']}, {b['arm']}, {b['time_point']} "
+            f"= {b['observed_median_acr_n_pct']:g} % -> latent threshold {b['latent_threshold']:.3f}, "
+            f"mtx_start_fraction g = {b['mtx_start_fraction']:.3f} (ACR20 of that arm {b['predicted_acr20_pct']:.1f} %)."
+        )
     for c in doc["exposure_response"].get("checks", []):
         out.append(
             f"\nS10 check: predicted ACR20 at week 54 {c['predicted_acr20_trough_ge_1_pct']:.1f}% with trough "

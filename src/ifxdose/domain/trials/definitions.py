@@ -94,8 +94,9 @@ def _evidence_regimen(study: str, arm: str, variant: str | None = None) -> str:
 
 
 ACRN_NOTE = (
-    "Prediction, not fitted: ACR-N from the latent response scale through the calibrated ACR20 and ACR50 "
-    "thresholds (domain/trials/endpoints.py; Assumption: linear in the percentage)."
+    "ACR-N from the latent response scale through the calibrated ACR20 and ACR50 "
+    "thresholds (domain/trials/endpoints.py; Assumption: linear in the percentage). ASPIRE: patients start "
+    "MTX with the drug (background fraction calibrated on the MTX + placebo arm's median only)."
 )
 
 
@@ -402,6 +403,7 @@ def aspire() -> Trial:
                 "median ACR-N week 54",
                 M.median(a, "acrn@378"),
                 Ref("aspire", "median ACR-N", a, "week 54"),
+                "calibration" if a == "MTX + placebo" else "prediction",
                 unit="%",
                 note=ACRN_NOTE,
             )

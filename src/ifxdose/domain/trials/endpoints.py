@@ -52,6 +52,17 @@ def acr_n_pct(z: FloatArray, intercept_acr20: float, intercept_acr50: float) -> 
     return np.clip(20.0 + 30.0 * (np.asarray(z, dtype=float) - z20) / (z50 - z20), -100.0, 100.0)
 
 
+def latent_for_acr_n(acr_n_pct_value: float, intercept_acr20: float, intercept_acr50: float) -> float:
+    """The latent improvement z at which ACR-N equals ``acr_n_pct_value`` (the inverse of :func:`acr_n_pct`
+    inside its clip range)."""
+    z20, z50 = -intercept_acr20, -intercept_acr50
+    if not z50 > z20:
+        raise ValueError("intercept_acr50 must be below intercept_acr20 (ACR50 is rarer than ACR20)")
+    if not -100.0 < acr_n_pct_value < 100.0:
+        raise ValueError("ACR-N must be inside (-100, 100) % to be inverted")
+    return float(z20 + (acr_n_pct_value - 20.0) * (z50 - z20) / 30.0)
+
+
 def das28_crp_array(tjc28: FloatArray, sjc28: FloatArray, crp_mg_l: FloatArray, ptga_mm: FloatArray) -> FloatArray:
     """DAS28-CRP(4) = 0.56 sqrt(TJC28) + 0.28 sqrt(SJC28) + 0.36 ln(CRP + 1) + 0.014 GH + 0.96."""
     return 0.56 * np.sqrt(tjc28) + 0.28 * np.sqrt(sjc28) + 0.36 * np.log(crp_mg_l + 1.0) + 0.014 * ptga_mm + 0.96

@@ -310,6 +310,11 @@ def fixed_arm(
     return ArmRun(cohort, exposure(models, cohort, doses, grid, at_risk_from_day), doses, {})
 
 
+def response_background(models: Models, cohort: Cohort) -> np.ndarray:
+    """Background fraction g (P,) of the response model for these patients (core.response)."""
+    return models.response.background(cohort.covariates, cohort.n)
+
+
 def responder(models: Models, run: ArmRun, endpoint: str, day: float, ce: np.ndarray | None = None) -> np.ndarray:
     """Responders (P,) on ``day`` for an endpoint (see module docstring)."""
     grid = run.exposure.grid_days
@@ -317,7 +322,9 @@ def responder(models: Models, run: ArmRun, endpoint: str, day: float, ce: np.nda
     ce_k = (ce if ce is not None else models.response.effect_site(grid[: k + 1], run.exposure.conc_mg_l[:, : k + 1]))[
         :, k
     ]
-    return run.cohort.response_u < models.response.probability(endpoint, effective_ce(run.cohort, ce_k))
+    return run.cohort.response_u < models.response.probability(
+        endpoint, effective_ce(run.cohort, ce_k), response_background(models, run.cohort)
+    )
 
 
 def conc_at(run: ArmRun, day: float) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ifxdose.core.immunogenicity import cumulative_hazard
 from ifxdose.core.pk import PKModel
-from ifxdose.core.response import effect_site, emax_logit_probability
+from ifxdose.core.response import bliss_fraction, effect_site, emax_logit_probability
 from ifxdose.domain.modelfiles import default_model_name
 from ifxdose.domain.modelfiles import load_library_model as load_model
 
@@ -41,24 +41,35 @@ class AdaModel:
 
 @dataclass(frozen=True)
 class ResponseModel:
-    """logit P = intercept[endpoint] + emax * Ce^hill / (ec50^hill + Ce^hill); Ce with ke0."""
+    """logit P = intercept[endpoint] + emax * (g + (1 - g) f), f = Ce^hill / (ec50^hill + Ce^hill); Ce with
+    ke0; g the background fraction (``mtx_start_fraction`` for patients starting MTX with the drug,
+    core.response)."""
 
     ke0_per_day: float
     emax: float
     ec50_mg_l: float
     hill: float
     intercepts: dict[str, float] = field(default_factory=dict)
+    mtx_start_fraction: float = 0.0
 
     def effect_site(self, grid_days: np.ndarray, conc_mg_l: np.ndarray) -> np.ndarray:
         return effect_site(grid_days, conc_mg_l, self.ke0_per_day)
 
-    def probability(self, endpoint: str, ce_mg_l: np.ndarray) -> np.ndarray:
-        return emax_logit_probability(ce_mg_l, self.intercepts[endpoint], self.emax, self.ec50_mg_l, self.hill)
+    def background(self, covariates: dict[str, np.ndarray], n: int) -> np.ndarray:
+        """Background fraction g (n,): ``mtx_start_fraction`` where the covariate ``mtx_start`` is 1."""
+        start = covariates.get("mtx_start")
+        return np.zeros(n) if start is None else np.asarray(self.mtx_start_fraction * (start > 0), dtype=float)
 
-    def drug_logit(self, ce_mg_l: np.ndarray) -> np.ndarray:
-        """The drug's contribution on the logit scale: emax Ce^hill / (ec50^hill + Ce^hill)."""
+    def probability(self, endpoint: str, ce_mg_l: np.ndarray, background: np.ndarray | float = 0.0) -> np.ndarray:
+        return emax_logit_probability(
+            ce_mg_l, self.intercepts[endpoint], self.emax, self.ec50_mg_l, self.hill, background
+        )
+
+    def drug_logit(self, ce_mg_l: np.ndarray, background: np.ndarray | float = 0.0) -> np.ndarray:
+        """The treatment's contribution on the logit scale: emax (g + (1 - g) Ce^hill / (ec50^hill + Ce^hill))."""
         ce = np.maximum(np.asarray(ce_mg_l, float), 0.0)
-        return np.asarray(self.emax * ce**self.hill / (self.ec50_mg_l**self.hill + ce**self.hill), dtype=float)
+        f = ce**self.hill / (self.ec50_mg_l**self.hill + ce**self.hill)
+        return np.asarray(self.emax * bliss_fraction(f, background), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ def models_from(data: dict[str, Any], pk: PKModel | None = None) -> Models:
             er["ec50_mg_l"],
             er["hill"],
             {e: er[f"intercept_{e}"] for e in ENDPOINTS if f"intercept_{e}" in er},
+            float(er.get("mtx_start_fraction", 0.0)),
         ),
         calibration_version=str(data.get("version", "")),
         inflammation=bool(data.get("inflammation_feedback", False)),
@@ -114,7 +126,12 @@ def posterior_variants(models: Models, n: int) -> list[Models]:
         a = AdaModel(ada[i, 0], ada[i, 1], models.ada.threshold_mg_l, ada[i, 2], ada[i, 3])
         r = models.response
         e = ResponseModel(
-            float(er[j, 3]), float(er[j, 1]), float(er[j, 2]), r.hill, {**r.intercepts, "acr20": float(er[j, 0])}
+            float(er[j, 3]),
+            float(er[j, 1]),
+            float(er[j, 2]),
+            r.hill,
+            {**r.intercepts, "acr20": float(er[j, 0])},
+            r.mtx_start_fraction,
         )
         out.append(Models(models.pk, a, e, models.calibration_version, models.inflammation))
     return out

@@ -2,7 +2,8 @@
 
 ``virtual_population("attract", n, rng)`` -> name -> (n,) arrays: weight_kg, sex_female,
 albumin_g_dl, crp_mg_l, esr_mm_h, mtx (0/1), mtx_dose_mg_week (0 when off MTX),
-tnf_pg_ml (baseline TNF-alpha), tjc28, sjc28, ptga_mm, phga_mm.
+tnf_pg_ml (baseline TNF-alpha), tjc28, sjc28, ptga_mm, phga_mm, and the constants (no random draw):
+mtx_start (1 when MTX starts with the trial drug, MTX-naive patients).
 """
 
 from __future__ import annotations
@@ -44,9 +45,19 @@ def population_spec(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any
     return variables, list(data["base"].get("correlations", []))
 
 
+def population_constants(name: str) -> dict[str, float]:
+    """The population's constants ([base.constants] with the trial's ``constants``; ``*_source`` dropped)."""
+    data = population_data()
+    if name not in data["trials"]:
+        raise InputError("population", name, f"known populations are {', '.join(population_names())}")
+    merged = {**data["base"].get("constants", {}), **data["trials"][name].get("constants", {})}
+    return {k: float(v) for k, v in merged.items() if not k.endswith("_source")}
+
+
 def virtual_population(name: str, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """``n`` virtual patients of the named trial population; deterministic for the generator state."""
     variables, correlations = population_spec(name)
     pop = sample_population(n, rng, [_marginal(v) for v in variables], {(c["a"], c["b"]): c["r"] for c in correlations})
     pop["mtx_dose_mg_week"] = np.where(pop["mtx"] > 0, pop["mtx_dose_mg_week"], 0.0)
+    pop.update({k: np.full(n, v) for k, v in population_constants(name).items()})
     return pop

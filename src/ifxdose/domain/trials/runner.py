@@ -35,6 +35,7 @@ from ifxdose.domain.trials.engine import (
     measured,
     regimen_mg_per_kg,
     reported_ada,
+    response_background,
 )
 from ifxdose.domain.trials.mbma import MODEL_NAME as MBMA_MODEL
 from ifxdose.domain.trials.mbma import posterior_models
@@ -80,11 +81,12 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
     rec: dict[str, np.ndarray] = {}
     if trial.response_days:
         ce = models.response.effect_site(grid, conc)
+        g = response_background(models, run.cohort)
         for day in trial.response_days:
             k = int(np.searchsorted(grid, day))
             for endpoint in (e for e in ENDPOINTS if e in models.response.intercepts):
                 rec[f"{endpoint}@{day:g}"] = run.cohort.response_u < models.response.probability(
-                    endpoint, effective_ce(run.cohort, ce[:, k])
+                    endpoint, effective_ce(run.cohort, ce[:, k]), g
                 )
         rec.update(continuous_endpoint_records(models, trial.response_days, run, ce))
     for j, day in enumerate(trial.trough_days):
@@ -126,9 +128,10 @@ def continuous_endpoint_records(
     crp = crp_course(run.cohort, run.exposure.conc_mg_l) if models.inflammation else None
     das_crp0, das_esr0 = das28_pair(components_at(base, np.zeros(run.cohort.n), None))
     rec: dict[str, np.ndarray] = {"das28_crp@0": das_crp0, "das28_esr@0": das_esr0}
+    g = response_background(models, run.cohort)
     for day in days:
         k = int(np.searchsorted(grid, day))
-        z = latent_improvement(models.response.drug_logit(effective_ce(run.cohort, ce[:, k])), run.cohort.response_u)
+        z = latent_improvement(models.response.drug_logit(effective_ce(run.cohort, ce[:, k]), g), run.cohort.response_u)
         acrn = acr_n_pct(z, intercepts["acr20"], intercepts["acr50"])
         das_crp, das_esr = das28_pair(components_at(base, acrn, None if crp is None else crp[:, k]))
         eular = eular_response(das_crp0, das_crp)
