@@ -9,9 +9,18 @@ runs in a separate uvicorn process (``tests/web/live_server.py``); httpx signs i
 - ``patient_cold``: ``GET /patients/{code}`` on a patient not viewed yet (MAP + posterior
   band computed and stored in the cache),
 - ``patient_warm``: the same page again (profile from the database cache),
+- ``patient_after_write``: the page a clinician opens after data arrive: a trough level is
+  recorded through the API (``POST …/levels``), the app computes the page's profile in the
+  background; the benchmark waits until it is in the database cache (``precompute_ms``: write
+  acknowledged -> profile stored), then times the page,
+- ``patient_right_after_write``: the page opened at once after the write (the precompute still
+  running: the page waits for it rather than computing it a second time),
 - ``recommendation``: ``POST /api/v1/patients/{code}/recommendations`` (the whole engine),
 - ``health``: ``GET /api/v1/health`` (the same-run floor: the cost of an HTTP round trip),
-- ``worklist_first_view_ms``: the very first worklist view (every patient's due basis computed),
+- ``server_start_s`` / ``server_next_day_start_s``: from process start to the first answer;
+  the app fills every patient's due basis into the database cache before it serves (on this
+  new database that computes every patient; the next day's process only reads them),
+- ``worklist_first_view_ms``: the very first worklist view a clinician opens (after the fill at start),
 - ``worklist_next_day``: a new server process on the next day: the first view reads the due
   bases from the database cache (a date comparison per patient, no schedule replay).
 
@@ -140,6 +149,30 @@ def _time(client, method: str, path: str) -> float:
     return elapsed
 
 
+def _write_level(client, code: str) -> float:
+    """Record a trough level today through the API; the time the write took (ms)."""
+    started = time.perf_counter()
+    r = client.post(
+        f"/api/v1/patients/{code}/levels", json={"date": f"{TODAY.isoformat()}T08:00:00", "value_mg_l": 2.0}
+    )
+    if r.status_code != 201:
+        raise RuntimeError(f"write {code}: {r.status_code} {r.text[:300]}")
+    return 1000 * (time.perf_counter() - started)
+
+
+def _wait_for_profile(store, code: str, timeout_s: float = 60) -> None:
+    """Poll the database cache until the profile of the patient's current history is stored."""
+    from ifxdose.adapters import store as st
+    from ifxdose.app import clinic
+
+    key = clinic.profile_key(st.history_hash(st.patient_history(store, code)))
+    deadline = time.monotonic() + timeout_s
+    while not st.cached_many(store, [key]):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{code}: profile not precomputed within {timeout_s} s")
+        time.sleep(0.005)
+
+
 def _summary(times: list[float], floor_p95: float) -> dict:
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -187,26 +220,47 @@ def main() -> None:
         IFXDOSE_TODAY=TODAY.isoformat(),
         IFXDOSE_DEFAULT_LOCALE="en",
     )
+    from ifxdose.adapters import store as st
+
+    started = time.perf_counter()
     proc, base = start(env, folder / "server.log")
+    start_s = time.perf_counter() - started
+    reader = st.open_store(url)
     try:
         with httpx.Client(base_url=base, timeout=300) as client:
             token = client.post("/api/v1/session", json={"username": "doc", "password": PASSWORD}).json()["csrf_token"]
             client.headers["X-CSRF-Token"] = token
             rng = random.Random(7)
-            codes = [f"BENCH-{k:05d}" for k in rng.sample(range(args.patients), min(args.views, args.patients))]
+            n_views = min(args.views, args.patients // 3)
+            sample = [f"BENCH-{k:05d}" for k in rng.sample(range(args.patients), 3 * n_views)]
+            codes, written, at_once = sample[:n_views], sample[n_views : 2 * n_views], sample[2 * n_views :]
             health = [_time(client, "GET", "/api/v1/health") for _ in range(50)]
             worklist = [_time(client, "GET", "/patients") for _ in range(20)]
             cold = [_time(client, "GET", f"/patients/{c}") for c in codes]
             warm = [_time(client, "GET", f"/patients/{c}") for c in codes]
+            after_write, precompute, writes = [], [], []
+            for c in written:
+                writes.append(_write_level(client, c))
+                acknowledged = time.perf_counter()
+                _wait_for_profile(reader, c)
+                precompute.append(1000 * (time.perf_counter() - acknowledged))
+                after_write.append(_time(client, "GET", f"/patients/{c}"))
+            right_after = []
+            for c in at_once:
+                writes.append(_write_level(client, c))
+                right_after.append(_time(client, "GET", f"/patients/{c}"))
             recs = [
                 _time(client, "POST", f"/api/v1/patients/{c}/recommendations") for c in codes[: max(5, args.views // 4)]
             ]
             due = client.get("/api/v1/worklist").json()
     finally:
         stop(proc)
+        reader.close()
     # The next day, a fresh server process (no in-process memo): the first worklist view reads
     # every patient's due basis from the database cache and compares dates; nothing is replayed.
+    started = time.perf_counter()
     proc, base = start({**env, "IFXDOSE_TODAY": (TODAY + dt.timedelta(days=1)).isoformat()}, folder / "server2.log")
+    next_day_start_s = time.perf_counter() - started
     try:
         with httpx.Client(base_url=base, timeout=300) as client:
             client.post("/api/v1/session", json={"username": "doc", "password": PASSWORD})
@@ -223,11 +277,17 @@ def main() -> None:
         "worklist_items": len(due),
         "health": _summary(health, floor),
         "worklist": _summary(worklist, floor),
+        "server_start_s": round(start_s, 2),
+        "server_next_day_start_s": round(next_day_start_s, 2),
         "worklist_first_view_ms": round(worklist[0], 1),
         "worklist_next_day_first_view_ms": round(next_day[0], 1),
         "worklist_next_day": _summary(next_day, floor),
         "patient_cold": _summary(cold, floor),
         "patient_warm": _summary(warm, floor),
+        "write_level": _summary(writes, floor),
+        "precompute_ms": _summary(precompute, floor),
+        "patient_after_write": _summary(after_write, floor),
+        "patient_right_after_write": _summary(right_after, floor),
         "recommendation": _summary(recs, floor),
         "cache_speedup_cold_over_warm_p50": round(statistics.median(cold) / statistics.median(warm), 1),
         "goals": {"worklist_p95_ms": 300, "patient_p95_ms": 300, "recommendation_p95_ms": 1000},

@@ -21,6 +21,9 @@ are re-exported here so the adapters above ``app`` need not import the store
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -47,6 +50,8 @@ from ifxdose.domain.clinic import (
 )
 from ifxdose.domain.patient import PatientHistory, PatientInfo, as_date
 from ifxdose.domain.recommend import Option, Recommendation
+
+log = logging.getLogger("ifxdose.app")
 
 #: Accepted actions after which no infusion is planned (issue 11 may add more; "infuse",
 #: "reduce" and other dosing actions keep the schedule).
@@ -169,7 +174,10 @@ def cached_trends(store: st.Store, history: PatientHistory, history_hash: str) -
     from ifxdose import __version__
 
     key = hashlib.sha256(f"trends|{__version__}|{history_hash}".encode()).hexdigest()
-    payload = st.cached(store, key, lambda: {"trends": [t.model_dump(mode="json") for t in activity_trend(history)]})
+    with _key_lock(store, key):
+        payload = st.cached(
+            store, key, lambda: {"trends": [t.model_dump(mode="json") for t in activity_trend(history)]}
+        )
     return [Trend.model_validate(t) for t in payload["trends"]]
 
 
@@ -178,14 +186,100 @@ def cached_profile(store: st.Store, recommender: Recommender, history: PatientHi
     database keyed by the history's hash and the app version. Assumption: the default model
     only changes with a new ifxdose version. Only the domain's own ``Profile`` is cached
     (a stand-in engine's result is recomputed)."""
-    from ifxdose import __version__
     from ifxdose.domain.recommend import Profile
 
     if not recommender.cache_profiles:
         return recommender.predict_profile(history)
-    key = hashlib.sha256(f"profile|{__version__}|{history_hash}".encode()).hexdigest()
-    payload = st.cached(store, key, lambda: recommender.predict_profile(history).model_dump(mode="json"))
+    key = profile_key(history_hash)
+    with _key_lock(store, key):  # a page opened while the precompute runs waits for it, not computes twice
+        payload = st.cached(store, key, lambda: recommender.predict_profile(history).model_dump(mode="json"))
     return Profile.model_validate(payload)
+
+
+def profile_key(history_hash: str) -> str:
+    """The database cache key of the plot's profile of the history with this hash."""
+    from ifxdose import __version__
+
+    return hashlib.sha256(f"profile|{__version__}|{history_hash}".encode()).hexdigest()
+
+
+_KEY_LOCKS = 64
+
+
+def _key_lock(store: st.Store, key: str) -> threading.Lock:
+    """One of 64 per-process locks, chosen by the cache key: two threads of this process never
+    compute the same derived result at once (the second reads what the first stored)."""
+    with store.memo_lock:
+        locks: list[threading.Lock] = store.memo.setdefault("key_locks", [threading.Lock() for _ in range(_KEY_LOCKS)])
+    return locks[int(key[:8], 16) % _KEY_LOCKS]
+
+
+class Precompute:
+    """Computes a patient's page results (the plot's profile: MAP + posterior band; the
+    DAS28/SDAI trend) in one background thread after each write commits, and stores them in
+    the database cache under the new history's hash: the page a clinician opens after data
+    arrive reads them instead of computing. The page still computes on demand when the result
+    is absent (precompute not finished, another worker process wrote, or it failed); a page
+    opened while this patient's precompute runs waits for it (``_key_lock``). The key is the
+    hash of the history read *after* the write, so a changed history never finds an older
+    estimate. Writes of a patient already queued are coalesced (the run reads the newest
+    history). Runs on the NumPy path (compiled kernels run only from the main thread)."""
+
+    def __init__(self, store: st.Store, recommender: Recommender) -> None:
+        self.store = store
+        self.recommender = recommender
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ifxdose-precompute")
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, code: str) -> None:
+        with self._lock:
+            if code in self._pending:
+                return
+            self._pending.add(code)
+        try:
+            self._executor.submit(self._run, code)
+        except RuntimeError:  # shut down
+            with self._lock:
+                self._pending.discard(code)
+
+    def _run(self, code: str) -> None:
+        with self._lock:
+            self._pending.discard(code)
+        try:
+            warm_patient(self.store, self.recommender, code)
+        except Exception as exc:  # the page computes on demand and shows the error there
+            log.warning("precompute of a patient failed: %s", type(exc).__name__)
+
+    def wait(self) -> None:
+        """Block until every queued precompute has run (tests, benchmarks)."""
+        self._executor.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def warm_patient(store: st.Store, recommender: Recommender, code: str) -> None:
+    """Compute and cache what the patient page shows from the history (profile and trend)."""
+    history = st.patient_history(store, code)
+    current_hash = st.history_hash(history)
+    cached_trends(store, history, current_hash)
+    if history.infusions and recommender.cache_profiles:
+        cached_profile(store, recommender, history, current_hash)
+
+
+def enable_precompute(store: st.Store, recommender: Recommender) -> Precompute:
+    """Precompute each patient's page results after every write made through this module."""
+    precompute = Precompute(store, recommender)
+    with store.memo_lock:
+        store.memo["precompute"] = precompute
+    return precompute
+
+
+def _written(store: st.Store, code: str) -> None:
+    precompute: Precompute | None = store.memo.get("precompute")
+    if precompute is not None:
+        precompute.submit(code)
 
 
 def recommend_and_store(store: st.Store, recommender: Recommender, code: str, today: date, *, user: str) -> int:
@@ -256,13 +350,17 @@ def record_entries(
 ) -> list[int]:
     """Record ``(kind, domain entry, vials)`` for a patient in one transaction (their row ids);
     a retry with the same ``request_id`` does not write twice."""
-    return st.add_entries(store, code, entries, user=user, today=today, request_id=request_id)
+    ids = st.add_entries(store, code, entries, user=user, today=today, request_id=request_id)
+    _written(store, code)
+    return ids
 
 
 def import_patient(store: st.Store, history: PatientHistory, *, user: str, on_existing: OnExisting = "refuse") -> str:
     """Store a whole patient from its canonical history: ``refuse`` if stored, ``merge`` the
     entries not yet recorded, or ``replace`` (recorded entries voided, kept, audited)."""
-    return st.import_history(store, history, user=user, on_existing=on_existing)
+    code = st.import_history(store, history, user=user, on_existing=on_existing)
+    _written(store, code)
+    return code
 
 
 @dataclass
@@ -283,8 +381,6 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
     data changed; a new day is a date comparison per patient, not a replay of the label
     schedule. A basis holds from its newest entry's day on (an earlier ``today``, e.g. a clock
     set back, recomputes)."""
-    from ifxdose import __version__
-
     versions = st.data_versions(store)
     with store.memo_lock:
         memo = store.memo.setdefault("worklist", {"payloads": {}, "last": None})
@@ -296,11 +392,7 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
             for code, version in versions.items()
             if (entry := known.get(code)) is not None and entry[0] == version
         }
-        keys = {
-            code: hashlib.sha256(f"due-basis|{__version__}|{code}|{audit_id}|{plan_id}".encode()).hexdigest()
-            for code, (audit_id, plan_id) in versions.items()
-            if code not in fresh
-        }
+        keys = {code: due_basis_key(code, version) for code, version in versions.items() if code not in fresh}
         found = st.cached_many(store, list(keys.values()))
         fresh.update({code: found[key] for code, key in keys.items() if key in found})
         day = today.isoformat()
@@ -327,6 +419,15 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
         return list(items)
 
 
+def due_basis_key(code: str, version: tuple[int, int | None]) -> str:
+    """The database cache key of a patient's due basis at data version (newest audit row id,
+    newest accepted recommendation id), under the app version."""
+    from ifxdose import __version__
+
+    audit_id, plan_id = version
+    return hashlib.sha256(f"due-basis|{__version__}|{code}|{audit_id}|{plan_id}".encode()).hexdigest()
+
+
 # ------------------------------------------------------------ patients and entries
 def patient_list(store: st.Store, q: str = "") -> list[PatientSummary]:
     """Patients whose code contains ``q`` (at most 200, by code)."""
@@ -346,6 +447,7 @@ def patient_history(store: st.Store, code: str) -> PatientHistory:
 def set_baseline_tnf(store: st.Store, code: str, tnf_pg_ml: float | None, *, user: str) -> None:
     """Record (or clear) the patient's baseline TNF-alpha, audited."""
     st.set_baseline_tnf(store, code, tnf_pg_ml, user=user)
+    _written(store, code)
 
 
 def list_entries(store: st.Store, code: str, kind: str, *, voided: bool = False) -> list[tuple[Any, dict[str, Any]]]:
@@ -374,12 +476,15 @@ def amend_entry(
     vials: int | None = None,
 ) -> int:
     """Correct an entry: the old one is voided (kept, audited), the new one names it (its id)."""
-    return st.amend_entry(store, code, kind, entry_id, entry, user=user, reason=reason, vials=vials, today=today)
+    new_id = st.amend_entry(store, code, kind, entry_id, entry, user=user, reason=reason, vials=vials, today=today)
+    _written(store, code)
+    return new_id
 
 
 def void_entry(store: st.Store, code: str, kind: str, entry_id: int, *, user: str, reason: str) -> None:
     """Void an entry (kept with who, when, why; left out of the history)."""
     st.void_entry(store, code, kind, entry_id, user=user, reason=reason)
+    _written(store, code)
 
 
 def decide(

@@ -18,6 +18,7 @@ from ifxdose.adapters.fhir.exporter import history_to_bundle
 from ifxdose.adapters.fhir.importer import import_bundle as read_bundle
 from ifxdose.adapters.fhir.mapping import CodeMap
 from ifxdose.adapters.store.records import OnExisting
+from ifxdose.app import clinic
 from ifxdose.domain.recommend import Recommendation
 
 Json = dict[str, Any]
@@ -70,5 +71,5 @@ def import_bundle(
     result = read_bundle(bundle, mapping, tz=tz)
     code = result.history.patient.id
     created = not any(p.code == code for p in st.list_patients(store, code))
-    st.import_history(store, result.history, user=user, on_existing=on_existing)
+    clinic.import_patient(store, result.history, user=user, on_existing=on_existing)
     return StoredImport(patient=code, created=created, skipped=result.skipped)

@@ -56,6 +56,9 @@ class WebSettings(BaseSettings):
     )
     max_body_bytes: int = Field(6_000_000, ge=1024, le=100_000_000, description="larger request bodies: 413")
     max_json_depth: int = Field(64, ge=8, le=512, description="deeper JSON bodies: 422 (CDS: 400)")
+    precompute: bool = Field(
+        True, description="compute a patient's plot profile in the background after each write (the page reads it)"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "WebSettings":
