@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 from ifxdose.core.estimation import Observations, Problem, estimate_map  # noqa: E402
 from ifxdose.core.estimation.general import estimate_subject  # noqa: E402
-from ifxdose.core.pk import ROUTE_IV  # noqa: E402
+from ifxdose.core.pk.dose import LABEL_INFUSION_DAYS, Dose  # noqa: E402
 from ifxdose.core.pk.general import from_pkmodel  # noqa: E402
 from ifxdose.core.pk.nmtran import read_nmtran  # noqa: E402
 from ifxdose.domain.modelfiles import default_model_name, load_model  # noqa: E402
@@ -37,10 +37,10 @@ def main(n: int = 30) -> None:
     for i in range(n):
         w = float(rng.uniform(45, 90))
         pr = Problem(
-            pk, np.array([-np.inf]), {"weight_kg": np.array([w])}, [(d, 3 * w, 2 / 24, ROUTE_IV) for d in DOSE_DAYS]
+            pk, np.array([-np.inf]), {"weight_kg": np.array([w])}, [Dose.infusion(d, 3 * w) for d in DOSE_DAYS]
         )
         y = pr.predict(pk.sample_eta(1, rng), np.array(SAMPLE_DAYS))[0] * np.exp(0.3 * rng.standard_normal(4))
-        rows = [f"{i},{d},{3 * w!r},{3 * w / (2 / 24)!r},1,1,.,{w!r}" for d in DOSE_DAYS]
+        rows = [f"{i},{d},{3 * w!r},{3 * w / LABEL_INFUSION_DAYS!r},1,1,.,{w!r}" for d in DOSE_DAYS]
         rows += [f"{i},{t},.,.,0,0,{float(v)!r},{w!r}" for t, v in zip(SAMPLE_DAYS, y)]
         rows.sort(key=lambda r: (float(r.split(",")[1]), r.split(",")[4] != "0"))
         rec = read_nmtran("ID,TIME,AMT,RATE,EVID,MDV,DV,weight_kg\n" + "\n".join(rows))[0]

@@ -30,7 +30,7 @@ from scipy.special import log_ndtr  # noqa: E402
 
 from ifxdose.core.estimation import Observations, Problem, compiled, estimate_map  # noqa: E402
 from ifxdose.core.estimation.map import EstimationError, estimate_map_batch  # noqa: E402
-from ifxdose.core.pk import ROUTE_IV  # noqa: E402
+from ifxdose.core.pk.dose import Dose  # noqa: E402
 from ifxdose.domain.modelfiles import default_model_name, load_model  # noqa: E402
 from ifxdose.domain.patient import PatientHistory  # noqa: E402
 from ifxdose.domain.recommend import recommend  # noqa: E402
@@ -47,7 +47,7 @@ def cohort(n: int, seed: int = 1):
     out = []
     for w, e in zip(weights, eta):
         pr = Problem(
-            MODEL, np.array([-np.inf]), {"weight_kg": np.array([w])}, [(d, 3 * w, 2 / 24, ROUTE_IV) for d in DOSE_DAYS]
+            MODEL, np.array([-np.inf]), {"weight_kg": np.array([w])}, [Dose.infusion(d, 3 * w) for d in DOSE_DAYS]
         )
         c = pr.predict(e[None, :], SAMPLE_DAYS)[0]
         y = c * (1 + MODEL.residual_proportional * rng.standard_normal(4))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ifxdose.domain.estimation import EstimateSummary
 from ifxdose.domain.recommend import Option, Recommendation, Target
 
 CITATION = "Bendtzen 2006, Arthritis Rheum 54:3782 [S13-bendtzen-2006]"
@@ -36,6 +37,24 @@ def make_option(**changes: Any) -> Option:
     return Option.model_validate({**fields, **changes})
 
 
+def make_estimate(**changes: Any) -> EstimateSummary:
+    """A two-eta estimate from one level of 0.8 mg/L at day 98 (prediction 0.9 mg/L), SIR of 300 draws."""
+    fields: dict[str, Any] = {
+        "model": "fake",
+        "model_version": "0",
+        "eta_parameters": ["CL", "V1"],
+        "eta_map": [0.25, -0.1],
+        "eta_sd_posterior": [0.2, 0.15],
+        "eta_sd_prior": [0.3, 0.2],
+        "individual_parameters": {"CL": {"value": 0.37, "unit": "L/day"}, "V1": {"value": 3.1, "unit": "L"}},
+        "objective": {"ofv": 3.2, "ofv_prior_mode": 5.0, "gradient_norm": 1e-6, "evaluations": 40, "starts": []},
+        "posterior": {"kind": "sir", "n": 300, "proposals": 1500, "effective_sample_size": 1000.0, "max_weight": 0.01},
+        "samples": [{"day": 98.0, "observed_mg_l": 0.8, "below_lloq": False, "lloq_mg_l": 0.1, "ipred_mg_l": 0.9}],
+        "warnings": [],
+    }
+    return EstimateSummary.model_validate({**fields, **changes})
+
+
 def make_recommendation(**changes: Any) -> Recommendation:
     """An 'infuse' recommendation with :func:`make_option` chosen, unless ``changes`` say otherwise
     (``action="stop", chosen=None, options=[]`` for a stop)."""
@@ -50,7 +69,7 @@ def make_recommendation(**changes: Any) -> Recommendation:
         "citations": [CITATION],
         "model": "fake",
         "model_version": "0",
-        "estimation": {},
+        "estimation": make_estimate(),
         "warnings": ["stand-in engine"],
         "inputs_sha256": "0" * 64,
         "today": dt.date(2024, 8, 26),

@@ -25,7 +25,7 @@ import json
 import numpy as np
 
 from ifxdose.core.estimation import Observations, Problem, estimate_map
-from ifxdose.core.pk import ROUTE_IV
+from ifxdose.core.pk.dose import Dose
 from ifxdose.domain.modelfiles import default_model_name, load_model
 from ifxdose.domain.trials.population import virtual_population
 
@@ -49,7 +49,7 @@ def run(n: int, seed: int, model_name: str) -> dict:
             m,
             np.array([-np.inf]),
             {"weight_kg": np.array([w]), **{k: pop[k][i : i + 1] for k in extra}},
-            [(wk * 7.0, 3 * w, 2 / 24, ROUTE_IV) for wk in DOSE_WEEKS],
+            [Dose.infusion(wk * 7.0, 3 * w) for wk in DOSE_WEEKS],
         )
         eta = m.sample_eta(1, rng)
         true = pr.predict(eta, days)[0]

@@ -65,8 +65,8 @@ def test_date_only_infusion_and_same_day_trough_drawn_before_it():
     h = build(levels=[{"date": f"{week(22).isoformat()}T09:00:00", "value_mg_l": 0.4}])
     rec = recommend(h, today=week(22), model="passot_2016_ra", **FAST)
     assert any("levels[0]" in w and "infusions[4]" in w for w in rec.warnings)
-    sample = rec.estimation["samples"][0]
-    assert sample["ipred_mg_l"] < 5.0  # pre-dose, not a post-infusion concentration of ~28 mg/L
+    sample = rec.estimation.samples[0]
+    assert sample.ipred_mg_l < 5.0  # pre-dose, not a post-infusion concentration of ~28 mg/L
     assert rec.chosen.interval_weeks >= 6  # one step at most: q8w -> q6w, never straight to q4w
 
 

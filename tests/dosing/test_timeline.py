@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ifxdose.core.errors import InputError
+from ifxdose.core.pk.dose import Dose
 from ifxdose.core.pk.events import ROUTE_IV, ROUTE_SC
 from ifxdose.domain.modelfiles import load_library_model
 from ifxdose.domain.patient import PatientHistory
@@ -130,7 +131,7 @@ def test_observations_censor_below_lloq():
 def test_problem_uses_only_the_model_covariates_and_coded_routes():
     model = load_library_model("hanzel_2021_ctp13")  # covariates: weight, albumin, ADA; routes iv and sc
     assert set(model.covariates) == {"weight_kg", "albumin_g_dl", "ada"}
-    p = build_problem(_history(), model, extra_doses=[(70.0, 300.0, 2 / 24, "iv")])
+    p = build_problem(_history(), model, extra_doses=[Dose.infusion(70.0, 300.0)])
     np.testing.assert_array_equal(p.segment_start_days, [-INF, 29.0, 38.0])  # weight 29, ADA 38
     assert set(p.covariate_values) == {"weight_kg", "albumin_g_dl", "ada"}
     np.testing.assert_array_equal(p.covariate_values["weight_kg"], [60, 62, 62])
@@ -141,6 +142,20 @@ def test_problem_uses_only_the_model_covariates_and_coded_routes():
         (42.0, 120.0, 0.0, ROUTE_SC),
         (70.0, 300.0, 2 / 24, ROUTE_IV),
     ]
+
+
+def test_the_core_problem_takes_typed_doses_and_keeps_them_coded():
+    """``Problem`` takes the domain's ``Dose`` values; it stores the kernel's coded tuples, and the
+    prediction is the same as from hand-coded tuples (a 2-hour IV infusion: route code ROUTE_IV)."""
+    from ifxdose.core.estimation import Problem
+
+    model = load_library_model("ternant_2014_ra")
+    starts, weight = np.array([-INF]), {"weight_kg": np.array([70.0])}
+    typed = Problem(model, starts, weight, [Dose.infusion(0.0, 350.0), Dose.infusion(14.0, 350.0)])
+    coded = Problem(model, starts, weight, [(0.0, 350.0, 2 / 24, ROUTE_IV), (14.0, 350.0, 2 / 24, ROUTE_IV)])
+    assert typed.doses == coded.doses == [(0.0, 350.0, 2 / 24, ROUTE_IV), (14.0, 350.0, 2 / 24, ROUTE_IV)]
+    eta, days = np.zeros((1, len(model.eta_parameters))), np.array([1.0, 13.9, 42.0])
+    np.testing.assert_array_equal(typed.predict(eta, days), coded.predict(eta, days))
 
 
 def test_an_sc_dose_on_an_iv_only_model_is_refused_naming_the_route():

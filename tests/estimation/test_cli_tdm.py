@@ -23,7 +23,7 @@ def test_recommend_json():
     res = runner.invoke(app, ["recommend", "--history", EXAMPLE, "--today", "2024-08-26", "--target", "3-8", "--json"])
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
-    assert d["target"] == {"kind": "window", "low_mg_l": 3.0, "high_mg_l": 8.0, "source": "user-defined"}
+    assert d["target"] == {"kind": "window", "low_mg_l": 3.0, "high_mg_l": 8.0, "source": ["user-defined"]}
     assert d["model"] == default_model_name() and d["inputs_sha256"]  # the history names no model
     assert all(0 <= o["pta"] <= 1 for o in d["options"])
 

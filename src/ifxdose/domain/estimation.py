@@ -12,9 +12,10 @@ their assumptions, doses, levels, the :class:`Problem`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.estimation import (
@@ -33,6 +34,101 @@ from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.timeline import build_problem, history_observations
 
 
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+
+
+class ParameterValue(_Frozen):
+    """An individual parameter's value at the last covariate segment, with its unit."""
+
+    value: float
+    unit: str
+
+
+class MapStart(_Frozen):
+    """One start of the MAP search: where it began, where it ended, the OFV (None: not finite)."""
+
+    start: tuple[float, ...]
+    eta: tuple[float, ...]
+    ofv: float | None
+    gradient_norm: float | None
+    message: str
+
+
+class MapObjective(_Frozen):
+    """The MAP fit: objective (-2 log posterior, up to a constant), its value at the prior mode
+    (eta = 0), the gradient norm at the optimum, objective evaluations, the starts."""
+
+    ofv: float
+    ofv_prior_mode: float
+    gradient_norm: float
+    evaluations: int
+    converged: bool = True
+    starts: tuple[MapStart, ...] = ()
+
+
+class PosteriorSummary(_Frozen):
+    """The posterior sample: its kind ("prior" without levels, "sir": sampling-importance
+    resampling from the Laplace approximation), its size and the SIR diagnostics (None for a
+    prior sample; ``adapted_rounds`` is None in payloads stored before adaptive SIR existed)."""
+
+    kind: Literal["prior", "laplace", "sir"]
+    n: int
+    proposals: int | None = None
+    effective_sample_size: float | None = None
+    max_weight: float | None = None
+    fd_step: float | None = None
+    adapted_rounds: int | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Diagnostics a sample does not have are left out (the JSON of older versions)."""
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class LevelFit(_Frozen):
+    """One measured level and the individual prediction at its time (day since the first infusion)."""
+
+    day: float
+    observed_mg_l: float | None
+    below_lloq: bool
+    lloq_mg_l: float | None
+    ipred_mg_l: float
+
+
+class EstimateSummary(_Frozen):
+    """What a recommendation keeps of the estimate: the typed, frozen value the store, the JSON
+    API, the page and the CLI read (the JSON of :meth:`Estimate.to_dict`, unchanged field names).
+
+    Etas are in the order of ``eta_parameters``; their posterior SD is from the Laplace
+    covariance, the prior SD from the model's omega; individual parameters with their units."""
+
+    model: str
+    model_version: str
+    eta_parameters: tuple[str, ...]
+    eta_map: tuple[float, ...]
+    eta_sd_posterior: tuple[float, ...]
+    eta_sd_prior: tuple[float, ...]
+    individual_parameters: dict[str, ParameterValue]
+    objective: MapObjective
+    posterior: PosteriorSummary
+    samples: tuple[LevelFit, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_per_eta(self) -> EstimateSummary:
+        k = len(self.eta_parameters)
+        for name in ("eta_map", "eta_sd_posterior", "eta_sd_prior"):
+            if len(getattr(self, name)) != k:
+                raise ValueError(f"{name} needs one value per eta parameter ({k})")
+        return self
+
+    @property
+    def ess(self) -> float | None:
+        """The effective sample size of the SIR weights (None for a prior sample)."""
+        return self.posterior.effective_sample_size
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A patient's posterior: MAP, individual parameters, predictions, posterior sample."""
@@ -46,7 +142,15 @@ class Estimate:
     parameters: dict[str, float]
     warnings: list[str] = field(default_factory=list)
 
+    def summary(self) -> EstimateSummary:
+        """The typed summary a recommendation carries."""
+        return EstimateSummary.model_validate(self._summary_data())
+
     def to_dict(self) -> dict[str, Any]:
+        """The summary as JSON data (``ifxdose estimate --json``)."""
+        return self.summary().model_dump(mode="json")
+
+    def _summary_data(self) -> dict[str, Any]:
         obs = self.observations
         return {
             "model": self.model.name,

@@ -45,12 +45,13 @@ import datetime as dt
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.dose import Dose
@@ -58,13 +59,13 @@ from ifxdose.core.pk.model import PKModel
 from ifxdose.domain.decisions import dosing, plausibility, sampling, table
 from ifxdose.domain.decisions.activity import Activity, current_activity
 from ifxdose.domain.decisions.ada import ada_status
-from ifxdose.domain.decisions.cite import Citation, cite
+from ifxdose.domain.decisions.cite import Citation, cite, split_joined
 from ifxdose.domain.decisions.nextvisit import LOW_LEVEL_MG_L, NextVisit, next_visit
 from ifxdose.domain.decisions.reactions import reaction_status
 from ifxdose.domain.dosing.cost import price_for
 from ifxdose.domain.dosing.label import Flag, check_infusion, max_dose_mg_per_kg, min_interval_weeks, mtx_flags
 from ifxdose.domain.dosing.vials import VIAL_MG
-from ifxdose.domain.estimation import Estimate, estimate
+from ifxdose.domain.estimation import Estimate, EstimateSummary, estimate
 from ifxdose.domain.modelfiles import default_model_name, list_models
 from ifxdose.domain.modelfiles import load_library_model as load_model
 from ifxdose.domain.patient import PatientHistory, as_date
@@ -82,13 +83,22 @@ _cite = cite
 
 
 class Target(BaseModel):
-    """A trough target: a lower bound or a window, with its source (frozen)."""
+    """A trough target: a lower bound or a window, with its sources (frozen).
+
+    ``source`` is a tuple of :class:`Citation` (JSON: a list of the citation texts). Payloads
+    stored by older versions hold one "; "-joined string: it is read back as the same citations
+    (:func:`~ifxdose.domain.decisions.cite.split_joined`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal["lower", "window"]
     low_mg_l: float = Field(gt=0, le=100)
     high_mg_l: float | None = Field(default=None, gt=0, le=200)
-    source: str = ""
+    source: tuple[Citation, ...] = ()
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _joined(cls, value: object) -> object:
+        return split_joined(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _window(self) -> "Target":
@@ -99,12 +109,14 @@ class Target(BaseModel):
         return self
 
     @classmethod
-    def lower(cls, low_mg_l: float = 1.0, source: str = "") -> "Target":
-        return cls(kind="lower", low_mg_l=low_mg_l, source=source or _cite("S10") + "; " + _cite("S11"))
+    def lower(cls, low_mg_l: float = 1.0, source: str | Sequence[str] = ()) -> "Target":
+        """A lower bound (default 1 mg/L; sources S10, S11 unless given)."""
+        return cls(kind="lower", low_mg_l=low_mg_l, source=_sources(source) or (_cite("S10"), _cite("S11")))
 
     @classmethod
-    def window(cls, low_mg_l: float = 3.0, high_mg_l: float = 8.0, source: str = "") -> "Target":
-        return cls(kind="window", low_mg_l=low_mg_l, high_mg_l=high_mg_l, source=source or _cite("S13"))
+    def window(cls, low_mg_l: float = 3.0, high_mg_l: float = 8.0, source: str | Sequence[str] = ()) -> "Target":
+        """A window (default 3-8 mg/L; source S13 unless given)."""
+        return cls(kind="window", low_mg_l=low_mg_l, high_mg_l=high_mg_l, source=_sources(source) or (_cite("S13"),))
 
     @classmethod
     def parse(cls, text: str) -> "Target":
@@ -128,6 +140,12 @@ class Target(BaseModel):
 
     def text_ja(self) -> str:
         return f"{self.low_mg_l:g} mg/L以上" if self.kind == "lower" else f"{self.low_mg_l:g}〜{self.high_mg_l:g} mg/L"
+
+
+def _sources(source: str | Sequence[str]) -> tuple[Citation, ...]:
+    """One source text (a user's: "user-defined") or several, as citations."""
+    texts = [source] if isinstance(source, str) else list(source)
+    return tuple(Citation.of(t) for t in texts if t)
 
 
 class Option(BaseModel):
@@ -183,7 +201,9 @@ class Recommendation(BaseModel):
     citations: list[Citation]
     model: str
     model_version: str
-    estimation: dict[str, Any]
+    estimation: EstimateSummary | None = Field(
+        description="the patient's PK estimate (None: an engine that does not estimate, e.g. a stand-in)"
+    )
     warnings: list[str] = Field(default_factory=list)
     warnings_ja: list[str] = Field(default_factory=list, description="the warnings in Japanese, same order")
     inputs_sha256: str
@@ -197,6 +217,12 @@ class Recommendation(BaseModel):
     next_visit: NextVisit | None = None
     model_grade: str = ""
     model_spread: list[ModelSpread] = Field(default_factory=list)
+
+    @field_validator("estimation", mode="before")
+    @classmethod
+    def _no_estimate(cls, value: object) -> object:
+        """An empty dict (stand-in engines of older versions stored ``{}``) is no estimate."""
+        return None if value == {} else value
 
 
 NO_OPTION_WARNING = "no label-conform option reaches the PTA threshold: consider switching (S11, S13)"
@@ -425,7 +451,7 @@ def recommend(
         pta_threshold=pta_threshold,
         model=m.name,
         model_version=m.version,
-        estimation=est.to_dict(),
+        estimation=est.summary(),
         inputs_sha256=_inputs_hash(
             history, model=m.name, target=target.text(), today=today, pta=pta_threshold, seed=seed
         ),
@@ -678,7 +704,7 @@ def _maintenance(ctx: _Context) -> dict[str, Any]:
     )
     band = _band(ctx, cur_opt)
     row = table.lookup(band, ctx.activity.category)
-    cites = [cite("S0"), *ctx.target.source.split("; "), *row.citations()]
+    cites = [cite("S0"), *ctx.target.source, *row.citations()]
     base = dict(
         options=options, activity=ctx.activity.text(), sample="" if ctx.sample is None else ctx.sample.describe()
     )

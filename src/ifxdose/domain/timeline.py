@@ -36,7 +36,6 @@ import numpy.typing as npt
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.covariates import COVARIATES, check_covariate
 from ifxdose.core.pk.dose import Dose, route_code
-from ifxdose.core.pk.events import ROUTE_SC
 from ifxdose.core.pk.model import PKModel
 from ifxdose.domain.patient import PatientHistory
 
@@ -163,7 +162,7 @@ def build_problem(history: PatientHistory, model: PKModel, extra_doses: Sequence
 
     series = history_covariates(history)
     starts, values = covariate_segments({k: v for k, v in series.items() if k in model.covariates})
-    doses = [Dose(*d).coded() for d in [*dose_events(history), *extra_doses]]
-    if any(route == ROUTE_SC for *_, route in doses) and "sc" not in model.routes:
+    doses = [*dose_events(history), *extra_doses]
+    if any(d.route == "sc" for d in doses) and "sc" not in model.routes:
         raise InputError("infusions.route", "sc", f"model {model.name} supports routes {', '.join(model.routes)}")
     return Problem(model, starts, values, doses)

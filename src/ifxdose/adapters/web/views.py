@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ifxdose.adapters import store as st
@@ -11,9 +12,10 @@ if TYPE_CHECKING:
     from ifxdose.domain.recommend import Recommendation
 
 
-def citation_links(citations: list[str]) -> list[tuple[str, str | None]]:
-    """(text, evidence study id or None): a study of the evidence base links to /evidence/<id>."""
-    return [(str(c), c.study_id) for c in map(Citation.of, citations)]
+def citation_links(citations: Sequence[Citation]) -> list[tuple[str, str | None]]:
+    """(text, evidence study id or None) of typed citations: a study of the evidence base links to
+    /evidence/<id> (the Citation knows its study id; its text is never read)."""
+    return [(str(c), c.study_id) for c in citations]
 
 
 def decision_labels(row) -> dict | None:

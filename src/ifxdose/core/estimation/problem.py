@@ -9,10 +9,12 @@ exact closed form for a whole batch of etas in one vectorised pass (ODE for TMDD
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ifxdose.core.pk.dose import Dose
 from ifxdose.core.pk.events import DoseTable
 from ifxdose.core.pk.linear import shared_schedule, simulate_shared, superpose, superpose_geometry
 from ifxdose.core.pk.model import PKModel
@@ -40,16 +42,18 @@ class Problem:
         model: PKModel,
         segment_start_days: np.ndarray,
         covariate_values: dict[str, np.ndarray],
-        doses: list[tuple[float, float, float, int]],
+        doses: Sequence[Dose | tuple[float, float, float, int]],
     ) -> None:
+        """``doses``: typed :class:`~ifxdose.core.pk.dose.Dose` values (the domain's form), or the
+        kernel's coded ``(time_days, amount_mg, duration_days, route code)`` tuples; kept coded."""
         self.model = model
         self.segment_start_days = np.asarray(segment_start_days, float)
         self.covariate_values = {k: np.asarray(v, float) for k, v in covariate_values.items()}
         self.typical = model.typical_parameters(self.covariate_values)  # name -> (S,)
         S = self.segment_start_days.size
         self.typical = {k: np.broadcast_to(v, (S,)) for k, v in self.typical.items()}
-        self.doses = doses
-        self._table = DoseTable.from_lists([doses])  # validated once
+        self.doses = [d.coded() if isinstance(d, Dose) else d for d in doses]
+        self._table = DoseTable.from_lists([self.doses])  # validated once
         self._schedules: dict[tuple[Any, ...], Any] = {}  # geometry dicts and event schedules
         self._eta_index = {name: i for i, name in enumerate(model.eta_parameters)}
         self.omega_inv = np.linalg.inv(model.omega)

@@ -109,6 +109,29 @@ def cite(key: str) -> Citation:
     return _known().get(text) or Citation(text, key)
 
 
+def split_joined(text: str) -> tuple[Citation, ...]:
+    """Citations stored by older versions as one "; "-joined string, as typed values.
+
+    Only for reading old payloads (``Target.source`` was such a string): every piece is matched
+    against the texts :func:`cite` can give, longest first, because a citation's own text may
+    contain "; " (``label-jp-infusion``, ``infusion-reaction``). A piece no key gives (a user's
+    source) is a Citation without key. An empty text is no citation.
+    """
+    pieces = str(text).split("; ")
+    known = _known()
+    out: list[Citation] = []
+    i = 0
+    while i < len(pieces):
+        for j in range(len(pieces), i, -1):
+            joined = "; ".join(pieces[i:j])
+            if joined in known or j == i + 1:
+                if joined.strip():
+                    out.append(Citation.of(joined))
+                i = j
+                break
+    return tuple(out)
+
+
 def cites(*keys: str) -> list[Citation]:
     """Several citations, duplicates removed, in order."""
     return list(dict.fromkeys(cite(k) for k in keys))

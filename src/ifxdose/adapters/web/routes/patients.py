@@ -20,6 +20,7 @@ from ifxdose.app import clinic
 from ifxdose.app.clinic import Store
 from ifxdose.app.errors import Conflict, NotFound
 from ifxdose.core.errors import InputError
+from ifxdose.domain.recommend import Recommendation, Target
 
 router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 5_000_000
@@ -112,10 +113,11 @@ def patient_context(request: Request, store: Store, code: str) -> dict:
     t = loc.t
     plot = None
     latest = view.latest
+    rec = _typed(latest)
     if view.profile is not None:
         plot = profile_svg(
             view.profile,
-            target=_target(latest),
+            target=_target(rec),
             title=t("plot.title", code=code),
             labels={
                 "x": t("plot.x"),
@@ -140,9 +142,9 @@ def patient_context(request: Request, store: Store, code: str) -> dict:
         "plot": plot,
         "trends": trends,
         "latest": latest,
-        "rec": _typed(latest),
+        "rec": rec,
         "decision_labels": decision_labels(latest),
-        "citations": citation_links(latest.payload.get("citations", []) if latest else []),
+        "citations": citation_links(rec.citations) if isinstance(rec, Recommendation) else [],
     }
 
 
@@ -157,16 +159,9 @@ def _typed(latest):
         return latest.payload
 
 
-def _target(latest):
-    """The band the plot draws: the latest recommendation's target, else the default (≥ 1 mg/L)."""
-    from ifxdose.domain.recommend import Target
-
-    if latest is not None and isinstance(latest.payload.get("target"), dict):
-        try:
-            return Target.model_validate(latest.payload["target"])
-        except ValueError:
-            pass
-    return Target.lower()
+def _target(rec: Recommendation | dict | None) -> Target:
+    """The band the plot draws: the latest recommendation's target, else the default (>= 1 mg/L)."""
+    return rec.target if isinstance(rec, Recommendation) else Target.lower()
 
 
 @router.get("/patients/{code}")
