@@ -23,7 +23,7 @@ ALLOWED = set(
     responder Pt PhGA in vitro Standard Programmed Overall TDM P Hazard ratio adjusted difference Inductionは
     ATTRACT ASPIRE RISING NOR-DRUM RRRR Elliott Maini Lipsky St Clair Rahman Bendtzen Takeuchi Tanaka Syversen
     Lancet JAMA Ann Rheum Dis Arthritis Mod Rheumatol Engl Med New J et al ja en RA-0001
-    g/mL AU/mL ug/L min MCP PIP X III B N TNFα vs p n w
+    g/mL g/L AU/mL ug/L min MCP PIP X III B N TNFα vs p n w
     """.split()
 )
 #: Seed tags (S0-S15) and joint names (MCP1-5, PIP1-5) are codes, not words.

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from ifxdose.adapters.web.deps import get_locale, optional_user, session_of
+from ifxdose.adapters.web.evidence_ja import design_ja, population_ja, regimen_ja, term_ja, value_ja
 from ifxdose.adapters.web.i18n import localize_dates
 from ifxdose.adapters.web.i18n.errors import field_message
 from ifxdose.adapters.web.sessions import CSRF_FIELD
@@ -18,6 +19,9 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates"))
 TEMPLATES.env.globals["CSRF_FIELD"] = CSRF_FIELD
 TEMPLATES.env.globals["field_message"] = field_message
 TEMPLATES.env.globals["option_rows"] = option_rows
+TEMPLATES.env.globals.update(
+    term_ja=term_ja, regimen_ja=regimen_ja, design_ja=design_ja, population_ja=population_ja, value_ja=value_ja
+)
 TEMPLATES.env.globals["prose"] = lambda text, loc: localize_dates(text, loc.code)  # ISO dates in domain prose
 
 
