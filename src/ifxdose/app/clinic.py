@@ -11,10 +11,11 @@ call each, no clinical rules of their own (those live in ``ifxdose.domain.clinic
 - :func:`patient_list`, :func:`create_patient`, :func:`patient_history`, :func:`set_baseline_tnf`;
 - :func:`list_entries`, :func:`find_entry`, :func:`amend_entry`, :func:`void_entry`: the
   recorded entries of one kind and their corrections (the entries page and the JSON API);
-- :func:`decide`, :func:`is_superseded`: a decision on a stored recommendation.
+- :func:`decide`, :func:`is_superseded`: a decision on a stored recommendation;
+- :func:`record_events`: audit rows for events that are not entries (CDS card feedback).
 
-``Store`` (for dependency injection), ``ENTRY_KINDS``, ``WRITER_ROLES`` and ``PatientSummary``
-are re-exported here so the adapters above ``app`` need not import the store
+``Store`` (for dependency injection), ``ENTRY_KINDS``, ``WRITER_ROLES``, ``CODE_PATTERN``,
+``PatientSummary`` and ``chosen_option`` are re-exported here so the adapters above ``app`` need not import the store
 (import-linter contract in pyproject.toml); the store's errors are in ``ifxdose.app.errors``.
 """
 
@@ -33,6 +34,8 @@ from ifxdose.adapters.store import ENTRY_KINDS as ENTRY_KINDS
 from ifxdose.adapters.store import WRITER_ROLES as WRITER_ROLES
 from ifxdose.adapters.store import PatientSummary as PatientSummary
 from ifxdose.adapters.store import Store as Store
+from ifxdose.adapters.store import chosen_option as chosen_option
+from ifxdose.adapters.store.checks import CODE_PATTERN as CODE_PATTERN
 from ifxdose.adapters.store.recommendations import Decision
 from ifxdose.adapters.store.records import OnExisting
 from ifxdose.adapters.store.tables import RecommendationRow
@@ -432,6 +435,16 @@ def due_basis_key(code: str, version: tuple[int, int | None]) -> str:
 def patient_list(store: st.Store, q: str = "") -> list[PatientSummary]:
     """Patients whose code contains ``q`` (at most 200, by code)."""
     return st.list_patients(store, q)
+
+
+def record_events(store: st.Store, user: str, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Audit events that are not entries (e.g. CDS card feedback): ``(action, entity, detail)``
+    each, written in one transaction to the append-only audit log."""
+    from ifxdose.adapters.store.audit import audit
+
+    with store.transaction() as session:
+        for action, entity, detail in events:
+            audit(session, user, action, entity, None, None, detail)
 
 
 def create_patient(store: st.Store, info: PatientInfo, *, user: str, baseline_tnf_pg_ml: float | None = None) -> str:

@@ -162,22 +162,10 @@ def _import_into_db(file: Path, *, tz: str, mapping, mode: str) -> None:
 
 def _clinic_store(*, create: bool):
     """The clinic database of ``IFXDOSE_DATABASE_URL`` (default: the app's); a missing SQLite
-    file is an error unless ``create`` (export never creates a database)."""
-    from sqlalchemy.engine import make_url
+    file is an error unless ``create`` (export never creates a database): ``app.auth.open_clinic``."""
+    from ifxdose.app.auth import open_clinic
 
-    from ifxdose.adapters.store import open_store
-    from ifxdose.app.settings import database_url
-
-    url = database_url()
-    database = make_url(url).database
-    if (
-        url.startswith("sqlite")
-        and database not in (None, "", ":memory:")
-        and not create
-        and not Path(database).expanduser().is_file()
-    ):
-        raise InputError("IFXDOSE_DATABASE_URL", url, "an existing clinic database (or a history JSON file)")
-    return open_store(url)
+    return open_clinic(create=create)
 
 
 def _export_stored(code: str, rec, *, tz: str, bundle_type: str) -> dict:

@@ -85,12 +85,14 @@ def clinic_user(
     locale: str = typer.Option("ja", help="ja | en"),
 ) -> None:
     """Add a local account to the clinic database (password from IFXDOSE_NEW_PASSWORD or a prompt)."""
-    from ifxdose.adapters.store import create_user, open_store
-    from ifxdose.adapters.web.settings import WebSettings
+    from ifxdose.app import auth
 
     password = os.environ.get("IFXDOSE_NEW_PASSWORD") or typer.prompt(
         "password", hide_input=True, confirmation_prompt=True
     )
-    store = open_store(os.environ.get("IFXDOSE_DATABASE_URL", WebSettings.model_fields["database_url"].default))
-    create_user(store, username, password, role, locale=locale, by="cli")
+    store = auth.open_clinic()
+    try:
+        auth.create_user(store, username, password, role, locale=locale, by="cli")
+    finally:
+        store.close()
     typer.echo(f"added {username} ({role})")

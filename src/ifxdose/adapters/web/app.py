@@ -17,7 +17,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import Forbidden, SignInRequired
 from ifxdose.adapters.web.forms import describe_errors, from_input_error
 from ifxdose.adapters.web.guard import BodyGuard
@@ -25,7 +24,9 @@ from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.sessions import COOKIE, SessionCodec
 from ifxdose.adapters.web.settings import WebSettings
 from ifxdose.app import clinic
+from ifxdose.app.auth import Store, open_clinic
 from ifxdose.app.engine import Recommender, default_recommender
+from ifxdose.app.errors import Conflict, NotFound
 from ifxdose.core.errors import InputError
 
 log = logging.getLogger("ifxdose.web")
@@ -112,14 +113,14 @@ def _install_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": [from_input_error(exc).model_dump()]}, status_code=422)
         return _error_page(request, 422, str(exc))
 
-    @app.exception_handler(st.NotFound)
-    async def not_found(request: Request, exc: st.NotFound):
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound):
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=404)
         return _error_page(request, 404, str(exc))
 
-    @app.exception_handler(st.Conflict)
-    async def conflict(request: Request, exc: st.Conflict):
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict):
         if _is_api(request):
             return JSONResponse(
                 {
@@ -161,7 +162,7 @@ def _install_handlers(app: FastAPI) -> None:
         return _error_page(request, exc.status_code, str(exc.detail))
 
 
-def fill_worklist_cache(store: st.Store, settings: WebSettings) -> None:
+def fill_worklist_cache(store: Store, settings: WebSettings) -> None:
     """At start, before the first request is served: every patient's due basis into the
     database cache (on a new database or after an upgrade this computes every patient, ~4 s
     per 1,000; otherwise it reads them), so no clinician's first worklist view pays it."""
@@ -184,7 +185,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(
-    settings: WebSettings | None = None, *, recommender: Recommender | None = None, store: st.Store | None = None
+    settings: WebSettings | None = None, *, recommender: Recommender | None = None, store: Store | None = None
 ) -> FastAPI:
     """The app for ``settings`` (default: from IFXDOSE_* environment variables)."""
     from ifxdose.adapters.web.routes import include_routes
@@ -202,7 +203,7 @@ def create_app(
         "X-CSRF-Token on every write. Research software; not a medical device.",
     )
     app.state.settings = settings
-    app.state.store = store or st.open_store(settings.database_url)
+    app.state.store = store or open_clinic(settings.database_url)
     app.state.recommender = recommender or default_recommender()
     if settings.precompute:
         clinic.enable_precompute(app.state.store, app.state.recommender)

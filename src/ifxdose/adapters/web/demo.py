@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from ifxdose.adapters import store as st
+from ifxdose.app import auth
+from ifxdose.app.clinic import Store, import_patient
 from ifxdose.app.engine import Recommender
+from ifxdose.app.errors import Conflict
 from ifxdose.domain.patient import PatientHistory
 
 CLINIC_NAME = "Fictional Demo Clinic / 架空デモ診療所"
@@ -129,16 +131,16 @@ def demo_histories(today: date) -> list[PatientHistory]:
     return [PatientHistory.model_validate(h) for h in histories]
 
 
-def seed_demo(store: st.Store, recommender: Recommender, today: date) -> None:
+def seed_demo(store: Store, recommender: Recommender, today: date) -> None:
     """Accounts, patients, and a stored recommendation for two of them (idempotent per database)."""
     from ifxdose.app.clinic import recommend_and_store
 
     for username, role, locale in ACCOUNTS:
         try:
-            st.create_user(store, username, PASSWORD, role, locale=locale, by="demo-seed")
-        except st.Conflict:
+            auth.create_user(store, username, PASSWORD, role, locale=locale, by="demo-seed")
+        except Conflict:
             return  # already seeded
     for history in demo_histories(today):
-        st.import_history(store, history, user="demo-seed")
+        import_patient(store, history, user="demo-seed")
     for code in ("DEMO-001", "DEMO-004"):
         recommend_and_store(store, recommender, code, today, user="demo-seed")

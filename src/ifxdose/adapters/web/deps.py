@@ -10,11 +10,12 @@ from typing import Annotated, Any, Callable
 
 from fastapi import Depends, Path, Request
 
-from ifxdose.adapters import store as st
-from ifxdose.adapters.store.checks import CODE_PATTERN
-from ifxdose.adapters.store.tables import User
 from ifxdose.adapters.web import i18n
 from ifxdose.adapters.web.sessions import CSRF_FIELD, CSRF_HEADER, csrf_ok
+from ifxdose.app import auth
+from ifxdose.app.auth import Store, User
+from ifxdose.app.clinic import CODE_PATTERN, WRITER_ROLES
+from ifxdose.app.errors import NotFound
 from ifxdose.core.errors import InputError
 from ifxdose.domain.evidence import Study, get_study
 
@@ -28,7 +29,7 @@ def find_study(study_id: str) -> Study:
     try:
         return get_study(study_id)
     except InputError:
-        raise st.NotFound("study", study_id) from None
+        raise NotFound("study", study_id) from None
 
 
 class SignInRequired(Exception):
@@ -43,11 +44,11 @@ class Forbidden(Exception):
         super().__init__(reason)
 
 
-def get_store(request: Request) -> st.Store:
+def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-StoreDep = Annotated[st.Store, Depends(get_store)]
+StoreDep = Annotated[Store, Depends(get_store)]
 
 
 def session_of(request: Request) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def optional_user(request: Request) -> User | None:
     session = session_of(request)
     user = None
     if isinstance(session.get("uid"), int):
-        user = st.get_user(get_store(request), session["uid"])
+        user = auth.get_user(get_store(request), session["uid"])
         if user is not None and user.session_epoch != session.get("epoch"):
             user = None  # signed out elsewhere
     request.state.user = user
@@ -78,7 +79,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def _writer(user: User) -> User:
-    if user.role not in st.WRITER_ROLES:
+    if user.role not in WRITER_ROLES:
         raise Forbidden("role")
     return user
 

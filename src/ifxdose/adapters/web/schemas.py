@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ifxdose.adapters.store.checks import CODE_PATTERN
+from ifxdose.app.clinic import CODE_PATTERN
 from ifxdose.domain.patient import Infusion, PatientInfo
 from ifxdose.domain.recommend import Option, Recommendation
 

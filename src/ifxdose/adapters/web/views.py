@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ifxdose.adapters import store as st
+from ifxdose.app import clinic
 from ifxdose.domain.decisions.cite import Citation
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ def citation_links(citations: Sequence[Citation]) -> list[tuple[str, str | None]
 
 def decision_labels(row) -> dict | None:
     """The decided option of a stored recommendation, for display."""
-    return st.chosen_option(row) if row is not None else None
+    return clinic.chosen_option(row) if row is not None else None
 
 
 def _joint_xy() -> dict[str, tuple[int, int]]:

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ifxdose.adapters import store as st
 from ifxdose.adapters.fhir.elements import validate_bundle
 from ifxdose.adapters.fhir.importer import import_bundle
-from ifxdose.adapters.store.checks import CODE_PATTERN
 from ifxdose.adapters.web.cds.request import CdsError, HookRequest, bad_request
 from ifxdose.adapters.web.cds.services import PREFETCH_KEYS
 from ifxdose.adapters.web.forms import FieldError
-from ifxdose.app.clinic import history_and_plan
+from ifxdose.app import clinic
+from ifxdose.app.clinic import CODE_PATTERN, Store, history_and_plan
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import PatientHistory
 
@@ -40,10 +39,10 @@ class PatientData:
     skipped: list[str] = field(default_factory=list)
 
 
-def stored(store: st.Store, code: str) -> bool:
+def stored(store: Store, code: str) -> bool:
     if not re.fullmatch(CODE_PATTERN, code):
         return False
-    return any(p.code == code for p in st.list_patients(store, code))
+    return any(p.code == code for p in clinic.patient_list(store, code))
 
 
 def operation_outcome(diagnostics: str, code: str = "not-found") -> Json:
@@ -91,7 +90,7 @@ def prefetch_bundle(prefetch: dict[str, Json | None], patient_id: str) -> Json:
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
 
 
-def patient_data(request: HookRequest, store: st.Store, *, tz: str) -> PatientData:
+def patient_data(request: HookRequest, store: Store, *, tz: str) -> PatientData:
     """The history for this call; 400 for invalid prefetch, 412 when there is none to be had.
     Bad units or codes inside valid FHIR raise the importer's InputError (the caller shows it)."""
     patient_id = request.context.patientId

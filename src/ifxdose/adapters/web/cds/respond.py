@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from ifxdose.adapters import store as st
 from ifxdose.adapters.fhir.elements import format_when, validate_resource
 from ifxdose.adapters.fhir.exporter import medication_request
-from ifxdose.adapters.store.audit import audit
 from ifxdose.adapters.web.cds.cards import dose_card, level_card, notice_card, patient_link
 from ifxdose.adapters.web.cds.orders import infliximab_orders
 from ifxdose.adapters.web.cds.prefetch import patient_data
 from ifxdose.adapters.web.cds.request import HookRequest, parse_feedback, parse_request
 from ifxdose.adapters.web.cds.services import Service
+from ifxdose.app import clinic
+from ifxdose.app.clinic import Store
 from ifxdose.app.engine import Recommender
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import due_status
@@ -39,7 +39,7 @@ FEEDBACK_USER = "cds-client"
 class CallEnv:
     """What a call needs from the app."""
 
-    store: st.Store
+    store: Store
     recommender: Recommender
     today: date
     tz: str
@@ -97,25 +97,20 @@ def respond(service: Service, raw: bytes, env: CallEnv) -> Json:
     return order_cards(req, env) if service.orders else level_cards(req, env)
 
 
-def record_feedback(service: Service, raw: bytes, store: st.Store) -> Json:
+def record_feedback(service: Service, raw: bytes, store: Store) -> Json:
+    """Each card's outcome (accepted, overridden with a reason) in the audit log."""
     feedback = parse_feedback(raw)
-    with store.transaction() as session:
-        for item in feedback.feedback:
-            reason = (item.overrideReason.reason if item.overrideReason else None) or {}
-            audit(
-                session,
-                FEEDBACK_USER,
-                f"cds-{item.outcome}",
-                "cds-card",
-                None,
-                None,
-                {
-                    "service": service.id,
-                    "card": str(item.card),
-                    "outcome": item.outcome,
-                    "accepted_suggestions": [s.id for s in item.acceptedSuggestions],
-                    "override_reason": {k: reason.get(k) for k in ("system", "code", "display")} if reason else None,
-                    "outcome_timestamp": item.outcomeTimestamp,
-                },
-            )
+    events = []
+    for item in feedback.feedback:
+        reason = (item.overrideReason.reason if item.overrideReason else None) or {}
+        detail = {
+            "service": service.id,
+            "card": str(item.card),
+            "outcome": item.outcome,
+            "accepted_suggestions": [s.id for s in item.acceptedSuggestions],
+            "override_reason": {k: reason.get(k) for k in ("system", "code", "display")} if reason else None,
+            "outcome_timestamp": item.outcomeTimestamp,
+        }
+        events.append((f"cds-{item.outcome}", "cds-card", detail))
+    clinic.record_events(store, FEEDBACK_USER, events)
     return {"received": len(feedback.feedback)}

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from ifxdose.adapters import store as st
 from ifxdose.adapters.web.deps import ApiUser, CurrentUser, Forbidden, FormUser, StoreDep, optional_user, session_of
 from ifxdose.adapters.web.forms import FieldError
 from ifxdose.adapters.web.i18n import LOCALES
 from ifxdose.adapters.web.render import render
 from ifxdose.adapters.web.schemas import LocaleIn, SessionOut, SignIn
 from ifxdose.adapters.web.sessions import CSRF_FIELD, client_address, csrf_ok, sign_in_limits
+from ifxdose.app import auth
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["session"])
@@ -27,22 +27,18 @@ def _safe_next(target: str | None) -> str:
     return "/patients"
 
 
-def sign_in(request: Request, store: st.Store, username: str, password: str) -> tuple[object | None, str | None]:
-    """(user, None) or (None, error key): rate limited per client and user name (and per
-    client overall when the client is known), in the database; blocking: call in a thread."""
+def sign_in(request: Request, store: auth.Store, username: str, password: str) -> tuple[object | None, str | None]:
+    """(user, None) or (None, message key): rate limited per client and user name (and per
+    client overall when the client is known), in the database (``app.auth.sign_in``); on success
+    the session is renewed. Blocking: call in a thread."""
     settings = request.app.state.settings
     client, known = client_address(
         request.client.host if request.client else "-", request.headers.get("x-forwarded-for"), settings.trusted_proxies
     )
     limits, own = sign_in_limits(client, known, username, settings.sign_in_attempts)
-    reserved = st.reserve_attempt(store, limits, settings.sign_in_window_s)
-    if reserved is None:
-        return None, "signin.too_many"
-    user = st.authenticate(store, username, password)
-    st.record_sign_in(store, username, user is not None)
+    user, error = auth.sign_in(store, username, password, limits=limits, clears=own, window_s=settings.sign_in_window_s)
     if user is None:
-        return None, "signin.failed"
-    st.forget_attempts(store, own, reserved)
+        return None, f"signin.{error}"
     session = session_of(request)
     session.clear()
     session.update(uid=user.id, epoch=user.session_epoch, csrf=secrets.token_urlsafe(32), lang=user.locale)
@@ -79,7 +75,7 @@ async def login(request: Request, store: StoreDep):
 
 @router.post("/logout")
 def logout(request: Request, store: StoreDep, user: FormUser):
-    st.end_sessions(store, user.id)
+    auth.sign_out(store, user.id)
     session_of(request).clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -94,7 +90,7 @@ async def switch_locale(request: Request, store: StoreDep):
         session_of(request)["lang"] = locale
         user = await run_in_threadpool(optional_user, request)
         if user is not None:
-            await run_in_threadpool(st.set_locale, store, user.id, locale)
+            await run_in_threadpool(auth.set_locale, store, user.id, locale)
     return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
 
 
@@ -124,12 +120,12 @@ def api_me(request: Request, user: CurrentUser):
 
 @api.delete("/session", status_code=204)
 def api_sign_out(request: Request, store: StoreDep, user: ApiUser):
-    st.end_sessions(store, user.id)
+    auth.sign_out(store, user.id)
     session_of(request).clear()
 
 
 @api.put("/session/locale", response_model=SessionOut)
 def api_locale(request: Request, body: LocaleIn, store: StoreDep, user: ApiUser):
-    user = st.set_locale(store, user.id, body.locale)
+    user = auth.set_locale(store, user.id, body.locale)
     session_of(request)["lang"] = body.locale
     return _session_out(request, user)
