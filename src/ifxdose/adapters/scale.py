@@ -2,7 +2,8 @@
 
 ``map_tasks(fn, items, scheduler)`` runs ``fn`` on every item and returns the results in
 the order of ``items``; ``executor(scheduler)`` gives a ``map``-like function for code that
-accepts one (``run_trial(..., map_fn=...)``). The scheduler is
+accepts one (``run_trial(..., map_fn=...)``); ``emcee_pool(scheduler)`` gives an object with
+``.map`` for emcee's ``pool=`` (the calibration's walkers). The scheduler is
 
 - ``None``: in this process, one item after another (the reference);
 - ``"local"`` or ``"local:N"``: a throw-away ``LocalCluster`` of N worker processes (default:
@@ -100,3 +101,42 @@ def map_tasks(fn: Callable, items: Iterable, scheduler: str | None = None) -> li
     items = list(items)
     with executor(scheduler) as run:
         return list(run(fn, items))
+
+
+def _apply(x, fn):
+    return fn(x)
+
+
+class EmceePool:
+    """emcee's ``pool=`` on a Dask client: ``map(fn, walkers)`` evaluates one log posterior per
+    walker as a task and returns them in order.
+
+    emcee calls ``map`` twice per step with the same function (a closure over the calibration's
+    scenarios, which can weigh megabytes), so the function is sent to every worker once
+    (``scatter(broadcast=True)``) and each task carries only its walker's position.
+    """
+
+    def __init__(self, c) -> None:
+        self._client = c
+        self._fn: Callable | None = None
+        self._fn_future = None
+
+    def map(self, fn: Callable, items: Iterable) -> list:
+        if fn is not self._fn:
+            self._fn_future = self._client.scatter(fn, broadcast=True, hash=False)
+            self._fn = fn
+        futures = self._client.map(_apply, list(items), fn=self._fn_future, pure=False)
+        try:
+            return self._client.gather(futures)
+        finally:
+            self._client.cancel(futures)
+
+
+@contextmanager
+def emcee_pool(spec: str | None):
+    """None without a scheduler (emcee evaluates in this process), else an ``EmceePool``."""
+    if parse_scheduler(spec) is None:
+        yield None
+        return
+    with client(spec) as c:
+        yield EmceePool(c)

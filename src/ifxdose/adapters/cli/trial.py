@@ -20,7 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ifxdose.adapters.cli import app
-from ifxdose.adapters.scale import executor, parse_scheduler
+from ifxdose.adapters.scale import emcee_pool, executor, parse_scheduler
 from ifxdose.core.errors import InputError
 from ifxdose.domain.trials import get_trial, load_models, run_trial, trial_names
 from ifxdose.domain.trials.runner import TrialResult
@@ -156,6 +156,21 @@ def trial_calibrate(
     show: Annotated[
         bool, typer.Option("--show", help="Print the stored calibration's fit per figure (Markdown); no re-fit.")
     ] = False,
+    setup: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--setup",
+            help="Calibration setup TOML (default: the packaged calibration_setup.toml; sizes: n_virtual, [posterior]).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option(
+            "--scheduler",
+            help="Evaluate the emcee walkers on Dask: 'local' / 'local:N' worker processes, or a scheduler "
+            "address (tcp://host:8786). Same results as without.",
+        ),
+    ] = None,
 ) -> None:
     """Re-run the calibration (12-15 minutes) and write the calibrated values; prints the fit per figure."""
     import tomllib
@@ -166,8 +181,16 @@ def trial_calibrate(
         text = out.read_text(encoding="utf-8") if out is not None else cal.stored_calibration_text()
         print(cal.fit_markdown(tomllib.loads(text)))
         return
+    parse_scheduler(scheduler)  # a bad spec -> InputError before any work
+    spec = None
+    if setup is not None:
+        try:
+            spec = tomllib.loads(setup.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputError("setup", str(setup), f"a readable calibration setup TOML is required ({exc})") from None
     target = out if out is not None else Path(str(cal.DATA)) / "calibration.toml"
-    doc = cal.calibrate()
+    with emcee_pool(scheduler) as pool:
+        doc = cal.calibrate(spec, pool=pool)
     target.write_text(cal.calibration_document_text(doc), encoding="utf-8")
     Console(stderr=True).print(f"wrote {target}")
     print(cal.fit_markdown(doc))
