@@ -195,6 +195,12 @@ def test_batch_equals_sequential_fits(monkeypatch):
         observations.append(obs([42.0, 98.0, 154.0], np.where(c < 0.5, np.nan, c)))
     problems.append(ra_problem())
     observations.append(obs([42.0, 98.0], [400.0, 350.0]))  # implausible: an error in its place
+    problems.append(ra_problem(weight_kg=70.0))
+    observations.append(obs([], []))  # no levels: the prior, with its warning
+    problems.append(ra_problem())
+    observations.append(obs([20.0, 42.0], [30.0, np.nan], lloq=8.0))  # multimodal: the one-by-one finish
+    problems.append(ra_problem(weight_kg=80.0))
+    observations.append(obs([42.0, 70.0, 98.0, 154.0, 160.0], [6.1, 2.9, 1.2, np.nan, 9.0]))  # more levels
     monkeypatch.setattr(compiled, "use_compiled", lambda n: True)
     batch = estimate_map_batch(problems, observations)
     serial = estimate_map_batch(problems, observations, parallel=False)
@@ -209,7 +215,14 @@ def test_batch_equals_sequential_fits(monkeypatch):
             assert str(a) == str(b) == str(c)
             continue
         assert np.array_equal(a.eta, c.eta) and np.array_equal(b.eta, c.eta)  # same compiled code: bitwise
-        assert a.ofv == c.ofv and a.warnings == c.warnings
+        for r in (a, b):  # every field, the runs' records included (the batch assembles them itself)
+            assert (r.ofv, r.ofv_prior_mode, r.gradient_norm, r.n_evaluations) == (
+                c.ofv,
+                c.ofv_prior_mode,
+                c.gradient_norm,
+                c.n_evaluations,
+            )
+            assert r.starts == c.starts and r.warnings == c.warnings
     _numpy_path(monkeypatch)
     for a, pr, o in zip(batch[:10], problems, observations):
         np.testing.assert_allclose(a.eta, estimate_map(pr, o).eta, atol=1e-5)

@@ -125,45 +125,58 @@ def eligible(problem: Any) -> bool:
     return bool(np.all(table.route == ROUTE_IV))
 
 
+def _padded(rows: list[Any], width: int, fill: float, dtype: type[np.generic] = np.float64) -> npt.NDArray[Any]:
+    """Ragged 1-D rows -> (P, width) filled with ``fill`` past each row's end; no per-row Python
+    beyond collecting the rows (one concatenation and one masked assignment)."""
+    sizes = np.fromiter((r.size for r in rows), np.int64, len(rows))
+    out = np.full((len(rows), width), fill, dtype=dtype)
+    if sizes.size and np.all(sizes == width):
+        if width:
+            out[...] = np.stack(rows)
+        return out
+    if rows:
+        out[np.arange(width)[None, :] < sizes[:, None]] = np.concatenate(rows) if sizes.sum() else []
+    return out
+
+
 def pack(problems: list[Any], observations: list[Any], omega_inv: F64 | None = None) -> Packed | None:
     """Pack eligible problems sharing one model into arrays; None if any is not eligible
-    (``omega_inv``: the model's Omega^-1 if already at hand)."""
-    if not problems or not all(eligible(p) for p in problems):
+    (``omega_inv``: the model's Omega^-1 if already at hand). One pass over the patients
+    collects their arrays; the padding and the checks are vectorised over all of them."""
+    if not problems:
         return None
     model = problems[0].model
-    if any(p.model is not model for p in problems):
+    kind = type(problems[0])
+    if any(p.model is not model or type(p) is not kind for p in problems) or not eligible(problems[0]):
+        return None  # model-level eligibility is checked once: every problem has this model and class
+    if any(p.segment_start_days.size != 1 for p in problems):  # the rest of eligible(): same model
         return None
-    if any(not np.all(np.isfinite(o.time_days)) for o in observations):
+    tables = [p._table for p in problems]
+    if any(t.time_days.shape[0] != 1 for t in tables):
         return None
+    D = max(t.time_days.shape[1] for t in tables)
+    route = _padded([t.route[0] for t in tables], D, ROUTE_IV, np.int8)
+    if not np.all(route == ROUTE_IV):
+        return None
+    times = [np.asarray(o.time_days, float).ravel() for o in observations]
+    T = max((t.size for t in times), default=0)
+    obs_t = _padded(times, T, np.nan)
+    n_obs = np.fromiter((t.size for t in times), np.int64, len(times))
+    if not np.all(np.isfinite(obs_t[np.arange(T)[None, :] < n_obs[:, None]])):
+        return None
+    y = _padded([np.asarray(o.value_mg_l, float).ravel() for o in observations], T, np.nan)
+    lloq = _padded([np.asarray(o.lloq_mg_l, float).ravel() for o in observations], T, np.nan)
+    blq = np.isnan(y) & (np.arange(T)[None, :] < n_obs[:, None])
     P = len(problems)
-    D = max(p._table.time_days.shape[1] for p in problems)
-    T = max(o.n for o in observations)
     tv = np.zeros((P, 4))
     tv[:, 3] = 1.0  # 1-compartment: Q = 0, V2 unused
-    dose_t, dose_amt, dose_dur = np.full((P, D), np.nan), np.zeros((P, D)), np.zeros((P, D))
-    obs_t, y, lloq = np.full((P, T), np.nan), np.full((P, T), np.nan), np.full((P, T), np.nan)
-    blq = np.zeros((P, T), dtype=np.bool_)
-    n_dose, n_obs = np.zeros(P, np.int64), np.zeros(P, np.int64)
-    for i, (p, o) in enumerate(zip(problems, observations)):
-        for j, name in enumerate(_PARAMS):
-            if name in p.typical:
-                tv[i, j] = float(p.typical[name][0])
-        t = p._table
-        d = t.time_days.shape[1]
-        dose_t[i, :d], dose_amt[i, :d], dose_dur[i, :d], n_dose[i] = (
-            t.time_days[0],
-            t.amount_mg[0],
-            t.duration_days[0],
-            d,
-        )
-        n = o.n
-        obs_t[i, :n], y[i, :n], lloq[i, :n], blq[i, :n], n_obs[i] = (
-            o.time_days,
-            o.value_mg_l,
-            o.lloq_mg_l,
-            o.below_lloq,
-            n,
-        )
+    for j, name in enumerate(_PARAMS):
+        if name in problems[0].typical:
+            tv[:, j] = np.fromiter((p.typical[name][0] for p in problems), np.float64, P)
+    dose_t = _padded([t.time_days[0] for t in tables], D, np.nan)
+    dose_amt = _padded([t.amount_mg[0] for t in tables], D, 0.0)
+    dose_dur = _padded([t.duration_days[0] for t in tables], D, 0.0)
+    n_dose = np.fromiter((t.time_days.shape[1] for t in tables), np.int64, P)
     return Packed(
         tv,
         np.array([_PARAMS.index(e) for e in model.eta_parameters], np.int64),
@@ -280,17 +293,24 @@ def ofv_and_gradient(packed: Packed, X: F64, patient: int = 0) -> tuple[F64, F64
     return f, g
 
 
+_MESSAGES = {
+    0: "converged in {} iterations",
+    1: "converged in {} iterations (Newton decrement below round-off)",
+    2: "line search stalled after {} iterations",
+    3: "stopped after {} iterations",
+    4: "objective not finite at the start",
+    5: "ill-conditioned eigenvectors",
+}
+
+
+@lru_cache(maxsize=4096)
+def message(status: int, iters: int, max_iter: int) -> str:
+    """The NumPy path's message for one compiled status code (cached: few distinct values)."""
+    if status >= 10:
+        return f"joined start {status - 9} after {iters} iterations"
+    return _MESSAGES[status].format(max_iter if status == 3 else iters)
+
+
 def messages(status: npt.NDArray[np.int64], iters: npt.NDArray[np.int64], max_iter: int) -> list[str]:
     """The NumPy path's messages for the compiled status codes."""
-    text = {
-        0: "converged in {} iterations",
-        1: "converged in {} iterations (Newton decrement below round-off)",
-        2: "line search stalled after {} iterations",
-        3: f"stopped after {max_iter} iterations",
-        4: "objective not finite at the start",
-        5: "ill-conditioned eigenvectors",
-    }
-    return [
-        f"joined start {int(s) - 9} after {int(i)} iterations" if s >= 10 else text[int(s)].format(int(i))
-        for s, i in zip(status, iters)
-    ]
+    return [message(int(s), int(i), int(max_iter)) for s, i in zip(status, iters)]

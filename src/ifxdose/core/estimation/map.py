@@ -342,22 +342,106 @@ NOTHING_FINITE = (
 MAX_ITER = 100
 
 
+def _gradient_norms(gs: np.ndarray) -> np.ndarray:
+    """Euclidean norms over the last axis, one formula for one patient and for a batch (the
+    batch's results must equal one-by-one fits bitwise)."""
+    out: np.ndarray = np.sqrt(np.sum(gs * gs, axis=-1))
+    return out
+
+
 def _compiled_runs(fits: _compiled.Fits, p: int) -> tuple[float, list[dict[str, Any]]]:
     n = int(fits.n_starts[p]) + int(fits.global_search[p])
     msgs = _compiled.messages(fits.status[p, :n], fits.iters[p, :n], MAX_ITER)
     if fits.global_search[p]:
         msgs[-1] += " (global search)"
+    norms = _gradient_norms(fits.gs[p, :n])
     runs = [
         {
             "start": fits.starts[p, c].tolist(),
             "eta": fits.xs[p, c].copy(),
             "ofv": float(fits.fs[p, c]),
-            "gradient_norm": float(np.linalg.norm(fits.gs[p, c])),
+            "gradient_norm": float(norms[c]),
             "message": msgs[c],
         }
         for c in range(n)
     ]
     return float(fits.screen_ofv[p, 0]), runs
+
+
+def _finish_batch(
+    problems: list[Problem],
+    observations: list[Observations],
+    fits: _compiled.Fits,
+    omega: np.ndarray,
+    omega_inv: np.ndarray,
+    L: np.ndarray,
+) -> list[MapResult | EstimationError]:
+    """Stages 2b-3 for a batch. The common case (every start reached the same optimum, every
+    check passes) is decided for all patients at once with the same comparisons as
+    :func:`_finish` and its result assembled from bulk-converted arrays; any other patient
+    (multimodal, a failed check, nothing finite, ill-conditioned) goes through
+    :func:`_finish_compiled` one by one, so results and errors equal one-by-one fits."""
+    P = len(problems)
+    n_runs = fits.n_starts + fits.global_search
+    valid = np.arange(fits.fs.shape[1])[None, :] < n_runs[:, None]
+    fs = np.where(valid, fits.fs, np.inf)
+    best = np.argmin(fs, axis=1)  # the first minimum, as min() over the runs in order
+    rows = np.arange(P)
+    best_f = fs[rows, best]
+    norms = _gradient_norms(fits.gs)
+    best_eta = fits.xs[rows, best]
+    ofv0 = fits.screen_ofv[:, 0]
+    sd = np.sqrt(np.diag(omega))
+    fast = (
+        (fits.n_starts > 0)
+        & ~fits.global_search
+        & np.all(np.where(valid, np.isfinite(fits.fs), True), axis=1)
+        & np.all(np.where(valid, fits.fs - best_f[:, None] <= OFV_TOL, True), axis=1)  # no disagreement
+        & np.isfinite(best_f)
+        & ~np.any(np.abs(best_eta) / sd > MAX_ABS_Z, axis=1)
+        & ~(norms[rows, best] > 1e-3 * np.maximum(1.0, np.abs(best_f)))
+        & ~(best_f > ofv0 + 1e-9)
+    )
+    starts_l, xs_l, fs_l, gn_l = fits.starts.tolist(), fits.xs.tolist(), fits.fs.tolist(), norms.tolist()
+    status_l, iters_l = fits.status.tolist(), fits.iters.tolist()
+    n_l, best_l, ofv0_l, nev_l, fast_l = (
+        n_runs.tolist(),
+        best.tolist(),
+        ofv0.tolist(),
+        fits.n_evaluations.tolist(),
+        fast.tolist(),
+    )
+    out: list[MapResult | EstimationError] = []
+    for p, (pr, ob) in enumerate(zip(problems, observations)):
+        if not fast_l[p]:
+            try:
+                out.append(_finish_compiled(pr, ob, fits, p, omega, omega_inv, L))
+            except EstimationError as exc:
+                out.append(exc)
+            continue
+        b = best_l[p]
+        starts = [
+            {
+                "start": starts_l[p][c],
+                "ofv": fs_l[p][c],
+                "gradient_norm": gn_l[p][c],
+                "message": _compiled.message(status_l[p][c], iters_l[p][c], MAX_ITER),
+                "eta": xs_l[p][c],
+            }
+            for c in range(n_l[p])
+        ]
+        out.append(
+            MapResult(
+                eta=best_eta[p].copy(),
+                ofv=fs_l[p][b],
+                ofv_prior_mode=ofv0_l[p],
+                gradient_norm=gn_l[p][b],
+                n_evaluations=nev_l[p],
+                starts=starts,
+                warnings=[] if ob.n else ["no drug levels: the estimate is the population prior"],
+            )
+        )
+    return out
 
 
 def estimate_map(problem: AnyProblem, obs: AnyObservations) -> MapResult:
@@ -420,12 +504,7 @@ def estimate_map_batch(
     omega = problems[0].model.omega
     omega_inv, L, screen, white = _prior_geometry(omega)
     fits = _compiled.fit(packed, screen, white, L, 1e-6, MAX_ITER, parallel=parallel)
-    for p, (pr, ob) in enumerate(zip(problems, observations)):
-        try:
-            out.append(_finish_compiled(pr, ob, fits, p, omega, omega_inv, L))
-        except EstimationError as exc:
-            out.append(exc)
-    return out
+    return _finish_batch(problems, observations, fits, omega, omega_inv, L)
 
 
 def _finish(
