@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ifxdose.core.pk.events import OBS
+
 #: Load the compiled kernel once the process's linear-engine work reaches this many
 #: patient-events (patients x events per patient), counting the job at hand and what the
 #: NumPy path has already done. Importing numba and loading the cached machine code costs
@@ -123,6 +125,21 @@ def set_threads(n: int | None) -> int:
     return int(numba.get_num_threads())
 
 
+def eigen_small(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`ifxdose.core.pk.linear.eigen` of (..., n, n) rate matrices with n = 1 or 2, on the
+    compiled kernel's threads (bitwise the same numbers): (lam, V, W, condition)."""
+    mod = kernel()
+    if mod is None:
+        raise RuntimeError("the compiled kernel is not available (numba missing or IFXDOSE_KERNEL=0)")
+    n = K.shape[-1]
+    flat = np.ascontiguousarray(K.reshape(-1, n, n), dtype=np.float64)
+    N = flat.shape[0]
+    lam, V, W, cond = np.empty((N, n)), np.empty((N, n, n)), np.empty((N, n, n)), np.empty(N)
+    mod.eigen_small(flat, lam, V, W, cond)
+    batch = K.shape[:-2]
+    return lam.reshape(batch + (n,)), V.reshape(K.shape), W.reshape(K.shape), cond.reshape(batch)
+
+
 def step_table(times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For a sorted shared schedule (M,): the distinct positive step lengths (H,) and, per
     event, the index of the step taken before it (-1: none). Exact: the same float
@@ -179,6 +196,9 @@ def propagate(
         if not out.T.flags.c_contiguous:
             raise ValueError("a shared schedule writes a Fortran-ordered (P, T) output")
         h_values, h_index = step_table(times)
+        obs = np.asarray(kinds) == OBS
+        if out.size and bool(np.isfinite(np.asarray(times)[obs]).all()) and np.count_nonzero(obs) == out.shape[1]:
+            mod.first_touch(out.T)  # every element is written below: fault the pages in, in parallel
         mod.propagate_shared(c(times), c(kinds, np.int8), c(payload, np.int64), h_index, h_values, *rest[:-1], out.T)
     else:
         if not out.flags.c_contiguous:

@@ -293,3 +293,71 @@ def _block(lo, hi, times, kinds, payload, h_index, h_values, lam, V, W, v1, f_sc
                     dose = amount[lo + p, pl] * (f_sc[lo + p, s] if sc else 1.0)
                     for k in range(n):
                         z[k, p] += W[lo + p, s, k, comp] * dose
+
+
+#: Doubles per 4 KiB page: one store per page faults it in.
+PAGE_DOUBLES = 512
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def first_touch(out):
+    """Fault in a fresh (T, P) output in parallel, sample time rows split between threads, by
+    writing 0.0 at one element per page (the caller overwrites every element afterwards).
+
+    Why: numpy asks for transparent huge pages on large arrays, and the blocked kernel has
+    every thread write a slice of every row; both threads then fault the same 2 MiB pages
+    and wait for each other's zeroing. Split by rows, each thread zeroes its own pages."""
+    T, P = out.shape
+    for t in prange(T):
+        for p in range(0, P, PAGE_DOUBLES):
+            out[t, p] = 0.0
+        out[t, P - 1] = 0.0
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def eigen_small(K, lam, V, W, cond):
+    """Eigen-decomposition of (N, n, n) rate matrices, n = 1 or 2, patients over threads:
+    the same closed forms and operation order as :func:`ifxdose.core.pk.linear.eigen`
+    (bitwise the same results; tested). Writes lam (N, n), V, W (N, n, n), cond (N,)."""
+    N = K.shape[0]
+    n = K.shape[1]
+    for i in prange(N):
+        if n == 1:
+            lam[i, 0] = K[i, 0, 0]
+            V[i, 0, 0] = 1.0
+            W[i, 0, 0] = 1.0
+            cond[i] = 1.0
+            continue
+        a, b, c, d = K[i, 0, 0], K[i, 0, 1], K[i, 1, 0], K[i, 1, 1]
+        half_tr = 0.5 * (a + d)
+        root = np.sqrt(0.25 * (a - d) ** 2 + b * c)
+        lam_fast = half_tr - root
+        lam_slow = (a * d - b * c) / lam_fast
+        lam[i, 0] = lam_fast
+        lam[i, 1] = lam_slow
+        v00 = b
+        v01 = b
+        v10 = lam_fast - a
+        v11 = lam_slow - a
+        V[i, 0, 0] = v00
+        V[i, 0, 1] = v01
+        V[i, 1, 0] = v10
+        V[i, 1, 1] = v11
+        det = v00 * v11 - v01 * v10
+        w00 = v11 / det
+        w01 = -v01 / det
+        w10 = -v10 / det
+        w11 = v00 / det
+        W[i, 0, 0] = w00
+        W[i, 0, 1] = w01
+        W[i, 1, 0] = w10
+        W[i, 1, 1] = w11
+        cond[i] = _nanmax(abs(v00) + abs(v10), abs(v01) + abs(v11)) * _nanmax(abs(w00) + abs(w10), abs(w01) + abs(w11))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _nanmax(x, y):
+    """np.maximum of two floats (NaN if either is NaN)."""
+    if x != x or y != y:
+        return np.nan
+    return x if x >= y else y

@@ -192,8 +192,16 @@ def _simulate_ragged(
     return conc, ill
 
 
-def _eigen_all(structure: str, params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    lam, V, W, cond = eigen(rate_matrix(structure, params))
+def _eigen_all(
+    structure: str, params: dict[str, np.ndarray], compiled: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    K = rate_matrix(structure, params)
+    if compiled and K.shape[-1] <= 2 and K.dtype == np.float64:  # the kernel's threads, the same numbers
+        from ifxdose.core.pk.kernel import eigen_small
+
+        lam, V, W, cond = eigen_small(K)
+    else:
+        lam, V, W, cond = eigen(K)
     return lam, V, W, np.asarray((cond > MAX_CONDITION).any(axis=1))
 
 
@@ -201,7 +209,11 @@ def same_schedule(doses: DoseTable, segment_start_days: np.ndarray) -> bool:
     """True when every patient has the same event times, durations and routes."""
 
     def same(a: np.ndarray) -> bool:
-        eq = a == a[:1]
+        if a.flags.c_contiguous and a.dtype.itemsize in (1, 8):  # bitwise equal rows: same (one pass)
+            bits = a.view(np.uint64 if a.dtype.itemsize == 8 else np.uint8)
+            if bool((bits == bits[:1]).all()):
+                return True
+        eq = a == a[:1]  # else by value (0.0 == -0.0; NaN pads equal)
         if a.dtype.kind == "f":
             eq |= np.isnan(a) & np.isnan(a[:1])
         return bool(eq.all())
@@ -230,7 +242,7 @@ def _run_kernel(
     times, kinds, payload = schedule
     shared = times.ndim == 1
     P = doses.n_patients
-    lam, V, W, ill = _eigen_all(structure, params)
+    lam, V, W, ill = _eigen_all(structure, params, compiled=True)
     S = lam.shape[1]
     v1 = np.broadcast_to(params["V1"], (P, S))
     f_sc = np.broadcast_to(params["F"] if "F" in params else 1.0, (P, S))
