@@ -56,3 +56,28 @@ def test_estimate_table_reads_the_typed_estimate(tmp_path):
     assert "< 0.1" in rows[1]
     assert f"OFV {as_json['objective']['ofv']:.3f}" in table.output
     assert f"model {as_json['model']} v{as_json['model_version']}" in table.output
+
+
+def test_estimate_text_reads_the_typed_summary(tmp_path):
+    """The table shows each level as in the history (examples/history_label_55kg.json: 0.8 mg/L on
+    2024-07-08 09:30, day 98.4; a result below the LLOQ as "< LLOQ") and the parameters with units."""
+    res = runner.invoke(app, ["estimate", "--history", EXAMPLE])
+    assert res.exit_code == 0, res.output
+    assert "L/day" in res.output and "98.4" in res.output and "0.8" in res.output
+    data = json.loads(Path(EXAMPLE).read_text())
+    data["levels"][0].update(value_mg_l=None, below_lloq=True, lloq_mg_l=0.4)
+    blq = tmp_path / "blq.json"
+    blq.write_text(json.dumps(data))
+    res = runner.invoke(app, ["estimate", "--history", str(blq)])
+    assert res.exit_code == 0, res.output
+    assert "< 0.4" in res.output
+    out = json.loads(runner.invoke(app, ["estimate", "--history", str(blq), "--json"]).output)
+    assert out["samples"] == [
+        {
+            "day": 98 + 9.5 / 24,
+            "observed_mg_l": None,
+            "below_lloq": True,
+            "lloq_mg_l": 0.4,
+            "ipred_mg_l": out["samples"][0]["ipred_mg_l"],
+        }
+    ]

@@ -3,7 +3,8 @@
 - ``patient`` (the canonical history) and ``timeline`` (the history as core inputs: the one boundary)
 - ``dosing/`` label, vials, cost, calendar, regimen language
 - ``decisions/`` the clinical rules; ``policies/`` the seed's strategies; ``recommend`` (model-informed)
-- ``estimation`` (a patient's own PK), ``simulation`` (a regimen's profile), ``modelfiles`` (the
+- ``estimation`` (a patient's own PK; ``EstimateSummary``, the typed value a recommendation
+  keeps), ``batch`` (MAP over an NM-TRAN data set), ``simulation`` (a regimen's profile), ``modelfiles`` (the
   model library in ``data/models/``, user model files, ``IFXDOSE_MODELS_DIR``)
 - ``scores/``, ``evidence/``, ``trials/``, ``clinic`` (worklist and schedule), ``nonmem_import``
 """

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,7 +13,6 @@ from rich.table import Table
 
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
-from ifxdose.core.pk.model import UNITS
 from ifxdose.domain.estimation import estimate
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.recommend import Target, predict_profile, recommend
@@ -95,24 +92,26 @@ def estimate_cmd(
     est = estimate(h, model, seed=seed)
     if plot is not None:
         _plot(h, est, plot, Target.lower())
+    summary = est.summary()  # the typed value a recommendation carries: what is shown is what is stored
     if as_json:
-        print(json.dumps(est.to_dict(), indent=2, default=str))
+        print(summary.model_dump_json(indent=2))
         return
-    m, fit, obs = est.model, est.map, est.observations
+    fit = summary.objective
     console.print(
-        f"[bold]{h.patient.id}[/bold] · model {m.name} v{m.version} · "
+        f"[bold]{h.patient.id}[/bold] · model {summary.model} v{summary.model_version} · "
         f"OFV {fit.ofv:.3f} (prior mode {fit.ofv_prior_mode:.3f})"
     )
     console.print(
         "Individual parameters: "
-        + ", ".join(f"{k} {v:.4g} {UNITS.get(k, m.parameters[k].unit)}" for k, v in est.parameters.items())
+        + ", ".join(f"{k} {p.value:.4g} {p.unit}" for k, p in summary.individual_parameters.items())
     )
     t = Table(title="levels: observed vs individual prediction")
     for col in ("day", "observed mg/L", "prediction mg/L"):
         t.add_column(col, justify="right")
-    for day, y, lloq, pred in zip(obs.time_days, obs.value_mg_l, obs.lloq_mg_l, est.ipred_mg_l):
-        shown = f"< {lloq:g}" if math.isnan(y) else f"{y:.3g}"  # NaN: below the LLOQ (Beal M3)
-        t.add_row(f"{day:.1f}", shown, f"{pred:.3g}")
+    for s in summary.samples:
+        # below the LLOQ: censored (Beal M3), shown as "< LLOQ"
+        shown = f"{s.observed_mg_l:.3g}" if not s.below_lloq else f"< {s.lloq_mg_l:g}" if s.lloq_mg_l else "< LLOQ"
+        t.add_row(f"{s.day:.1f}", shown, f"{s.ipred_mg_l:.3g}")
     console.print(t)
     for w in est.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}")
