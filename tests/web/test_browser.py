@@ -5,6 +5,7 @@ plot and a recommendation, accept it, switch language. Screenshots: tests/artifa
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -136,14 +137,38 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", header[16:24])
 
 
+#: The text a reader sees: text nodes the browser renders (``checkVisibility``), outside
+#: collapsed <details> bodies, scripts and elements marked as another language (``lang``
+#: other than the page's: a source's own English wording, the language switch).
+VISIBLE_TEXT = """(lang) => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!el || !node.textContent.trim()) continue;
+    if (el.closest('script, style, template, details:not([open]) > :not(summary)')) continue;
+    const marked = el.closest('[lang]');
+    if (marked && marked.getAttribute('lang') !== lang) continue;
+    if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+    out.push(node.textContent);
+  }
+  return out.join(' ');
+}"""
+JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff60]")
+
+
 def test_layouts_at_1280_and_390_px_in_both_languages(server):
-    """Every main page at desktop and phone width, Japanese and English: nothing wider than
-    the screen, the target band and labelled joints drawn, Japanese text on Japanese pages.
-    Screenshots tests/artifacts/layout-{ja,en}-{1280,390}-{patient,patients,assessment}.png."""
+    """Every page a clinician uses (15: worklist, patient, forms, entries, amend, evidence),
+    at desktop and phone width, Japanese and English, in one browser: nothing wider than the
+    screen; on Japanese pages no English word outside the allow-list in the text the browser
+    renders, on English pages no Japanese; the target band, labelled joints and one
+    "recommended" badge drawn. Screenshots
+    tests/artifacts/layout-{ja,en}-{1280,390}-{patient,patients,assessment,evidence}.png."""
     import httpx
     from playwright.sync_api import sync_playwright
 
     from web.conftest import underexposed_example_history
+    from web.test_japanese_pages import english_in_text, ja_pages
 
     with httpx.Client(base_url=server, timeout=120) as api:
         token = api.post("/api/v1/session", json={"username": "doc", "password": PASSWORD}).json()["csrf_token"]
@@ -152,7 +177,11 @@ def test_layouts_at_1280_and_390_px_in_both_languages(server):
         low = underexposed_example_history().model_dump(mode="json")
         assert api.post("/api/v1/patients/import", json=low).status_code == 201
         assert api.post("/api/v1/patients/RA-0001/recommendations").status_code == 201
-    shots = []
+        infusion_id = api.get("/api/v1/patients/RA-0001/infusions").json()[0]["id"]
+    pages = ja_pages("RA-0001", infusion_id)
+    shot_names = {"patient": "patient", "patients": "patients", "form assessment": "assessment"}
+    shot_names["evidence S4-attract-1999"] = "evidence"
+    shots, stray = [], {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for lang in ("ja", "en"):
@@ -167,32 +196,34 @@ def test_layouts_at_1280_and_390_px_in_both_languages(server):
                 if page.locator(f"[data-testid=lang-{lang}]").count():
                     page.click(f"[data-testid=lang-{lang}]")
                     page.wait_for_load_state()
-                for name, path in (
-                    ("patient", "/patients/RA-0001"),
-                    ("patients", "/patients"),
-                    ("assessment", "/patients/RA-0001/record/assessment"),
-                ):
+                for name, path in pages.items():
                     page.goto(f"{server}{path}")
                     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                     assert overflow <= 0, (lang, width, name, overflow)
+                    visible = page.evaluate(VISIBLE_TEXT, lang)
+                    found = sorted(english_in_text(visible)) if lang == "ja" else JAPANESE.findall(visible)
+                    if found:
+                        stray[f"{lang} {width} {name}"] = found
                     text = page.inner_text("main")
                     if lang == "ja":
-                        assert any(word in text for word in ("患者", "投与", "関節")), (width, name)
+                        assert any(word in text for word in ("患者", "投与", "関節", "試験", "群")), (width, name)
                     if name == "patient":
                         assert page.locator("[data-testid=conc-plot] rect.target-band").count() == 1
                         assert page.locator("[data-testid=options] tbody tr").count() >= 1
                         label = page.locator("[data-testid=options] tbody tr.chosen td").nth(1).inner_text()
                         assert label.count("推奨" if lang == "ja" else "recommended") <= 1, label
-                    if name == "assessment":
+                    if name == "form assessment":
                         labels = page.locator("svg.body text.joint-label").all_text_contents()
                         assert "MCP" in labels and ("肩" in labels if lang == "ja" else "shoulder" in labels)
                         box = page.locator("svg.body").first.bounding_box()
                         assert box["x"] >= 0 and box["x"] + box["width"] <= width
-                    target = ARTIFACTS / f"layout-{lang}-{width}-{name}.png"
-                    ARTIFACTS.mkdir(exist_ok=True)
-                    page.screenshot(path=str(target), full_page=True)
-                    assert _png_size(target)[0] == width
-                    shots.append(target)
+                    if name in shot_names:
+                        target = ARTIFACTS / f"layout-{lang}-{width}-{shot_names[name]}.png"
+                        ARTIFACTS.mkdir(exist_ok=True)
+                        page.screenshot(path=str(target), full_page=True)
+                        assert _png_size(target)[0] == width
+                        shots.append(target)
                 context.close()
         browser.close()
-    assert len(shots) == 12
+    assert stray == {}, "\n".join(f"{k}: {v}" for k, v in stray.items())
+    assert len(shots) == 16

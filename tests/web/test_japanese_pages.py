@@ -26,8 +26,9 @@ ALLOWED = set(
     g/mL g/L AU/mL ug/L min MCP PIP X III B N TNFα vs p n w
     """.split()
 )
-#: Seed tags (S0-S15) and joint names (MCP1-5, PIP1-5) are codes, not words.
-CODES = re.compile(r"^(S\d{1,2}|MCP\d|PIP\d)$")
+#: Seed tags (S0-S15), joint names (MCP1-5, PIP1-5), model identifiers (ifxdose_ra_mbma) and
+#: versions (v1) are codes, not words.
+CODES = re.compile(r"^(S\d{1,2}|MCP\d|PIP\d|[a-z0-9]+(?:_[a-z0-9]+)+|v\d+)$")
 #: What a user typed (the signed-in user's name; the example's lot number and reaction text):
 #: data, not the app's words.
 USER_DATA = {"doc", "EX-LOT-01", "mild", "flushing", "rate", "slowed", "example"}
@@ -67,14 +68,20 @@ class _Visible(HTMLParser):
 def english_words(html: str) -> set[str]:
     parser = _Visible()
     parser.feed(html)
-    words = re.findall(r"[A-Za-z][A-Za-z0-9'\-/.αµμ]*", " ".join(parser.text))
+    return english_in_text(" ".join(parser.text))
+
+
+def english_in_text(text: str) -> set[str]:
+    """The words in Latin script of visible text that the allow-list does not name (also used
+    on the text a real browser renders: tests/web/test_browser.py)."""
+    words = re.findall(r"[A-Za-z][A-Za-z0-9_'\-/.αµμ]*", text)
     words = {w.strip(".-/'") for w in words} - ALLOWED - USER_DATA - {""}
     return {w for w in words if not CODES.match(w)}
 
 
-def _pages(client, code: str) -> dict[str, str]:
-    rows = {kind: st.entry_rows(client.app.state.store, code, kind) for kind in ("infusions", "assessments")}
-    pages = {
+def ja_pages(code: str, infusion_id: int) -> dict[str, str]:
+    """The 15 pages a clinician uses, by name: path."""
+    return {
         "patients": "/patients",
         "patient": f"/patients/{code}",
         "new patient": "/patients/new",
@@ -85,8 +92,12 @@ def _pages(client, code: str) -> dict[str, str]:
         },
         **{f"form {f}": f"/patients/{code}/record/{f}" for f in ("infusion", "labs", "assessment", "weight")},
         **{f"entries {k}": f"/patients/{code}/entries/{k}" for k in ("infusions", "labs", "assessments")},
-        "amend infusion": f"/patients/{code}/entries/infusions/{rows['infusions'][0].id}",
+        "amend infusion": f"/patients/{code}/entries/infusions/{infusion_id}",
     }
+
+
+def _pages(client, code: str) -> dict[str, str]:
+    pages = ja_pages(code, st.entry_rows(client.app.state.store, code, "infusions")[0].id)
     out = {}
     for name, path in pages.items():
         r = client.get(path)

@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from ifxdose.adapters.web.deps import get_locale, optional_user, session_of
 from ifxdose.adapters.web.evidence_ja import design_ja, population_ja, regimen_ja, term_ja, value_ja
-from ifxdose.adapters.web.i18n import localize_dates
+from ifxdose.adapters.web.i18n import localize_dates, mark_japanese
 from ifxdose.adapters.web.i18n.errors import field_message
 from ifxdose.adapters.web.sessions import CSRF_FIELD
 from ifxdose.adapters.web.views import option_rows
@@ -22,7 +22,17 @@ TEMPLATES.env.globals["option_rows"] = option_rows
 TEMPLATES.env.globals.update(
     term_ja=term_ja, regimen_ja=regimen_ja, design_ja=design_ja, population_ja=population_ja, value_ja=value_ja
 )
-TEMPLATES.env.globals["prose"] = lambda text, loc: localize_dates(text, loc.code)  # ISO dates in domain prose
+TEMPLATES.env.globals["mark_japanese"] = mark_japanese
+
+
+def _prose(text: str, loc: Any) -> Any:
+    """Domain prose: ISO dates in the reader's format; on English pages a Japanese quote (the
+    label's 段階的に) is marked lang="ja"."""
+    text = localize_dates(text, loc.code)
+    return text if loc.code == "ja" else mark_japanese(text)
+
+
+TEMPLATES.env.globals["prose"] = _prose
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any):

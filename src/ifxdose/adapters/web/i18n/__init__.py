@@ -14,6 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Callable
 
+from markupsafe import Markup, escape
+
 LOCALES = ("ja", "en")
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -87,3 +89,21 @@ def format_percent(value: float | None, locale: str) -> str:
 
 def format_yen(value: float | None, locale: str) -> str:
     return "—" if value is None else (f"{value:,.0f}円" if locale == "ja" else f"¥{value:,.0f}")
+
+
+_JAPANESE_RUN = re.compile(
+    r"[\u3000-\u30ff\u3400-\u9fff\uff01-\uff60]+(?:[\s0-9A-Za-z.,:;/<>&()\-]*[\u3000-\u30ff\u3400-\u9fff\uff01-\uff60]+)*"
+)
+
+
+def mark_japanese(text: str) -> Markup:
+    """Escaped ``text`` with each run of Japanese marked ``<span lang="ja">`` (a quote of the
+    Japanese label inside English prose or a citation: screen readers and fonts pick the
+    right language, and the English-page check knows it is a quote)."""
+    out, last = [], 0
+    for match in _JAPANESE_RUN.finditer(text or ""):
+        out.append(escape(text[last : match.start()]))
+        out.append(Markup('<span lang="ja">{}</span>').format(match.group(0)))
+        last = match.end()
+    out.append(escape((text or "")[last:]))
+    return Markup("").join(out)
