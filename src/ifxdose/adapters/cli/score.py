@@ -1,23 +1,21 @@
 """``ifxdose score ...``: disease-activity and response measures on the command line.
 
-Each command parses options (units in their names), calls one function of
-:mod:`ifxdose.domain.scores` and renders the result as a table or, with ``--json``, as
-JSON carrying the full-precision value, the displayed value and the category. Bad input
+Each command parses options (units in their names, the same names as the measure's keyword
+arguments), calls one function of :mod:`ifxdose.domain.scores` and prints the result as a
+plain-text table or, with ``--json``, as JSON carrying the full-precision value, the displayed
+value and the category (:mod:`ifxdose.adapters.cli._text`). Bad input
 raises InputError / ValidationError, which ``ifxdose.adapters.cli.main`` turns into one
 line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any, Optional, Tuple
+from typing import Annotated, Any, Callable, Optional, Tuple
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
 from ifxdose.adapters.cli import app
+from ifxdose.adapters.cli._text import emit_results
 from ifxdose.domain import scores
 
 score_app = typer.Typer(
@@ -46,40 +44,18 @@ CrpMgDl = Annotated[Optional[float], _opt("C-reactive protein, mg/dL (0-50).")]
 Cutoffs = Annotated[str, _opt("acr-eular-2011 | das-score-nl | crp-fleischmann-2017.")]
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, dict):
-        return " ".join(f"{k}:{'yes' if v else 'no'}" for k, v in value.items())
-    if isinstance(value, float):
-        return repr(value)
-    return "" if value is None else str(value)
+def _given(options: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave (an omitted option is None and takes the measure's default)."""
+    return {name: value for name, value in options.items() if value is not None and name != "as_json"}
 
 
-def _table(title: str, data: dict[str, Any]) -> list[Table]:
-    """A key/value table for the scalars and one table per list of items."""
-    main = Table("field", "value", title=title)
-    extra: list[Table] = []
-    for key, value in data.items():
-        if isinstance(value, list) and value and isinstance(value[0], dict):
-            sub = Table(*value[0].keys(), title=key)
-            for row in value:
-                sub.add_row(*(_cell(v) for v in row.values()))
-            extra.append(sub)
-        else:
-            main.add_row(key, _cell(value))
-    return [main, *extra]
+def _show(name: str, measure: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Call ``measure`` with the command's options and print its result under ``name``.
 
-
-def _emit(results: dict[str, BaseModel | None], as_json: bool) -> None:
-    shown = {name: r for name, r in results.items() if r is not None}
-    if as_json:
-        payload = {name: r.model_dump(mode="json") for name, r in shown.items()}
-        single = next(iter(payload.values())) if len(payload) == 1 else payload
-        typer.echo(json.dumps(single, indent=2))
-        return
-    console = Console()
-    for name, result in shown.items():
-        for table in _table(name, result.model_dump(mode="json")):
-            console.print(table)
+    Every option of a score command is named as the measure's keyword argument (units in the
+    names), so a command passes ``locals()`` (its options, ``as_json`` included) unchanged.
+    """
+    emit_results({name: measure(**_given(options))}, options["as_json"])
 
 
 @score_app.command("das28-crp")
@@ -94,16 +70,7 @@ def das28_crp_cmd(
     as_json: Json = False,
 ) -> None:
     """DAS28-CRP (4-variable with a patient global, else 3-variable)."""
-    result = scores.das28_crp(
-        tjc28=tjc28,
-        sjc28=sjc28,
-        crp_mg_l=crp_mg_l,
-        crp_mg_dl=crp_mg_dl,
-        ptga_mm=ptga_mm,
-        ptga_cm=ptga_cm,
-        cutoffs=cutoffs,
-    )
-    _emit({"das28_crp": result}, as_json)
+    _show("das28_crp", scores.das28_crp, locals())
 
 
 @score_app.command("das28-esr")
@@ -117,10 +84,7 @@ def das28_esr_cmd(
     as_json: Json = False,
 ) -> None:
     """DAS28-ESR (4-variable with a patient global, else 3-variable)."""
-    result = scores.das28_esr(
-        tjc28=tjc28, sjc28=sjc28, esr_mm_h=esr_mm_h, ptga_mm=ptga_mm, ptga_cm=ptga_cm, cutoffs=cutoffs
-    )
-    _emit({"das28_esr": result}, as_json)
+    _show("das28_esr", scores.das28_esr, locals())
 
 
 @score_app.command("sdai")
@@ -136,17 +100,7 @@ def sdai_cmd(
     as_json: Json = False,
 ) -> None:
     """SDAI = TJC28 + SJC28 + PtGA (cm) + PhGA (cm) + CRP (mg/dL)."""
-    result = scores.sdai(
-        tjc28=tjc28,
-        sjc28=sjc28,
-        crp_mg_dl=crp_mg_dl,
-        crp_mg_l=crp_mg_l,
-        ptga_cm=ptga_cm,
-        ptga_mm=ptga_mm,
-        phga_cm=phga_cm,
-        phga_mm=phga_mm,
-    )
-    _emit({"sdai": result}, as_json)
+    _show("sdai", scores.sdai, locals())
 
 
 @score_app.command("cdai")
@@ -160,8 +114,7 @@ def cdai_cmd(
     as_json: Json = False,
 ) -> None:
     """CDAI = TJC28 + SJC28 + PtGA (cm) + PhGA (cm)."""
-    result = scores.cdai(tjc28=tjc28, sjc28=sjc28, ptga_cm=ptga_cm, ptga_mm=ptga_mm, phga_cm=phga_cm, phga_mm=phga_mm)
-    _emit({"cdai": result}, as_json)
+    _show("cdai", scores.cdai, locals())
 
 
 @score_app.command("boolean")
@@ -176,16 +129,7 @@ def boolean_cmd(
     as_json: Json = False,
 ) -> None:
     """ACR/EULAR Boolean remission (2011 or 2022 definition)."""
-    result = scores.boolean_remission(
-        tjc28=tjc28,
-        sjc28=sjc28,
-        crp_mg_dl=crp_mg_dl,
-        crp_mg_l=crp_mg_l,
-        ptga_cm=ptga_cm,
-        ptga_mm=ptga_mm,
-        version=version,
-    )
-    _emit({"boolean": result}, as_json)
+    _show("boolean", scores.boolean_remission, locals())
 
 
 @score_app.command("eular")
@@ -195,14 +139,13 @@ def eular_cmd(
     as_json: Json = False,
 ) -> None:
     """EULAR response (good / moderate / none) from two DAS28 values."""
-    result = scores.eular_response(baseline_das28=baseline_das28, current_das28=current_das28)
-    _emit({"eular": result}, as_json)
+    _show("eular", scores.eular_response, locals())
 
 
-def _visits(pairs: dict[str, Optional[tuple]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split ``--name BASELINE FOLLOWUP`` options into two visit dictionaries."""
-    given = {name: pair for name, pair in pairs.items() if pair is not None}
-    return ({n: p[0] for n, p in given.items()}, {n: p[1] for n, p in given.items()})
+def _visits(pairs: dict[str, Any]) -> dict[str, Any]:
+    """``--name BASELINE FOLLOWUP`` options as the ``baseline`` and ``followup`` visit dictionaries."""
+    given = _given(pairs)
+    return {"baseline": {n: p[0] for n, p in given.items()}, "followup": {n: p[1] for n, p in given.items()}}
 
 
 def _pair(help_text: str) -> Any:
@@ -227,26 +170,12 @@ def acr_cmd(
     as_json: Json = False,
 ) -> None:
     """ACR20/50/70 (and ACR-N when all 7 measures are given) from two core sets."""
-    baseline, followup = _visits(
-        dict(
-            tjc68=tjc68,
-            sjc66=sjc66,
-            pain_mm=pain_mm,
-            pain_cm=pain_cm,
-            ptga_mm=ptga_mm,
-            ptga_cm=ptga_cm,
-            phga_mm=phga_mm,
-            phga_cm=phga_cm,
-            haq_di=haq_di,
-            crp_mg_l=crp_mg_l,
-            crp_mg_dl=crp_mg_dl,
-            esr_mm_h=esr_mm_h,
-        )
-    )
-    result = scores.acr_response(baseline=baseline, followup=followup, apr=apr)
+    options = locals()
+    visits = _visits({name: value for name, value in options.items() if name not in ("apr", "as_json")})
+    result = scores.acr_response(**visits, apr=apr)
     complete = all(c.improvement_pct is not None for c in result.components)
-    acr_n = scores.acr_n(baseline=baseline, followup=followup, apr=apr) if complete else None
-    _emit({"acr": result, "acr_n": acr_n}, as_json)
+    acr_n = scores.acr_n(**visits, apr=apr) if complete else None
+    emit_results({"acr": result, "acr_n": acr_n}, as_json)
 
 
 @score_app.command("paulus")
@@ -260,17 +189,7 @@ def paulus_cmd(
     as_json: Json = False,
 ) -> None:
     """Paulus 20% and 50% response (4 of 6 measures; see docs/scores.md)."""
-    baseline, followup = _visits(
-        dict(
-            morning_stiffness_min=morning_stiffness_min,
-            esr_mm_h=esr_mm_h,
-            joint_pain_score=joint_pain_score,
-            joint_swelling_score=joint_swelling_score,
-            ptga_grade=ptga_grade,
-            phga_grade=phga_grade,
-        )
-    )
-    _emit({"paulus": scores.paulus_response(baseline=baseline, followup=followup)}, as_json)
+    emit_results({"paulus": scores.paulus_response(**_visits(locals()))}, as_json)
 
 
 HaqCat = Annotated[Optional[int], _opt("Category score 0-3 (worst item).")]
@@ -286,22 +205,13 @@ def haq_cmd(
     reach: HaqCat = None,
     grip: HaqCat = None,
     activities: HaqCat = None,
-    aid: Annotated[Optional[list[str]], _opt("Category using aids/devices or help (repeatable).")] = None,
+    aids: Annotated[
+        Optional[list[str]], typer.Option("--aid", help="Category using aids/devices or help (repeatable).")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """HAQ-DI from category scores, with the aids/devices rule (>= 6 categories)."""
-    result = scores.haq_di(
-        dressing=dressing,
-        arising=arising,
-        eating=eating,
-        walking=walking,
-        hygiene=hygiene,
-        reach=reach,
-        grip=grip,
-        activities=activities,
-        aids=aid or (),
-    )
-    _emit({"haq_di": result}, as_json)
+    _show("haq_di", scores.haq_di, locals())
 
 
 @score_app.command("sharp")
@@ -312,8 +222,7 @@ def sharp_cmd(
     as_json: Json = False,
 ) -> None:
     """Change in modified total Sharp score, flagged against the smallest detectable change."""
-    result = scores.mtss_change(baseline_mtss=baseline_mtss, followup_mtss=followup_mtss, sdc=sdc)
-    _emit({"mtss_change": result}, as_json)
+    _show("mtss_change", scores.mtss_change, locals())
 
 
 @score_app.command("joints")
@@ -323,4 +232,4 @@ def joints_cmd(
     as_json: Json = False,
 ) -> None:
     """TJC28 and SJC28 from named joints (<left|right>_<shoulder|elbow|wrist|mcpN|pipN|knee>)."""
-    _emit({"joints": scores.joint_counts(tender=tender or (), swollen=swollen or ())}, as_json)
+    _show("joints", scores.joint_counts, locals())
