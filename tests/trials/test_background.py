@@ -13,7 +13,7 @@ from scipy.special import logit
 from ifxdose.core.errors import InputError
 from ifxdose.core.response import bliss_fraction, emax_logit_probability
 from ifxdose.domain.trials import endpoints as EP
-from ifxdose.domain.trials.calibrate import fit_background, load_setup, mtx_start_fraction
+from ifxdose.domain.trials.calibrate import beta_low_prior, fit_background, load_setup, mtx_start_fraction
 from ifxdose.domain.trials.models import ResponseModel, load_models
 from ifxdose.domain.trials.population import population_constants, virtual_population
 
@@ -88,3 +88,24 @@ def test_stored_calibration_holds_the_fitted_background():
     g, row = fit_background(load_setup(), models.response)
     assert models.response.mtx_start_fraction == pytest.approx(g, rel=1e-12)
     assert row["observed_median_acr_n_pct"] == 26.4 and 0.0 < g < 1.0
+
+
+def test_beta_low_prior_is_the_literature_hazard_ratio_on_the_log_scale():
+    # Brandse ECCO 2016: trough < 3 mg/L -> 4-fold ATI risk -> beta_low = ln 4; prior on log beta_low
+    setup = load_setup()
+    mean, sd = beta_low_prior(setup)
+    assert mean == pytest.approx(math.log(math.log(4.0)), abs=1e-12) and sd == 0.5
+    no_prior = {**setup, "immunogenicity": {k: v for k, v in setup["immunogenicity"].items() if k != "prior_beta_low"}}
+    assert beta_low_prior(no_prior) is None
+
+
+def test_posterior_draws_keep_the_endpoint_thresholds_ordered():
+    """Each draw shifts every intercept with its ACR20 intercept: spacing as at the ML values, ACR50 rarer."""
+    from ifxdose.domain.trials.models import posterior_variants
+
+    models = load_models()
+    ml = models.response.intercepts
+    for m in posterior_variants(models, 40):
+        shift = m.response.intercepts["acr20"] - ml["acr20"]
+        assert {k: v - shift for k, v in m.response.intercepts.items()} == pytest.approx(ml, abs=1e-12)
+        assert m.response.intercepts["acr50"] < m.response.intercepts["acr20"]

@@ -222,10 +222,24 @@ def predict_ada_pct(model: AdaModel, sc: AdaScenario) -> float:
     return float(100 * np.mean(-np.expm1(-dH)) * sc.detection)
 
 
+def beta_low_prior(setup: dict[str, Any]) -> tuple[float, float] | None:
+    """(mean, SD) of the log-normal prior on beta_low (setup ``[immunogenicity.prior_beta_low]``: the
+    median hazard ratio below the threshold and the log-SD), or None without one.
+
+    Without it the seed's ADA figures identify only h0 * exp(beta_low): the fit runs to the degenerate
+    "ADA only below 3 mg/L" corner (h0 3e-10/day, beta 19.5, a hazard ratio of 3e8). The prior's source
+    is the literature's trough-ADA association (its ``source`` in the setup)."""
+    spec = setup["immunogenicity"].get("prior_beta_low")
+    if spec is None:
+        return None
+    return float(np.log(np.log(spec["median_hazard_ratio"]))), float(spec["log_sd"])
+
+
 def fit_immunogenicity(
     setup: dict[str, Any], pk: PKModel, pool: Any = None
 ) -> tuple[AdaModel, list[dict[str, Any]], float]:
-    """Binomial ML of the assay-reported ADA shares. The reported share is the true share (exact
+    """Binomial likelihood of the assay-reported ADA shares, with the weakly informative prior on
+    beta_low (:func:`beta_low_prior`; MAP). The reported share is the true share (exact
     expectation over the fixed patients) times the assay's detection fraction; the detection
     fractions come from a stochastic simulation at the previous estimate (fixed-point iteration,
     ``assay_iterations`` rounds; 1 for drug-tolerant assays)."""
@@ -235,8 +249,11 @@ def fit_immunogenicity(
     obs = np.array([s.target.observed_pct for s in fit])
     n = np.array([s.target.n for s in fit], float)
 
+    prior = beta_low_prior(setup)
+
     def nll(x: np.ndarray) -> float:
-        return binomial_nll(np.array([predict_ada_pct(ada_model(x, thr), s) for s in fit]), obs, n)
+        penalty = 0.0 if prior is None else 0.5 * ((x[1] - prior[0]) / prior[1]) ** 2
+        return binomial_nll(np.array([predict_ada_pct(ada_model(x, thr), s) for s in fit]), obs, n) + penalty
 
     s0 = setup["immunogenicity"]["start"]
     x = np.log([s0["h0_per_day"], s0["beta_low"], s0["mtx_hazard_ratio"], s0["decline_per_day"]])
@@ -622,6 +639,7 @@ def calibrate(setup: dict[str, Any] | None = None, pool: Any = None) -> dict[str
                 "decline_per_day": ada.decline_per_day,
             },
             "fixed_sources": setup["immunogenicity"]["fixed_sources"],
+            "prior_beta_low": setup["immunogenicity"].get("prior_beta_low", {}),
             "neg_log_likelihood": ada_nll,
             "fit": ada_rows,
         },

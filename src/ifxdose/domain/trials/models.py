@@ -116,21 +116,27 @@ def load_models() -> Models:
 
 def posterior_variants(models: Models, n: int) -> list[Models]:
     """``n`` draws of the ADA and exposure-response parameters (calibration.toml [posterior]),
-    evenly spaced; the PK model is left as given. Without stored draws: ``[models] * n``."""
+    evenly spaced; the PK model is left as given. Without stored draws: ``[models] * n``.
+
+    Every endpoint's intercept moves with the drawn ACR20 intercept (Assumption: the thresholds' spacing
+    on the latent scale, e.g. ACR50 below ACR20, stays at its ML value; the other intercepts are fitted
+    conditional on the drug effect and have no draws of their own), so the endpoints stay ordered in every
+    draw (a draw's ACR20 intercept below the ML ACR50 intercept would make ACR50 commoner than ACR20)."""
     post = calibration_data().get("posterior")
     if not post or not post.get("ada_draws") or not post.get("er_draws"):
         return [models] * n
     ada, er = np.array(post["ada_draws"], float), np.array(post["er_draws"], float)
+    r = models.response
     out = []
     for i, j in zip(np.linspace(0, len(ada) - 1, n).astype(int), np.linspace(0, len(er) - 1, n).astype(int)):
         a = AdaModel(ada[i, 0], ada[i, 1], models.ada.threshold_mg_l, ada[i, 2], ada[i, 3])
-        r = models.response
+        shift = float(er[j, 0]) - r.intercepts["acr20"]
         e = ResponseModel(
             float(er[j, 3]),
             float(er[j, 1]),
             float(er[j, 2]),
             r.hill,
-            {**r.intercepts, "acr20": float(er[j, 0])},
+            {k: v + shift for k, v in r.intercepts.items()},
             r.mtx_start_fraction,
         )
         out.append(Models(models.pk, a, e, models.calibration_version, models.inflammation))
