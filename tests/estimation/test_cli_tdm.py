@@ -64,6 +64,7 @@ def test_estimate_text_reads_the_typed_summary(tmp_path):
     res = runner.invoke(app, ["estimate", "--history", EXAMPLE])
     assert res.exit_code == 0, res.output
     assert "L/day" in res.output and "98.4" in res.output and "0.8" in res.output
+    assert "MAP (Beal M3) + Laplace + SIR" in res.output and "ESS" in res.output
     data = json.loads(Path(EXAMPLE).read_text())
     data["levels"][0].update(value_mg_l=None, below_lloq=True, lloq_mg_l=0.4)
     blq = tmp_path / "blq.json"

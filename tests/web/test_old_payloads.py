@@ -60,6 +60,7 @@ def test_an_old_payload_reads_as_the_typed_value(path):
     old = data["estimation"]
     assert est.model == data["model"] and est.eta_parameters == tuple(old["eta_parameters"])
     assert est.ess == old["posterior"]["effective_sample_size"] and est.posterior.n == 300
+    assert est.method == "MAP (Beal M3) + Laplace + SIR"  # posterior kind "sir" in both
     assert est.individual_parameters["CL"].unit == old["individual_parameters"]["CL"]["unit"]
     # the example's one level: 0.8 mg/L on 2024-07-08 at 09:30, day 98 + 9.5/24 after the first infusion
     assert [(s.day, s.observed_mg_l, s.lloq_mg_l) for s in est.samples] == [(98 + 9.5 / 24, 0.8, 0.1)]

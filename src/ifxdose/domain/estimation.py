@@ -124,6 +124,17 @@ class EstimateSummary(_Frozen):
         return self
 
     @property
+    def method(self) -> str:
+        """How the posterior was obtained (derived from ``posterior.kind``, not stored): MAP with
+        Beal M3 for levels below the LLOQ, the Laplace approximation, then sampling-importance
+        resampling; without levels, the population prior."""
+        if self.posterior.kind == "sir":
+            return "MAP (Beal M3) + Laplace + SIR"
+        if self.posterior.kind == "prior":
+            return "population prior (no levels)"
+        return "MAP (Beal M3) + Laplace"
+
+    @property
     def ess(self) -> float | None:
         """The effective sample size of the SIR weights (None for a prior sample)."""
         return self.posterior.effective_sample_size

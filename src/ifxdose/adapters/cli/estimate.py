@@ -99,7 +99,8 @@ def estimate_cmd(
     fit = summary.objective
     console.print(
         f"[bold]{h.patient.id}[/bold] · model {summary.model} v{summary.model_version} · "
-        f"OFV {fit.ofv:.3f} (prior mode {fit.ofv_prior_mode:.3f})"
+        f"{summary.method} · OFV {fit.ofv:.3f} (prior mode {fit.ofv_prior_mode:.3f})"
+        + (f" · ESS {summary.ess:.0f} of {summary.posterior.proposals} proposals" if summary.ess else "")
     )
     console.print(
         "Individual parameters: "
