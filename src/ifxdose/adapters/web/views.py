@@ -56,8 +56,8 @@ def option_rows(rec: dict | Recommendation | None) -> tuple[list, list]:
     """(main rows, more rows) of ``(index, option, is_chosen)``: the chosen option first, then
     by probability of target attainment (highest first) and yearly cost (lowest first); the
     index is the option's position in the stored recommendation (what a decision names).
-    ``rec``: the stored payload (dict: the patient page) or the domain's ``Recommendation``
-    (its options are ``Option`` values: the PDF report)."""
+    ``rec``: the domain's ``Recommendation`` (the patient page and the PDF report), or a stored
+    payload dict when it no longer validates (the page's fallback)."""
 
     def get(value: Any, name: str) -> Any:
         return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
