@@ -86,7 +86,7 @@ def test_japanese_evidence_pages_leave_only_names_in_latin_script(ja_client):
 
 def test_japanese_outcome_names_are_shown_not_marked_english(ja_client):
     html = ja_client.get("/evidence/S0-remicade-label-jp").text
-    assert "薬価（100 mg/瓶）" in html and "75009円" in html
+    assert "薬価（100 mg/瓶）" in html and "75,009円" in html  # the seed: 「100mg/瓶 75,009円」
     assert '<span lang="en">NHI price per 100 mg vial</span>' not in html
     html = ja_client.get("/evidence/S1-elliott-1993").text
     assert "19例中17" in html  # CRP normalised in 17 of 19 (Elliott 1993)
@@ -94,3 +94,4 @@ def test_japanese_outcome_names_are_shown_not_marked_english(ja_client):
     assert en.status_code == 200
     html = ja_client.get("/evidence/S0-remicade-label-jp").text
     assert "NHI price per 100 mg vial" in html and "薬価（100 mg/瓶）" not in html
+    assert "75,009 JPY" in html
