@@ -16,6 +16,7 @@ them, the FHIR export and the patient page read them.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,14 @@ def test_an_old_stored_payload_through_store_api_fhir_and_page(tmp_path, path):
         assert Recommendation.model_validate(answered) == expected
         bundle = c.get("/api/v1/patients/RA-0001/fhir")
         page = c.get("/patients/RA-0001")
+        rec_id = listed.json()[0]["id"]
+        taken = expected.options[-1]  # not the chosen one: the page must show the option taken
+        decided = c.post(
+            f"/api/v1/patients/RA-0001/recommendations/{rec_id}/decision",
+            json={"decision": "override", "reason": "test", "option_index": len(expected.options) - 1},
+        )
+        assert decided.status_code == 200, decided.text
+        after = c.get("/patients/RA-0001").text
     app.state.store.close()
     assert bundle.status_code == 200, bundle.text
     provenance = [e["resource"] for e in bundle.json()["entry"] if e["resource"]["resourceType"] == "Provenance"]
@@ -110,3 +119,6 @@ def test_an_old_stored_payload_through_store_api_fhir_and_page(tmp_path, path):
     assert f'class="target-band" data-low="{low}"' in page.text  # the plot's band is the stored target
     links = {c.study_id for c in expected.citations if c.study_id}
     assert links and all(f'href="/evidence/{sid}"' in page.text for sid in links)
+    # the decision line names the option taken (typed Option from the store: dose, interval)
+    line = re.search(r"— [^<]*? mg, [^<]*", after)
+    assert line and f"{taken.dose_mg:,.0f} mg" in line.group(0), line

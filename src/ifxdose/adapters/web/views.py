@@ -19,7 +19,8 @@ def citation_links(citations: Sequence[Citation]) -> list[tuple[str, str | None]
 
 
 def decision_labels(row) -> dict | None:
-    """The decided option of a stored recommendation, for display."""
+    """The decided option of a stored recommendation as stored (a dict): the patient page's fallback
+    for a payload that no longer validates (otherwise it shows the typed ``Option``, ``app.clinic.stored``)."""
     return clinic.chosen_option(row) if row is not None else None
 
 

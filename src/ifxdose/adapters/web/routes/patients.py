@@ -20,7 +20,7 @@ from ifxdose.app import clinic
 from ifxdose.app.clinic import Store
 from ifxdose.app.errors import Conflict, NotFound
 from ifxdose.core.errors import InputError
-from ifxdose.domain.recommend import Recommendation, Target
+from ifxdose.domain.recommend import Option, Recommendation, Target
 
 router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 5_000_000
@@ -113,7 +113,7 @@ def patient_context(request: Request, store: Store, code: str) -> dict:
     t = loc.t
     plot = None
     latest = view.latest
-    rec = _typed(latest)
+    rec, taken = _typed(latest)
     if view.profile is not None:
         plot = profile_svg(
             view.profile,
@@ -143,20 +143,22 @@ def patient_context(request: Request, store: Store, code: str) -> dict:
         "trends": trends,
         "latest": latest,
         "rec": rec,
-        "decision_labels": decision_labels(latest),
+        "decision_labels": taken,
         "citations": citation_links(rec.citations) if isinstance(rec, Recommendation) else [],
     }
 
 
-def _typed(latest):
-    """The latest recommendation as the domain's ``Recommendation`` (rehydrated through app);
-    a stored payload the current model no longer reads is shown as stored (the dict)."""
+def _typed(latest) -> tuple[Recommendation | dict | None, Option | dict | None]:
+    """The latest recommendation as the domain's ``Recommendation`` and the ``Option`` the clinician
+    took (rehydrated through app); a stored payload the current model no longer reads is shown as
+    stored (the dicts)."""
     if latest is None:
-        return None
+        return None, None
     try:
-        return clinic.stored(latest).recommendation
+        done = clinic.stored(latest)
     except ValueError:
-        return latest.payload
+        return latest.payload, decision_labels(latest)
+    return done.recommendation, done.taken
 
 
 def _target(rec: Recommendation | dict | None) -> Target:
