@@ -267,7 +267,7 @@ def fit(packed: Packed, screen: F64, white: F64, L: F64, gtol: float, max_iter: 
         float(gtol),
         int(max_iter),
         HESSIAN_STEP,
-        *packed.args(),
+        packed.args(),
         out.screen_ofv,
         out.starts,
         out.xs,
@@ -289,7 +289,7 @@ def ofv_and_gradient(packed: Packed, X: F64, patient: int = 0) -> tuple[F64, F64
         raise RuntimeError("the compiled MAP is not available (numba missing or IFXDOSE_KERNEL=0)")
     X = np.ascontiguousarray(np.atleast_2d(X), float)
     f, g = np.empty(X.shape[0]), np.empty(X.shape)
-    mod.ofv_points(X, int(patient), *packed.args(), f, g)
+    mod.ofv_points(X, int(patient), packed.args(), f, g)
     return f, g
 
 

@@ -84,10 +84,22 @@ def _clog_ndtr(u):
 
 
 @numba.njit(cache=True, nogil=True)
-def _ofv(
-    eta, tv, eta_param, two_cmt, dose_t, dose_amt, dose_dur, n_dose, obs_t, y, lloq, blq, n_obs, omega_inv, add, prop
-):
-    """OFV at a complex eta (k,); returns (ofv, ill-conditioned). Parameters tv = (CL, V1, Q, V2)."""
+def _patient(data, p):
+    """Patient p's slice of the packed batch ``data`` (compiled.Packed.args(): tv, eta_param,
+    two_cmt, dose_t, dose_amt, dose_dur, n_dose, obs_t, y, lloq, blq, n_obs, omega_inv, add,
+    prop), as one tuple passed down to the objective."""
+    tv, eta_param, two_cmt, dose_t, dose_amt, dose_dur, n_dose, obs_t, y, lloq, blq, n_obs, omega_inv, add, prop = data
+    return (
+        tv[p], eta_param, two_cmt, dose_t[p], dose_amt[p], dose_dur[p], n_dose[p], obs_t[p], y[p], lloq[p], blq[p],
+        n_obs[p], omega_inv, add, prop,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _ofv(eta, pt):
+    """OFV at a complex eta (k,); returns (ofv, ill-conditioned). ``pt``: one patient's data
+    (:func:`_patient`); parameters tv = (CL, V1, Q, V2)."""
+    tv, eta_param, two_cmt, dose_t, dose_amt, dose_dur, n_dose, obs_t, y, lloq, blq, n_obs, omega_inv, add, prop = pt
     k = eta.shape[0]
     p = np.empty(4, dtype=np.complex128)
     for i in range(4):
@@ -162,9 +174,7 @@ def _ofv(
 
 
 @numba.njit(cache=True, nogil=True)
-def _fg(
-    x, g, tv, eta_param, two_cmt, dose_t, dose_amt, dose_dur, n_dose, obs_t, y, lloq, blq, n_obs, omega_inv, add, prop
-):
+def _fg(x, g, pt):
     """OFV at real x (k,) and its exact gradient into g (complex step); returns (ofv, ill)."""
     k = x.shape[0]
     e = np.empty(k, dtype=np.complex128)
@@ -172,21 +182,7 @@ def _fg(
     if k == 0:
         v, ill = _ofv(
             e,
-            tv,
-            eta_param,
-            two_cmt,
-            dose_t,
-            dose_amt,
-            dose_dur,
-            n_dose,
-            obs_t,
-            y,
-            lloq,
-            blq,
-            n_obs,
-            omega_inv,
-            add,
-            prop,
+            pt,
         )
         return v.real, ill
     for j in range(k):
@@ -195,21 +191,7 @@ def _fg(
         e[j] = complex(x[j], CS_STEP)
         v, ill = _ofv(
             e,
-            tv,
-            eta_param,
-            two_cmt,
-            dose_t,
-            dose_amt,
-            dose_dur,
-            n_dose,
-            obs_t,
-            y,
-            lloq,
-            blq,
-            n_obs,
-            omega_inv,
-            add,
-            prop,
+            pt,
         )
         if ill:
             return np.inf, True
@@ -229,42 +211,14 @@ def _fgh(
     g,
     H,
     hstep,
-    tv,
-    eta_param,
-    two_cmt,
-    dose_t,
-    dose_amt,
-    dose_dur,
-    n_dose,
-    obs_t,
-    y,
-    lloq,
-    blq,
-    n_obs,
-    omega_inv,
-    add,
-    prop,
+    pt,
 ):
     """OFV, exact gradient (g) and Hessian (H: central differences of exact gradients)."""
     k = x.shape[0]
     f, ill = _fg(
         x,
         g,
-        tv,
-        eta_param,
-        two_cmt,
-        dose_t,
-        dose_amt,
-        dose_dur,
-        n_dose,
-        obs_t,
-        y,
-        lloq,
-        blq,
-        n_obs,
-        omega_inv,
-        add,
-        prop,
+        pt,
     )
     if ill or not np.isfinite(f):
         return f, ill
@@ -276,41 +230,13 @@ def _fgh(
         fp, illp = _fg(
             xs,
             gp,
-            tv,
-            eta_param,
-            two_cmt,
-            dose_t,
-            dose_amt,
-            dose_dur,
-            n_dose,
-            obs_t,
-            y,
-            lloq,
-            blq,
-            n_obs,
-            omega_inv,
-            add,
-            prop,
+            pt,
         )
         xs[j] = x[j] - hstep
         fm, illm = _fg(
             xs,
             gm,
-            tv,
-            eta_param,
-            two_cmt,
-            dose_t,
-            dose_amt,
-            dose_dur,
-            n_dose,
-            obs_t,
-            y,
-            lloq,
-            blq,
-            n_obs,
-            omega_inv,
-            add,
-            prop,
+            pt,
         )
         xs[j] = x[j]
         if illp or illm:
@@ -371,21 +297,7 @@ def _newton(
     gtol,
     max_iter,
     hstep,
-    tv,
-    eta_param,
-    two_cmt,
-    dose_t,
-    dose_amt,
-    dose_dur,
-    n_dose,
-    obs_t,
-    y,
-    lloq,
-    blq,
-    n_obs,
-    omega_inv,
-    add,
-    prop,
+    pt,
     out_x,
     out_g,
     prev_x,
@@ -406,21 +318,7 @@ def _newton(
         g,
         H,
         hstep,
-        tv,
-        eta_param,
-        two_cmt,
-        dose_t,
-        dose_amt,
-        dose_dur,
-        n_dose,
-        obs_t,
-        y,
-        lloq,
-        blq,
-        n_obs,
-        omega_inv,
-        add,
-        prop,
+        pt,
     )
     status, it = NOT_FINITE, 0
     if ill:
@@ -453,21 +351,7 @@ def _newton(
                     gn,
                     Hn,
                     hstep,
-                    tv,
-                    eta_param,
-                    two_cmt,
-                    dose_t,
-                    dose_amt,
-                    dose_dur,
-                    n_dose,
-                    obs_t,
-                    y,
-                    lloq,
-                    blq,
-                    n_obs,
-                    omega_inv,
-                    add,
-                    prop,
+                    pt,
                 )
                 if illn:
                     status = ILL
@@ -501,21 +385,7 @@ def _fit_one(
     gtol,
     max_iter,
     hstep,
-    tv,
-    eta_param,
-    two_cmt,
-    dose_t,
-    dose_amt,
-    dose_dur,
-    n_dose,
-    obs_t,
-    y,
-    lloq,
-    blq,
-    n_obs,
-    omega_inv,
-    add,
-    prop,
+    data,
     screen_ofv,
     starts,
     xs,
@@ -528,6 +398,8 @@ def _fit_one(
 ):
     """Screen, choose starts (map.estimate_map's rules), Newton from each start; returns the
     number of starts (0: nothing finite, -1: ill-conditioned)."""
+    pt = _patient(data, p)
+    n_obs = pt[11]
     Q, k = screen.shape
     e = np.empty(k, dtype=np.complex128)
     any_ill = False
@@ -536,21 +408,7 @@ def _fit_one(
             e[i] = screen[s, i]
         v, ill = _ofv(
             e,
-            tv[p],
-            eta_param,
-            two_cmt,
-            dose_t[p],
-            dose_amt[p],
-            dose_dur[p],
-            n_dose[p],
-            obs_t[p],
-            y[p],
-            lloq[p],
-            blq[p],
-            n_obs[p],
-            omega_inv,
-            add,
-            prop,
+            pt,
         )
         any_ill = any_ill or ill
         screen_ofv[p, s] = v.real if np.isfinite(v.real) else np.inf
@@ -566,7 +424,7 @@ def _fit_one(
     if order[0] != 0:
         chosen[1] = 0
         n = 2
-    if n_obs[p] > 0:
+    if n_obs > 0:
         for i in order:
             if not np.isfinite(screen_ofv[p, i]):
                 break
@@ -586,8 +444,7 @@ def _fit_one(
     for c in range(n):
         starts[p, c] = screen[chosen[c]]
         fs[p, c], status[p, c], iters[p, c] = _newton(
-            screen[chosen[c]], gtol, max_iter, hstep, tv[p], eta_param, two_cmt, dose_t[p], dose_amt[p], dose_dur[p],
-            n_dose[p], obs_t[p], y[p], lloq[p], blq[p], n_obs[p], omega_inv, add, prop, xs[p, c], gs[p, c],
+            screen[chosen[c]], gtol, max_iter, hstep, pt, xs[p, c], gs[p, c],
             xs[p], c,
         )  # fmt: skip
         if status[p, c] == ILL:
@@ -612,21 +469,7 @@ def _fit_one(
                 e[i] = global_pts[s, i]
             v, ill = _ofv(
                 e,
-                tv[p],
-                eta_param,
-                two_cmt,
-                dose_t[p],
-                dose_amt[p],
-                dose_dur[p],
-                n_dose[p],
-                obs_t[p],
-                y[p],
-                lloq[p],
-                blq[p],
-                n_obs[p],
-                omega_inv,
-                add,
-                prop,
+                pt,
             )
             if np.isfinite(v.real) and v.real < g_best:
                 g_best, i_best = v.real, s
@@ -634,8 +477,7 @@ def _fit_one(
         if i_best >= 0:
             starts[p, n] = global_pts[i_best]
             fs[p, n], status[p, n], iters[p, n] = _newton(
-                global_pts[i_best], gtol, max_iter, hstep, tv[p], eta_param, two_cmt, dose_t[p], dose_amt[p], dose_dur[p],
-                n_dose[p], obs_t[p], y[p], lloq[p], blq[p], n_obs[p], omega_inv, add, prop, xs[p, n], gs[p, n],
+                global_pts[i_best], gtol, max_iter, hstep, pt, xs[p, n], gs[p, n],
                 xs[p], 0,
             )  # fmt: skip
             if status[p, n] == ILL:
@@ -654,21 +496,7 @@ def fit_serial(
     gtol,
     max_iter,
     hstep,
-    tv,
-    eta_param,
-    two_cmt,
-    dose_t,
-    dose_amt,
-    dose_dur,
-    n_dose,
-    obs_t,
-    y,
-    lloq,
-    blq,
-    n_obs,
-    omega_inv,
-    add,
-    prop,
+    data,
     screen_ofv,
     starts,
     xs,
@@ -681,7 +509,7 @@ def fit_serial(
     n_eval,
 ):
     """MAP stages 1-2 for P patients, one after another (shapes in compiled.py)."""
-    for p in range(tv.shape[0]):
+    for p in range(data[0].shape[0]):
         n_starts[p] = _fit_one(
             p,
             screen,
@@ -691,21 +519,7 @@ def fit_serial(
             gtol,
             max_iter,
             hstep,
-            tv,
-            eta_param,
-            two_cmt,
-            dose_t,
-            dose_amt,
-            dose_dur,
-            n_dose,
-            obs_t,
-            y,
-            lloq,
-            blq,
-            n_obs,
-            omega_inv,
-            add,
-            prop,
+            data,
             screen_ofv,
             starts,
             xs,
@@ -727,21 +541,7 @@ def fit_parallel(
     gtol,
     max_iter,
     hstep,
-    tv,
-    eta_param,
-    two_cmt,
-    dose_t,
-    dose_amt,
-    dose_dur,
-    n_dose,
-    obs_t,
-    y,
-    lloq,
-    blq,
-    n_obs,
-    omega_inv,
-    add,
-    prop,
+    data,
     screen_ofv,
     starts,
     xs,
@@ -755,7 +555,7 @@ def fit_parallel(
 ):
     """As :func:`fit_serial`, patients spread over threads (``prange``); each patient's numbers
     do not depend on the thread that computes them."""
-    for p in prange(tv.shape[0]):
+    for p in prange(data[0].shape[0]):
         n_starts[p] = _fit_one(
             p,
             screen,
@@ -765,21 +565,7 @@ def fit_parallel(
             gtol,
             max_iter,
             hstep,
-            tv,
-            eta_param,
-            two_cmt,
-            dose_t,
-            dose_amt,
-            dose_dur,
-            n_dose,
-            obs_t,
-            y,
-            lloq,
-            blq,
-            n_obs,
-            omega_inv,
-            add,
-            prop,
+            data,
             screen_ofv,
             starts,
             xs,
@@ -796,43 +582,16 @@ def fit_parallel(
 def ofv_points(
     X,
     p,
-    tv,
-    eta_param,
-    two_cmt,
-    dose_t,
-    dose_amt,
-    dose_dur,
-    n_dose,
-    obs_t,
-    y,
-    lloq,
-    blq,
-    n_obs,
-    omega_inv,
-    add,
-    prop,
+    data,
     out_f,
     out_g,
 ):
     """OFV (N,) and exact gradients (N, k) at points X (N, k) for patient p (tests, diagnostics)."""
+    pt = _patient(data, p)
     for s in range(X.shape[0]):
         f, ill = _fg(
             X[s],
             out_g[s],
-            tv[p],
-            eta_param,
-            two_cmt,
-            dose_t[p],
-            dose_amt[p],
-            dose_dur[p],
-            n_dose[p],
-            obs_t[p],
-            y[p],
-            lloq[p],
-            blq[p],
-            n_obs[p],
-            omega_inv,
-            add,
-            prop,
+            pt,
         )
         out_f[s] = np.nan if ill else f
