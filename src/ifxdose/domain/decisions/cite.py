@@ -116,6 +116,9 @@ def split_joined(text: str) -> tuple[Citation, ...]:
     against the texts :func:`cite` can give, longest first, because a citation's own text may
     contain "; " (``label-jp-infusion``, ``infusion-reaction``). A piece no key gives (a user's
     source) is a Citation without key. An empty text is no citation.
+
+    Assumption: in an old joined source, a "; " that is not inside a known citation text separates
+    two citations (a user's own source text containing "; " is read as two key-less citations).
     """
     pieces = str(text).split("; ")
     known = _known()
