@@ -119,7 +119,116 @@ def _not_modelled(label: str, ref: Ref, why: str) -> Quantity:
 
 NO_PAULUS = "The Paulus criteria are not modelled (ACR20/50/70, ACR-N and remission are)."
 NO_SAFETY = "Adverse events and infections are not modelled."
-NO_XRAY = "Radiographic progression (Sharp score) is not modelled."
+XRAY_NOTE = (
+    "mTSS change from the patient's CRP course above 10 mg/L and a direct inhibition by the effect-site "
+    "concentration (core/progression.py; docs/trials.md, Radiographic progression)."
+)
+
+
+def _attract_radiographic_rows(ifx: tuple[str, ...]) -> list[Quantity]:
+    """ATTRACT's mTSS figures (Lipsky 2000) and the S9/S10 sub-analyses (Smolen 2005, St Clair 2002)."""
+    pbo, key = "placebo + MTX", "mtss@378"
+    acr = M.key_true("acr20@378")
+    nonresp = M.key_false("acr20@378")
+    return [
+        Quantity(
+            "mean change in modified Sharp score week 54",
+            M.pooled_mean((pbo,), key),
+            Ref("lipsky2000", "mean change in modified Sharp score", pbo, "week 54"),
+            "calibration",
+            "points",
+            note=XRAY_NOTE + " Calibrates the damage rate.",
+        ),
+        Quantity(
+            "mean change in modified Sharp score week 54, infliximab pooled",
+            M.pooled_mean(ifx, key),
+            Ref("lipsky2000", "mean change in modified Sharp score", "infliximab (all arms)", "week 54"),
+            "calibration",
+            "points",
+            note=XRAY_NOTE + " Calibrates the IC50 of the direct inhibition.",
+        ),
+        Quantity(
+            "week-54 trough vs less mTSS progression: one-sided p",
+            M.association_p_value(ifx, "measured@378", "mtss_neg@378"),
+            Ref("stclair2002", "trough vs TSS progression p-value", "infliximab (all arms)", "week 54"),
+            unit="p-value",
+            note="Spearman correlation of the measured week-54 trough with minus the mTSS change, infliximab "
+            "arms pooled (Assumption: the test).",
+        ),
+        Quantity(
+            "mean mTSS change among ACR20 non-responders: MTX minus infliximab (points)",
+            M.difference(M.pooled_mean((pbo,), key, nonresp), M.pooled_mean(ifx, key, nonresp)),
+            Ref(
+                "smolen2005",
+                "radiographic progression p-value among ACR20 non-responders, IFX vs MTX",
+                "ACR20 non-responders on infliximab + MTX",
+                "week 54",
+            ),
+            unit="points",
+            check="positive",
+            note="Direction check (S9: infliximab halts progression in ACR20 non-responders): consistent when "
+            "the whole 95 % interval of the difference is above 0.",
+        ),
+        Quantity(
+            "baseline CRP vs mTSS change on MTX: one-sided p",
+            M.association_p_value((pbo,), "crp0_mg_l", key),
+            Ref("smolen2005", "CRP correlation with progression p-value", pbo, "week 54"),
+            unit="p-value",
+            note="Spearman, baseline CRP (Assumption: the CRP S9 correlated).",
+        ),
+        Quantity(
+            "baseline CRP vs mTSS change on infliximab: one-sided p",
+            M.association_p_value(ifx, "crp0_mg_l", key),
+            Ref("smolen2005", "CRP correlation with progression p-value", "infliximab (all arms)", "week 54"),
+            unit="p-value",
+            note="Spearman, baseline CRP, infliximab arms pooled.",
+        ),
+        Quantity(
+            "mean mTSS change week 54, ACR20 responders on MTX",
+            M.pooled_mean((pbo,), key, acr),
+            Ref(
+                "smolen2005",
+                "mean change in modified Sharp/van der Heijde score",
+                "ACR20 responders on MTX + placebo",
+                "week 54",
+            ),
+            unit="points",
+        ),
+        Quantity(
+            "mean mTSS change week 54, ACR20 non-responders on MTX",
+            M.pooled_mean((pbo,), key, nonresp),
+            Ref(
+                "smolen2005",
+                "mean change in modified Sharp/van der Heijde score",
+                "ACR20 non-responders on MTX + placebo",
+                "week 54",
+            ),
+            unit="points",
+        ),
+    ]
+
+
+def _aspire_radiographic_rows(ifx: tuple[str, ...]) -> list[Quantity]:
+    """S8 (Smolen 2006): mean mTSS change in the highest baseline CRP (>= 30 mg/L) and ESR (>= 52 mm/h)
+    tertiles, MTX alone and infliximab (3 and 6 mg/kg pooled)."""
+    pbo, key = "MTX + placebo", "mtss@378"
+    rows = []
+    for label, cov, cut in (
+        ("CRP tertile (≥3 mg/dL)", "crp0_mg_l", 30.0),
+        ("ESR tertile (≥52 mm/h)", "esr0_mm_h", 52.0),
+    ):
+        among = M.key_at_least(cov, cut)
+        for arm, arms in ((pbo, (pbo,)), ("infliximab + MTX", ifx)):
+            rows.append(
+                Quantity(
+                    f"mean change in Sharp score week 54, highest {label}",
+                    M.pooled_mean(arms, key, among),
+                    Ref("smolen2006", f"mean change in Sharp/van der Heijde score, highest {label}", arm, "week 54"),
+                    unit="points",
+                    note=XRAY_NOTE + " Subgroup by the virtual patients' baseline value.",
+                )
+            )
+    return rows
 
 
 def _simulated_arm_rows(
@@ -244,13 +353,7 @@ def attract() -> Trial:
     )
     for a in ("placebo + MTX", "infliximab (all arms)"):
         q.append(_not_modelled("serious infections", Ref("lipsky2000", "serious infections", a, "week 54"), NO_SAFETY))
-        q.append(
-            _not_modelled(
-                "mean change in modified Sharp score",
-                Ref("lipsky2000", "mean change in modified Sharp score", a, "week 54"),
-                NO_XRAY,
-            )
-        )
+    q += _attract_radiographic_rows(ifx)
     q += _simulated_arm_rows(ifx, 378)
     return Trial(
         "attract",
@@ -409,14 +512,17 @@ def aspire() -> Trial:
             )
         )
         q.append(
-            _not_modelled(
-                "mean change in Sharp score",
+            Quantity(
+                "mean change in Sharp score week 54",
+                M.pooled_mean((a,), "mtss@378"),
                 Ref("aspire", "mean change in van der Heijde-modified Sharp score", a, "week 54"),
-                NO_XRAY,
+                unit="points",
+                note=XRAY_NOTE + " ASPIRE: MTX-naive early RA; no MTX effect on damage is modelled.",
             )
         )
         q.append(_not_modelled("serious infections", Ref("aspire", "serious infections", a, "week 54"), NO_SAFETY))
         q.append(Quantity("ACR20 week 54", M.pct(a, "acr20@378"), Ref("", "", a), "simulated"))
+    q += _aspire_radiographic_rows(ifx)
     q += _simulated_arm_rows(ifx, 378)
     return Trial(
         "aspire",

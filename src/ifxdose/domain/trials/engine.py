@@ -75,6 +75,11 @@ class Cohort:
     ada_exp: np.ndarray  # Exp(1) draws for ADA onset
     response_u: np.ndarray  # latent uniform for all response endpoints
     residual_z: np.ndarray  # (P, n_obs_max) standard normals for measured concentrations
+    #: (P,) standard normals of the radiographic progression rate (core.progression); drawn last in
+    #: make_cohort so that every earlier draw is unchanged; None: typical rate
+    progression_z: np.ndarray | None = None
+    #: (P,) standard normals of the radiograph reading error of the mTSS change (drawn after progression_z)
+    reading_z: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -95,6 +100,8 @@ def make_cohort(
         rng.exponential(1.0, n),
         rng.random(n),
         rng.standard_normal((n, n_obs_max)),
+        rng.standard_normal(n),
+        rng.standard_normal(n),
     )
 
 
@@ -190,6 +197,8 @@ def _subset_cohort(cohort: Cohort, idx: np.ndarray) -> Cohort:
         cohort.ada_exp[idx],
         cohort.response_u[idx],
         cohort.residual_z[idx],
+        None if cohort.progression_z is None else cohort.progression_z[idx],
+        None if cohort.reading_z is None else cohort.reading_z[idx],
     )
 
 

@@ -120,3 +120,20 @@ def association_p_value(arms: tuple[str, ...], x_key: str, y_key: str) -> Metric
         return float(p / 2 if rho > 0 else 1 - p / 2)
 
     return f
+
+
+def pooled_mean(arms: tuple[str, ...], key: str, among: Mask | None = None) -> Metric:
+    """Mean of ``key`` over the arms pooled (or a subgroup); NaN when the records lack ``key`` (e.g. mTSS
+    without a calibrated progression model) or the subgroup is empty."""
+
+    def f(R: Records) -> float:
+        if any(key not in R[a] for a in arms):
+            return float("nan")
+        return _mean(np.concatenate([_values(R[a], key, among) for a in arms]))
+
+    return f
+
+
+def difference(first: Metric, second: Metric) -> Metric:
+    """first minus second."""
+    return lambda R: first(R) - second(R)

@@ -7,7 +7,7 @@ here is tuned by hand. ``load_models()`` joins them with the default RA PK model
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -18,6 +18,7 @@ from ifxdose.core.pk import PKModel
 from ifxdose.core.response import bliss_fraction, effect_site, emax_logit_probability
 from ifxdose.domain.modelfiles import default_model_name
 from ifxdose.domain.modelfiles import load_library_model as load_model
+from ifxdose.domain.trials.progression import ProgressionModel, load_progression
 
 ENDPOINTS = ("acr20", "acr50", "sdai_remission", "das28_esr_remission")
 
@@ -81,6 +82,8 @@ class Models:
     #: Inflammation over time (engine.CRP_IMAX): CRP falls under drug and moves the PK model's CRP
     #: covariate; recorded by the calibration that was run with it (calibration.toml).
     inflammation: bool = False
+    #: Radiographic progression (data/progression.toml, validation/fit_progression.py); None: not modelled.
+    progression: ProgressionModel | None = None
 
 
 def calibration_data() -> dict[str, Any]:
@@ -106,6 +109,7 @@ def models_from(data: dict[str, Any], pk: PKModel | None = None) -> Models:
         ),
         calibration_version=str(data.get("version", "")),
         inflammation=bool(data.get("inflammation_feedback", False)),
+        progression=load_progression(),
     )
 
 
@@ -139,5 +143,5 @@ def posterior_variants(models: Models, n: int) -> list[Models]:
             {k: v + shift for k, v in r.intercepts.items()},
             r.mtx_start_fraction,
         )
-        out.append(Models(models.pk, a, e, models.calibration_version, models.inflammation))
+        out.append(replace(models, ada=a, response=e))
     return out

@@ -41,6 +41,7 @@ from ifxdose.domain.trials.mbma import MODEL_NAME as MBMA_MODEL
 from ifxdose.domain.trials.mbma import posterior_models
 from ifxdose.domain.trials.models import ENDPOINTS, Models, load_models, posterior_variants
 from ifxdose.domain.trials.population import virtual_population
+from ifxdose.domain.trials.progression import progression_records
 
 
 def simulate_arm(models: Models, trial: Trial, arm: ArmSpec, n: int, rng: np.random.Generator) -> ArmRun:
@@ -89,6 +90,7 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
                     endpoint, effective_ce(run.cohort, ce[:, k]), g
                 )
         rec.update(continuous_endpoint_records(models, trial.response_days, run, ce))
+        rec.update(radiographic_records(models, trial.response_days, run, ce))
     for j, day in enumerate(trial.trough_days):
         c = conc[:, int(np.searchsorted(grid, day))]
         rec[f"measured@{day:g}"] = measured(models, c, run.cohort.residual_z[:, -1 - j])
@@ -109,6 +111,29 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
         rec["in_range_end"] = (end >= low) & (end <= high)
         rec["dose_raised"] = np.nan_to_num(run.flags["final_dose_mg_per_kg"]) > 3.0
         rec["interval_shortened"] = np.nan_to_num(run.flags["final_interval_weeks"], nan=8.0) < 8.0
+    return rec
+
+
+def radiographic_records(models: Models, days: tuple[float, ...], run: ArmRun, ce: np.ndarray) -> dict[str, np.ndarray]:
+    """mTSS change (``mtss@<day>``) from the patient's CRP course and effect-site concentration
+    (domain/trials/progression.py), with baseline CRP and ESR for subgroup rows; empty when progression is
+    not calibrated or the patients have no baseline CRP."""
+    cov = run.cohort.covariates
+    if models.progression is None or "crp_mg_l" not in cov:
+        return {}
+    crp = crp_course(run.cohort, run.exposure.conc_mg_l)
+    rec = progression_records(
+        models.progression,
+        days,
+        run.exposure.grid_days,
+        crp,
+        effective_ce(run.cohort, ce),
+        run.cohort.progression_z,
+        run.cohort.reading_z,
+    )
+    rec["crp0_mg_l"] = np.asarray(cov["crp_mg_l"], float)
+    if "esr_mm_h" in cov:
+        rec["esr0_mm_h"] = np.asarray(cov["esr_mm_h"], float)
     return rec
 
 
