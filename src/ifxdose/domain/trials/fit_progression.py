@@ -81,7 +81,7 @@ def simulate_trial(
     from ifxdose.domain.trials.runner import simulate_arm
 
     trial = get_trial(name)
-    out = {}
+    out: dict[str, tuple[np.ndarray, ...]] = {}
     for a, arm in enumerate(trial.arms):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(name.encode()), a)))
         run = simulate_arm(models, trial, arm, scale * trial.arm_n(arm), rng)
