@@ -321,3 +321,24 @@ def test_two_threads_equal_one_thread_bitwise_on_the_label_regimen(force_kernel,
         finite = np.isfinite(obs)
         assert np.isnan(one[:, ~finite]).all()
         assert rel_close(one[:, finite], fallback[:, finite], rtol=1e-12, floor_mg_l=1e-9)
+
+
+def test_non_finite_sample_times_are_trailing_padding_with_nan_on_every_path(monkeypatch):
+    """A non-finite sample time is padding: NaN out on the kernel and the NumPy path alike
+    (the NumPy path used to leave that column unwritten: np.empty garbage); a non-finite time
+    before a finite one is refused (the kernel stops at the first one; the NumPy path did not)."""
+    from ifxdose.core.errors import InputError
+
+    m = load_model("ternant_2014_ra")
+    P = 3
+    p = m.individual_parameters({"weight_kg": np.full((P, 1), 70.0)})
+    doses = DoseTable.same_for_all(P, [0.0, 14.0], 300.0, 2 / 24, ROUTE_IV)
+    seg = np.full((P, 1), -np.inf)
+    for obs in (np.array([1.0, 2.0, np.nan]), np.array([[1.0, 2.0, np.nan]] * 2 + [[1.0, np.inf, np.nan]])):
+        compiled, fallback = both_paths(monkeypatch, lambda obs=obs: simulate_concentrations(m, p, seg, doses, obs))
+        for out in (compiled, fallback):
+            assert np.array_equal(np.isnan(out), np.broadcast_to(~np.isfinite(obs), out.shape))
+        finite = np.broadcast_to(np.isfinite(obs), compiled.shape)
+        assert rel_close(compiled[finite], fallback[finite], rtol=1e-12, floor_mg_l=1e-9)
+    with pytest.raises(InputError, match="trailing padding"):
+        simulate_concentrations(m, p, seg, doses, np.array([1.0, np.nan, 2.0]))

@@ -25,6 +25,13 @@ def _checked(model: PKModel, engine: str, obs_days: npt.ArrayLike) -> np.ndarray
     obs = np.asarray(obs_days, float)
     if np.any(np.diff(obs, axis=-1) < 0):
         raise InputError("times", "not ascending", "observation times must be in ascending order")
+    finite = np.isfinite(obs)
+    if obs.size and np.any(~finite[..., :-1] & finite[..., 1:]):  # the kernel stops at the first one
+        raise InputError(
+            "times",
+            "a non-finite time before a finite one",
+            "non-finite observation times are allowed only as trailing padding (their concentrations are NaN)",
+        )
     return obs
 
 
@@ -106,4 +113,7 @@ def simulate_concentrations(
         conc = _chunk(model, params, segment_start_days, doses, obs, sl, linear, out=out[sl] if linear else None)
         if not np.shares_memory(conc, out):  # the linear paths write in place
             out[sl] = conc
+    unreached = ~np.isfinite(obs)  # padding: NaN on every path (the NumPy path left it unwritten)
+    if unreached.any():
+        out[(slice(None), unreached) if obs.ndim == 1 else unreached] = np.nan
     return out
