@@ -15,7 +15,9 @@ Calibration (``calibration``): the immunogenicity posterior's emcee sampler (the
 log posteriors evaluated in this process, then through ``EmceePool`` on 1 and 2 workers
 (the clusters started and warmed as above; the sampler's function is sent once per run).
 The draws are checked to be identical. Keys: ``calibration_dask_speedup_2_vs_1``,
-``calibration_dask_2_vs_single_process``, ``log_posterior_ms`` (one evaluation here).
+``calibration_dask_2_vs_single_process``, ``log_posterior_ms`` (one evaluation here),
+``scatter_and_one_task_s`` (sending a sampler's function to 2 workers plus one task) and
+``round_trip_ms_trivial_tasks`` (one emcee round trip of walkers/2 tasks that do nothing).
 Only the samplers are distributed: the Nelder-Mead fits and the assay simulations of
 ``calibrate()`` stay in the calling process. Assumption (benchmark): the detection fractions
 are left at 1 (the fixed-point iteration is skipped); a log posterior costs the same.
@@ -51,6 +53,10 @@ def timed_run(models, map_fn=None):
     t0 = time.perf_counter()
     res = run_trial(TRIAL, replicates=REPLICATES, seed=SEED, models=models, map_fn=map_fn)
     return time.perf_counter() - t0, res.values
+
+
+def _zero(x) -> float:
+    return 0.0
 
 
 def calibration_block() -> dict:
@@ -90,6 +96,15 @@ def calibration_block() -> dict:
         with emcee_pool(f"local:{workers}") as pool:
             timed_sampler(pool)  # warm every worker (imports, the scattered function)
             runs = [timed_sampler(pool) for _ in range(REPEATS)]
+            if workers == 2:  # where the overhead goes: the one-off scatter, then the round trips
+                t0 = time.perf_counter()
+                pool.map(nll, [x_hat])  # a new function: scattered to both workers, then one task
+                block["scatter_and_one_task_s"] = round(time.perf_counter() - t0, 3)
+                half = [x_hat] * (block["walkers"] // 2)
+                t0 = time.perf_counter()
+                for _ in range(10):
+                    pool.map(_zero, half)
+                block["round_trip_ms_trivial_tasks"] = round((time.perf_counter() - t0) / 10 * 1e3, 2)
         identical &= all(np.array_equal(d, single[0][1]) for _, d in runs)
         seconds[f"dask_{workers}_worker{'s' if workers > 1 else ''}"] = statistics.median(t for t, _ in runs)
     block["seconds_median"] = {k: round(v, 3) for k, v in seconds.items()}
