@@ -88,10 +88,11 @@ def test_help_imports_no_heavy_library():
             ["simulate", "--regimen", "3 mg/kg at weeks 0,2,6", "--weight-kg", "60", "--json"],
             ("scipy.integrate", "scipy.stats", "scipy.special", "ifxdose.core.estimation"),
         ),
-        # one score loads its own measure, not every measure (nor numpy)
+        # one score loads its own measure, not every measure (nor numpy); its table is plain text
+        # (no rich)
         (
-            ["score", "das28-crp", "--tjc28", "4", "--sjc28", "5", "--crp-mg-l", "7", "--ptga-mm", "40", "--json"],
-            ("numpy", "ifxdose.domain.scores._assess", "ifxdose.domain.scores.acr"),
+            ["score", "das28-crp", "--tjc28", "4", "--sjc28", "5", "--crp-mg-l", "7", "--ptga-mm", "40"],
+            ("numpy", "ifxdose.domain.scores._assess", "ifxdose.domain.scores.acr", "rich"),
         ),
     ],
 )
