@@ -128,6 +128,8 @@ def eligible(problem: Any) -> bool:
 def _padded(rows: list[Any], width: int, fill: float, dtype: type[np.generic] = np.float64) -> npt.NDArray[Any]:
     """Ragged 1-D rows -> (P, width) filled with ``fill`` past each row's end; no per-row Python
     beyond collecting the rows (one concatenation and one masked assignment)."""
+    if len(rows) == 1 and rows[0].size == width:  # a single fit: no padding to do
+        return np.array(rows[0], dtype=dtype).reshape(1, width)
     sizes = np.fromiter((r.size for r in rows), np.int64, len(rows))
     out = np.full((len(rows), width), fill, dtype=dtype)
     if sizes.size and np.all(sizes == width):
