@@ -161,17 +161,22 @@ def test_ill_conditioned_patients_fall_back_to_ode(force_kernel):
     assert np.isfinite(a).all() and rel_close(a, b)
 
 
+def _on_one_and_two_threads(run):
+    """``run()`` with the kernel on 1 thread, then on 2 (the thread setting restored after)."""
+    try:
+        kernel.set_threads(1)
+        one = run()
+        kernel.set_threads(2)
+        return one, run()
+    finally:
+        kernel.set_threads(None)
+
+
 def test_thread_count_does_not_change_results(force_kernel):
     rng = np.random.default_rng(5)
     m, p, seg, doses = _population(200, rng, ragged=False, sc=True)
     obs = np.arange(0.0, 100.0)
-    try:
-        kernel.set_threads(1)
-        one = simulate_concentrations(m, p, seg, doses, obs)
-        kernel.set_threads(2)
-        two = simulate_concentrations(m, p, seg, doses, obs)
-    finally:
-        kernel.set_threads(None)
+    one, two = _on_one_and_two_threads(lambda: simulate_concentrations(m, p, seg, doses, obs))
     assert np.array_equal(one, two)
 
 
@@ -307,13 +312,7 @@ def test_two_threads_equal_one_thread_bitwise_on_the_label_regimen(force_kernel,
     days = [0.0, 14.0, 42.0, *np.arange(98.0, 379.0, 56.0)]
     doses = DoseTable.same_for_all(P, days, rng.uniform(150, 400, (P, len(days))), 2 / 24, ROUTE_IV)
     for obs in (np.arange(0.0, 379.0), np.append(np.arange(0.0, 100.0), np.nan)):
-        try:
-            kernel.set_threads(1)
-            one = simulate_concentrations(m, p, seg, doses, obs)
-            kernel.set_threads(2)
-            two = simulate_concentrations(m, p, seg, doses, obs)
-        finally:
-            kernel.set_threads(None)
+        one, two = _on_one_and_two_threads(lambda: simulate_concentrations(m, p, seg, doses, obs))
         assert np.array_equal(one, two, equal_nan=True)
         with monkeypatch.context() as mp:
             mp.setattr(kernel, "KERNEL_ENABLED", False)
