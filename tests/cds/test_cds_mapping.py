@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from ifxdose.adapters.fhir.exporter import history_to_bundle
-from ifxdose.adapters.web.cds.respond import proposed_request
+from ifxdose.app.exchange import proposed_request
 from recs import make_recommendation
 from web.conftest import example_history
 

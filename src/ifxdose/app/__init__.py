@@ -10,10 +10,16 @@ instead of assembling store reads and domain calls themselves (docs/architecture
   (a stored patient and its recommendation as a Bundle);
 - ``ifxdose.app.auth``: ``sign_in`` (rate limited, audited), ``sign_out``, ``set_locale``,
   ``create_user``, ``get_user``, ``open_clinic`` (the clinic database, for the web app and the CLI);
+- ``ifxdose.app.exchange``: FHIR without the store (read a Bundle, write one, draft infliximab
+  orders, the proposed MedicationRequest, the prefetch's Observation codes) for CDS Hooks and the CLI;
+- ``ifxdose.app.reports``: ``plot_profile`` (PNG), ``write_trial_report`` (HTML);
+- ``ifxdose.app.scale``: ``parse_scheduler``, ``executor``, ``emcee_pool``, ``map_tasks`` (Dask);
 - ``ifxdose.app.engine``: the ``Recommender`` the use cases call (the domain's by default).
 
 Floors (import-linter, pyproject.toml): the adapters that face users (``adapters.web``,
-``adapters.cli``, independent of each other, neither importing the store) sit above ``app``; ``app`` uses the ports below
-it, ``adapters.store`` (persistence) and ``adapters.fhir`` (FHIR mapping: pure conversion),
-and the domain. Nothing below imports ``app``. Submodules are imported on use (the CLI starts fast).
+``adapters.cli``, independent of each other) sit above ``app`` and import none of the adapters
+below it; ``app`` uses those: ``adapters.store`` (persistence), ``adapters.fhir`` (FHIR mapping:
+pure conversion), ``adapters.plots`` and ``adapters.report`` (files for people, matplotlib),
+``adapters.scale`` (Dask), and the domain. Nothing below imports ``app``. Submodules are
+imported on use (the CLI starts fast).
 """

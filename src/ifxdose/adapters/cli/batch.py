@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ifxdose.adapters.scale import executor, parse_scheduler
+from ifxdose.app.scale import executor, parse_scheduler
 from ifxdose.core.errors import InputError
 from ifxdose.core.pk.nmtran import read_nmtran
 from ifxdose.domain.batch import estimate_all, results_csv

@@ -26,7 +26,7 @@ def demo(
     weight_kg: Annotated[float, typer.Option(help="body weight, kg")] = 55.0,
 ) -> None:
     """Simulate the Japanese label regimen for a 55 kg RA patient on MTX."""
-    from ifxdose.adapters.plots import plot_profile  # matplotlib: the [plot] extra
+    from ifxdose.app.reports import plot_profile  # matplotlib: the [plot] extra
 
     console = Console()
     model = default_model_name()

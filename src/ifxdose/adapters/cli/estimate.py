@@ -38,7 +38,7 @@ def load_history(path: Path) -> PatientHistory:
 
 
 def _plot(history: PatientHistory, est, path: Path, target: Target | None) -> None:
-    from ifxdose.adapters.plots import plot_profile
+    from ifxdose.app.reports import plot_profile
 
     prof = predict_profile(history, model=est.model.name, est=est, target=target)
     band = (np.array(prof.lower_mg_l), np.array(prof.upper_mg_l))

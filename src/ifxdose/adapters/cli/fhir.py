@@ -66,8 +66,7 @@ def import_(
     ] = False,
 ) -> None:
     """Read a Bundle and print (or write) the canonical patient history JSON, or store it."""
-    from ifxdose.adapters.fhir.importer import import_bundle
-    from ifxdose.adapters.fhir.mapping import load_mapping
+    from ifxdose.app.exchange import load_mapping, read_bundle
 
     if (merge or replace) and not into_db:
         raise InputError(
@@ -82,7 +81,7 @@ def import_(
             file, tz=tz, mapping=load_mapping(mapping), mode="replace" if replace else "merge" if merge else "refuse"
         )
         return
-    result = import_bundle(_read(file, "bundle"), load_mapping(mapping), tz=tz)
+    result = read_bundle(_read(file, "bundle"), load_mapping(mapping), tz=tz)
     for line in result.skipped:
         typer.echo(f"skipped {line}", err=True)
     _write(result.history.model_dump_json(indent=2, exclude_defaults=True), out)
@@ -104,7 +103,7 @@ def export(
 ) -> None:
     """Write a patient (and a recommendation) as a validated FHIR R4B Bundle. A patient from the
     database comes with its newest accepted (else still proposed) recommendation unless one is given."""
-    from ifxdose.adapters.fhir.exporter import history_to_bundle
+    from ifxdose.app.exchange import history_to_bundle
     from ifxdose.domain.patient import PatientHistory
 
     rec = None if recommendation is None else _recommendation(_read(recommendation, "recommendation"))

@@ -187,7 +187,7 @@ def simulate_cmd(
     res = simulate(model, regimen, covariates, times, engine=engine)
     per_infusion = infusion_metrics(model, regimen, covariates, horizon_days=float(res.time_days[-1]))
     if plot is not None:
-        from ifxdose.adapters.plots import plot_profile
+        from ifxdose.app.reports import plot_profile
 
         dense = res if times is None else simulate(model, regimen, covariates, None, engine=engine)
         plot_profile(

@@ -20,7 +20,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ifxdose.adapters.cli import app
-from ifxdose.adapters.scale import emcee_pool, executor, parse_scheduler
+from ifxdose.app.scale import emcee_pool, executor, parse_scheduler
 from ifxdose.core.errors import InputError
 from ifxdose.domain.trials import get_trial, load_models, run_trial, trial_names
 from ifxdose.domain.trials.runner import TrialResult
@@ -142,9 +142,9 @@ def trial_run(
         for r in results:
             _print_result(r)
     if report is not None:
-        from ifxdose.adapters.report.trials import write_html
+        from ifxdose.app.reports import write_trial_report
 
-        path = write_html(results, report, "ifxdose " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+        path = write_trial_report(results, report, "ifxdose " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
         Console(stderr=True).print(f"report: {path}")
 
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Iterable
 
-from ifxdose.adapters.fhir.codes import LOCAL_BASE
-from ifxdose.adapters.web.cds.orders import DraftOrder
+from ifxdose.app.exchange import LOCAL_BASE, DraftOrder
 from ifxdose.domain.clinic import DueStatus
 from ifxdose.domain.recommend import Option, Recommendation
 

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ifxdose.adapters.fhir.elements import validate_bundle
-from ifxdose.adapters.fhir.importer import import_bundle
 from ifxdose.adapters.web.cds.request import CdsError, HookRequest, bad_request
 from ifxdose.adapters.web.cds.services import PREFETCH_KEYS
 from ifxdose.adapters.web.forms import FieldError
 from ifxdose.app import clinic
 from ifxdose.app.clinic import CODE_PATTERN, Store, history_and_plan
+from ifxdose.app.exchange import read_bundle, validate_bundle
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import PatientHistory
 
@@ -97,7 +96,7 @@ def patient_data(request: HookRequest, store: Store, *, tz: str) -> PatientData:
     prefetch = request.prefetch or {}
     missing = [key for key in PREFETCH_KEYS if prefetch.get(key) is None]
     if not missing:
-        result = import_bundle(prefetch_bundle(prefetch, patient_id), tz=tz)
+        result = read_bundle(prefetch_bundle(prefetch, patient_id), tz=tz)
         code = result.history.patient.id
         return PatientData(result.history, "prefetch", code if stored(store, code) else None, skipped=result.skipped)
     if stored(store, patient_id):

@@ -25,9 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from ifxdose.adapters.fhir.elements import validate_bundle
 from ifxdose.adapters.web.cds.services import Service
 from ifxdose.adapters.web.forms import FieldError, describe_errors
+from ifxdose.app.exchange import validate_bundle
 from ifxdose.core.errors import InputError
 
 Json = dict[str, Any]

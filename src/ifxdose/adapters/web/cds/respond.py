@@ -14,22 +14,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
-from ifxdose.adapters.fhir.elements import format_when, validate_resource
-from ifxdose.adapters.fhir.exporter import medication_request
 from ifxdose.adapters.web.cds.cards import dose_card, level_card, notice_card, patient_link
-from ifxdose.adapters.web.cds.orders import infliximab_orders
 from ifxdose.adapters.web.cds.prefetch import patient_data
 from ifxdose.adapters.web.cds.request import HookRequest, parse_feedback, parse_request
 from ifxdose.adapters.web.cds.services import Service
 from ifxdose.app import clinic
 from ifxdose.app.clinic import Store
 from ifxdose.app.engine import Recommender
+from ifxdose.app.exchange import infliximab_orders, proposed_request
 from ifxdose.core.errors import InputError
 from ifxdose.domain.clinic import due_status
-from ifxdose.domain.recommend import Recommendation
 
 Json = dict[str, Any]
 FEEDBACK_USER = "cds-client"
@@ -44,14 +41,6 @@ class CallEnv:
     today: date
     tz: str
     base_url: str
-
-
-def proposed_request(rec: Recommendation, patient_id: str, now: datetime | None = None) -> Json:
-    """The exporter's MedicationRequest for ``rec`` (no Bundle), pointing at the EHR's Patient."""
-    stamp = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    request = medication_request(rec, {"reference": f"Patient/{patient_id}"}, format_when(stamp, "UTC"))
-    validate_resource(request)
-    return request
 
 
 def order_cards(req: HookRequest, env: CallEnv) -> Json:

@@ -5,21 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ifxdose.adapters.fhir import codes as c
-from ifxdose.adapters.fhir.mapping import load_mapping
+from ifxdose.app.exchange import observation_codes
 
 ORDER_SELECT = "ifxdose-infliximab-order-select"
 ORDER_SIGN = "ifxdose-infliximab-order-sign"
 LEVEL_DUE = "ifxdose-level-due"
 PREFETCH_KEYS = ("patient", "observations", "administrations", "statements")
-
-
-def observation_codes() -> list[str]:
-    """``system|code`` of every Observation code the importer reads (built-in and codes.toml)."""
-    codes = [f"{system}|{code}" for system, code in load_mapping().observations]
-    return sorted(
-        set(codes) | {f"{c.ASSESSMENT.system}|{c.ASSESSMENT.code}", f"{c.TNF_BASELINE.system}|{c.TNF_BASELINE.code}"}
-    )
 
 
 def prefetch_templates() -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""The infliximab orders among ``context.draftOrders`` and what they ask for.
+"""The infliximab orders among a Bundle of draft orders (CDS Hooks' ``context.draftOrders``)
+and what they ask for: pure FHIR reading, used by the CDS order hooks through ``ifxdose.app.exchange``.
 
 An order is infliximab when it is a MedicationRequest whose medication (inline, contained
 or bundled Medication) has a code the FHIR importer maps to infliximab (RxNorm 191831,
