@@ -12,6 +12,7 @@ their assumptions, doses, levels, the :class:`Problem`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -138,6 +139,27 @@ class EstimateSummary(_Frozen):
     def ess(self) -> float | None:
         """The effective sample size of the SIR weights (None for a prior sample)."""
         return self.posterior.effective_sample_size
+
+    def parameter_interval(self, name: str, level: float = 0.8) -> tuple[float, float] | None:
+        """The central ``level`` interval (default 80%: 10th to 90th percentile, like the options'
+        predicted troughs) of the individual parameter ``name``; None for a parameter without a
+        random effect (its value is the typical value for the covariates, no spread).
+
+        Library models are ``typical(covariates) * exp(eta)`` (``PKModel.individual_parameters``),
+        so under the Laplace approximation, eta ~ N(eta_map, sd_posterior^2), the parameter is
+        log-normal around its MAP value: value * exp(+-z * sd_posterior), z the normal quantile.
+        Assumption: the interval is the Laplace approximation's, not the SIR sample's quantiles
+        (the summary keeps no sample); SIR corrects the Laplace shape when the posterior is skewed."""
+        if not 0.0 < level < 1.0:
+            raise InputError("level", level, "a probability in (0, 1), e.g. 0.8 for the 10th-90th percentile")
+        if name not in self.individual_parameters:
+            raise InputError("name", name, f"one of {', '.join(self.individual_parameters)}")
+        if name not in self.eta_parameters:
+            return None
+        z = NormalDist().inv_cdf(0.5 + level / 2.0)
+        sd = self.eta_sd_posterior[self.eta_parameters.index(name)]
+        value = self.individual_parameters[name].value
+        return value * float(np.exp(-z * sd)), value * float(np.exp(z * sd))
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ from ifxdose.adapters.web.evidence_ja import design_ja, population_ja, regimen_j
 from ifxdose.adapters.web.i18n import localize_dates, mark_japanese
 from ifxdose.adapters.web.i18n.errors import field_message
 from ifxdose.adapters.web.sessions import CSRF_FIELD
-from ifxdose.adapters.web.views import option_rows
+from ifxdose.adapters.web.views import estimate_view, option_rows, sig
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.globals["CSRF_FIELD"] = CSRF_FIELD
 TEMPLATES.env.globals["field_message"] = field_message
 TEMPLATES.env.globals["option_rows"] = option_rows
+TEMPLATES.env.globals.update(estimate_view=estimate_view, sig=sig)
 TEMPLATES.env.globals.update(
     term_ja=term_ja, regimen_ja=regimen_ja, design_ja=design_ja, population_ja=population_ja, value_ja=value_ja
 )

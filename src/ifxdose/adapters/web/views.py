@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ifxdose.app import clinic
 from ifxdose.domain.decisions.cite import Citation
 
 if TYPE_CHECKING:
+    from ifxdose.domain.estimation import EstimateSummary
     from ifxdose.domain.recommend import Recommendation
 
 
@@ -69,3 +72,54 @@ def option_rows(rec: dict | Recommendation | None) -> tuple[list, list]:
     rows = [(i, o, bool(chosen) and o == chosen) for i, o in enumerate(get(rec, "options"))]
     rows.sort(key=lambda r: (not r[2], -(get(r[1], "pta") or 0), get(r[1], "cost_per_year_jpy") or 0))
     return rows[:MAIN_OPTIONS], rows[MAIN_OPTIONS:]
+
+
+def sig(value: float | None, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits in fixed notation (0.228, 1.94, 1,630), "—" for
+    none: PK parameters span orders of magnitude, so a fixed number of decimals would not do."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
+
+
+@dataclass(frozen=True)
+class ParameterRow:
+    """One individual parameter of an estimate: MAP value, unit, 80% interval (None: no random effect)."""
+
+    name: str
+    value: float
+    unit: str
+    interval: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class EstimateView:
+    """What the patient page shows of a recommendation's estimate (``Recommendation.estimation``):
+    the typed summary itself, its parameters with their intervals, and its warnings in the
+    reader's language."""
+
+    summary: EstimateSummary
+    parameters: list[ParameterRow]
+    warnings: list[str]
+
+
+def estimate_view(rec: dict | Recommendation | None, lang: str) -> EstimateView | None:
+    """The estimate section of the patient page for a typed recommendation that carries an
+    estimate; None for none (no recommendation, a stand-in engine, a payload shown as stored).
+    Warnings in Japanese are the recommendation's own ``warnings_ja`` at the same position (the
+    estimate's warnings are among the recommendation's), else as written."""
+    summary = getattr(rec, "estimation", None)
+    if rec is None or isinstance(rec, dict) or summary is None:
+        return None
+    rows = [
+        ParameterRow(name, p.value, p.unit, summary.parameter_interval(name))
+        for name, p in summary.individual_parameters.items()
+    ]
+    warnings = list(summary.warnings)
+    if lang == "ja" and len(rec.warnings_ja) == len(rec.warnings):
+        ja = dict(zip(rec.warnings, rec.warnings_ja))
+        warnings = [ja.get(w, w) for w in warnings]
+    return EstimateView(summary=summary, parameters=rows, warnings=warnings)
