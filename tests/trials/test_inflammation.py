@@ -158,6 +158,8 @@ def test_elliott_1993_crp_normalisation_is_predicted_not_fitted():
 
     models = load_models()
     assert models.inflammation
-    rows = {r["quantity"]: r for r in run_trial("elliott1993", replicates=10, seed=1, models=models).rows()}
+    # 20 replicates, the project's replication setting (docs/trials.md): with the within-patient CRP
+    # variability the interval's lower end is 89.1 % against the published 17/19 = 89.5 %
+    rows = {r["quantity"]: r for r in run_trial("elliott1993", replicates=20, seed=1, models=models).rows()}
     row = rows["CRP normalised (of patients with high CRP)"]
     assert row["role"] == "prediction" and row["inside_95"]

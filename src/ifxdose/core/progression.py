@@ -21,6 +21,7 @@ With piecewise-linear integrands between grid points the trapezoidal rule is the
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtr
 
 from ifxdose.core.errors import InputError
 
@@ -42,6 +43,28 @@ def inflammation_excess(crp_mg_l: np.ndarray, crp_normal_mg_l: float) -> np.ndar
     return np.asarray(np.maximum(np.asarray(crp_mg_l, dtype=float) - crp_normal_mg_l, 0.0), dtype=float)
 
 
+def expected_lognormal_excess(median_mg_l: np.ndarray, sigma: float, threshold_mg_l: float) -> np.ndarray:
+    """E[max(m exp(sigma Z) - K, 0)], Z standard normal (any shape): the mean CRP excess above K of a
+    patient whose CRP fluctuates log-normally around the level m from occasion to occasion.
+
+    Closed form (the log-normal partial expectation, as in Black-Scholes): m exp(sigma^2/2) Phi(d1) - K
+    Phi(d2), d2 = ln(m/K)/sigma, d1 = d2 + sigma; sigma = 0 gives max(m - K, 0). Over a year a fluctuation
+    much faster than the year averages to this expectation (Assumption, docs/trials.md).
+    """
+    if not sigma >= 0.0:
+        raise InputError("sigma", sigma, "must be >= 0")
+    if not threshold_mg_l > 0.0:
+        raise InputError("threshold_mg_l", threshold_mg_l, "must be > 0")
+    m = np.maximum(np.asarray(median_mg_l, dtype=float), 0.0)
+    if sigma == 0.0:
+        return np.asarray(np.maximum(m - threshold_mg_l, 0.0), dtype=float)
+    with np.errstate(divide="ignore"):
+        d2 = np.log(m / threshold_mg_l) / sigma
+    d1 = d2 + sigma
+    out = m * np.exp(sigma**2 / 2.0) * ndtr(d1) - threshold_mg_l * ndtr(d2)
+    return np.asarray(np.maximum(out, 0.0), dtype=float)
+
+
 def mtss_change(
     grid_days: np.ndarray,
     crp_mg_l: np.ndarray,
@@ -50,17 +73,24 @@ def mtss_change(
     crp_normal_mg_l: float,
     imax: float,
     ic50_mg_l: float,
+    occasion_sigma: float = 0.0,
 ) -> np.ndarray:
     """Cumulative mTSS change (P, T) from the first grid time: the integral of the rate (module
     docstring) by the trapezoidal rule. ``crp_mg_l`` and ``ce_mg_l`` are (P, T) on ``grid_days`` (T,);
-    ``rate_per_mg_l_day`` is k_i (P,), mTSS points per (mg/L above normal) per day."""
+    ``rate_per_mg_l_day`` is k_i (P,), mTSS points per (mg/L above normal) per day. With
+    ``occasion_sigma`` > 0, ``crp_mg_l`` is the patient's CRP level (median) and the excess is its
+    expectation under log-normal occasion-to-occasion fluctuation (:func:`expected_lognormal_excess`)."""
     t = np.asarray(grid_days, dtype=float)
     if t.ndim != 1 or t.size < 1 or np.any(np.diff(t) <= 0):
         raise InputError("grid_days", "shape/order", "must be a strictly increasing 1-D grid")
     k = np.asarray(rate_per_mg_l_day, dtype=float)
     if np.any(k < 0):
         raise InputError("rate_per_mg_l_day", float(k.min()), "must be >= 0")
-    f = inflammation_excess(crp_mg_l, crp_normal_mg_l) * (1.0 - damage_inhibition(ce_mg_l, imax, ic50_mg_l))
+    if occasion_sigma > 0.0:
+        excess = expected_lognormal_excess(crp_mg_l, occasion_sigma, crp_normal_mg_l)
+    else:
+        excess = inflammation_excess(crp_mg_l, crp_normal_mg_l)
+    f = excess * (1.0 - damage_inhibition(ce_mg_l, imax, ic50_mg_l))
     steps = 0.5 * (f[:, 1:] + f[:, :-1]) * np.diff(t)
     cum = np.concatenate([np.zeros((f.shape[0], 1)), np.cumsum(steps, axis=1)], axis=1)
     return np.asarray(k[:, None] * cum, dtype=float)

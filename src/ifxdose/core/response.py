@@ -76,19 +76,51 @@ def emax_logit_probability(
     return np.asarray(expit(intercept + drug), dtype=float)
 
 
+def crp_patient_level_mg_l(
+    crp_measured_mg_l: np.ndarray,
+    z: np.ndarray,
+    population_median_mg_l: float,
+    sigma_total: float,
+    sigma_occasion: float,
+) -> np.ndarray:
+    """A patient's CRP level (the median of their occasion-to-occasion draws) given one measured value.
+
+    Model (issue 12): log CRP_measured = log L_i + sigma_occasion * e, log L_i ~ N(mu, sigma_total^2 -
+    sigma_occasion^2), mu = log(population median), so the measured values have the population's log-normal
+    distribution (log-SD ``sigma_total``). The level given the measurement is the bivariate-normal
+    conditional: log L_i | x ~ N(mu + rho (x - mu), rho sigma_occasion^2), rho = 1 - sigma_occasion^2 /
+    sigma_total^2 (regression to the mean); ``z`` (same shape) are standard normals. ``sigma_occasion`` 0
+    returns the measurement.
+    """
+    if not sigma_total > 0.0:
+        raise InputError("sigma_total", sigma_total, "must be > 0")
+    if not 0.0 <= sigma_occasion < sigma_total:
+        raise InputError("sigma_occasion", sigma_occasion, f"must be in [0, sigma_total = {sigma_total:g})")
+    if not population_median_mg_l > 0.0:
+        raise InputError("population_median_mg_l", population_median_mg_l, "must be > 0")
+    x = np.log(np.maximum(np.asarray(crp_measured_mg_l, dtype=float), 1e-12))
+    mu = float(np.log(population_median_mg_l))
+    rho = 1.0 - sigma_occasion**2 / sigma_total**2
+    log_level = mu + rho * (x - mu) + np.sqrt(rho) * sigma_occasion * np.asarray(z, dtype=float)
+    return np.asarray(np.exp(log_level), dtype=float)
+
+
 def crp_course_mg_l(
     crp0_mg_l: np.ndarray,
     conc_eff_mg_l: np.ndarray,
     imax: float,
     ec50_mg_l: float,
     floor_mg_l: float,
+    background_fraction: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """CRP (P, T) under drug: CRP0 * (1 - imax * C / (ec50 + C)), floored at ``floor_mg_l``.
+    """CRP (P, T) under drug: CRP0 * (1 - imax * (g + (1 - g) C / (ec50 + C))), floored at ``floor_mg_l``.
 
     ``crp0_mg_l`` (P,) is the baseline; ``conc_eff_mg_l`` (P, T) the concentration the
     suppression sees (infliximab in mg/L, possibly scaled by the target). A baseline below the
     floor is kept as it is (the floor never raises CRP). Inhibitory Emax form: an Assumption
-    (docs/trials.md, "Inflammation over time").
+    (docs/trials.md, "Inflammation over time"). ``background_fraction`` g (scalar or (P,)): a background
+    treatment started with the drug (MTX in MTX-naive patients) combined with the drug's fraction by Bliss
+    independence, as in :func:`emax_logit_probability` (g = 0: the drug alone).
     """
     if not 0.0 <= imax <= 1.0:
         raise InputError("imax", imax, "must be in [0, 1]")
@@ -96,5 +128,7 @@ def crp_course_mg_l(
         raise InputError("ec50_mg_l", ec50_mg_l, "must be > 0")
     c = np.maximum(np.asarray(conc_eff_mg_l, dtype=float), 0.0)
     crp0 = np.asarray(crp0_mg_l, dtype=float)[:, None]
-    crp = crp0 * (1.0 - imax * c / (ec50_mg_l + c))
+    g = np.asarray(background_fraction, dtype=float)
+    g = g[:, None] if g.ndim == 1 else g
+    crp = crp0 * (1.0 - imax * bliss_fraction(c / (ec50_mg_l + c), g))
     return np.asarray(np.maximum(crp, np.minimum(crp0, floor_mg_l)), dtype=float)

@@ -21,11 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ifxdose.core.errors import InputError
 from ifxdose.core.immunogenicity import onset_days, reported_positive
 from ifxdose.core.pk import ROUTE_IV, DoseTable, PKModel, simulate_concentrations
-from ifxdose.core.response import crp_course_mg_l
+from ifxdose.core.population import lognormal_sigma_from_cv
+from ifxdose.core.response import crp_course_mg_l, crp_patient_level_mg_l
 from ifxdose.domain.dosing.regimen import parse_regimen
 from ifxdose.domain.trials.models import Models
+from ifxdose.domain.trials.population import crp_lognormal
 
 #: Assumption: every infusion lasts 2 hours (ATTRACT note in S4-attract-1999).
 INFUSION_DAYS = 2.0 / 24.0
@@ -64,6 +67,19 @@ CRP_IMAX = 0.9
 CRP_EC50_MG_L = 1.0
 CRP_FLOOR_MG_L = 0.3  # Assumption: as domain/estimation.py's CRP floor
 CRP_SEGMENT_DAYS = 7.0
+#: Within-patient (occasion-to-occasion) variability of CRP (issue 12). A measured CRP is one log-normal
+#: draw around the patient's level (the median of their draws), so a baseline measurement regresses to the
+#: mean and damage integrates the course, not the baseline value. Assumption: coefficient of variation 0.42,
+#: the within-subject biological variation CV_I of CRP, 42.2 % (Macy, Hayes & Tracy, Clin Chem 1997;43:52,
+#: healthy subjects, the most cited figure and the median of published CV_I, 0.41, in the review of
+#: PMC12643293, 2025); a lower bound for active RA (that review: CV rises with the patient's median CRP, 1.60
+#: in 472,811 routine-care patients; PMID 34596032: CRP more variable in active RA than in remission). No RA
+#: trial figure was found; nothing is fitted to it. Log-normal, independent between occasions, and fast
+#: against the year (Assumption: progression sees the expectation, core.progression.expected_lognormal_excess).
+CRP_OCCASION_CV = 0.42
+CRP_OCCASION_SIGMA = lognormal_sigma_from_cv(CRP_OCCASION_CV)
+#: Columns of per-patient occasion draws (Cohort.crp_occasion_z): one per distinct measurement day of a trial.
+N_CRP_OCCASIONS = 16
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,12 @@ class Cohort:
     progression_z: np.ndarray | None = None
     #: (P,) standard normals of the radiograph reading error of the mTSS change (drawn after progression_z)
     reading_z: np.ndarray | None = None
+    #: (P,) the patient's CRP level in mg/L (median of their occasion draws) given the measured baseline
+    #: ``covariates["crp_mg_l"]`` (core.response.crp_patient_level_mg_l; drawn after reading_z); None: the
+    #: measured baseline is the level (no occasion variability)
+    crp_level_mg_l: np.ndarray | None = None
+    #: (P, N_CRP_OCCASIONS) standard normals of the CRP measured at later occasions (drawn last)
+    crp_occasion_z: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -91,18 +113,24 @@ class Cohort:
 
 
 def make_cohort(
-    covariates: dict[str, np.ndarray], models: Models, rng: np.random.Generator, n_obs_max: int = 64
+    covariates: dict[str, np.ndarray],
+    models: Models,
+    rng: np.random.Generator,
+    n_obs_max: int = 64,
+    population: str | None = None,
 ) -> Cohort:
+    """An arm's patients and their draws. The CRP level (CRP_OCCASION_CV) is conditioned on the measured
+    baseline under ``population``'s log-normal CRP distribution (None: the base population's)."""
     n = len(covariates["weight_kg"])
-    return Cohort(
-        covariates,
-        models.pk.sample_eta(n, rng),
-        rng.exponential(1.0, n),
-        rng.random(n),
-        rng.standard_normal((n, n_obs_max)),
-        rng.standard_normal(n),
-        rng.standard_normal(n),
-    )
+    eta = models.pk.sample_eta(n, rng)
+    ada_exp, response_u, residual_z = rng.exponential(1.0, n), rng.random(n), rng.standard_normal((n, n_obs_max))
+    progression_z, reading_z = rng.standard_normal(n), rng.standard_normal(n)
+    level_z, occasion_z = rng.standard_normal(n), rng.standard_normal((n, N_CRP_OCCASIONS))
+    level = None
+    if "crp_mg_l" in covariates:
+        median, sigma_total = crp_lognormal(population)
+        level = crp_patient_level_mg_l(covariates["crp_mg_l"], level_z, median, sigma_total, CRP_OCCASION_SIGMA)
+    return Cohort(covariates, eta, ada_exp, response_u, residual_z, progression_z, reading_z, level, occasion_z)
 
 
 @dataclass(frozen=True)
@@ -145,10 +173,28 @@ def crp_feedback(pk: PKModel, cohort: Cohort, inflammation: bool) -> bool:
     return inflammation and "crp_mg_l" in pk.covariates and "crp_mg_l" in cohort.covariates
 
 
+def crp_level(cohort: Cohort) -> np.ndarray:
+    """(P,) the patients' CRP level before treatment (CRP_OCCASION_CV), the measured baseline without one."""
+    return cohort.covariates["crp_mg_l"] if cohort.crp_level_mg_l is None else cohort.crp_level_mg_l
+
+
 def crp_course(cohort: Cohort, conc_mg_l: np.ndarray) -> np.ndarray:
-    """CRP (P, T) in mg/L under the concentrations (P, T) (see CRP_IMAX)."""
+    """The patients' CRP level (P, T) in mg/L under the concentrations (P, T) (see CRP_IMAX): the median
+    of what a measurement on each day would give (``measured_crp``)."""
     c_eff = conc_mg_l / tnf_scale(cohort)[:, None]
-    return crp_course_mg_l(cohort.covariates["crp_mg_l"], c_eff, CRP_IMAX, CRP_EC50_MG_L, CRP_FLOOR_MG_L)
+    return crp_course_mg_l(crp_level(cohort), c_eff, CRP_IMAX, CRP_EC50_MG_L, CRP_FLOOR_MG_L)
+
+
+def measured_crp(cohort: Cohort, level_mg_l: np.ndarray, occasion: int) -> np.ndarray:
+    """CRP (P,) as measured at one occasion: the level (P,) times exp(CRP_OCCASION_SIGMA z) with the
+    patient's ``occasion``-th draw, floored as the course (never below min(level, CRP_FLOOR_MG_L))."""
+    level = np.asarray(level_mg_l, dtype=float)
+    if cohort.crp_occasion_z is None or cohort.crp_level_mg_l is None:
+        return level
+    if not 0 <= occasion < cohort.crp_occasion_z.shape[1]:
+        raise InputError("occasion", occasion, f"allowed range is [0, {cohort.crp_occasion_z.shape[1] - 1}]")
+    value = level * np.exp(CRP_OCCASION_SIGMA * cohort.crp_occasion_z[:, occasion])
+    return np.asarray(np.maximum(value, np.minimum(level, CRP_FLOOR_MG_L)), dtype=float)
 
 
 def week_starts(grid: np.ndarray) -> np.ndarray:
@@ -199,6 +245,8 @@ def _subset_cohort(cohort: Cohort, idx: np.ndarray) -> Cohort:
         cohort.residual_z[idx],
         None if cohort.progression_z is None else cohort.progression_z[idx],
         None if cohort.reading_z is None else cohort.reading_z[idx],
+        None if cohort.crp_level_mg_l is None else cohort.crp_level_mg_l[idx],
+        None if cohort.crp_occasion_z is None else cohort.crp_occasion_z[idx],
     )
 
 

@@ -40,7 +40,7 @@ from ifxdose.core.progression import lognormal_omega_for_cv, mtss_change
 from ifxdose.domain.evidence import get_study
 from ifxdose.domain.trials.calibrate import find_outcome
 from ifxdose.domain.trials.definitions import get_trial
-from ifxdose.domain.trials.engine import crp_course, effective_ce
+from ifxdose.domain.trials.engine import CRP_OCCASION_CV, CRP_OCCASION_SIGMA, crp_course, effective_ce
 from ifxdose.domain.trials.models import Models, load_models
 from ifxdose.domain.trials.progression import CRP_NORMAL_MG_L, IMAX
 
@@ -69,9 +69,11 @@ def published(key: str) -> tuple[float, float | None]:
 def inflammation_integral(
     grid: np.ndarray, crp_mg_l: np.ndarray, ce_mg_l: np.ndarray, ic50_mg_l: float, imax: float = IMAX
 ) -> np.ndarray:
-    """X_i (P,) to the last grid day: the mTSS change with k = 1 (core.progression.mtss_change)."""
+    """X_i (P,) to the last grid day: the mTSS change with k = 1 (core.progression.mtss_change); ``crp_mg_l``
+    the CRP level course, fluctuating from occasion to occasion (engine.CRP_OCCASION_SIGMA)."""
     k = np.ones(crp_mg_l.shape[0])
-    return np.asarray(mtss_change(grid, crp_mg_l, ce_mg_l, k, CRP_NORMAL_MG_L, imax, ic50_mg_l)[:, -1], dtype=float)
+    cum = mtss_change(grid, crp_mg_l, ce_mg_l, k, CRP_NORMAL_MG_L, imax, ic50_mg_l, CRP_OCCASION_SIGMA)
+    return np.asarray(cum[:, -1], dtype=float)
 
 
 def simulate_trial(
@@ -147,7 +149,7 @@ def calibrate_progression(
         sigma_r = new
     x_aspire = np.concatenate([inflammation_integral(g, c, e, ic50, imax) for g, c, e in aspire_ifx])
     return {
-        "version": "1",
+        "version": "2",
         "date": dt.date.today().isoformat(),
         "method": "fit_progression.py docstring: omega and k_typ closed form, IC50 by brentq, reading SD, "
         "iterated to a fixed point",
@@ -181,6 +183,7 @@ def calibrate_progression(
                 )
             ),
             "placebo_share_without_inflammation_above_normal": float(np.mean(x_placebo == 0.0)),
+            "crp_occasion_cv": CRP_OCCASION_CV,
             "virtual_patients_per_arm_scale": SCALE,
             "seed": SEED,
         },

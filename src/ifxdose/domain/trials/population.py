@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ifxdose.core.errors import InputError
-from ifxdose.core.population import Marginal, sample_population
+from ifxdose.core.population import Marginal, lognormal_sigma_from_cv, sample_population
 
 _META = ("name", "dist", "source")
 
@@ -61,3 +61,13 @@ def virtual_population(name: str, n: int, rng: np.random.Generator) -> dict[str,
     pop["mtx_dose_mg_week"] = np.where(pop["mtx"] > 0, pop["mtx_dose_mg_week"], 0.0)
     pop.update({k: np.full(n, v) for k, v in population_constants(name).items()})
     return pop
+
+
+def crp_lognormal(name: str | None = None) -> tuple[float, float]:
+    """(median mg/L, log-SD) of the measured baseline CRP of a population (None: the base population),
+    which must be log-normal with ``median`` and ``cv`` (engine.CRP_OCCASION_CV conditions on it)."""
+    variables = population_spec(name)[0] if name else population_data()["base"]["variables"]
+    entry = next((v for v in variables if v["name"] == "crp_mg_l"), None)
+    if entry is None or entry["dist"] != "lognormal":
+        raise InputError("crp_mg_l", name or "base", "needs a lognormal baseline CRP (median, cv)")
+    return float(entry["median"]), lognormal_sigma_from_cv(float(entry["cv"]))

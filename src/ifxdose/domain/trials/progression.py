@@ -42,9 +42,15 @@ class ProgressionModel:
         return np.asarray(self.rate_per_mg_l_day * np.exp(self.omega * zz), dtype=float)
 
     def change(
-        self, grid_days: np.ndarray, crp_mg_l: np.ndarray, ce_mg_l: np.ndarray, z: np.ndarray | None
+        self,
+        grid_days: np.ndarray,
+        crp_mg_l: np.ndarray,
+        ce_mg_l: np.ndarray,
+        z: np.ndarray | None,
+        occasion_sigma: float = 0.0,
     ) -> np.ndarray:
-        """Cumulative mTSS change (P, T) on the grid."""
+        """Cumulative mTSS change (P, T) on the grid; ``crp_mg_l`` the CRP level course, fluctuating
+        log-normally with ``occasion_sigma`` (core.progression.mtss_change)."""
         return mtss_change(
             grid_days,
             crp_mg_l,
@@ -53,6 +59,7 @@ class ProgressionModel:
             self.crp_normal_mg_l,
             self.imax,
             self.ic50_mg_l,
+            occasion_sigma,
         )
 
 
@@ -90,12 +97,13 @@ def progression_records(
     ce_eff_mg_l: np.ndarray,
     z: np.ndarray | None,
     reading_z: np.ndarray | None = None,
+    occasion_sigma: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Per day: ``mtss_true@<day>`` (P,), the modelled change; ``mtss@<day>``, the change as a reading
     reports it (true + reading_sd_points x reading_z; Assumption: normal reading error, independent of
     the true change, one draw per patient); ``mtss_neg@<day>``, its negative (for "higher X, less
     progression" association tests)."""
-    cum = model.change(grid_days, crp_mg_l, ce_eff_mg_l, z)
+    cum = model.change(grid_days, crp_mg_l, ce_eff_mg_l, z, occasion_sigma)
     err = 0.0 if reading_z is None else model.reading_sd_points * np.asarray(reading_z, dtype=float)
     rec: dict[str, np.ndarray] = {}
     for day in days:

@@ -25,6 +25,7 @@ from ifxdose.domain.trials.calibrate import find_outcome
 from ifxdose.domain.trials.definitions import ArmSpec, Quantity, Trial, get_trial
 from ifxdose.domain.trials.endpoints import acr_n_pct, components_at, das28_pair, eular_response, latent_improvement
 from ifxdose.domain.trials.engine import (
+    CRP_OCCASION_SIGMA,
     LOD_MG_L,
     ArmRun,
     crp_course,
@@ -33,6 +34,7 @@ from ifxdose.domain.trials.engine import (
     fixed_arm,
     make_cohort,
     measured,
+    measured_crp,
     regimen_mg_per_kg,
     reported_ada,
     response_background,
@@ -45,7 +47,8 @@ from ifxdose.domain.trials.progression import progression_records
 
 
 def simulate_arm(models: Models, trial: Trial, arm: ArmSpec, n: int, rng: np.random.Generator) -> ArmRun:
-    cohort = make_cohort(virtual_population(arm.population or trial.population, n, rng), models, rng)
+    population = arm.population or trial.population
+    cohort = make_cohort(virtual_population(population, n, rng), models, rng, population=population)
     grid = daily_grid(trial.horizon_day)
     if arm.kind == "placebo":
         return fixed_arm(models, cohort, None, None, grid)
@@ -89,14 +92,14 @@ def arm_records(models: Models, trial: Trial, run: ArmRun) -> dict[str, np.ndarr
                 rec[f"{endpoint}@{day:g}"] = run.cohort.response_u < models.response.probability(
                     endpoint, effective_ce(run.cohort, ce[:, k]), g
                 )
-        rec.update(continuous_endpoint_records(models, trial.response_days, run, ce))
+        rec.update(continuous_endpoint_records(models, trial.response_days, run, ce, occasions(trial)))
         rec.update(radiographic_records(models, trial.response_days, run, ce))
     for j, day in enumerate(trial.trough_days):
         c = conc[:, int(np.searchsorted(grid, day))]
         rec[f"measured@{day:g}"] = measured(models, c, run.cohort.residual_z[:, -1 - j])
         rec[f"undetectable@{day:g}"] = rec[f"measured@{day:g}"] < LOD_MG_L
     if models.inflammation and "crp_mg_l" in run.cohort.covariates:
-        rec.update(crp_records(run, trial))
+        rec.update(crp_records(run, trial, occasions(trial)))
     rec["ada_true"] = run.exposure.onset_day <= trial.horizon_day
     rec["ada"] = reported_ada(run, trial.horizon_day, trial.ada_assay)
     rec["cost_jpy"] = drug_cost_jpy(run, trial.entry_day, trial.horizon_day)
@@ -130,6 +133,7 @@ def radiographic_records(models: Models, days: tuple[float, ...], run: ArmRun, c
         effective_ce(run.cohort, ce),
         run.cohort.progression_z,
         run.cohort.reading_z,
+        CRP_OCCASION_SIGMA if run.cohort.crp_level_mg_l is not None else 0.0,
     )
     rec["crp0_mg_l"] = np.asarray(cov["crp_mg_l"], float)
     if "esr_mm_h" in cov:
@@ -140,8 +144,14 @@ def radiographic_records(models: Models, days: tuple[float, ...], run: ArmRun, c
 DAS28_COMPONENTS = ("tjc28", "sjc28", "ptga_mm", "esr_mm_h", "crp_mg_l")
 
 
+def occasions(trial: Trial) -> dict[float, int]:
+    """Day -> column of the patients' CRP occasion draws (engine.measured_crp): the trial's distinct
+    measurement days after baseline (trough and response days), in order."""
+    return {d: j for j, d in enumerate(sorted(set(trial.trough_days) | set(trial.response_days)))}
+
+
 def continuous_endpoint_records(
-    models: Models, days: tuple[float, ...], run: ArmRun, ce: np.ndarray
+    models: Models, days: tuple[float, ...], run: ArmRun, ce: np.ndarray, occasion: dict[float, int] | None = None
 ) -> dict[str, np.ndarray]:
     """ACR-N, ACR70, DAS28-CRP/ESR and EULAR response (by DAS28-CRP) on every response day
     (:mod:`ifxdose.domain.trials.endpoints`); empty when a component or the ACR50 threshold is missing."""
@@ -158,7 +168,8 @@ def continuous_endpoint_records(
         k = int(np.searchsorted(grid, day))
         z = latent_improvement(models.response.drug_logit(effective_ce(run.cohort, ce[:, k]), g), run.cohort.response_u)
         acrn = acr_n_pct(z, intercepts["acr20"], intercepts["acr50"])
-        das_crp, das_esr = das28_pair(components_at(base, acrn, None if crp is None else crp[:, k]))
+        crp_k = None if crp is None else measured_crp(run.cohort, crp[:, k], (occasion or {}).get(day, 0))
+        das_crp, das_esr = das28_pair(components_at(base, acrn, crp_k))
         eular = eular_response(das_crp0, das_crp)
         rec.update(
             {
@@ -184,16 +195,18 @@ DAS28_REMISSION = 2.6
 CRP_NORMAL_MG_L = 10.0
 
 
-def crp_records(run: ArmRun, trial: Trial) -> dict[str, np.ndarray]:
-    """CRP under drug (engine.crp_course, from the final profiles with ADA): baseline, per trough day,
-    the fall in % of baseline, and "normalised" (high at baseline, <= CRP_NORMAL_MG_L at some day)."""
+def crp_records(run: ArmRun, trial: Trial, occasion: dict[float, int] | None = None) -> dict[str, np.ndarray]:
+    """CRP under drug (engine.crp_course, from the final profiles with ADA): the measured baseline, the
+    measured CRP per trough day (one occasion draw each, engine.measured_crp), its fall in % of the measured
+    baseline, and "normalised" (high at the measured baseline; the patient's level <= CRP_NORMAL_MG_L at some
+    day: Assumption, judged on the level, not on one noisy draw)."""
     grid = run.exposure.grid_days
     crp = crp_course(run.cohort, run.exposure.conc_mg_l)
     crp0 = run.cohort.covariates["crp_mg_l"]
     rec = {"crp0_mg_l": crp0, "crp_high": crp0 > CRP_NORMAL_MG_L}
     rec["crp_normalised"] = rec["crp_high"] & (crp.min(axis=1) <= CRP_NORMAL_MG_L)
     for day in trial.trough_days:
-        c = crp[:, int(np.searchsorted(grid, day))]
+        c = measured_crp(run.cohort, crp[:, int(np.searchsorted(grid, day))], (occasion or {}).get(day, 0))
         rec[f"crp@{day:g}"] = c
         rec[f"crp_fall_pct@{day:g}"] = 100.0 * (1.0 - c / crp0)
     return rec
