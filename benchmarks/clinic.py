@@ -6,8 +6,18 @@ quarterly 28-joint assessments, yearly weights, MTX): about 130 rows per patient
 runs in a separate uvicorn process (``tests/web/live_server.py``); httpx signs in and times
 
 - ``worklist``: ``GET /patients`` (the patient list with the "due this week" worklist),
-- ``patient_cold``: ``GET /patients/{code}`` on a patient not viewed yet (MAP + posterior
-  band computed and stored in the cache),
+- ``start_precompute_s``: at start the server queues the first ``--start-precompute`` patients
+  in worklist order (next infusion soonest first) to its background precompute
+  (``IFXDOSE_PRECOMPUTE_AT_START``); from the server's first answer until all their profiles
+  are stored. Timed *while it runs*: ``health_during_start_precompute``,
+  ``worklist_during_start_precompute`` and ``patient_cold_during_start_precompute`` (pages of
+  patients outside that set, computed in the request while the background thread computes
+  too); ``start_precompute_pending_after_those_views``: how many were still to do then,
+- ``patient_start_precomputed``: the first view of a patient of that set after it finished
+  (the data came without a write through the app: a loaded database, a restored backup,
+  ``fhir import --into-db``),
+- ``patient_cold``: ``GET /patients/{code}`` on a patient outside that set, not viewed yet
+  (MAP + posterior band computed in the request and stored in the cache),
 - ``patient_warm``: the same page again (profile from the database cache),
 - ``patient_after_write``: the page a clinician opens after data arrive: a trough level is
   recorded through the API (``POST …/levels``), the app computes the page's profile in the
@@ -173,6 +183,35 @@ def _wait_for_profile(store, code: str, timeout_s: float = 60) -> None:
         time.sleep(0.005)
 
 
+def _start_set(store, limit: int) -> list[str]:
+    """The patients with infusions among the first ``limit`` in worklist order: what the server
+    queues at start (``ifxdose.app.clinic.precompute_at_start``) and computes a profile for."""
+    from ifxdose.adapters import store as st
+    from ifxdose.app import clinic
+
+    codes = clinic.due_order(store, TODAY)[:limit]
+    loaded = st.histories(store, codes)
+    return [c for c in codes if loaded[c].infusions]
+
+
+def _uncached(store, codes: list[str]) -> int:
+    """How many of these patients' current histories have no stored profile."""
+    from ifxdose.adapters import store as st
+    from ifxdose.app import clinic
+
+    loaded = st.histories(store, codes)
+    keys = [clinic.profile_key(st.history_hash(loaded[c])) for c in codes]
+    return len(keys) - len(st.cached_many(store, keys))
+
+
+def _wait_for_profiles(store, codes: list[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _uncached(store, codes):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"start precompute not finished within {timeout_s} s")
+        time.sleep(0.5)
+
+
 def _summary(times: list[float], floor_p95: float) -> dict:
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -200,6 +239,12 @@ def main() -> None:
         default=None,
         help="SQLite file to build once and reuse on later runs (a copy is benchmarked, so every run starts cold)",
     )
+    parser.add_argument(
+        "--start-precompute",
+        type=int,
+        default=250,
+        help="IFXDOSE_PRECOMPUTE_AT_START: patients the server precomputes at start (worklist order)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ifxdose-bench-"))
     url = args.url or f"sqlite:///{folder / 'clinic.sqlite3'}"
@@ -219,23 +264,38 @@ def main() -> None:
         IFXDOSE_SECRET_KEY="b" * 40,
         IFXDOSE_TODAY=TODAY.isoformat(),
         IFXDOSE_DEFAULT_LOCALE="en",
+        IFXDOSE_PRECOMPUTE_AT_START=str(args.start_precompute),
     )
     from ifxdose.adapters import store as st
 
     started = time.perf_counter()
     proc, base = start(env, folder / "server.log")
     start_s = time.perf_counter() - started
+    ready = time.perf_counter()
     reader = st.open_store(url)
     try:
         with httpx.Client(base_url=base, timeout=300) as client:
             token = client.post("/api/v1/session", json={"username": "doc", "password": PASSWORD}).json()["csrf_token"]
             client.headers["X-CSRF-Token"] = token
+            # the patients the server queued at start (the same function of the same data)
+            start_set = _start_set(reader, args.start_precompute)
+            others = sorted(set(f"BENCH-{k:05d}" for k in range(args.patients)) - set(start_set))
             rng = random.Random(7)
-            n_views = min(args.views, args.patients // 3)
-            sample = [f"BENCH-{k:05d}" for k in rng.sample(range(args.patients), 3 * n_views)]
-            codes, written, at_once = sample[:n_views], sample[n_views : 2 * n_views], sample[2 * n_views :]
+            n_views = min(args.views, len(others) // 5, max(1, len(start_set)))
+            sample = rng.sample(others, 5 * n_views)
+            codes, written, at_once = sample[:n_views], sample[n_views : 2 * n_views], sample[2 * n_views : 3 * n_views]
+            during_codes = sample[3 * n_views : 3 * n_views + max(5, n_views // 4)]
+            # while the precompute at start runs in the server's background thread
+            health_during = [_time(client, "GET", "/api/v1/health") for _ in range(20)]
+            worklist_during = [_time(client, "GET", "/patients") for _ in range(10)]
+            cold_during = [_time(client, "GET", f"/patients/{c}") for c in during_codes]
+            pending_after_during = _uncached(reader, start_set)
+            _wait_for_profiles(reader, start_set, timeout_s=3600)
+            start_precompute_s = time.perf_counter() - ready
             health = [_time(client, "GET", "/api/v1/health") for _ in range(50)]
             worklist = [_time(client, "GET", "/patients") for _ in range(20)]
+            precomputed_codes = rng.sample(start_set, min(n_views, len(start_set)))
+            precomputed = [_time(client, "GET", f"/patients/{c}") for c in precomputed_codes]
             cold = [_time(client, "GET", f"/patients/{c}") for c in codes]
             warm = [_time(client, "GET", f"/patients/{c}") for c in codes]
             after_write, precompute, writes = [], [], []
@@ -279,9 +339,16 @@ def main() -> None:
         "worklist": _summary(worklist, floor),
         "server_start_s": round(start_s, 2),
         "server_next_day_start_s": round(next_day_start_s, 2),
-        "worklist_first_view_ms": round(worklist[0], 1),
+        "worklist_first_view_ms": round(worklist_during[0], 1),
+        "worklist_during_start_precompute": _summary(worklist_during, floor),
         "worklist_next_day_first_view_ms": round(next_day[0], 1),
         "worklist_next_day": _summary(next_day, floor),
+        "start_precompute_patients": len(start_set),
+        "start_precompute_s": round(start_precompute_s, 1),
+        "health_during_start_precompute": _summary(health_during, floor),
+        "patient_cold_during_start_precompute": _summary(cold_during, floor),
+        "start_precompute_pending_after_those_views": pending_after_during,
+        "patient_start_precomputed": _summary(precomputed, floor),
         "patient_cold": _summary(cold, floor),
         "patient_warm": _summary(warm, floor),
         "write_level": _summary(writes, floor),

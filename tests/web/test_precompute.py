@@ -15,7 +15,7 @@ from ifxdose.adapters import store as st
 from ifxdose.app import clinic
 from ifxdose.app.engine import Recommender
 from ifxdose.domain import recommend as engine
-from web.conftest import TODAY, example_history, make_app, sign_in
+from web.conftest import EXAMPLE, TODAY, example_history, make_app, sign_in
 
 
 class CountingEngine:
@@ -133,3 +133,174 @@ def test_first_worklist_view_after_start_computes_nothing(tmp_path, template_db,
     assert TODAY == dt.date(2024, 8, 26)
     assert sorted(item["code"] for item in due) == ["RA-0000", "RA-0001", "RA-0002"]
     app.state.store.close()
+
+
+# ------------------------------------------------ at start: queued once per database and data state
+def _patients_with_infusions(store, counts: dict[str, int]) -> None:
+    """Patients stored without a write through the app (as ``fhir import --into-db`` does),
+    keeping the first ``n`` infusions of the example."""
+    for code, n in counts.items():
+        data = example_history().model_dump(mode="json")
+        data["patient"]["id"] = code
+        data["infusions"] = data["infusions"][:n]
+        st.import_history(store, type(example_history()).model_validate(data), user="fixture")
+
+
+def _start_app(url: str, counting: CountingEngine, limit: int):
+    return make_app(
+        url,
+        users=False,
+        recommender=counting.recommender(),
+        settings={"precompute": True, "precompute_at_start": limit},
+    )
+
+
+def test_start_queues_uncached_patients_soonest_due_first_once_per_data_state(tmp_path, template_db, counting):
+    """Hand-derived order (label schedule 0, 2, 6 weeks then every 8; TODAY 2024-08-26):
+    RA-0003 (2 infusions, 2024-04-01/15: week 6 due 2024-05-13), RA-0001 (3 infusions: week 14
+    due 2024-07-08), RA-0000 (4 infusions, last 2024-07-08: due 2024-09-02), RA-0002 (none).
+    With a bound of 2 the first two are computed, in the background, and nothing else."""
+    shutil.copy(template_db, tmp_path / "web.sqlite3")
+    url = f"sqlite:///{tmp_path / 'web.sqlite3'}"
+    first = _start_app(url, counting, limit=2)
+    _patients_with_infusions(first.state.store, {"RA-0000": 4, "RA-0001": 3, "RA-0002": 0, "RA-0003": 2})
+    with TestClient(first, base_url="http://testserver"):
+        precompute = first.state.store.memo["precompute"]
+        assert precompute.start_done.wait(120)
+    assert clinic.due_order(first.state.store, TODAY) == ["RA-0003", "RA-0001", "RA-0000", "RA-0002"]
+    assert len(counting.calls) == 2 and all(n.startswith("ifxdose-precompute") for n in counting.calls)
+
+    def stored(store, code: str) -> bool:
+        key = clinic.profile_key(st.history_hash(st.patient_history(store, code)))
+        return bool(st.cached_many(store, [key]))
+
+    assert [stored(first.state.store, c) for c in ("RA-0003", "RA-0001", "RA-0000")] == [True, True, False]
+    # a second worker process on the same database and data: neither queues nor computes again
+    second = _start_app(url, counting, limit=2)
+    with TestClient(second, base_url="http://testserver"):
+        second.state.store.memo["precompute"].wait()
+        assert second.state.store.memo["precompute"].start_done.is_set()
+    assert len(counting.calls) == 2
+    # new data arrive outside the app (a new data state): the next start looks again, and
+    # computes only the patient whose current history has no stored profile
+    _patients_with_infusions(first.state.store, {"RA-0004": 1})  # week 2 due 2024-04-15: first in order
+    third = _start_app(url, counting, limit=2)
+    with TestClient(third, base_url="http://testserver"):
+        assert third.state.store.memo["precompute"].start_done.wait(120)
+    assert len(counting.calls) == 3 and stored(first.state.store, "RA-0004")
+    for app in (first, second, third):
+        app.state.store.close()
+
+
+def test_start_precompute_never_blocks_a_request(tmp_path, template_db):
+    """While the background precompute is stuck in a patient, the app has started and serves
+    the worklist and another patient's page (computed in the request)."""
+    shutil.copy(template_db, tmp_path / "web.sqlite3")
+    release, entered = threading.Event(), threading.Event()
+
+    def stuck(history):
+        if threading.current_thread().name.startswith("ifxdose-precompute"):
+            entered.set()
+            assert release.wait(120)
+        return engine.predict_profile(history)
+
+    recommender = Recommender(recommend=engine.recommend, predict_profile=stuck, cache_profiles=True)
+    app = make_app(
+        f"sqlite:///{tmp_path / 'web.sqlite3'}",
+        users=False,
+        recommender=recommender,
+        settings={"precompute": True, "precompute_at_start": 1},
+    )
+    _patients_with_infusions(app.state.store, {"RA-0000": 4, "RA-0001": 2})
+    try:
+        with TestClient(app, base_url="http://testserver") as client:
+            assert entered.wait(120)  # the precompute of RA-0001 (due first) is running
+            sign_in(client)
+            assert client.get("/patients").status_code == 200
+            page = client.get("/patients/RA-0000")
+            assert page.status_code == 200 and "<svg" in page.text
+            release.set()
+    finally:
+        release.set()
+        app.state.store.close()
+
+
+def test_worklist_fill_at_start_runs_in_one_process_per_data_state(tmp_path, template_db, monkeypatch):
+    """Two processes starting on one database: the first computes every due basis, the second
+    waits for its mark and only reads them (a counting ``due_payload``)."""
+    shutil.copy(template_db, tmp_path / "web.sqlite3")
+    url = f"sqlite:///{tmp_path / 'web.sqlite3'}"
+    calls: list[str] = []
+    real = clinic.due_payload
+
+    def counting_payload(history, today, plan):
+        calls.append(history.patient.id)
+        return real(history, today, plan)
+
+    monkeypatch.setattr(clinic, "due_payload", counting_payload)
+    first, second = make_app(url, users=False), make_app(url, users=False)
+    _patients_with_infusions(first.state.store, {"RA-0000": 4, "RA-0001": 3})
+    assert clinic.fill_worklist_at_start(first.state.store, TODAY) is True
+    assert sorted(calls) == ["RA-0000", "RA-0001"]
+    assert clinic.fill_worklist_at_start(second.state.store, TODAY, wait_s=5) is False
+    assert sorted(calls) == ["RA-0000", "RA-0001"]  # read, not computed again
+    assert [i.code for i in clinic.worklist(second.state.store, TODAY)] == ["RA-0001", "RA-0000"]
+    for app in (first, second):
+        app.state.store.close()
+
+
+# ------------------------------------------------ the estimate cache key: code and data, not the app version
+def test_tree_digest_changes_with_any_source_or_data_byte_not_with_byte_code(tmp_path):
+    root = tmp_path / "pkg"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.py").write_text("x = 1\n")
+    (root / "sub" / "model.toml").write_text("cl = 0.3\n")
+    base = clinic.tree_digest([root])
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\x00")
+    assert clinic.tree_digest([root]) == base
+    (root / "sub" / "model.toml").write_text("cl = 0.31\n")
+    changed = clinic.tree_digest([root])
+    assert changed != base
+    (root / "sub" / "model.toml").rename(root / "sub" / "other.toml")  # same bytes, other name
+    assert clinic.tree_digest([root]) not in (base, changed)
+    (root / "sub" / "other.toml").rename(root / "sub" / "model.toml")
+    (root / "b.py").write_text("")
+    assert clinic.tree_digest([root]) != changed
+
+
+def test_estimate_key_covers_every_module_the_estimate_runs(tmp_path):
+    """In a fresh interpreter, computing a profile and a trend loads ifxdose modules only from
+    the fingerprinted packages (and the package's own lazy ``__init__``): no other ifxdose
+    code can change what they compute from the same history."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json\n"
+        "from ifxdose.domain.patient import PatientHistory\n"
+        "from ifxdose.domain.recommend import predict_profile\n"
+        "from ifxdose.domain.clinic import activity_trend\n"
+        f"h = PatientHistory.model_validate_json(open({str(EXAMPLE)!r}).read())\n"
+        "predict_profile(h); activity_trend(h)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('ifxdose'))))\n"
+    )
+    import json
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "ifxdose.core.estimation.map" in loaded and "ifxdose.domain.scores" in " ".join(loaded)
+    inside = tuple(clinic.ESTIMATE_PACKAGES) + tuple(p + "." for p in clinic.ESTIMATE_PACKAGES)
+    outside = [m for m in loaded if m != "ifxdose" and not (m in inside or m.startswith(inside))]
+    assert outside == []
+
+
+def test_a_changed_model_or_estimation_code_never_reads_an_old_estimate(precompute_app, counting, monkeypatch):
+    with TestClient(precompute_app, base_url="http://testserver") as client:
+        sign_in(client)
+        assert client.get("/patients/RA-0001").status_code == 200
+        assert client.get("/patients/RA-0001").status_code == 200
+        assert len(counting.calls) == 1  # the second view read the stored profile
+        monkeypatch.setattr(clinic, "estimate_fingerprint", lambda: "another model or estimation code")
+        assert client.get("/patients/RA-0001").status_code == 200
+        assert len(counting.calls) == 2  # recomputed under the new code's key

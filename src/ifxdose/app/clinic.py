@@ -21,13 +21,17 @@ call each, no clinical rules of their own (those live in ``ifxdose.domain.clinic
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.store import ENTRY_KINDS as ENTRY_KINDS
@@ -173,10 +177,8 @@ def patient_view(
 
 def cached_trends(store: st.Store, history: PatientHistory, history_hash: str) -> list[Trend]:
     """DAS28 and SDAI over time (``ifxdose.domain.clinic.activity_trend``), kept in the
-    database cache under the history's hash and the app version like the profile."""
-    from ifxdose import __version__
-
-    key = hashlib.sha256(f"trends|{__version__}|{history_hash}".encode()).hexdigest()
+    database cache under the history's hash and the estimate code's fingerprint like the profile."""
+    key = trends_key(history_hash)
     with _key_lock(store, key):
         payload = st.cached(
             store, key, lambda: {"trends": [t.model_dump(mode="json") for t in activity_trend(history)]}
@@ -186,9 +188,11 @@ def cached_trends(store: st.Store, history: PatientHistory, history_hash: str) -
 
 def cached_profile(store: st.Store, recommender: Recommender, history: PatientHistory, history_hash: str):
     """The plot's profile, computed once per history (MAP + posterior band) and kept in the
-    database keyed by the history's hash and the app version. Assumption: the default model
-    only changes with a new ifxdose version. Only the domain's own ``Profile`` is cached
-    (a stand-in engine's result is recomputed)."""
+    database keyed by the history's hash and :func:`estimate_fingerprint` (the code and data
+    of ``ifxdose.core`` and ``ifxdose.domain``, NumPy's and SciPy's versions): a new history or
+    a changed model or estimation never reads an older estimate, while an upgrade that changes
+    only the app, the web pages or the store keeps them. Only the domain's own ``Profile`` is
+    cached (a stand-in engine's result is recomputed)."""
     from ifxdose.domain.recommend import Profile
 
     if not recommender.cache_profiles:
@@ -201,9 +205,51 @@ def cached_profile(store: st.Store, recommender: Recommender, history: PatientHi
 
 def profile_key(history_hash: str) -> str:
     """The database cache key of the plot's profile of the history with this hash."""
-    from ifxdose import __version__
+    return hashlib.sha256(f"profile|{estimate_fingerprint()}|{history_hash}".encode()).hexdigest()
 
-    return hashlib.sha256(f"profile|{__version__}|{history_hash}".encode()).hexdigest()
+
+def trends_key(history_hash: str) -> str:
+    """The database cache key of the DAS28/SDAI trend of the history with this hash."""
+    return hashlib.sha256(f"trends|{estimate_fingerprint()}|{history_hash}".encode()).hexdigest()
+
+
+#: The packages whose code and data compute a cached estimate from a history (the profile:
+#: ``domain.recommend.predict_profile`` -> ``domain.estimation``/``timeline``/``modelfiles`` ->
+#: ``core.estimation``/``core.pk``; the trend: ``domain.clinic`` -> ``domain.scores``). Layering
+#: (import-linter) keeps ``core`` and ``domain`` from importing ``app`` or the adapters, so
+#: nothing outside these trees can change what they compute from the same history.
+ESTIMATE_PACKAGES = ("ifxdose.core", "ifxdose.domain")
+#: The libraries whose numerics the estimate depends on (their versions enter the key).
+ESTIMATE_LIBRARIES = ("numpy", "scipy")
+
+
+def tree_digest(roots: Iterable[Path]) -> str:
+    """SHA-256 over every file under ``roots`` (path relative to its root, then its bytes, in
+    sorted order; byte-code caches left out): changes when any source or data file changes."""
+    digest = hashlib.sha256()
+    for root in roots:
+        files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        for path in files:
+            if path.suffix in (".pyc", ".pyo"):
+                continue
+            digest.update(f"{root.name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def estimate_fingerprint() -> str:
+    """What a cached estimate (profile, trend) was computed with: the digest of the files of
+    :data:`ESTIMATE_PACKAGES` and the versions of :data:`ESTIMATE_LIBRARIES` (once per
+    process, ~10 ms). Part of every estimate cache key, instead of the app version: after an
+    upgrade that leaves the model and estimation code as they were, the stored estimates stay
+    valid; any change there (a model file, a prior, an estimation step) misses them all."""
+    import importlib
+
+    roots = [Path(importlib.import_module(name).__file__ or "").parent for name in ESTIMATE_PACKAGES]
+    versions = "|".join(f"{name} {metadata.version(name)}" for name in ESTIMATE_LIBRARIES)
+    return hashlib.sha256(f"{tree_digest(roots)}|{versions}".encode()).hexdigest()
 
 
 _KEY_LOCKS = 64
@@ -234,6 +280,8 @@ class Precompute:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ifxdose-precompute")
         self._pending: set[str] = set()
         self._lock = threading.Lock()
+        self.start_done = threading.Event()
+        self.start_done.set()
 
     def submit(self, code: str) -> None:
         with self._lock:
@@ -254,6 +302,32 @@ class Precompute:
         except Exception as exc:  # the page computes on demand and shows the error there
             log.warning("precompute of a patient failed: %s", type(exc).__name__)
 
+    def submit_many(self, codes: list[str]) -> None:
+        """Queue these patients (in this order) for the results no history of theirs has yet;
+        run :data:`START_CHUNK` at a time, each chunk queued behind the writes that arrived
+        while the previous one ran, so a write's own precompute waits for one chunk at most.
+        ``started_done`` is set when the last chunk has run."""
+        self.start_done.clear()
+        self._submit_chunk(list(codes), 0)
+
+    def _submit_chunk(self, codes: list[str], computed: int) -> None:
+        try:
+            self._executor.submit(self._run_chunk, codes, computed)
+        except RuntimeError:  # shut down
+            self.start_done.set()
+
+    def _run_chunk(self, codes: list[str], computed: int) -> None:
+        chunk, rest = codes[:START_CHUNK], codes[START_CHUNK:]
+        try:
+            computed += warm_many(self.store, self.recommender, chunk)
+        except Exception as exc:  # the pages compute on demand
+            log.warning("precompute at start failed: %s", type(exc).__name__)
+        if rest:
+            self._submit_chunk(rest, computed)
+        else:
+            log.info("precompute at start finished: %d patients' results computed", computed)
+            self.start_done.set()
+
     def wait(self) -> None:
         """Block until every queued precompute has run (tests, benchmarks)."""
         self._executor.submit(lambda: None).result()
@@ -269,6 +343,38 @@ def warm_patient(store: st.Store, recommender: Recommender, code: str) -> None:
     cached_trends(store, history, current_hash)
     if history.infusions and recommender.cache_profiles:
         cached_profile(store, recommender, history, current_hash)
+
+
+#: Patients per background task of the precompute at start (~0.2 s each on the NumPy path).
+START_CHUNK = 4
+
+
+def warm_many(store: st.Store, recommender: Recommender, codes: list[str]) -> int:
+    """Compute and cache the page results of those patients whose current history has none
+    (histories read in bulk, cache looked up in one query); how many patients were computed."""
+    if not codes:
+        return 0
+    loaded = st.histories(store, codes)
+    hashes = {code: st.history_hash(history) for code, history in loaded.items()}
+    wanted = {
+        code: [trends_key(h)] + ([profile_key(h)] if loaded[code].infusions else []) for code, h in hashes.items()
+    }
+    if not recommender.cache_profiles:
+        wanted = {code: keys[:1] for code, keys in wanted.items()}
+    found = st.cached_many(store, [key for keys in wanted.values() for key in keys])
+    computed = 0
+    for code in codes:
+        if code not in loaded or all(key in found for key in wanted[code]):
+            continue
+        history, current_hash = loaded[code], hashes[code]
+        cached_trends(store, history, current_hash)
+        if history.infusions and recommender.cache_profiles:
+            try:
+                cached_profile(store, recommender, history, current_hash)
+            except (InputError, ValueError):  # the page shows the error
+                pass
+        computed += 1
+    return computed
 
 
 def enable_precompute(store: st.Store, recommender: Recommender) -> Precompute:
@@ -420,6 +526,61 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
         items.sort(key=lambda i: (i.due.next_infusion_date or today, i.code))
         memo["last"] = ((versions, today), items)
         return list(items)
+
+
+def due_order(store: st.Store, today: date) -> list[str]:
+    """Every patient's code, the next infusion soonest first (most overdue first; patients
+    without a planned infusion, or stopped, last): the worklist's order over all patients."""
+    worklist(store, today)  # fills this process's memo of every patient's due basis
+    with store.memo_lock:
+        payloads = {code: entry[1] for code, entry in store.memo["worklist"]["payloads"].items()}
+
+    def soonest(code: str) -> tuple[bool, date, str]:
+        due = due_from_payload(payloads[code], today)
+        return (due.reason_code == "stopped", due.next_infusion_date or date.max, code)
+
+    return sorted(payloads, key=soonest)
+
+
+def fill_worklist_at_start(store: st.Store, today: date, *, wait_s: float = 120.0) -> bool:
+    """Every patient's due basis into the database cache, computed by one process per data
+    state (:func:`ifxdose.adapters.store.claim`): the first process to start computes and
+    marks it done; the others wait for the mark (at most ``wait_s``, e.g. if the first one
+    died) and then only read the bases into their own memo. True if this process computed."""
+    from ifxdose import __version__
+
+    state = st.data_state(store)
+    job = hashlib.sha256(f"worklist-fill|{__version__}|{state}".encode()).hexdigest()
+    done = hashlib.sha256(f"worklist-fill-done|{__version__}|{state}".encode()).hexdigest()
+    mine = st.claim(store, job, {"job": "worklist fill at start"})
+    if not mine:
+        deadline = time.monotonic() + wait_s
+        while not st.cached_many(store, [done]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    worklist(store, today)
+    if mine:
+        st.put_cached(store, {done: {"job": "worklist fill at start", "done": True}})
+    return mine
+
+
+def precompute_at_start(store: st.Store, today: date, limit: int) -> list[str]:
+    """Queue to the background precompute the first ``limit`` patients in worklist order
+    (:func:`due_order`) whose current history has no stored profile, once per data state and
+    estimate code across every process sharing the database (a ``claim`` row): data that
+    arrived without a write through the app (``fhir import --into-db``, a restored backup) or
+    estimates an upgrade of the model made obsolete. Returns the queued codes ([] when
+    another process has it, precompute is off or ``limit`` is 0). Never blocks a request:
+    the work runs in the precompute thread, a few patients per task."""
+    precompute: Precompute | None = store.memo.get("precompute")
+    if precompute is None or limit <= 0:
+        return []
+    state = st.data_state(store)
+    job = hashlib.sha256(f"start-precompute|{estimate_fingerprint()}|{state}|{limit}".encode()).hexdigest()
+    if not st.claim(store, job, {"job": "precompute at start"}):
+        return []
+    codes = due_order(store, today)[:limit]
+    precompute.submit_many(codes)
+    return codes
 
 
 def due_basis_key(code: str, version: tuple[int, int | None]) -> str:

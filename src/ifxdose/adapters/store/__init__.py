@@ -7,7 +7,7 @@ functions that speak the domain's models (``PatientHistory`` and its entries).
 """
 
 from ifxdose.adapters.store.audit import audit_trail
-from ifxdose.adapters.store.cache import cached, cached_many, data_versions, put_cached
+from ifxdose.adapters.store.cache import cached, cached_many, claim, data_state, data_versions, put_cached
 from ifxdose.adapters.store.db import Store, open_store
 from ifxdose.adapters.store.errors import Conflict, NotFound
 from ifxdose.adapters.store.limiter import forget_attempts, reserve_attempt
@@ -73,8 +73,10 @@ __all__ = [
     "cached",
     "cached_many",
     "chosen_option",
+    "claim",
     "create_patient",
     "create_user",
+    "data_state",
     "data_versions",
     "decide",
     "end_sessions",

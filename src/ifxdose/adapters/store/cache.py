@@ -78,3 +78,29 @@ def data_versions(store: Store) -> dict[str, tuple[int, int | None]]:
             ).all()
         )
     return {code: (audit.get(code, 0), accepted.get(code)) for code in codes}
+
+
+def claim(store: Store, key: str, detail: dict[str, Any] | None = None) -> bool:
+    """True for the one caller (of every process sharing the database) whose row for ``key``
+    was stored first; False for every later caller. The row is an ``estimate_cache`` row whose
+    primary key makes the insert atomic on SQLite and PostgreSQL alike: a once-per-state job at
+    server start (the worklist fill, the precompute queue) runs in one worker process, not in
+    each."""
+    try:
+        with store.transaction() as session:
+            if session.get(EstimateCache, key) is not None:
+                return False
+            session.add(EstimateCache(key=key, payload=detail or {}))
+    except IntegrityError:
+        return False
+    return True
+
+
+def data_state(store: Store) -> tuple[int, int]:
+    """(newest audit row id of any patient, number of patients): changes whenever a patient's
+    data change (every write adds an audit row in its transaction) or a database is restored
+    or loaded with other data; the key of the jobs a server runs once per state at start."""
+    with store.transaction() as session:
+        newest = session.scalar(select(func.max(AuditRow.id)).where(AuditRow.patient_code.is_not(None))) or 0
+        patients = session.scalar(select(func.count()).select_from(Patient)) or 0
+    return int(newest), int(patients)

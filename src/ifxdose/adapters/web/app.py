@@ -164,20 +164,42 @@ def _install_handlers(app: FastAPI) -> None:
 
 def fill_worklist_cache(store: Store, settings: WebSettings) -> None:
     """At start, before the first request is served: every patient's due basis into the
-    database cache (on a new database or after an upgrade this computes every patient, ~4 s
-    per 1,000; otherwise it reads them), so no clinician's first worklist view pays it."""
+    database cache, computed by one of the processes sharing the database (on a new database
+    or after an upgrade ~4 s per 1,000; the others wait for it, then read), so no clinician's
+    first worklist view pays it."""
     started = time.perf_counter()
     try:
-        clinic.worklist(store, settings.current_date())
+        computed = clinic.fill_worklist_at_start(store, settings.current_date())
     except Exception as exc:  # the worklist page computes on demand (and shows the error) instead
         log.warning("worklist cache not filled at start: %s", type(exc).__name__)
         return
-    log.info("worklist cache filled at start in %.0f ms", 1000 * (time.perf_counter() - started))
+    log.info(
+        "worklist cache %s at start in %.0f ms",
+        "filled" if computed else "read",
+        1000 * (time.perf_counter() - started),
+    )
+
+
+def queue_precompute_at_start(store: Store, settings: WebSettings) -> None:
+    """After the fill: the first ``precompute_at_start`` patients in worklist order with no
+    stored profile go to the background precompute (one process per data state does it)."""
+    try:
+        codes = clinic.precompute_at_start(store, settings.current_date(), settings.precompute_at_start)
+    except Exception as exc:  # the pages compute on demand
+        log.warning("precompute at start not queued: %s", type(exc).__name__)
+        return
+    if codes:
+        log.info("precompute at start queued for %d patients", len(codes))
+
+
+def _start(store: Store, settings: WebSettings) -> None:
+    fill_worklist_cache(store, settings)
+    queue_precompute_at_start(store, settings)
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    await run_in_threadpool(fill_worklist_cache, app.state.store, app.state.settings)
+    await run_in_threadpool(_start, app.state.store, app.state.settings)
     yield
     precompute = app.state.store.memo.get("precompute")
     if precompute is not None:

@@ -59,6 +59,13 @@ class WebSettings(BaseSettings):
     precompute: bool = Field(
         True, description="compute a patient's plot profile in the background after each write (the page reads it)"
     )
+    precompute_at_start: int = Field(
+        250,
+        ge=0,
+        le=1_000_000,
+        description="at start, queue this many patients (worklist order: next infusion soonest first) "
+        "whose profile is not stored to the background precompute; 0: none",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "WebSettings":
