@@ -24,6 +24,7 @@ ALLOWED = set(
     ATTRACT ASPIRE RISING NOR-DRUM RRRR Elliott Maini Lipsky St Clair Rahman Bendtzen Takeuchi Tanaka Syversen
     Lancet JAMA Ann Rheum Dis Arthritis Mod Rheumatol Engl Med New J et al ja en RA-0001
     g/mL g/L AU/mL ug/L min MCP PIP X III B N TNFα vs p n w
+    PMID DOI ACR50/70 ACR20/50/70 CRP/ESR TJC/SJC
     """.split()
 )
 #: Seed tags (S0-S15), joint names (MCP1-5, PIP1-5), model identifiers (ifxdose_ra_mbma) and

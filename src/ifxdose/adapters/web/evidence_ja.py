@@ -3,7 +3,11 @@ study's design and population from ``i18n/evidence_ja.json`` (worded after the s
 Japanese: PBO, IFX, 群, 週毎, 漸増, 効果不十分, 休薬), and the structured regimens
 ("3 mg/kg at weeks 0,2,6 then every 8 weeks until week 46", the grammar
 ``ifxdose.domain.evidence.models`` checks) written as 「3 mg/kg：0，2，6週，以降8週毎（46週まで）」.
-A text with no Japanese gives ``None``: the page then shows the English, marked ``lang="en"``."""
+Each study's assumptions, notes and verification record come from ``i18n/evidence_notes_ja.json``
+(keyed by the English text: a changed English text has no Japanese until translated), with
+citations and proper names copied verbatim between ⟦ and ⟧ (:func:`note_ja` marks them
+``lang="en"``). A text with no Japanese gives ``None``: the page then shows the English, marked
+``lang="en"``."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from markupsafe import Markup, escape
+
 
 @cache
 def _dictionary() -> dict[str, Any]:
@@ -20,6 +26,36 @@ def _dictionary() -> dict[str, Any]:
         (resources.files("ifxdose.adapters.web.i18n") / "evidence_ja.json").read_text(encoding="utf-8")
     )
     return data
+
+
+@cache
+def _notes() -> dict[str, str]:
+    data: dict[str, str] = json.loads(
+        (resources.files("ifxdose.adapters.web.i18n") / "evidence_notes_ja.json").read_text(encoding="utf-8")
+    )["texts"]
+    return data
+
+
+_VERBATIM = re.compile(r"⟦(.*?)⟧")
+
+
+def note_text_ja(text: str | None) -> str | None:
+    """A study's assumption, note or verification record in Japanese, as stored (with ⟦…⟧)."""
+    return _notes().get(text) if text else None
+
+
+def note_ja(text: str | None) -> Markup | None:
+    """:func:`note_text_ja` as HTML: each verbatim citation or proper name marked ``lang="en"``."""
+    japanese = note_text_ja(text)
+    if japanese is None:
+        return None
+    parts, last = [], 0
+    for match in _VERBATIM.finditer(japanese):
+        parts.append(escape(japanese[last : match.start()]))
+        parts.append(Markup('<span class="cite" lang="en">{}</span>').format(match.group(1)))
+        last = match.end()
+    parts.append(escape(japanese[last:]))
+    return Markup("").join(parts)
 
 
 def term_ja(text: str | None) -> str | None:

@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from ifxdose.adapters.web.deps import get_locale, optional_user, session_of
-from ifxdose.adapters.web.evidence_ja import design_ja, population_ja, regimen_ja, term_ja, value_ja
+from ifxdose.adapters.web.evidence_ja import design_ja, note_ja, population_ja, regimen_ja, term_ja, value_ja
 from ifxdose.adapters.web.i18n import localize_dates, mark_japanese
 from ifxdose.adapters.web.i18n.errors import field_message
 from ifxdose.adapters.web.sessions import CSRF_FIELD
@@ -21,7 +21,12 @@ TEMPLATES.env.globals["field_message"] = field_message
 TEMPLATES.env.globals["option_rows"] = option_rows
 TEMPLATES.env.globals.update(estimate_view=estimate_view, sig=sig)
 TEMPLATES.env.globals.update(
-    term_ja=term_ja, regimen_ja=regimen_ja, design_ja=design_ja, population_ja=population_ja, value_ja=value_ja
+    term_ja=term_ja,
+    regimen_ja=regimen_ja,
+    design_ja=design_ja,
+    population_ja=population_ja,
+    value_ja=value_ja,
+    note_ja=note_ja,
 )
 TEMPLATES.env.globals["mark_japanese"] = mark_japanese
 
