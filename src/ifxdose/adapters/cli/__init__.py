@@ -100,12 +100,46 @@ def _one_line(exc: Exception) -> str:
     return str(exc)
 
 
+_PLUGIN_LOADER = "pydantic.plugin._loader"
+
+
+def _no_plugin_loader() -> None:
+    """With pydantic's plugins disabled, skip importing the module that would find them.
+
+    pydantic imports ``pydantic.plugin._loader`` when it builds its first validator, and that
+    module imports ``importlib.metadata`` (email, zipfile, csv: about 6 % of `ifxdose score`'s
+    start-up) even when ``PYDANTIC_DISABLE_PLUGINS`` says its ``get_plugins()`` will return no
+    plugin. This stand-in answers ``get_plugins()`` with no plugin, as the real one does then;
+    any other name (a later pydantic) imports the real module and is read from it, so nothing
+    breaks if pydantic changes: it only gets slower again.
+    """
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in ("__all__", "1", "true") or _PLUGIN_LOADER in sys.modules:
+        return
+    import types
+
+    stand_in = types.ModuleType(_PLUGIN_LOADER)
+
+    def get_plugins() -> tuple[()]:
+        return ()
+
+    def real(name: str) -> object:
+        if name.startswith("__"):  # the import system asks for __path__, __spec__ ...: a plain module
+            raise AttributeError(name)
+        sys.modules.pop(_PLUGIN_LOADER, None)
+        return getattr(importlib.import_module(_PLUGIN_LOADER), name)
+
+    stand_in.get_plugins = get_plugins  # type: ignore[attr-defined]
+    stand_in.__getattr__ = real  # type: ignore[method-assign]
+    sys.modules[_PLUGIN_LOADER] = stand_in
+
+
 def main() -> None:
     """Console-script entry point: run the app, map bad input to exit code 2."""
-    # pydantic looks for plugins (an entry-point scan of every installed distribution, about
-    # 5 % of `ifxdose score`'s start-up) when the first model is built; the CLI uses none.
-    # A user who wants them sets PYDANTIC_DISABLE_PLUGINS to an empty value.
+    # pydantic looks for plugins (an entry-point scan of every installed distribution) when the
+    # first model is built; the CLI uses none. A user who wants them sets
+    # PYDANTIC_DISABLE_PLUGINS to an empty value (then the real loader is imported and scans).
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _no_plugin_loader()
     try:
         app()
     except Exception as exc:

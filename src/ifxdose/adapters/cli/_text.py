@@ -7,7 +7,6 @@ these tables are laid out here with ``str.ljust``.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -53,6 +52,8 @@ def emit_results(results: dict[str, BaseModel | None], as_json: bool) -> None:
     """Print the non-None results: one JSON object (the bare result when there is one), or tables."""
     shown = {name: r.model_dump(mode="json") for name, r in results.items() if r is not None}
     if as_json:
+        import json  # here: a table needs no json module (start-up of `ifxdose score`)
+
         typer.echo(json.dumps(next(iter(shown.values())) if len(shown) == 1 else shown, indent=2))
         return
     typer.echo("\n\n".join(t for name, data in shown.items() for t in tables(name, data)))

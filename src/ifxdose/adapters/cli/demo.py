@@ -4,8 +4,6 @@ Simulates the Japanese label regimen (seed S0) for a 55 kg patient on MTX with t
 default RA model, prints troughs and peaks per infusion, and writes a PNG.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

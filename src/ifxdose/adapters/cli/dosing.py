@@ -5,8 +5,6 @@ Each command parses its options, calls one domain function and renders a table o
 ``ifxdose.adapters.cli.main`` turns into one line on stderr and exit code 2.
 """
 
-from __future__ import annotations
-
 import json
 from datetime import date
 from pathlib import Path

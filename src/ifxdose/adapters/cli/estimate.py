@@ -1,7 +1,5 @@
 """`ifxdose estimate` and `ifxdose recommend`: Bayesian drug monitoring from a history file."""
 
-from __future__ import annotations
-
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Optional

@@ -5,8 +5,6 @@ table or, with ``--json``, the record itself. An unknown id raises InputError, w
 ``ifxdose.adapters.cli.main`` turns into one line on stderr and exit code 2.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 

@@ -10,8 +10,6 @@ import. Bad input raises InputError / ValidationError, which
 ``ifxdose.adapters.cli.main`` prints as one line (exit code 2).
 """
 
-from __future__ import annotations
-
 import json
 import os
 from pathlib import Path

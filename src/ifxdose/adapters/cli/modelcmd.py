@@ -1,7 +1,5 @@
 """`ifxdose model check FILE` and `ifxdose model import-nonmem RUN.mod --out MODEL.toml`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,7 +1,5 @@
 """`ifxdose models` and `ifxdose simulate`: the PK engine from the command line."""
 
-from __future__ import annotations
-
 import json
 from dataclasses import asdict
 from pathlib import Path

@@ -8,8 +8,6 @@ raises InputError / ValidationError, which ``ifxdose.adapters.cli.main`` turns i
 line on stderr and exit code 2.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Callable, Optional, Tuple
 
 import typer

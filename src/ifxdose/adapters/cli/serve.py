@@ -1,7 +1,5 @@
 """``ifxdose serve``: the clinic web app (uvicorn); ``ifxdose clinic-user``: add an account."""
 
-from __future__ import annotations
-
 import os
 import secrets
 from pathlib import Path

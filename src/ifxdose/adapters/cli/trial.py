@@ -6,8 +6,6 @@ inside. ``--report DIR`` writes PNG/SVG plots and one HTML report. Bad input (un
 trial, n <= 0) raises InputError: one line, exit 2 (``ifxdose.adapters.cli.main``).
 """
 
-from __future__ import annotations
-
 import json
 import shlex
 import sys
