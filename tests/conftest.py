@@ -62,3 +62,64 @@ def run_subprocess(*args: str, **kwargs) -> subprocess.CompletedProcess:
 
     exe = shutil.which("ifxdose", path=str(Path(sys.executable).parent)) or "ifxdose"
     return subprocess.run([exe, *args], capture_output=True, text=True, **kwargs)
+
+
+# ------------------------------------------------------------------ suite-wide test settings
+# (issue 14 item 6: the suite fast on a fresh clone; docs/development.md)
+
+
+@pytest.fixture(autouse=True)
+def numpy_path_unless_forced(request, monkeypatch):
+    """Every test runs the PK and MAP engines on the NumPy path unless it forces compiled code.
+
+    In production a process switches to numba once it has done enough work (100 M
+    patient-events, 200 MAP fits) or once numba is loaded; in a test process that switch
+    depended on which tests had run before on the same xdist worker, and on a fresh clone
+    (empty numba cache) the next test paid 40-50 s of compilation. Here the thresholds are
+    out of reach and each test starts with numba "not loaded" (the modules stay imported,
+    their compiled functions stay compiled). Tests comparing paths force the compiled path
+    explicitly (thresholds at 0 or ``compiled.use_compiled`` patched), as they must anyway
+    (COMMON.md); both paths give the same numbers (tests/pk/test_kernel.py,
+    tests/estimation/test_gradients.py). Tests marked ``production_thresholds`` see the
+    production switching rules. Assumption: helper-16's names ``KERNEL_MIN_WORK``,
+    ``KERNEL_MIN_WORK_LOADED``, ``_STATE`` (kernel) and ``MAP_MIN_FITS``, ``_STATE``
+    (compiled) are the switch's whole state.
+    """
+    if request.node.get_closest_marker("production_thresholds"):
+        return
+    from ifxdose.core.estimation import compiled
+    from ifxdose.core.pk import kernel
+
+    out_of_reach = 10**18
+    monkeypatch.setattr(kernel, "KERNEL_MIN_WORK", out_of_reach)
+    monkeypatch.setattr(kernel, "KERNEL_MIN_WORK_LOADED", out_of_reach)
+    monkeypatch.setattr(kernel, "_STATE", {k: v for k, v in kernel._STATE.items() if k not in ("fn", "numpy_work")})
+    monkeypatch.setattr(compiled, "MAP_MIN_FITS", out_of_reach)
+    monkeypatch.setattr(compiled, "_STATE", {"fits": 0})
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashes():
+    """Accounts created by the tests get argon2id hashes with the cheapest parameters
+    (argon2-cffi's ``profiles.CHEAPEST``: 8 KiB, 1 pass) instead of the production RFC 9106
+    low-memory profile (64 MiB, 3 passes, ~0.3 s CPU per hash or sign-in): several hundred
+    sign-ins in the suite. Verification reads the parameters from each stored hash, so the
+    code path is the same; the production parameters are tested once
+    (tests/test_suite_settings.py). Servers started as subprocesses keep production hashing.
+    Assumption: tests do not depend on the hashing cost (the sign-in limit counts attempts,
+    not time)."""
+    try:
+        from argon2 import PasswordHasher, profiles
+
+        from ifxdose.adapters.store import users
+    except ImportError:  # the [clinic] extra is not installed: no accounts to create
+        yield None
+        return
+
+    saved = users._hasher, users._DUMMY_HASH
+    users._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    users._DUMMY_HASH = users._hasher.hash("not-a-real-password-0")
+    try:
+        yield saved[0]
+    finally:
+        users._hasher, users._DUMMY_HASH = saved

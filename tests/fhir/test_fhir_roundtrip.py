@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.fhir.strategies import histories, recommendations
 
+from fuzzing import examples
 from ifxdose.adapters.fhir import codes as c
 from ifxdose.adapters.fhir.exporter import history_to_bundle
 from ifxdose.adapters.fhir.importer import (
@@ -55,7 +56,7 @@ def test_example_history_round_trips(tz):
     assert bundle_to_history(through_json(history_to_bundle(EXAMPLE, tz=tz)), tz=tz) == EXAMPLE
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories(), st.sampled_from(["UTC", "+09:00", "Asia/Tokyo"]))
 def test_any_history_round_trips(history, tz):
     bundle = history_to_bundle(history, tz=tz, now=NOW)
@@ -64,7 +65,7 @@ def test_any_history_round_trips(history, tz):
     assert back.skipped == []
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(recommendations())
 def test_any_recommendation_round_trips(rec):
     bundle = history_to_bundle(EXAMPLE, rec, now=NOW)

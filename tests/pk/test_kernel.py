@@ -236,6 +236,7 @@ def test_numba_is_loaded_only_after_enough_work(monkeypatch):
     assert kernel.use_kernel(50, 400) and not kernel.use_kernel(10, 400)  # loaded: >= 20,000
 
 
+@pytest.mark.production_thresholds
 def test_only_the_main_thread_uses_the_compiled_kernel(monkeypatch):
     """A web request runs in a worker thread: it must take the NumPy path even when the kernel
     is loaded and the job is large (numba launched from several threads raised SystemError)."""

@@ -9,6 +9,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from ifxdose.adapters import scale
 from ifxdose.adapters.cli import app
 from ifxdose.adapters.scale import WORKER_ENV, client, executor, map_tasks, parse_scheduler
 from ifxdose.core.errors import InputError
@@ -87,7 +88,8 @@ def test_cli_bad_scheduler_exits_2():
     assert exc.value.code == 2
 
 
-def test_unreachable_address_is_an_input_error():
+def test_unreachable_address_is_an_input_error(monkeypatch):
+    monkeypatch.setattr(scale, "CONNECT_TIMEOUT", "1s")  # nothing listens there: no need to wait 10 s
     with pytest.raises(InputError, match="no Dask scheduler"):
         with client("tcp://127.0.0.1:1"):
             pass

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
+from fuzzing import examples
 from ifxdose.adapters import store as st
 from ifxdose.adapters.web.sessions import COOKIE
 from web.conftest import PASSWORD, example_history, make_app
@@ -36,7 +37,7 @@ def api_schema(fuzz_app):
 
 def _fuzz(operation, auth) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(10), deadline=None, database=None, suppress_health_check=list(HealthCheck))
     def run(case):
         if case.path_parameters and "code" in case.path_parameters:
             case.path_parameters["code"] = "RA-0001"  # reach the handlers, not just the path check
@@ -186,7 +187,7 @@ def test_form_routes_give_no_server_error(fuzz_app):
         for path, fields in _FORMS.items():
 
             @given(data=hs.dictionaries(hs.sampled_from(fields), values, max_size=len(fields)))
-            @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @settings(max_examples=examples(12), deadline=None, database=None, suppress_health_check=list(HealthCheck))
             def post(data):
                 r = browser.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
                 assert r.status_code < 500, (path, data, r.text[:300])

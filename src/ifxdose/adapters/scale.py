@@ -33,6 +33,9 @@ ALLOWED = "'local', 'local:N' (N >= 1 worker processes) or a scheduler address s
 #: Environment of local worker processes: one thread each for BLAS and the compiled kernel,
 #: so N workers use N cores (no oversubscription).
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
+#: How long to keep trying to reach a scheduler address before the one-line input error.
+#: Assumption: 10 s covers a cluster on another host of the same network.
+CONNECT_TIMEOUT = "10s"
 
 
 def parse_scheduler(spec: str | None) -> tuple[str, int | str] | None:
@@ -70,7 +73,7 @@ def client(spec: str):
             yield c
     else:
         try:
-            c = Client(str(value), timeout="10s")
+            c = Client(str(value), timeout=CONNECT_TIMEOUT)
         except OSError as exc:
             raise InputError("scheduler", spec, f"no Dask scheduler answered there ({exc})") from None
         with c:
