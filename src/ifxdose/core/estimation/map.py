@@ -19,6 +19,9 @@ A failed check raises :class:`EstimationError` with the reason: never a silent a
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -492,15 +495,43 @@ def estimate_map_batch(
     compiled stages 1-2 in one call (``parallel``: over threads); the rest one by one."""
     if len(problems) != len(observations):
         raise ValueError("one Observations per Problem")
-    packed = _compiled.pack(problems, observations) if _compiled.use_compiled(len(problems)) else None
+    if _compiled.use_compiled(len(problems)):
+        with _gc_paused():
+            packed = _compiled.pack(problems, observations)
+            if packed is not None:
+                return _batch_compiled(problems, observations, packed, parallel)
+    return _batch_one_by_one(problems, observations)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (restored on exit) while a batch packs its
+    patients and assembles tens of thousands of small lists and dicts from the compiled
+    results: each container allocation counts towards a collection, and a full collection
+    walks every object of the process (measured: 0.03-0.35 s per 4,000-subject batch)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _batch_one_by_one(problems: list[Problem], observations: list[Observations]) -> list[MapResult | EstimationError]:
     out: list[MapResult | EstimationError] = []
-    if packed is None:
-        for pr, ob in zip(problems, observations):
-            try:
-                out.append(estimate_map(pr, ob))
-            except EstimationError as exc:
-                out.append(exc)
-        return out
+    for pr, ob in zip(problems, observations):
+        try:
+            out.append(estimate_map(pr, ob))
+        except EstimationError as exc:
+            out.append(exc)
+    return out
+
+
+def _batch_compiled(
+    problems: list[Problem], observations: list[Observations], packed: _compiled.Packed, parallel: bool
+) -> list[MapResult | EstimationError]:
+    """Compiled stages 1-2 for the packed batch, then stages 2b-3 (:func:`_finish_batch`)."""
     omega = problems[0].model.omega
     omega_inv, L, screen, white = _prior_geometry(omega)
     fits = _compiled.fit(packed, screen, white, L, 1e-6, MAX_ITER, parallel=parallel)

@@ -7,12 +7,14 @@ doses (bolus or zero-order infusion): the concentration is the superposition of 
 single-dose responses (:func:`ifxdose.core.pk.linear.superpose`, written out here for the
 closed-form 2x2 eigen-decomposition), the objective is that of
 :mod:`ifxdose.core.estimation.objective` (quantified levels, Beal's M3 below the LLOQ, the
-prior), the gradient is exact by the complex step (Squire & Trapp, SIAM Rev 1998;40:110;
-Martins, Sturdza & Alonso, ACM TOMS 2003;29:245): every operation on the path is analytic,
-so Im OFV(eta + i h e_j) / h is the derivative to round-off for h = 1e-20, with no
-subtractive cancellation. The Hessian is the central difference of exact gradients, the
-optimiser the damped Newton of :mod:`ifxdose.core.estimation.map` (same rules), run from
-each start. Shapes and status codes in :mod:`ifxdose.core.estimation.compiled`.
+prior). The Newton steps, the screen and the global search use :func:`_ofv_exact`: OFV, exact
+gradient and exact Hessian from one pass in real arithmetic (chain rule over closed-form
+derivatives of the exponential sums; the eigen-quantities' derivatives by hyper-dual numbers),
+so the Newton iteration is a true Newton iteration and costs about one objective evaluation.
+The complex-step OFV :func:`_ofv` / :func:`_fg` (Squire & Trapp, SIAM Rev 1998;40:110;
+Martins, Sturdza & Alonso, ACM TOMS 2003;29:245) is kept as the independent reference the
+tests compare against (:func:`ofv_points`). The optimiser is the damped Newton of
+:mod:`ifxdose.core.estimation.map` (same rules), run from each start. Shapes and status codes in :mod:`ifxdose.core.estimation.compiled`.
 """
 
 import math
@@ -205,52 +207,297 @@ def _fg(x, g, pt):
     return f, False
 
 
-@numba.njit(cache=True, nogil=True)
-def _fgh(
-    x,
-    g,
-    H,
-    hstep,
-    pt,
-):
-    """OFV, exact gradient (g) and Hessian (H: central differences of exact gradients)."""
-    k = x.shape[0]
-    f, ill = _fg(
-        x,
-        g,
-        pt,
+# ---------------------------------------------------------------------------------------------
+# Exact gradient and Hessian in one real pass (issue 16): the OFV is the prior plus a sum of
+# per-level terms h_o(f_o), so grad = (Oi + Oi') eta + sum h'_o grad f_o and
+# Hess = (Oi + Oi') + sum (h''_o grad f_o grad f_o' + h'_o Hess f_o) (chain rule). Each
+# concentration is f_o = sum_e [w_e B_e(lam_e) + u_e S_e(lam_e)] over the eigen-components e,
+# with per-level sums over doses whose derivatives in lam are closed form:
+#   bolus     B(lam) = sum D exp(lam tau),       B' = sum D tau exp(lam tau),  B'' = sum D tau^2 exp(lam tau)
+#   infusion  g(lam) = exp(lam a) expm1(lam m)   (a = time since the infusion ended, m = infused time)
+#             g' = a g + m E,  g'' = a^2 g + m (a + el) E,  E = exp(lam el) = exp(lam a) + g.
+# The eigenvalues lam_e, the weights w_e = c_e / V1 and u_e = w_e / lam_e depend on eta only
+# through the 4 parameters; their first and second derivatives come from hyper-dual numbers
+# (Fike & Alonso, AIAA 2011-886: a + b e1 + c e2 + d e1e2 with e1^2 = e2^2 = 0, exact to
+# round-off), one pass per pair (i <= j) of random effects over ~40 operations.
+# ---------------------------------------------------------------------------------------------
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hd_mul(a, b):
+    return (
+        a[0] * b[0],
+        a[0] * b[1] + a[1] * b[0],
+        a[0] * b[2] + a[2] * b[0],
+        a[0] * b[3] + a[1] * b[2] + a[2] * b[1] + a[3] * b[0],
     )
-    if ill or not np.isfinite(f):
-        return f, ill
-    gp = np.empty(k)
-    gm = np.empty(k)
-    xs = x.copy()
-    for j in range(k):
-        xs[j] = x[j] + hstep
-        fp, illp = _fg(
-            xs,
-            gp,
-            pt,
-        )
-        xs[j] = x[j] - hstep
-        fm, illm = _fg(
-            xs,
-            gm,
-            pt,
-        )
-        xs[j] = x[j]
-        if illp or illm:
-            return f, True
-        if not (np.isfinite(fp) and np.isfinite(fm)):
-            return np.inf, False
-        for i in range(k):
-            H[i, j] = (gp[i] - gm[i]) / (2.0 * hstep)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hd_fn(a, f0, f1, f2):
+    """f(a) for a hyper-dual a, given f, f' and f'' at a[0]."""
+    return (f0, f1 * a[1], f1 * a[2], f1 * a[3] + f2 * a[1] * a[2])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hd_inv(a):
+    r = 1.0 / a[0]
+    return _hd_fn(a, r, -r * r, 2.0 * r * r * r)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hd_div(a, b):
+    return _hd_mul(a, _hd_inv(b))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hd_add(a, b):
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hd_sub(a, b):
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hd_scale(a, s):
+    return (a[0] * s, a[1] * s, a[2] * s, a[3] * s)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hd_sqrt(a):
+    r = math.sqrt(a[0])
+    return _hd_fn(a, r, 0.5 / r, -0.25 / (r * r * r))
+
+
+@numba.njit(cache=True, nogil=True)
+def _hd_params(tv, eta, eta_param, two_cmt, i, j):
+    """(lam_f, lam_s, w_f, w_s, u_f, u_s) as hyper-duals: e1 seeds eta[i], e2 seeds eta[j]
+    (the same formulas as :func:`_ofv`; 1-compartment: the slow component is 0)."""
+    cl, v1 = (tv[0], 0.0, 0.0, 0.0), (tv[1], 0.0, 0.0, 0.0)
+    q, v2 = (tv[2], 0.0, 0.0, 0.0), (tv[3], 0.0, 0.0, 0.0)
+    for jj in range(eta.shape[0]):  # p[eta_param[jj]] *= exp(eta[jj]) (hyper-dual exp)
+        e1 = 1.0 if jj == i else 0.0
+        e2 = 1.0 if jj == j else 0.0
+        ex = math.exp(eta[jj])
+        fac = (ex, ex * e1, ex * e2, ex * e1 * e2)
+        m = eta_param[jj]
+        if m == 0:
+            cl = _hd_mul(cl, fac)
+        elif m == 1:
+            v1 = _hd_mul(v1, fac)
+        elif m == 2:
+            q = _hd_mul(q, fac)
+        else:
+            v2 = _hd_mul(v2, fac)
+    zero = (0.0, 0.0, 0.0, 0.0)
+    if two_cmt:
+        a = _hd_scale(_hd_div(_hd_add(cl, q), v1), -1.0)
+        b = _hd_div(q, v2)
+        c = _hd_div(q, v1)
+        d = _hd_scale(b, -1.0)
+        amd = _hd_sub(a, d)
+        root = _hd_sqrt(_hd_add(_hd_scale(_hd_mul(amd, amd), 0.25), _hd_mul(b, c)))
+        lf = _hd_sub(_hd_scale(_hd_add(a, d), 0.5), root)
+        ls = _hd_div(_hd_sub(_hd_mul(a, d), _hd_mul(b, c)), lf)
+        den = _hd_inv(_hd_sub(ls, lf))
+        c0 = _hd_mul(_hd_sub(ls, a), den)
+        c1 = _hd_mul(_hd_sub(a, lf), den)
+        iv1 = _hd_inv(v1)
+        w0 = _hd_mul(c0, iv1)
+        w1 = _hd_mul(c1, iv1)
+        return lf, ls, w0, w1, _hd_div(w0, lf), _hd_div(w1, ls)
+    lf = _hd_scale(_hd_div(cl, v1), -1.0)
+    w0 = _hd_inv(v1)
+    return lf, zero, w0, zero, _hd_div(w0, lf), zero
+
+
+@numba.njit(cache=True, nogil=True)
+def _param_jets(x, pt, jv, jg, jh):
+    """Values jv (6,), gradients jg (6, k) and Hessians jh (6, k, k) in eta of (lam_f, lam_s,
+    w_f, w_s, u_f, u_s) at the real point x; returns ill-conditioned (as :func:`_ofv`)."""
+    tv, eta_param, two_cmt = pt[0], pt[1], pt[2]
+    k = x.shape[0]
+    n_pairs = k if k > 0 else 1
+    for i in range(n_pairs):
+        for j in range(i, n_pairs):
+            qs = _hd_params(tv, x, eta_param, two_cmt, i if k > 0 else -1, j if k > 0 else -1)
+            for r in range(6):
+                qr = qs[r]
+                jv[r] = qr[0]
+                if k > 0:
+                    jg[r, i] = qr[1]
+                    jg[r, j] = qr[2]
+                    jh[r, i, j] = qr[3]
+                    jh[r, j, i] = qr[3]
+    return _ill_conditioned(x, pt, jv)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ill_conditioned(x, pt, jv):
+    """Whether the 2-compartment eigenvectors are ill-conditioned at x (1-norm condition number
+    of V above 1e8, as :func:`_ofv` and linear.eigen); jv holds the eigenvalues."""
+    tv, eta_param, two_cmt = pt[0], pt[1], pt[2]
+    if not two_cmt:
+        return False
+    cl, v1, q, v2 = tv[0], tv[1], tv[2], tv[3]
+    for jj in range(x.shape[0]):
+        if eta_param[jj] == 0:
+            cl = cl * math.exp(x[jj])
+        elif eta_param[jj] == 1:
+            v1 = v1 * math.exp(x[jj])
+        elif eta_param[jj] == 2:
+            q = q * math.exp(x[jj])
+        else:
+            v2 = v2 * math.exp(x[jj])
+    ar = -(cl + q) / v1
+    br = q / v2
+    lfr, lsr = jv[0], jv[1]
+    det = abs(br * (lsr - lfr))
+    n_v = max(abs(br) + abs(lfr - ar), abs(br) + abs(lsr - ar))
+    n_w = max(abs(lsr - ar) + abs(lfr - ar), 2.0 * abs(br)) / det if det > 0 else np.inf
+    return not n_v * n_w <= 1e8
+
+
+@numba.njit(cache=True, nogil=True)
+def _level_terms(f, y, lloq, blq, a2, prop):
+    """One level's OFV term h(f) and its derivatives h'(f), h''(f) (quantified: z^2 + 2 ln s;
+    below the LLOQ: -2 ln Phi((LLOQ - f) / s)); s^2 = v = add^2 + (prop f)^2, s = 1 when v = 0."""
+    pf = prop * f
+    v = a2 + pf * pf
+    if v == 0.0:  # ZERO_SD_REPLACEMENT_MG_L (objective.py): s = 1, constant
+        s, v, dv, d2v = 1.0, 1.0, 0.0, 0.0
+    else:
+        s = math.sqrt(v)
+        dv = 2.0 * prop * pf
+        d2v = 2.0 * prop * prop
+    if blq:
+        ds = 0.5 * dv / s
+        d2s = 0.5 * d2v / s - 0.25 * dv * dv / (s * v)
+        u = (lloq - f) / s
+        du = (-1.0 - u * ds) / s
+        d2u = -(2.0 * du * ds + u * d2s) / s
+        m = _mills(u)
+        return -2.0 * _log_ndtr(u), -2.0 * m * du, 2.0 * m * (u + m) * du * du - 2.0 * m * d2u
+    r = y - f
+    z = r / s
+    h = z * z + 2.0 * math.log(s)
+    iv = 1.0 / v
+    h1 = -2.0 * r * iv - r * r * dv * iv * iv + dv * iv
+    h2 = (
+        2.0 * iv + 4.0 * r * dv * iv * iv - r * r * d2v * iv * iv + 2.0 * r * r * dv * dv * iv * iv * iv
+        + d2v * iv - dv * dv * iv * iv
+    )  # fmt: skip
+    return h, h1, h2
+
+
+@numba.njit(cache=True, nogil=True)
+def _ofv_exact(x, g, H, pt, order, jv, jg, jh, fg, fh):
+    """OFV at the real point x; with ``order`` 2 also its exact gradient g (k,) and Hessian H
+    (k, k). Work arrays jv (6,), jg (6, k), jh (6, k, k), fg (k,), fh (k, k). Returns
+    (ofv, ill-conditioned); +inf when anything is not finite."""
+    tv, eta_param, two_cmt, dose_t, dose_amt, dose_dur, n_dose, obs_t, y, lloq, blq, n_obs, omega_inv, add, prop = pt
+    k = x.shape[0]
+    total = 0.0
     for i in range(k):
-        for j in range(i + 1, k):
-            s = 0.5 * (H[i, j] + H[j, i])
-            H[i, j] = s
-            H[j, i] = s
-    return f, False
+        for j in range(k):
+            total += x[i] * omega_inv[i, j] * x[j]
+    if order > 0:
+        for i in range(k):
+            s = 0.0
+            for j in range(k):
+                s += (omega_inv[i, j] + omega_inv[j, i]) * x[j]
+                H[i, j] = omega_inv[i, j] + omega_inv[j, i]
+            g[i] = s
+    if n_obs == 0:
+        return total, False
+    if order > 0:
+        ill = _param_jets(x, pt, jv, jg, jh)
+    else:  # values only: one pass with no derivative seeded
+        qs = _hd_params(tv, x, eta_param, two_cmt, -1, -1)
+        for r in range(6):
+            jv[r] = qs[r][0]
+        ill = _ill_conditioned(x, pt, jv)
+    if ill:
+        return total, True
+    n_lam = 2 if two_cmt else 1
+    a2 = add * add
+    for o in range(n_obs):
+        t = obs_t[o]
+        f = 0.0
+        if order > 0:
+            for i in range(k):
+                fg[i] = 0.0
+                for j in range(k):
+                    fh[i, j] = 0.0
+        for e in range(n_lam):
+            lam, w, u = jv[e], jv[2 + e], jv[4 + e]
+            b0 = b1 = b2 = s0 = s1 = s2 = 0.0
+            last_m, last_em1 = np.nan, 0.0  # expm1(lam m) of the previous infusion (most share m)
+            for d in range(n_dose):
+                st = dose_t[d]
+                if not t > st:  # a dose at exactly t is not yet given (pre-dose sample); NaN pads never
+                    continue
+                el = t - st
+                dur = dose_dur[d]
+                if dur > 0:
+                    m = min(el, dur)
+                    r = dose_amt[d] / dur
+                    if m != last_m:
+                        last_m, last_em1 = m, math.expm1(lam * m)
+                    ea = math.exp(lam * (el - m))
+                    gg = ea * last_em1
+                    s0 += r * gg
+                    if order > 0:
+                        big_e = ea + gg
+                        am = el - m
+                        s1 += r * (am * gg + m * big_e)
+                        s2 += r * (am * am * gg + m * (am + el) * big_e)
+                else:
+                    ex = dose_amt[d] * math.exp(lam * el)
+                    b0 += ex
+                    if order > 0:
+                        b1 += ex * el
+                        b2 += ex * el * el
+            f += w * b0 + u * s0
+            if order > 0:
+                # d f_e = b0 dw + w b1 dlam + s0 du + u s1 dlam
+                cl_ = w * b1 + u * s1  # coefficient of dlam
+                for i in range(k):
+                    fg[i] += b0 * jg[2 + e, i] + s0 * jg[4 + e, i] + cl_ * jg[e, i]
+                for i in range(k):
+                    for j in range(i, k):  # upper triangle; mirrored below (bitwise symmetric)
+                        fh[i, j] += (
+                            b0 * jh[2 + e, i, j] + s0 * jh[4 + e, i, j] + cl_ * jh[e, i, j]
+                            + b1 * (jg[2 + e, i] * jg[e, j] + jg[e, i] * jg[2 + e, j])
+                            + s1 * (jg[4 + e, i] * jg[e, j] + jg[e, i] * jg[4 + e, j])
+                            + (w * b2 + u * s2) * jg[e, i] * jg[e, j]
+                        )  # fmt: skip
+        h, h1, h2 = _level_terms(f, y[o], lloq[o], blq[o], a2, prop)
+        total += h
+        if order > 0:
+            for i in range(k):
+                g[i] += h1 * fg[i]
+                for j in range(i, k):
+                    H[i, j] += h2 * fg[i] * fg[j] + h1 * fh[i, j]
+    if not np.isfinite(total):
+        return np.inf, False
+    if order > 0:
+        for i in range(k):
+            for j in range(i):
+                H[i, j] = H[j, i]
+        for i in range(k):
+            if not np.isfinite(g[i]):
+                return np.inf, False
+            for j in range(k):
+                if not np.isfinite(H[i, j]):
+                    return np.inf, False
+    return total, False
+
+
+@numba.njit(cache=True, nogil=True)
+def _work(k):
+    """Work arrays of :func:`_ofv_exact` for k random effects."""
+    return np.empty(6), np.zeros((6, k)), np.zeros((6, k, k)), np.empty(k), np.empty((k, k))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -296,7 +543,6 @@ def _newton(
     x0,
     gtol,
     max_iter,
-    hstep,
     pt,
     out_x,
     out_g,
@@ -313,13 +559,8 @@ def _newton(
     H = np.zeros((k, k))
     gn = np.zeros(k)
     Hn = np.zeros((k, k))
-    f, ill = _fgh(
-        x,
-        g,
-        H,
-        hstep,
-        pt,
-    )
+    jv, jg, jh, fg, fh = _work(k)
+    f, ill = _ofv_exact(x, g, H, pt, 2, jv, jg, jh, fg, fh)
     status, it = NOT_FINITE, 0
     if ill:
         status = ILL
@@ -346,13 +587,7 @@ def _newton(
             accepted = False
             while True:
                 xn = x + t * step
-                fn, illn = _fgh(
-                    xn,
-                    gn,
-                    Hn,
-                    hstep,
-                    pt,
-                )
+                fn, illn = _ofv_exact(xn, gn, Hn, pt, 2, jv, jg, jh, fg, fh)
                 if illn:
                     status = ILL
                     break
@@ -384,7 +619,6 @@ def _fit_one(
     ofv_tol,
     gtol,
     max_iter,
-    hstep,
     data,
     screen_ofv,
     starts,
@@ -401,17 +635,13 @@ def _fit_one(
     pt = _patient(data, p)
     n_obs = pt[11]
     Q, k = screen.shape
-    e = np.empty(k, dtype=np.complex128)
+    jv, jg, jh, fg, fh = _work(k)
+    g0, h0 = np.empty(k), np.empty((k, k))
     any_ill = False
     for s in range(Q):
-        for i in range(k):
-            e[i] = screen[s, i]
-        v, ill = _ofv(
-            e,
-            pt,
-        )
+        v, ill = _ofv_exact(screen[s], g0, h0, pt, 0, jv, jg, jh, fg, fh)
         any_ill = any_ill or ill
-        screen_ofv[p, s] = v.real if np.isfinite(v.real) else np.inf
+        screen_ofv[p, s] = v if np.isfinite(v) else np.inf
     n_eval[p] = Q
     if any_ill:
         return -1
@@ -444,7 +674,7 @@ def _fit_one(
     for c in range(n):
         starts[p, c] = screen[chosen[c]]
         fs[p, c], status[p, c], iters[p, c] = _newton(
-            screen[chosen[c]], gtol, max_iter, hstep, pt, xs[p, c], gs[p, c],
+            screen[chosen[c]], gtol, max_iter, pt, xs[p, c], gs[p, c],
             xs[p], c,
         )  # fmt: skip
         if status[p, c] == ILL:
@@ -454,7 +684,7 @@ def _fit_one(
             xs[p, c] = xs[p, j]
             gs[p, c] = gs[p, j]
             fs[p, c] = fs[p, j]
-        n_eval[p] += (iters[p, c] + 1) * (2 * k + 1) * k
+        n_eval[p] += iters[p, c] + 1
     best = np.inf
     for c in range(n):
         best = min(best, fs[p, c])
@@ -465,24 +695,19 @@ def _fit_one(
     if disagree:  # stage 2b: scan the global points, Newton from the best one
         g_best, i_best = np.inf, -1
         for s in range(global_pts.shape[0]):
-            for i in range(k):
-                e[i] = global_pts[s, i]
-            v, ill = _ofv(
-                e,
-                pt,
-            )
-            if np.isfinite(v.real) and v.real < g_best:
-                g_best, i_best = v.real, s
+            v, ill = _ofv_exact(global_pts[s], g0, h0, pt, 0, jv, jg, jh, fg, fh)
+            if np.isfinite(v) and v < g_best:
+                g_best, i_best = v, s
         n_eval[p] += global_pts.shape[0]
         if i_best >= 0:
             starts[p, n] = global_pts[i_best]
             fs[p, n], status[p, n], iters[p, n] = _newton(
-                global_pts[i_best], gtol, max_iter, hstep, pt, xs[p, n], gs[p, n],
+                global_pts[i_best], gtol, max_iter, pt, xs[p, n], gs[p, n],
                 xs[p], 0,
             )  # fmt: skip
             if status[p, n] == ILL:
                 return -1
-            n_eval[p] += (iters[p, n] + 1) * (2 * k + 1) * k
+            n_eval[p] += iters[p, n] + 1
             global_search[p] = True
     return n
 
@@ -495,7 +720,6 @@ def fit_serial(
     ofv_tol,
     gtol,
     max_iter,
-    hstep,
     data,
     screen_ofv,
     starts,
@@ -518,7 +742,6 @@ def fit_serial(
             ofv_tol,
             gtol,
             max_iter,
-            hstep,
             data,
             screen_ofv,
             starts,
@@ -540,7 +763,6 @@ def fit_parallel(
     ofv_tol,
     gtol,
     max_iter,
-    hstep,
     data,
     screen_ofv,
     starts,
@@ -564,7 +786,6 @@ def fit_parallel(
             ofv_tol,
             gtol,
             max_iter,
-            hstep,
             data,
             screen_ofv,
             starts,
@@ -576,6 +797,18 @@ def fit_parallel(
             global_search,
             n_eval,
         )
+
+
+#: Assumption (scheduling, not numerics): patients are handed to the threads in chunks of this
+#: many (numba's dynamic chunking) instead of one equal block per thread, so the few patients
+#: with a global search (1,024 extra objective values each) do not leave one thread idle.
+PARALLEL_CHUNK = 8
+
+
+def fit_threads(*args):
+    """:func:`fit_parallel` with patients dealt to threads in chunks of ``PARALLEL_CHUNK``."""
+    with numba.parallel_chunksize(PARALLEL_CHUNK):
+        fit_parallel(*args)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -594,4 +827,22 @@ def ofv_points(
             out_g[s],
             pt,
         )
+        out_f[s] = np.nan if ill else f
+
+
+@numba.njit(cache=True, nogil=True)
+def ofv_derivative_points(
+    X,
+    p,
+    data,
+    out_f,
+    out_g,
+    out_h,
+):
+    """OFV (N,), exact gradients (N, k) and exact Hessians (N, k, k) at points X (N, k) for
+    patient p from the real one-pass derivatives (NaN OFV: ill-conditioned)."""
+    pt = _patient(data, p)
+    jv, jg, jh, fg, fh = _work(X.shape[1])
+    for s in range(X.shape[0]):
+        f, ill = _ofv_exact(X[s], out_g[s], out_h[s], pt, 2, jv, jg, jh, fg, fh)
         out_f[s] = np.nan if ill else f
