@@ -203,3 +203,23 @@ def test_time_varying_covariates_never_take_the_compiled_path():
     )
     assert not compiled.eligible(pr)
     assert compiled.pack([pr], [_obs([42.0], [5.0])]) is None
+
+
+def test_laplace_uses_the_exact_hessian_once_the_compiled_map_is_loaded():
+    """Laplace's Hessian at the MAP: central differences of the OFV on a fresh process (nothing
+    compiled loaded: no import triggered), the exact one once the compiled MAP is loaded; the
+    exact one equals the 40-digit reference, the differences agree with it to their O(h^2)."""
+    from ifxdose.core.estimation import estimate_map, laplace
+    from ifxdose.core.estimation.posterior import hessian
+
+    pr, o = MP_CASES["2-cmt infusions, M3"]
+    eta = estimate_map(pr, o).eta
+    assert not compiled.ready()  # the suite's fixture: nothing compiled loaded in this test yet
+    H_fd = hessian(pr, o, eta)
+    compiled.module()
+    assert compiled.ready()
+    H = hessian(pr, o, eta)
+    _, _, H_ref = _mp_derivatives(compiled.pack([pr], [o]), eta)
+    np.testing.assert_allclose(H, H_ref, rtol=1e-8, atol=1e-9 * np.max(np.abs(H_ref)))
+    np.testing.assert_allclose(H_fd, H_ref, rtol=1e-4, atol=1e-5 * np.max(np.abs(H_ref)))
+    np.testing.assert_allclose(laplace(pr, o, eta), 2.0 * np.linalg.inv(H_ref), rtol=1e-7)

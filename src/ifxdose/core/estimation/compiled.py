@@ -68,6 +68,27 @@ def use_compiled(n_fits: int) -> bool:
     return False
 
 
+def ready() -> bool:
+    """Whether the compiled MAP is already loaded and may run here (no import is triggered)."""
+    return _STATE.get("mod") is not None and _kernel.compiled_allowed()
+
+
+def exact_hessian(problem: Any, obs: Any, eta: F64) -> F64 | None:
+    """The OFV's exact Hessian (k, k) at eta from the compiled one-pass derivatives, or None when
+    the compiled MAP is not loaded here, the problem is not eligible, or the point is
+    ill-conditioned or not finite (the caller then differentiates numerically)."""
+    if not ready() or not eligible(problem):
+        return None
+    packed = pack([problem], [obs])
+    if packed is None:
+        return None
+    f, _, H = ofv_gradient_hessian(packed, np.asarray(eta, float)[None, :])
+    if not np.isfinite(f[0]):
+        return None
+    out: F64 = H[0]
+    return out
+
+
 @dataclass(frozen=True)
 class Packed:
     """P patients' data as padded arrays (doses (P, D), levels (P, T); NaN pads)."""

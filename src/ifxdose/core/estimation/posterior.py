@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ifxdose.core.estimation import compiled as _compiled
 from ifxdose.core.estimation.map import FD_STEP, EstimationError
 from ifxdose.core.estimation.objective import Observations, objective
 from ifxdose.core.estimation.problem import Problem
@@ -38,7 +39,13 @@ def prior_sample(problem: Problem, n: int, seed: int = 0) -> EtaSample:
 
 
 def hessian(problem: Problem, obs: Observations, eta_hat: np.ndarray, step: float = 1e-3) -> np.ndarray:
-    """Hessian of the OFV at eta_hat by central differences, all points in one batch."""
+    """Hessian of the OFV at eta_hat: exact (analytic second derivatives of the closed form,
+    :func:`ifxdose.core.estimation.compiled.exact_hessian`) when the compiled MAP is loaded in
+    this process and the model is eligible; otherwise central differences of the OFV (error
+    O(step^2)), all points in one batch."""
+    exact = _compiled.exact_hessian(problem, obs, eta_hat)
+    if exact is not None:
+        return exact
     k = eta_hat.size
     E = np.eye(k) * step
     pts = [eta_hat]
