@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ifxdose.adapters.cli import app
 from ifxdose.core.errors import InputError
-from ifxdose.domain.estimation import estimate
+from ifxdose.domain.estimation import EstimateSummary, estimate
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.recommend import Target, predict_profile, recommend
 
@@ -33,6 +33,16 @@ def load_history(path: Path) -> PatientHistory:
         if hasattr(exc, "errors"):
             raise
         raise InputError("--history", str(path), "not valid JSON") from None
+
+
+def _parameters(summary: EstimateSummary) -> list[str]:
+    """``CL 0.228 L/day (0.19-0.274)``; a parameter without a random effect is ``(fixed)``."""
+    out = []
+    for name, p in summary.individual_parameters.items():
+        interval = summary.parameter_interval(name)
+        spread = f"{interval[0]:.3g}-{interval[1]:.3g}" if interval else "fixed"
+        out.append(f"{name} {p.value:.4g} {p.unit} ({spread})")
+    return out
 
 
 def _plot(history: PatientHistory, est, path: Path, target: Target | None) -> None:
@@ -100,10 +110,7 @@ def estimate_cmd(
         f"{summary.method} · OFV {fit.ofv:.3f} (prior mode {fit.ofv_prior_mode:.3f})"
         + (f" · ESS {summary.ess:.0f} of {summary.posterior.proposals} proposals" if summary.ess else "")
     )
-    console.print(
-        "Individual parameters: "
-        + ", ".join(f"{k} {p.value:.4g} {p.unit}" for k, p in summary.individual_parameters.items())
-    )
+    console.print("Individual parameters (80% interval, Laplace): " + ", ".join(_parameters(summary)))
     t = Table(title="levels: observed vs individual prediction")
     for col in ("day", "observed mg/L", "prediction mg/L"):
         t.add_column(col, justify="right")

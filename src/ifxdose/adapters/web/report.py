@@ -1,7 +1,8 @@
 """A printable one-page PDF per stored recommendation, in Japanese or English, for the chart:
 patient, the concentration-time plot, options, the chosen dose, rationale, warnings,
 citations, model and version, the inputs hash, who computed and who decided, when (clinic
-time zone). Drawn with matplotlib (already a dependency) on A4; Japanese text in IPA Gothic
+time zone). Drawn with matplotlib (the ``[plot]`` extra: a clinic that prints reports installs
+``ifxdose[clinic,plot]``) on A4; Japanese text in IPA Gothic
 (Debian fonts-ipafont-gothic), embedded as a TrueType font so the PDF prints anywhere.
 Rendering only: every number comes from the stored recommendation and the domain's profile.
 """
