@@ -25,6 +25,20 @@ import pytest
 
 import ifxdose.adapters.cli as cli
 
+#: The adapters below ``app`` and the app modules that route to them: neither `ifxdose --help` nor
+#: `ifxdose score` needs them (the CLI reaches them only through ``app``, lazily, in the commands
+#: that write FHIR, plots, reports or use Dask).
+PORTS = (
+    "ifxdose.adapters.fhir",
+    "ifxdose.adapters.report",
+    "ifxdose.adapters.plots",
+    "ifxdose.adapters.scale",
+    "ifxdose.adapters.store",
+    "ifxdose.app.exchange",
+    "ifxdose.app.reports",
+    "ifxdose.app.scale",
+    "ifxdose.app.fhir",
+)
 SCORE = ["score", "das28-crp", "--tjc28", "4", "--sjc28", "5", "--crp-mg-l", "7", "--ptga-mm", "40", "--json"]
 
 
@@ -36,7 +50,8 @@ def _run(argv: list[str], env: dict[str, str]) -> dict:
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "loader = sys.modules.get('pydantic.plugin._loader')\n"
         "print(json.dumps({'metadata': 'importlib.metadata' in sys.modules,\n"
-        "                  'loader_file': getattr(loader, '__file__', None)}))"
+        "                  'loader_file': getattr(loader, '__file__', None),\n"
+        f"                  'ports': [m for m in {PORTS!r} if m in sys.modules]}}))"
     )
     environ = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"} | env
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=environ)
@@ -54,6 +69,18 @@ def test_score_skips_the_plugin_scan_only_when_plugins_are_off(env, skipped):
     assert run["result"]["value"] == pytest.approx(4.014698, abs=1e-6) and run["result"]["category"] == "moderate"
     assert run["metadata"] is not skipped
     assert (run["loader_file"] is None) is skipped  # the stand-in has no file; the real module has one
+    assert run["ports"] == []
+
+
+def test_help_imports_no_port():
+    code = (
+        "import sys; sys.argv = ['ifxdose', '--help']\n"
+        "from ifxdose.adapters.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print('PORTS=' + ','.join(m for m in {PORTS!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "PORTS=", out[-300:]
 
 
 def test_the_stand_in_answers_like_the_real_loader_and_hands_other_names_on(monkeypatch):
