@@ -1,4 +1,5 @@
-"""`ifxdose demo`: the main job until the clinic app exists (issue 2).
+"""`ifxdose demo`: a first look at the engine without a patient file (the clinic app,
+``ifxdose serve``, is where patients are followed).
 
 Simulates the Japanese label regimen (seed S0) for a 55 kg patient on MTX with the
 default RA model, prints troughs and peaks per infusion, and writes a PNG.
