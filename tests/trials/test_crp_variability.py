@@ -140,3 +140,52 @@ def test_cohort_earlier_draws_unchanged_by_the_crp_draws():
     z = rng.standard_normal(6)
     np.testing.assert_allclose(a.crp_level_mg_l, crp_patient_level_mg_l(np.full(6, 40.0), z, MEDIAN, SIG_T, SIG_W))
     np.testing.assert_array_equal(a.crp_occasion_z, rng.standard_normal((6, E.N_CRP_OCCASIONS)))
+
+
+# ---------------------------------------------------------------- MTX started with the drug lowers CRP too
+def test_crp_course_with_background_by_hand():
+    """CRP = level (1 - Imax (g + (1 - g) C/(EC50 + C))) by hand, per patient g."""
+    from ifxdose.core.response import crp_course_mg_l
+
+    level = np.array([40.0, 40.0, 40.0])
+    conc = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 3.0]])
+    g = np.array([0.0, 0.5, 0.83])
+    got = crp_course_mg_l(level, conc, 0.9, 1.0, 0.3, g)
+    # no drug: 40 (1 - 0.9 g); C = 1 = EC50: f = 1/2; C = 3: f = 3/4
+    np.testing.assert_allclose(got[:, 0], [40.0, 40.0 * (1 - 0.45), 40.0 * (1 - 0.9 * 0.83)])
+    np.testing.assert_allclose(got[0, 1], 40.0 * (1 - 0.9 * 0.5))
+    np.testing.assert_allclose(got[1, 1], 40.0 * (1 - 0.9 * (0.5 + 0.5 * 0.5)))
+    np.testing.assert_allclose(got[2, 1], 40.0 * (1 - 0.9 * (0.83 + 0.17 * 0.75)))
+    with pytest.raises(InputError, match="background_fraction"):
+        crp_course_mg_l(level, conc, 0.9, 1.0, 0.3, 1.5)
+
+
+def test_mtx_start_lowers_the_placebo_crp_course_and_only_there():
+    models = load_models()
+    g = models.response.mtx_start_fraction
+    assert 0.0 < g < 1.0
+    n = 4
+    cov = {"weight_kg": np.full(n, 70.0), "crp_mg_l": np.full(n, 30.0), "mtx_start": np.array([1.0, 1.0, 0.0, 0.0])}
+    cohort = E.make_cohort(cov, models, np.random.default_rng(2))
+    np.testing.assert_allclose(cohort.crp_background, [g, g, 0.0, 0.0])
+    course = E.crp_course(cohort, np.zeros((n, 3)))  # placebo: no drug
+    level = E.crp_level(cohort)
+    np.testing.assert_allclose(course[:, 1], level * np.array([1 - 0.9 * g, 1 - 0.9 * g, 1.0, 1.0]))
+    # no random number is drawn for it: the occasion draws are those of a cohort without mtx_start
+    plain = E.make_cohort({k: v for k, v in cov.items() if k != "mtx_start"}, models, np.random.default_rng(2))
+    np.testing.assert_array_equal(plain.crp_occasion_z, cohort.crp_occasion_z)
+    np.testing.assert_allclose(plain.crp_background, np.zeros(n))
+
+
+def test_pk_crp_covariate_ignores_the_mtx_start_background():
+    """The PK's weekly CRP is the drug's suppression only (engine.MTX_START_ON_CRP: the ADA/E-R calibration
+    simulates ASPIRE's exposure without the background), the damage course has it."""
+    models = load_models()
+    n, grid = 3, np.arange(0.0, 29.0)
+    cov = {"weight_kg": np.full(n, 70.0), "crp_mg_l": np.full(n, 30.0), "mtx_start": np.ones(n)}
+    cohort = E.make_cohort(cov, models, np.random.default_rng(1))
+    conc = np.full((n, grid.size), 2.0)
+    drug_only = E.crp_course(cohort, conc, background=False)
+    np.testing.assert_allclose(drug_only, E.crp_level(cohort)[:, None] * (1 - 0.9 * 2.0 / 3.0) * np.ones(grid.size))
+    np.testing.assert_allclose(E.weekly_crp(cohort, conc, grid), drug_only[:, :4])
+    assert np.all(E.crp_course(cohort, conc) < drug_only)

@@ -80,6 +80,20 @@ CRP_OCCASION_CV = 0.42
 CRP_OCCASION_SIGMA = lognormal_sigma_from_cv(CRP_OCCASION_CV)
 #: Columns of per-patient occasion draws (Cohort.crp_occasion_z): one per distinct measurement day of a trial.
 N_CRP_OCCASIONS = 16
+#: MTX started with the trial drug lowers inflammation too (issue 12, session 4). The response model's
+#: background fraction g (MTX in MTX-naive patients, ASPIRE; core.response, fitted on ASPIRE's MTX + placebo
+#: median ACR-N only) also enters the CRP suppression by the same Bliss combination:
+#: CRP = level * (1 - CRP_IMAX * (g + (1 - g) f)), f = C_eff / (CRP_EC50 + C_eff) (core.response.crp_course_mg_l).
+#: One mechanism, not a new fitted association: the seed's causal story runs inflammation -> damage (S8, S9),
+#: and MTX started in MTX-naive RA slows damage (ASPIRE MTX + placebo 3.7 points at week 54 vs ATTRACT's
+#: MTX-IR 7.0; TEMPO, Klareskog 2004, Lancet 363:675, MTX monotherapy 2.80 at week 52; PREMIER, Breedveld
+#: 2006, Arthritis Rheum 54:26). Assumptions: the same g on the CRP scale as on the response scale; from day
+#: 0 (ASPIRE titrated MTX to 20 mg/week by week 8, so the first weeks' effect is overstated); placebo arms of
+#: MTX-naive patients get it too (they start MTX); g = 0 wherever MTX is continued (MTX-IR). It lowers the
+#: CRP course that drives damage and the measured CRP, not the PK's CRP covariate (Assumption: the
+#: ADA/exposure-response calibration simulates ASPIRE's exposure without it, so the engine stays consistent
+#: with the calibration; with it, CL ~ CRP^0.118 would be about 15 % lower in ASPIRE, 0.25^0.118 = 0.85).
+MTX_START_ON_CRP = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,9 @@ class Cohort:
     crp_level_mg_l: np.ndarray | None = None
     #: (P, N_CRP_OCCASIONS) standard normals of the CRP measured at later occasions (drawn last)
     crp_occasion_z: np.ndarray | None = None
+    #: (P,) background fraction g of the CRP suppression (MTX started with the drug, MTX_START_ON_CRP);
+    #: None: 0 (no random draw: the response model's population constant)
+    crp_background: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -126,11 +143,15 @@ def make_cohort(
     ada_exp, response_u, residual_z = rng.exponential(1.0, n), rng.random(n), rng.standard_normal((n, n_obs_max))
     progression_z, reading_z = rng.standard_normal(n), rng.standard_normal(n)
     level_z, occasion_z = rng.standard_normal(n), rng.standard_normal((n, N_CRP_OCCASIONS))
-    level = None
+    level, background = None, None
+    if MTX_START_ON_CRP and getattr(models, "response", None) is not None:
+        background = models.response.background(covariates, n)
     if "crp_mg_l" in covariates:
         median, sigma_total = crp_lognormal(population)
         level = crp_patient_level_mg_l(covariates["crp_mg_l"], level_z, median, sigma_total, CRP_OCCASION_SIGMA)
-    return Cohort(covariates, eta, ada_exp, response_u, residual_z, progression_z, reading_z, level, occasion_z)
+    return Cohort(
+        covariates, eta, ada_exp, response_u, residual_z, progression_z, reading_z, level, occasion_z, background
+    )
 
 
 @dataclass(frozen=True)
@@ -178,11 +199,13 @@ def crp_level(cohort: Cohort) -> np.ndarray:
     return cohort.covariates["crp_mg_l"] if cohort.crp_level_mg_l is None else cohort.crp_level_mg_l
 
 
-def crp_course(cohort: Cohort, conc_mg_l: np.ndarray) -> np.ndarray:
-    """The patients' CRP level (P, T) in mg/L under the concentrations (P, T) (see CRP_IMAX): the median
-    of what a measurement on each day would give (``measured_crp``)."""
+def crp_course(cohort: Cohort, conc_mg_l: np.ndarray, background: bool = True) -> np.ndarray:
+    """The patients' CRP level (P, T) in mg/L under the concentrations (P, T) (see CRP_IMAX) and the
+    background treatment (MTX_START_ON_CRP): the median of what a measurement on each day would give
+    (``measured_crp``). ``background`` False: the drug alone (the PK's CRP covariate, ``weekly_crp``)."""
     c_eff = conc_mg_l / tnf_scale(cohort)[:, None]
-    return crp_course_mg_l(crp_level(cohort), c_eff, CRP_IMAX, CRP_EC50_MG_L, CRP_FLOOR_MG_L)
+    g = 0.0 if cohort.crp_background is None or not background else cohort.crp_background
+    return crp_course_mg_l(crp_level(cohort), c_eff, CRP_IMAX, CRP_EC50_MG_L, CRP_FLOOR_MG_L, g)
 
 
 def measured_crp(cohort: Cohort, level_mg_l: np.ndarray, occasion: int) -> np.ndarray:
@@ -205,8 +228,9 @@ def week_starts(grid: np.ndarray) -> np.ndarray:
 
 
 def weekly_crp(cohort: Cohort, conc_mg_l: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Mean CRP (P, S) over each weekly segment of the grid."""
-    crp = crp_course(cohort, conc_mg_l)
+    """Mean CRP (P, S) over each weekly segment of the grid, for the PK's CRP covariate: the drug's
+    suppression only, without the MTX-start background (see MTX_START_ON_CRP)."""
+    crp = crp_course(cohort, conc_mg_l, background=False)
     first = np.searchsorted(grid, np.maximum(week_starts(grid), grid[0]))
     counts = np.diff(np.append(first, grid.size))
     return np.add.reduceat(crp, first, axis=1) / counts
@@ -247,6 +271,7 @@ def _subset_cohort(cohort: Cohort, idx: np.ndarray) -> Cohort:
         None if cohort.reading_z is None else cohort.reading_z[idx],
         None if cohort.crp_level_mg_l is None else cohort.crp_level_mg_l[idx],
         None if cohort.crp_occasion_z is None else cohort.crp_occasion_z[idx],
+        None if cohort.crp_background is None else cohort.crp_background[idx],
     )
 
 
