@@ -10,8 +10,12 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 # pytest-xdist workers for `make test` (each test gets its own SQLite file and PostgreSQL database;
 # files are grouped per worker so module fixtures are built once). TEST_WORKERS=0 runs in-process.
 TEST_WORKERS ?= 2
+# pytest may cache compiled bytecode and its assertion rewrites (__pycache__, git-ignored) even
+# where PYTHONDONTWRITEBYTECODE is set: every test process and every server or CLI process the
+# tests start otherwise recompiles the package and the test modules (docs/development.md).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
 
-.PHONY: run test typecheck system-deps bench clean
+.PHONY: run test fuzz typecheck system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +51,14 @@ test: $(VENV)/.installed-test system-deps
 	trap 'bash tests/store/postgres.sh stop "$$pgdir"' EXIT; \
 	url=$$(bash tests/store/postgres.sh start "$$pgdir") || exit 1; \
 	echo "PostgreSQL for the tests: $$url"; \
-	IFXDOSE_TEST_POSTGRES_URL="$$url" $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	IFXDOSE_TEST_POSTGRES_URL="$$url" $(PYTEST) -q -n $(TEST_WORKERS) --dist loadfile
+
+# The deep fuzz run (not part of `make test`): every property-based fuzz test with
+# IFXDOSE_FUZZ_EXAMPLES examples per property instead of the CI counts (tests/fuzzing.py).
+FUZZ_EXAMPLES ?= 200
+fuzz: $(VENV)/.installed-test
+	IFXDOSE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) -q -n $(TEST_WORKERS) --dist loadfile \
+	  tests/web/test_fuzz_api.py tests/fhir/test_fhir_roundtrip.py
 
 # mypy --strict on core and domain (configuration: [tool.mypy] in pyproject.toml).
 typecheck: $(VENV)/.installed-test
