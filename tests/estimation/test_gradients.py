@@ -112,7 +112,9 @@ def test_map_equals_nelder_mead_on_the_ode_objective(segments):
         ode_objective(pr, OBS_M3),
         np.zeros(2),
         method="Nelder-Mead",
-        options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
+        # converged to 1e-6 in eta (134 ODE objectives instead of 301 at 1e-8): 20x tighter than the
+        # check; the fit and Nelder-Mead agree to ~9e-7 either way (the ODE's own tolerance)
+        options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000},
     )
     np.testing.assert_allclose(fit.eta, ref.x, atol=2e-5)
     assert fit.ofv == pytest.approx(ref.fun, abs=1e-5)
