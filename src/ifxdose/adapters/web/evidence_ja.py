@@ -3,7 +3,7 @@ study's design and population from ``i18n/evidence_ja.json`` (worded after the s
 Japanese: PBO, IFX, 群, 週毎, 漸増, 効果不十分, 休薬), and the structured regimens
 ("3 mg/kg at weeks 0,2,6 then every 8 weeks until week 46", the grammar
 ``ifxdose.domain.evidence.models`` checks) written as 「3 mg/kg：0，2，6週，以降8週毎（46週まで）」.
-Each study's assumptions, notes and verification record come from ``i18n/evidence_notes_ja.json``
+Each study's premises, notes and verification record come from ``i18n/evidence_notes_ja.json``
 (keyed by the English text: a changed English text has no Japanese until translated), with
 citations and proper names copied verbatim between ⟦ and ⟧ (:func:`note_ja` marks them
 ``lang="en"``). A text with no Japanese gives ``None``: the page then shows the English, marked
@@ -40,7 +40,7 @@ _VERBATIM = re.compile(r"⟦(.*?)⟧")
 
 
 def note_text_ja(text: str | None) -> str | None:
-    """A study's assumption, note or verification record in Japanese, as stored (with ⟦…⟧)."""
+    """A study's premise, note or verification record in Japanese, as stored (with ⟦…⟧)."""
     return _notes().get(text) if text else None
 
 
