@@ -104,3 +104,40 @@ def test_a_day_before_the_newest_entry_is_computed_afresh(store, example_history
     # on 2024-07-01 only three infusions were given (the 4th, 2024-07-08, was not yet)
     assert items["RA-0001"].next_infusion_number == 4
     assert items["RA-0001"].next_infusion_date == dt.date(2024, 7, 8)  # week 14 = week 6 + 8 weeks
+
+
+def test_one_claimant_of_many_concurrent_ones_across_connections(db_url):
+    """Eight stores (as eight worker processes would open) claim the same key at once: exactly
+    one wins; another key is claimed anew. The jobs at start rely on it (issue 13)."""
+    import threading
+
+    stores = [st.open_store(db_url) for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+    won: list[bool] = []
+
+    def claim(store):
+        barrier.wait()
+        won.append(st.claim(store, "job|state-1", {"job": "test"}))
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(won) == [False] * 7 + [True]
+    assert st.claim(stores[0], "job|state-1") is False
+    assert st.claim(stores[1], "job|state-2") is True
+    for s in stores:
+        s.close()
+
+
+def test_data_state_moves_with_every_write_and_patient(store, example_history):
+    empty = st.data_state(store)
+    assert empty == (0, 0)
+    st.import_history(store, example_history, user="t")
+    imported = st.data_state(store)
+    assert imported[1] == 1 and imported[0] > 0
+    st.add_entry(store, "RA-0001", "weights", WeightEntry(date="2024-08-01", weight_kg=70), user="t")
+    written = st.data_state(store)
+    assert written[1] == 1 and written[0] > imported[0]
+    assert st.data_state(store) == written  # reading changes nothing
