@@ -223,3 +223,23 @@ def test_laplace_uses_the_exact_hessian_once_the_compiled_map_is_loaded():
     np.testing.assert_allclose(H, H_ref, rtol=1e-8, atol=1e-9 * np.max(np.abs(H_ref)))
     np.testing.assert_allclose(H_fd, H_ref, rtol=1e-4, atol=1e-5 * np.max(np.abs(H_ref)))
     np.testing.assert_allclose(laplace(pr, o, eta), 2.0 * np.linalg.inv(H_ref), rtol=1e-7)
+
+
+def test_batch_pack_equals_one_patient_packs_with_ragged_regimens():
+    """A batch of regimens of different lengths packs to each patient's own arrays, padded
+    (NaN times, zero amounts); equal lengths take the one-concatenation path, same numbers."""
+    problems = [_problem(RA, days=[0.0, 14.0]), _problem(RA, days=[0.0, 14.0, 42.0, 98.0], mg=250.0)]
+    observations = [_obs([10.0], [20.0]), _obs([20.0, 50.0, 100.0], [9.0, np.nan, 4.0])]
+    for batch in (problems, problems[1:] * 2):
+        obs_b = observations if batch is problems else observations[1:] * 2
+        packed = compiled.pack(batch, obs_b)
+        for p, (pr, o) in enumerate(zip(batch, obs_b)):
+            one = compiled.pack([pr], [o])
+            nd, no = int(one.n_dose[0]), int(one.n_obs[0])
+            assert (packed.n_dose[p], packed.n_obs[p]) == (nd, no)
+            for name in ("dose_t", "dose_amt", "dose_dur"):
+                assert np.array_equal(getattr(packed, name)[p, :nd], getattr(one, name)[0])
+            assert np.all(np.isnan(packed.dose_t[p, nd:])) and np.all(packed.dose_amt[p, nd:] == 0)
+            for name in ("obs_t", "y", "lloq", "blq"):
+                assert np.array_equal(getattr(packed, name)[p, :no], getattr(one, name)[0], equal_nan=name != "blq")
+            assert np.array_equal(packed.tv[p], one.tv[0])

@@ -173,8 +173,19 @@ def pack(problems: list[Any], observations: list[Any], omega_inv: F64 | None = N
     tables = [p._table for p in problems]
     if any(t.time_days.shape[0] != 1 for t in tables):
         return None
-    D = max(t.time_days.shape[1] for t in tables)
-    route = _padded([t.route[0] for t in tables], D, ROUTE_IV, np.int8)
+    P = len(problems)
+    n_dose = np.fromiter((t.time_days.shape[1] for t in tables), np.int64, P)
+    D = int(n_dose.max())
+    if np.all(n_dose == D):  # one regimen length (the common batch): (1, D) tables stack in one C pass
+        route = np.concatenate([t.route for t in tables])
+        dose_t = np.concatenate([t.time_days for t in tables]).astype(float)
+        dose_amt = np.concatenate([t.amount_mg for t in tables]).astype(float)
+        dose_dur = np.concatenate([t.duration_days for t in tables]).astype(float)
+    else:
+        route = _padded([t.route[0] for t in tables], D, ROUTE_IV, np.int8)
+        dose_t = _padded([t.time_days[0] for t in tables], D, np.nan)
+        dose_amt = _padded([t.amount_mg[0] for t in tables], D, 0.0)
+        dose_dur = _padded([t.duration_days[0] for t in tables], D, 0.0)
     if not np.all(route == ROUTE_IV):
         return None
     times = [np.asarray(o.time_days, float).ravel() for o in observations]
@@ -186,16 +197,11 @@ def pack(problems: list[Any], observations: list[Any], omega_inv: F64 | None = N
     y = _padded([np.asarray(o.value_mg_l, float).ravel() for o in observations], T, np.nan)
     lloq = _padded([np.asarray(o.lloq_mg_l, float).ravel() for o in observations], T, np.nan)
     blq = np.isnan(y) & (np.arange(T)[None, :] < n_obs[:, None])
-    P = len(problems)
     tv = np.zeros((P, 4))
     tv[:, 3] = 1.0  # 1-compartment: Q = 0, V2 unused
     for j, name in enumerate(_PARAMS):
         if name in problems[0].typical:
             tv[:, j] = np.concatenate([p.typical[name] for p in problems])  # (1,) each: one segment
-    dose_t = _padded([t.time_days[0] for t in tables], D, np.nan)
-    dose_amt = _padded([t.amount_mg[0] for t in tables], D, 0.0)
-    dose_dur = _padded([t.duration_days[0] for t in tables], D, 0.0)
-    n_dose = np.fromiter((t.time_days.shape[1] for t in tables), np.int64, P)
     return Packed(
         tv,
         np.array([_PARAMS.index(e) for e in model.eta_parameters], np.int64),
