@@ -304,3 +304,20 @@ def test_a_changed_model_or_estimation_code_never_reads_an_old_estimate(precompu
         monkeypatch.setattr(clinic, "estimate_fingerprint", lambda: "another model or estimation code")
         assert client.get("/patients/RA-0001").status_code == 200
         assert len(counting.calls) == 2  # recomputed under the new code's key
+
+
+def test_data_loaded_into_a_running_server_are_precomputed_after_the_next_worklist_view(precompute_app, counting):
+    """``ifxdose fhir import --into-db`` writes into the database of a running server, not
+    through it: the next worklist view notices the patient's new data version and queues it."""
+    with TestClient(precompute_app, base_url="http://testserver") as client:
+        sign_in(client)
+        assert client.get("/patients").status_code == 200
+        precompute_app.state.store.memo["precompute"].wait()
+        before = len(counting.calls)
+        _patients_with_infusions(precompute_app.state.store, {"RA-0007": 4})  # not through the app
+        assert client.get("/patients").status_code == 200
+        precompute_app.state.store.memo["precompute"].wait()
+        assert len(counting.calls) == before + 1
+        assert all(name.startswith("ifxdose-precompute") for name in counting.calls)
+        counting.forbidden = True
+        assert client.get("/patients/RA-0007").status_code == 200

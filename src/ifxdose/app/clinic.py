@@ -524,8 +524,27 @@ def worklist(store: st.Store, today: date) -> list[WorklistItem]:
             if due.infusion_due or due.level_due:
                 items.append(WorklistItem(code=code, due=due))
         items.sort(key=lambda i: (i.due.next_infusion_date or today, i.code))
+        seen_before = memo["last"] is not None
         memo["last"] = ((versions, today), items)
-        return list(items)
+    if seen_before:
+        _changed_since_last_view(store, list(keys))
+    return list(items)
+
+
+#: At most this many patients whose data changed since this process's previous worklist view
+#: are queued to the precompute per view.
+CHANGED_PER_VIEW = 50
+
+
+def _changed_since_last_view(store: st.Store, codes: list[str]) -> None:
+    """Patients whose data changed since this process's previous worklist view: written through
+    another worker process, or without the app (``ifxdose fhir import --into-db`` into the
+    database of a running server). Queued to the background precompute (those already computed
+    cost a cache look-up there), so their page reads a stored profile too."""
+    precompute: Precompute | None = store.memo.get("precompute")
+    if precompute is not None:
+        for code in codes[:CHANGED_PER_VIEW]:
+            precompute.submit(code)
 
 
 def due_order(store: st.Store, today: date) -> list[str]:
