@@ -10,10 +10,13 @@ SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 # pytest-xdist workers for `make test` (each test gets its own SQLite file and PostgreSQL database;
 # files are grouped per worker so module fixtures are built once). TEST_WORKERS=0 runs in-process.
 TEST_WORKERS ?= 2
-# pytest may cache compiled bytecode and its assertion rewrites (__pycache__, git-ignored) even
-# where PYTHONDONTWRITEBYTECODE is set: every test process and every server or CLI process the
-# tests start otherwise recompiles the package and the test modules (docs/development.md).
-PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest
+# Python may cache compiled bytecode (__pycache__, git-ignored) even where PYTHONDONTWRITEBYTECODE
+# is set: every test process and every server or CLI process the tests start otherwise recompiles
+# the package, the test modules and the libraries they import (docs/development.md). pip installs
+# with --no-compile: a module is compiled once, when first imported, instead of every installed
+# module at install time (2 min 21 s -> 50 s for `pip install -e '.[test]'` on a fresh venv).
+unexport PYTHONDONTWRITEBYTECODE
+PYTEST := $(BIN)/python -m pytest
 
 .PHONY: run test fuzz typecheck system-deps bench clean
 
@@ -22,11 +25,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[all]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[all]'
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-compile -e '.[test]'
 	touch $@
 
 # The clinic web app with the fictional demo clinic, on 127.0.0.1 (prints the URL and sign-in).

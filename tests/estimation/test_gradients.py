@@ -11,7 +11,7 @@ from scipy.special import log_ndtr
 
 from ifxdose.core.estimation import Observations, Problem, compiled, estimate_map, objective
 from ifxdose.core.estimation import map as map_mod
-from ifxdose.core.estimation.map import EstimationError, _Derivatives, estimate_map_batch
+from ifxdose.core.estimation.map import EstimationError, _Derivatives
 from ifxdose.core.pk import ROUTE_IV
 from ifxdose.core.pk.events import DoseTable
 from ifxdose.core.pk.simulate import simulate_concentrations
@@ -182,52 +182,6 @@ def test_compiled_map_refuses_implausible_levels_like_the_numpy_path(monkeypatch
             estimate_map(pr, o)
         errors.append(str(exc.value))
     assert errors[0] == errors[1]
-
-
-def test_batch_equals_sequential_fits(monkeypatch):
-    rng = np.random.default_rng(7)
-    problems, observations = [], []
-    for _ in range(40):
-        w = float(rng.uniform(45, 95))
-        pr = ra_problem(weight_kg=w)
-        c = pr.predict(MODEL.sample_eta(1, rng), np.array([42.0, 98.0, 154.0]))[0] * np.exp(
-            0.35 * rng.standard_normal(3)
-        )
-        problems.append(pr)
-        observations.append(obs([42.0, 98.0, 154.0], np.where(c < 0.5, np.nan, c)))
-    problems.append(ra_problem())
-    observations.append(obs([42.0, 98.0], [400.0, 350.0]))  # implausible: an error in its place
-    problems.append(ra_problem(weight_kg=70.0))
-    observations.append(obs([], []))  # no levels: the prior, with its warning
-    problems.append(ra_problem())
-    observations.append(obs([20.0, 42.0], [30.0, np.nan], lloq=8.0))  # multimodal: the one-by-one finish
-    problems.append(ra_problem(weight_kg=80.0))
-    observations.append(obs([42.0, 70.0, 98.0, 154.0, 160.0], [6.1, 2.9, 1.2, np.nan, 9.0]))  # more levels
-    monkeypatch.setattr(compiled, "use_compiled", lambda n: True)
-    batch = estimate_map_batch(problems, observations)
-    serial = estimate_map_batch(problems, observations, parallel=False)
-    one_by_one = []
-    for pr, o in zip(problems, observations):
-        try:
-            one_by_one.append(estimate_map(pr, o))
-        except EstimationError as exc:
-            one_by_one.append(exc)
-    for a, b, c in zip(batch, serial, one_by_one):
-        if isinstance(c, EstimationError):
-            assert str(a) == str(b) == str(c)
-            continue
-        assert np.array_equal(a.eta, c.eta) and np.array_equal(b.eta, c.eta)  # same compiled code: bitwise
-        for r in (a, b):  # every field, the runs' records included (the batch assembles them itself)
-            assert (r.ofv, r.ofv_prior_mode, r.gradient_norm, r.n_evaluations) == (
-                c.ofv,
-                c.ofv_prior_mode,
-                c.gradient_norm,
-                c.n_evaluations,
-            )
-            assert r.starts == c.starts and r.warnings == c.warnings
-    _numpy_path(monkeypatch)
-    for a, pr, o in zip(batch[:10], problems, observations):
-        np.testing.assert_allclose(a.eta, estimate_map(pr, o).eta, atol=1e-5)
 
 
 def test_only_the_main_thread_uses_compiled_code():
