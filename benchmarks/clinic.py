@@ -213,6 +213,8 @@ def _wait_for_profiles(store, codes: list[str], timeout_s: float) -> None:
 
 
 def _summary(times: list[float], floor_p95: float) -> dict:
+    if not times:  # e.g. --start-precompute 0: no patient of a start set to time
+        return {"n": 0}
     ordered = sorted(times)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {
