@@ -131,13 +131,20 @@ def _page(client: TestClient, code: str, lang: str) -> str:
     return response.text
 
 
-def test_the_page_shows_the_stored_estimate_in_both_languages(tmp_path):
+def _app_answering(rec, db):
+    """The app on a new SQLite file ``db`` with the example patient, whose recommendation
+    engine answers ``rec`` (the plot's profile fails: the page shows its error there)."""
     fake = Recommender(
-        recommend=lambda history, *, today: FAKE,
+        recommend=lambda history, *, today: rec,
         predict_profile=lambda history: (_ for _ in ()).throw(ValueError("no model")),
     )
-    app = make_app(f"sqlite:///{tmp_path / 'e.sqlite3'}", recommender=fake)
+    app = make_app(f"sqlite:///{db}", recommender=fake)
     st.import_history(app.state.store, PatientHistory.model_validate(json.loads(EXAMPLE.read_text())), user="t")
+    return app
+
+
+def test_the_page_shows_the_stored_estimate_in_both_languages(tmp_path):
+    app = _app_answering(FAKE, tmp_path / "e.sqlite3")
     with TestClient(app) as c:
         sign_in(c)
         assert c.post("/api/v1/patients/RA-0001/recommendations").status_code in (200, 201)
@@ -150,13 +157,7 @@ def test_the_page_shows_the_stored_estimate_in_both_languages(tmp_path):
 
 
 def test_no_estimate_no_section(tmp_path):
-    rec = make_recommendation(estimation=None)
-    fake = Recommender(
-        recommend=lambda history, *, today: rec,
-        predict_profile=lambda history: (_ for _ in ()).throw(ValueError("no model")),
-    )
-    app = make_app(f"sqlite:///{tmp_path / 'n.sqlite3'}", recommender=fake)
-    st.import_history(app.state.store, PatientHistory.model_validate(json.loads(EXAMPLE.read_text())), user="t")
+    app = _app_answering(make_recommendation(estimation=None), tmp_path / "n.sqlite3")
     with TestClient(app) as c:
         sign_in(c)
         assert c.post("/api/v1/patients/RA-0001/recommendations").status_code in (200, 201)
