@@ -158,10 +158,54 @@ def _padded(rows: list[Any], width: int, fill: float, dtype: type[np.generic] = 
     return out
 
 
+def _flat_rows(rows: list[Any]) -> tuple[F64, npt.NDArray[np.int64]] | None:
+    """1-D rows (arrays or lists, one per patient) -> (their values end to end as floats, each
+    row's length) in one concatenation; None if a row is not 1-D (the caller then ravels row
+    by row)."""
+    try:
+        sizes = np.fromiter(map(len, rows), np.int64, len(rows))
+        flat = np.concatenate(rows) if rows else np.zeros(0)
+    except (TypeError, ValueError):  # a 0-d value (no len), or rows of different dimensions
+        return None
+    if flat.ndim != 1 or flat.size != int(sizes.sum()):
+        return None
+    return np.asarray(flat, float), sizes
+
+
+def _padded_flat(flat: F64, sizes: npt.NDArray[np.int64], width: int, fill: float) -> F64:
+    """Values end to end (:func:`_flat_rows`) -> (P, width), row p's values first, ``fill`` after."""
+    P = sizes.size
+    if P and np.all(sizes == width):
+        return flat.reshape(P, width)
+    out = np.full((P, width), fill)
+    out[np.arange(width)[None, :] < sizes[:, None]] = flat
+    return out
+
+
+def _observation_arrays(observations: list[Any]) -> tuple[F64, F64, F64, npt.NDArray[np.int64]]:
+    """Times, values and LLOQs (P, T) padded with NaN, and the number of levels (P,): each of the
+    three fields in one concatenation over the patients when its rows are 1-D and, for values
+    and LLOQs, as long as the times; otherwise (and for one patient) row by row, ravelled."""
+    rows = [(o.time_days, o.value_mg_l, o.lloq_mg_l) for o in observations]
+    parts = [_flat_rows([r[i] for r in rows]) for i in range(3)] if len(rows) > 1 else [None]
+    t_part = parts[0]
+    if t_part is not None and all(q is not None and bool(np.all(q[1] == t_part[1])) for q in parts[1:]):
+        sizes = t_part[1]
+        T = int(sizes.max()) if sizes.size else 0
+        obs_t, y, lloq = (_padded_flat(q[0], sizes, T, np.nan) for q in parts if q is not None)
+        return obs_t, y, lloq, sizes
+    times = [np.asarray(r[0], float).ravel() for r in rows]
+    T = max((t.size for t in times), default=0)
+    y = _padded([np.asarray(r[1], float).ravel() for r in rows], T, np.nan)
+    lloq = _padded([np.asarray(r[2], float).ravel() for r in rows], T, np.nan)
+    return _padded(times, T, np.nan), y, lloq, np.fromiter((t.size for t in times), np.int64, len(times))
+
+
 def pack(problems: list[Any], observations: list[Any], omega_inv: F64 | None = None) -> Packed | None:
     """Pack eligible problems sharing one model into arrays; None if any is not eligible
-    (``omega_inv``: the model's Omega^-1 if already at hand). One pass over the patients
-    collects their arrays; the padding and the checks are vectorised over all of them."""
+    (``omega_inv``: the model's Omega^-1 if already at hand). Each field is gathered in one
+    pass over the patients and one concatenation (no per-patient array operations); the
+    padding and the checks are vectorised over all of them."""
     if not problems:
         return None
     model = problems[0].model
@@ -171,16 +215,17 @@ def pack(problems: list[Any], observations: list[Any], omega_inv: F64 | None = N
     if any(p.segment_start_days.size != 1 for p in problems):  # the rest of eligible(): same model
         return None
     tables = [p._table for p in problems]
-    if any(t.time_days.shape[0] != 1 for t in tables):
+    shapes = [t.time_days.shape for t in tables]
+    if any(s[0] != 1 for s in shapes):
         return None
     P = len(problems)
-    n_dose = np.fromiter((t.time_days.shape[1] for t in tables), np.int64, P)
+    n_dose = np.fromiter((s[1] for s in shapes), np.int64, P)
     D = int(n_dose.max())
     if np.all(n_dose == D):  # one regimen length (the common batch): (1, D) tables stack in one C pass
         route = np.concatenate([t.route for t in tables])
-        dose_t = np.concatenate([t.time_days for t in tables]).astype(float)
-        dose_amt = np.concatenate([t.amount_mg for t in tables]).astype(float)
-        dose_dur = np.concatenate([t.duration_days for t in tables]).astype(float)
+        dose_t = np.concatenate([t.time_days for t in tables]).astype(float, copy=False)
+        dose_amt = np.concatenate([t.amount_mg for t in tables]).astype(float, copy=False)
+        dose_dur = np.concatenate([t.duration_days for t in tables]).astype(float, copy=False)
     else:
         route = _padded([t.route[0] for t in tables], D, ROUTE_IV, np.int8)
         dose_t = _padded([t.time_days[0] for t in tables], D, np.nan)
@@ -188,20 +233,17 @@ def pack(problems: list[Any], observations: list[Any], omega_inv: F64 | None = N
         dose_dur = _padded([t.duration_days[0] for t in tables], D, 0.0)
     if not np.all(route == ROUTE_IV):
         return None
-    times = [np.asarray(o.time_days, float).ravel() for o in observations]
-    T = max((t.size for t in times), default=0)
-    obs_t = _padded(times, T, np.nan)
-    n_obs = np.fromiter((t.size for t in times), np.int64, len(times))
-    if not np.all(np.isfinite(obs_t[np.arange(T)[None, :] < n_obs[:, None]])):
+    obs_t, y, lloq, n_obs = _observation_arrays(observations)
+    within = np.arange(obs_t.shape[1])[None, :] < n_obs[:, None]
+    if not np.all(np.isfinite(obs_t[within])):
         return None
-    y = _padded([np.asarray(o.value_mg_l, float).ravel() for o in observations], T, np.nan)
-    lloq = _padded([np.asarray(o.lloq_mg_l, float).ravel() for o in observations], T, np.nan)
-    blq = np.isnan(y) & (np.arange(T)[None, :] < n_obs[:, None])
+    blq = np.isnan(y) & within
     tv = np.zeros((P, 4))
     tv[:, 3] = 1.0  # 1-compartment: Q = 0, V2 unused
+    typical = [p.typical for p in problems]
     for j, name in enumerate(_PARAMS):
-        if name in problems[0].typical:
-            tv[:, j] = np.concatenate([p.typical[name] for p in problems])  # (1,) each: one segment
+        if name in typical[0]:
+            tv[:, j] = np.fromiter((d[name][0] for d in typical), float, P)  # (1,) each: one segment
     return Packed(
         tv,
         np.array([_PARAMS.index(e) for e in model.eta_parameters], np.int64),

@@ -59,6 +59,79 @@ class MapResult:
     warnings: list[str] = field(default_factory=list)  # a MapResult only exists if every check passed
 
 
+class _BatchRuns:
+    """The compiled batch's per-start records (:class:`MapResult.starts`) for every patient,
+    built for one patient when its result's ``starts`` is first read."""
+
+    def __init__(self, fits: _compiled.Fits, norms: np.ndarray, n_runs: np.ndarray) -> None:
+        self.fits, self.norms, self.n_runs = fits, norms, n_runs
+
+    def records(self, p: int) -> list[dict[str, Any]]:
+        """Patient p's records, as :func:`_finish` builds them from :func:`_compiled_runs`."""
+        f, n = self.fits, int(self.n_runs[p])
+        starts, xs, fs, norms = f.starts[p, :n].tolist(), f.xs[p, :n].tolist(), f.fs[p, :n].tolist(), self.norms[p]
+        msgs = _compiled.messages(f.status[p, :n], f.iters[p, :n], MAX_ITER)
+        return [
+            {"start": starts[c], "ofv": fs[c], "gradient_norm": float(norms[c]), "message": msgs[c], "eta": xs[c]}
+            for c in range(n)
+        ]
+
+
+class _BatchMapResult(MapResult):
+    """A :class:`MapResult` from a compiled batch whose run records (``starts``) are assembled
+    on first access from the batch's arrays, not for all patients up front (4,000 subjects:
+    ~12,000 dicts and lists the caller mostly never reads). Equal field for field to the one-by-one
+    result; pickles and copies as a plain :class:`MapResult`."""
+
+    def __init__(
+        self,
+        eta: np.ndarray,
+        ofv: float,
+        ofv_prior_mode: float,
+        gradient_norm: float,
+        n_evaluations: int,
+        warnings: list[str],
+        runs: _BatchRuns,
+        p: int,
+    ) -> None:
+        object.__setattr__(
+            self,
+            "__dict__",
+            {
+                "eta": eta,
+                "ofv": ofv,
+                "ofv_prior_mode": ofv_prior_mode,
+                "gradient_norm": gradient_norm,
+                "n_evaluations": n_evaluations,
+                "warnings": warnings,
+                "_runs": runs,
+                "_p": p,
+            },
+        )
+
+    @property
+    def starts(self) -> list[dict[str, Any]]:
+        d = self.__dict__
+        if "_starts" not in d:
+            d["_starts"] = d["_runs"].records(d["_p"])
+        out: list[dict[str, Any]] = d["_starts"]
+        return out
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            MapResult,
+            (
+                self.eta,
+                self.ofv,
+                self.ofv_prior_mode,
+                self.gradient_norm,
+                self.n_evaluations,
+                self.starts,
+                self.warnings,
+            ),
+        )
+
+
 #: Complex-step increment (Squire & Trapp, SIAM Rev 1998;40:110): Im f(x + i h) / h is f'(x)
 #: to round-off for an analytic f; no subtraction, so h can be tiny.
 CS_STEP = 1e-20
@@ -338,6 +411,7 @@ def _stages_python(
     return ofv0, runs, d
 
 
+NO_LEVELS_WARNING = "no drug levels: the estimate is the population prior"
 NOTHING_FINITE = (
     "the objective is not finite at the prior mode or any screening point "
     "(check the levels against the doses: a level far above what any dose can give?)"
@@ -378,10 +452,12 @@ def _finish_batch(
     omega: np.ndarray,
     omega_inv: np.ndarray,
     L: np.ndarray,
+    n_obs: np.ndarray,
 ) -> list[MapResult | EstimationError]:
-    """Stages 2b-3 for a batch. The common case (every start reached the same optimum, every
-    check passes) is decided for all patients at once with the same comparisons as
-    :func:`_finish` and its result assembled from bulk-converted arrays; any other patient
+    """Stages 2b-3 for a batch (``n_obs``: levels per patient). The common case (every start
+    reached the same optimum, every check passes) is decided for all patients at once with the
+    same comparisons as :func:`_finish` and its result built from bulk-converted arrays, its
+    run records only when read (:class:`_BatchMapResult`); any other patient
     (multimodal, a failed check, nothing finite, ill-conditioned) goes through
     :func:`_finish_compiled` one by one, so results and errors equal one-by-one fits."""
     P = len(problems)
@@ -405,45 +481,25 @@ def _finish_batch(
         & ~(norms[rows, best] > 1e-3 * np.maximum(1.0, np.abs(best_f)))
         & ~(best_f > ofv0 + 1e-9)
     )
-    starts_l, xs_l, fs_l, gn_l = fits.starts.tolist(), fits.xs.tolist(), fits.fs.tolist(), norms.tolist()
-    status_l, iters_l = fits.status.tolist(), fits.iters.tolist()
-    n_l, best_l, ofv0_l, nev_l, fast_l = (
-        n_runs.tolist(),
-        best.tolist(),
+    runs = _BatchRuns(fits, norms, n_runs)
+    fs_l, gn_l, ofv0_l, nev_l, fast_l, levels_l = (
+        best_f.tolist(),
+        norms[rows, best].tolist(),
         ofv0.tolist(),
         fits.n_evaluations.tolist(),
         fast.tolist(),
+        (n_obs > 0).tolist(),
     )
     out: list[MapResult | EstimationError] = []
-    for p, (pr, ob) in enumerate(zip(problems, observations)):
+    for p, eta in enumerate(best_eta):  # rows of one fresh (P, k) array
         if not fast_l[p]:
             try:
-                out.append(_finish_compiled(pr, ob, fits, p, omega, omega_inv, L))
+                out.append(_finish_compiled(problems[p], observations[p], fits, p, omega, omega_inv, L))
             except EstimationError as exc:
                 out.append(exc)
             continue
-        b = best_l[p]
-        starts = [
-            {
-                "start": starts_l[p][c],
-                "ofv": fs_l[p][c],
-                "gradient_norm": gn_l[p][c],
-                "message": _compiled.message(status_l[p][c], iters_l[p][c], MAX_ITER),
-                "eta": xs_l[p][c],
-            }
-            for c in range(n_l[p])
-        ]
-        out.append(
-            MapResult(
-                eta=best_eta[p].copy(),
-                ofv=fs_l[p][b],
-                ofv_prior_mode=ofv0_l[p],
-                gradient_norm=gn_l[p][b],
-                n_evaluations=nev_l[p],
-                starts=starts,
-                warnings=[] if ob.n else ["no drug levels: the estimate is the population prior"],
-            )
-        )
+        warnings = [] if levels_l[p] else [NO_LEVELS_WARNING]
+        out.append(_BatchMapResult(eta, fs_l[p], ofv0_l[p], gn_l[p], nev_l[p], warnings, runs, p))
     return out
 
 
@@ -535,7 +591,7 @@ def _batch_compiled(
     omega = problems[0].model.omega
     omega_inv, L, screen, white = _prior_geometry(omega)
     fits = _compiled.fit(packed, screen, white, L, 1e-6, MAX_ITER, parallel=parallel)
-    return _finish_batch(problems, observations, fits, omega, omega_inv, L)
+    return _finish_batch(problems, observations, fits, omega, omega_inv, L, packed.n_obs)
 
 
 def _finish(
@@ -599,7 +655,7 @@ def _finish(
     if best["ofv"] > ofv0 + 1e-9:
         raise EstimationError("the optimum is worse than the prior mode: optimiser failure")
     if obs.n == 0:
-        warnings.append("no drug levels: the estimate is the population prior")
+        warnings.append(NO_LEVELS_WARNING)
     return MapResult(
         eta=np.asarray(best["eta"]),
         ofv=best["ofv"],
