@@ -46,7 +46,7 @@ def make_app(url: str, *, users: bool = True, **kwargs):
     # (tests/web/test_precompute.py): most tests view no page after a write.
     overrides = {"precompute": False, **kwargs.pop("settings", {})}
     settings = WebSettings(
-        mode="test", database_url=url, secret_key="test-secret-" + "x" * 32, today=TODAY, **overrides
+        **{"mode": "test", "database_url": url, "secret_key": "test-secret-" + "x" * 32, "today": TODAY, **overrides}
     )
     app = create_app(settings, **kwargs)
     if users:

@@ -192,6 +192,69 @@ def test_start_queues_uncached_patients_soonest_due_first_once_per_data_state(tm
         app.state.store.close()
 
 
+def test_next_days_start_reads_no_history_and_computes_nothing_for_an_unchanged_patient(
+    tmp_path, template_db, counting, monkeypatch
+):
+    """Issue 13 (next-day worklist 749 ms p95): the day's writes make a new data state, so the
+    next day's server runs the start job again; it used to read and hash every history of its
+    set (~10 ms of CPU each, beside the requests) to find nothing to compute. Now a patient
+    whose data version is marked is skipped unread: only the changed patient is read (and,
+    its profile being stored by the write's precompute, nothing is computed)."""
+    shutil.copy(template_db, tmp_path / "web.sqlite3")
+    url = f"sqlite:///{tmp_path / 'web.sqlite3'}"
+    first = _start_app(url, counting, limit=3)
+    _patients_with_infusions(first.state.store, {"RA-0000": 4, "RA-0001": 3, "RA-0003": 2})
+    with TestClient(first, base_url="http://testserver") as client:
+        assert first.state.store.memo["precompute"].start_done.wait(120)
+        assert len(counting.calls) == 3  # day 1: the three profiles
+        sign_in(client)
+        r = client.post("/api/v1/patients/RA-0001/levels", json={"date": "2024-08-26T08:00:00", "value_mg_l": 2.0})
+        assert r.status_code == 201, r.text
+        first.state.store.memo["precompute"].wait()
+    assert len(counting.calls) == 4  # the write's own precompute (a new history)
+    read: list[str] = []
+    real_histories = st.histories
+
+    def counting_histories(store, codes):
+        read.extend(codes)
+        return real_histories(store, codes)
+
+    monkeypatch.setattr(st, "histories", counting_histories)
+    next_day = make_app(
+        url,
+        users=False,
+        recommender=counting.recommender(),
+        settings={"precompute": True, "precompute_at_start": 3, "today": TODAY + dt.timedelta(days=1)},
+    )
+    with TestClient(next_day, base_url="http://testserver"):
+        precompute = next_day.state.store.memo["precompute"]
+        assert precompute.start_done.wait(120)
+        precompute.wait()
+    read_by_start_job = [c for c in read if c in ("RA-0000", "RA-0001", "RA-0003")]
+    assert len(counting.calls) == 4  # no estimate computed on the next day
+    assert read_by_start_job.count("RA-0000") == 0 and read_by_start_job.count("RA-0003") == 0
+    assert read_by_start_job.count("RA-0001") <= 1  # changed on day 1 after its mark: read once, then marked
+    for app in (first, next_day):
+        app.state.store.close()
+
+
+def test_start_job_waits_while_requests_are_served():
+    """The start job computes its next patient only after the requests in flight ended and a
+    quiet spell passed, and never waits longer than its bound (a stand-in Precompute, no DB)."""
+    precompute = clinic.Precompute.__new__(clinic.Precompute)
+    clinic.Precompute.__init__(precompute, store=None, recommender=None)  # type: ignore[arg-type]
+    try:
+        assert precompute.yield_to_requests(quiet_s=0.05, max_wait_s=1.0) < 0.05  # no request yet: at once
+        precompute.request_begins()
+        waited = precompute.yield_to_requests(quiet_s=0.05, max_wait_s=0.3)
+        assert 0.3 <= waited < 1.0  # a request in flight for ever: the bound
+        threading.Timer(0.2, precompute.request_ends).start()
+        waited = precompute.yield_to_requests(quiet_s=0.1, max_wait_s=5.0)
+        assert 0.3 <= waited < 2.0  # the request ended at 0.2 s, then 0.1 s of quiet
+    finally:
+        precompute.close()
+
+
 def test_start_precompute_never_blocks_a_request(tmp_path, template_db):
     """While the background precompute is stuck in a patient, the app has started and serves
     the worklist and another patient's page (computed in the request)."""

@@ -282,6 +282,37 @@ class Precompute:
         self._lock = threading.Lock()
         self.start_done = threading.Event()
         self.start_done.set()
+        self._requests = threading.Condition()
+        self._in_flight = 0
+        self._last_request_end = 0.0
+
+    def request_begins(self) -> None:
+        """A request is being served (the web middleware calls this and :meth:`request_ends`)."""
+        with self._requests:
+            self._in_flight += 1
+
+    def request_ends(self) -> None:
+        with self._requests:
+            self._in_flight -= 1
+            self._last_request_end = time.monotonic()
+            self._requests.notify_all()
+
+    def yield_to_requests(self, quiet_s: float | None = None, max_wait_s: float | None = None) -> float:
+        """Wait until no request is in flight and none ended in the last ``quiet_s`` (default
+        :data:`START_QUIET_S`), at most ``max_wait_s`` (:data:`START_YIELD_MAX_S`): the start
+        job computes between requests, not beside them (the GIL serialises its Python work
+        with theirs), and still advances under constant load. The seconds waited."""
+        quiet = START_QUIET_S if quiet_s is None else quiet_s
+        started = time.monotonic()
+        deadline = started + (START_YIELD_MAX_S if max_wait_s is None else max_wait_s)
+        with self._requests:
+            while True:
+                now = time.monotonic()
+                idle_for = now - self._last_request_end
+                if now >= deadline or (self._in_flight == 0 and idle_for >= quiet):
+                    return now - started
+                left = deadline - now
+                self._requests.wait(left if self._in_flight else min(left, quiet - idle_for))
 
     def submit(self, code: str) -> None:
         with self._lock:
@@ -319,7 +350,7 @@ class Precompute:
     def _run_chunk(self, codes: list[str], computed: int) -> None:
         chunk, rest = codes[:START_CHUNK], codes[START_CHUNK:]
         try:
-            computed += warm_many(self.store, self.recommender, chunk)
+            computed += warm_many(self.store, self.recommender, chunk, before_each=self.yield_to_requests)
         except Exception as exc:  # the pages compute on demand
             log.warning("precompute at start failed: %s", type(exc).__name__)
         if rest:
@@ -338,23 +369,46 @@ class Precompute:
 
 def warm_patient(store: st.Store, recommender: Recommender, code: str) -> None:
     """Compute and cache what the patient page shows from the history (profile and trend)."""
-    history = st.patient_history(store, code)
-    current_hash = st.history_hash(history)
-    cached_trends(store, history, current_hash)
-    if history.infusions and recommender.cache_profiles:
-        cached_profile(store, recommender, history, current_hash)
+    warm_many(store, recommender, [code])
 
 
 #: Patients per background task of the precompute at start (~0.2 s each on the NumPy path).
 START_CHUNK = 4
+#: Assumption (helper 13's choice): the start job computes its next patient only when no
+#: request has been served for this long (s) ...
+START_QUIET_S = 0.2
+#: ... or after waiting this long (s), so it still advances while requests never stop.
+START_YIELD_MAX_S = 2.0
 
 
-def warm_many(store: st.Store, recommender: Recommender, codes: list[str]) -> int:
-    """Compute and cache the page results of those patients whose current history has none
-    (histories read in bulk, cache looked up in one query); how many patients were computed."""
+def checked_key(code: str, audit_id: int) -> str:
+    """The database cache key of the mark "the page results of this patient's history at data
+    version ``audit_id`` (its newest audit row id) are stored", under the estimate code's
+    fingerprint: a later precompute skips the patient without reading its history."""
+    return hashlib.sha256(f"page-results-checked|{estimate_fingerprint()}|{code}|{audit_id}".encode()).hexdigest()
+
+
+def warm_many(store: st.Store, recommender: Recommender, codes: list[str], *, before_each: Any = None) -> int:
+    """Compute and cache the page results of those patients whose current history has none;
+    how many patients were computed.
+
+    Patients whose data version (newest audit row id, one grouped query) carries a mark
+    (:func:`checked_key`) are skipped without reading their history: the next day's start job
+    reads no history and computes nothing for an unchanged patient (issue 13: it used to read
+    and hash every history of its set, ~10 ms of CPU each, beside the requests). The others
+    are read in bulk, their cache looked up in one query, computed if missing, then marked.
+    The version is read before the histories, so a write in between leaves its newer version
+    unmarked. ``before_each()``, if given, runs before each patient computed (the start job
+    waits there while requests are served)."""
     if not codes:
         return 0
-    loaded = st.histories(store, codes)
+    versions = st.data_versions(store, codes)
+    marks = {code: checked_key(code, version[0]) for code, version in versions.items()}
+    seen = st.cached_many(store, list(marks.values())) if recommender.cache_profiles else {}
+    todo = [code for code in codes if code in marks and marks[code] not in seen]
+    if not todo:
+        return 0
+    loaded = st.histories(store, todo)
     hashes = {code: st.history_hash(history) for code, history in loaded.items()}
     wanted = {
         code: [trends_key(h)] + ([profile_key(h)] if loaded[code].infusions else []) for code, h in hashes.items()
@@ -363,17 +417,21 @@ def warm_many(store: st.Store, recommender: Recommender, codes: list[str]) -> in
         wanted = {code: keys[:1] for code, keys in wanted.items()}
     found = st.cached_many(store, [key for keys in wanted.values() for key in keys])
     computed = 0
-    for code in codes:
+    for code in todo:
         if code not in loaded or all(key in found for key in wanted[code]):
             continue
+        if before_each is not None:
+            before_each()
         history, current_hash = loaded[code], hashes[code]
         cached_trends(store, history, current_hash)
         if history.infusions and recommender.cache_profiles:
             try:
                 cached_profile(store, recommender, history, current_hash)
-            except (InputError, ValueError):  # the page shows the error
+            except (InputError, ValueError):  # the page shows the error (and computes it again)
                 pass
         computed += 1
+    if recommender.cache_profiles:
+        st.put_cached(store, {marks[code]: {"history_hash": hashes[code]} for code in todo if code in loaded})
     return computed
 
 

@@ -56,28 +56,34 @@ def put_cached(store: Store, items: dict[str, dict[str, Any]]) -> None:
         pass
 
 
-def data_versions(store: Store) -> dict[str, tuple[int, int | None]]:
+def data_versions(store: Store, codes: list[str] | None = None) -> dict[str, tuple[int, int | None]]:
     """{patient code: (its newest audit row id, its newest accepted recommendation id)} in two
-    grouped queries. Every write to a patient adds an audit row in the same transaction, so
-    the first number changes exactly when the patient's data (or a decision) change."""
+    grouped queries, for every patient or only those ``codes`` (at most 500). Every write to a
+    patient adds an audit row in the same transaction, so the first number changes exactly
+    when the patient's data (or a decision) change."""
+    if codes is not None and len(codes) > 500:
+        raise ValueError(f"data_versions: at most 500 codes at once, got {len(codes)}")
     with store.transaction() as session:
-        codes = list(session.scalars(select(Patient.code)))
+        patients = select(Patient.code) if codes is None else select(Patient.code).where(Patient.code.in_(codes))
+        listed = list(session.scalars(patients))
+        in_audit = AuditRow.patient_code.is_not(None) if codes is None else AuditRow.patient_code.in_(codes)
         audit = dict(
             session.execute(
-                select(AuditRow.patient_code, func.max(AuditRow.id))
-                .where(AuditRow.patient_code.is_not(None))
-                .group_by(AuditRow.patient_code)
+                select(AuditRow.patient_code, func.max(AuditRow.id)).where(in_audit).group_by(AuditRow.patient_code)
             ).all()
         )
+        in_patients = RecommendationRow.status == "accepted"
+        if codes is not None:
+            in_patients = in_patients & Patient.code.in_(codes)
         accepted = dict(
             session.execute(
                 select(Patient.code, func.max(RecommendationRow.id))
                 .join(RecommendationRow, RecommendationRow.patient_id == Patient.id)
-                .where(RecommendationRow.status == "accepted")
+                .where(in_patients)
                 .group_by(Patient.code)
             ).all()
         )
-    return {code: (audit.get(code, 0), accepted.get(code)) for code in codes}
+    return {code: (audit.get(code, 0), accepted.get(code)) for code in listed}
 
 
 def claim(store: Store, key: str, detail: dict[str, Any] | None = None) -> bool:

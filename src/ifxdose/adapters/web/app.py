@@ -52,7 +52,14 @@ def _install_middleware(app: FastAPI, settings: WebSettings) -> None:
         cookie = request.cookies.get(COOKIE)
         request.state.session = codec.load(cookie)
         original = dict(request.state.session)
-        response = await call_next(request)
+        precompute = request.app.state.store.memo.get("precompute")  # the start job waits while requests run
+        if precompute is not None:
+            precompute.request_begins()
+        try:
+            response = await call_next(request)
+        finally:
+            if precompute is not None:
+                precompute.request_ends()
         if request.state.session != original or cookie is None:
             response.set_cookie(
                 COOKIE,
