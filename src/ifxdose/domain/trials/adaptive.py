@@ -7,9 +7,11 @@ same patients and random draws), the rule is applied to every patient at once, a
 future doses are updated.
 
 Assumptions (docs/trials.md):
-- START: "TJC+SJC improved >= 20 %" is the latent ACR20 response state at the visit;
-  a non-responder at a visit of weeks 22-46 is escalated. An escalated patient is a
-  secondary non-responder if a responder at an earlier visit from week 22, else primary.
+- START: the policy's rules on TJC28 + SJC28 as assessed at the visit: the counts the patient's
+  ACR-N gives (endpoints.py) plus the assessment's visit-to-visit error (endpoints.JOINT_COUNT_SEM,
+  Uhlig 2009), rounded; baseline assessed the same way. An escalated patient is primary if the first
+  escalation was for lack of response (< 20 %), secondary if for a flare. "Responded after escalation"
+  = total improved >= 20 % at the week-54 assessment (the last visit, after every escalation).
 - NOR-DRUM B: patients enter at a maintenance infusion (``entry_day``) ADA-free after label
   dosing; the TDM arm measures the pre-dose trough (with the PK model's residual error) at
   every infusion, classifies it with the policy's own band rule (``policies.troughs``) and
@@ -25,45 +27,118 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ifxdose.core.errors import InputError
 from ifxdose.domain.decisions.ada import ADA_STOP_UG_L, ada_switch_mask
 from ifxdose.domain.decisions.dosing import step_down, step_up
 from ifxdose.domain.dosing.label import max_dose_mg_per_kg
 from ifxdose.domain.policies import get_policy
+from ifxdose.domain.policies.escalation import improved_less_than, lost_at_least
 from ifxdose.domain.policies.programmed import TIER_DOSES, tnf_tier
 from ifxdose.domain.policies.troughs import band_array
-from ifxdose.domain.trials.engine import ArmRun, Cohort, conc_at, fixed_arm, measured, regimen_mg_per_kg, responder
+from ifxdose.domain.trials.endpoints import acr_n_pct, assessed_joint_count, joint_count_level, latent_improvement
+from ifxdose.domain.trials.engine import (
+    ArmRun,
+    Cohort,
+    conc_at,
+    effective_ce,
+    fixed_arm,
+    measured,
+    regimen_mg_per_kg,
+    response_background,
+)
 from ifxdose.domain.trials.models import Models
+
+_JOINT_COUNTS = ("tjc28", "sjc28")
+_LESS_THAN = np.vectorize(improved_less_than, otypes=[bool])
+_LOST = np.vectorize(lost_at_least, otypes=[bool])
+
+
+def start_joint_counts(models: Models, run: ArmRun, day: float, occasion: int) -> tuple[np.ndarray, np.ndarray]:
+    """Assessed (TJC28, SJC28) (P,) each on ``day``: the counts the patient's ACR-N gives (endpoints), each with
+    the assessment error of occasion ``occasion`` (Cohort.joint_z; endpoints.JOINT_COUNT_SEM). Occasion 0 is
+    the baseline assessment (ACR-N 0)."""
+    cohort, intercepts = run.cohort, models.response.intercepts
+    if "acr50" not in intercepts:
+        raise InputError("response model", "intercepts", "START's joint counts need the ACR20 and ACR50 thresholds")
+    if occasion == 0:
+        acrn = np.zeros(cohort.n)
+    else:
+        grid = run.exposure.grid_days
+        k = int(np.searchsorted(grid, day))
+        ce = models.response.effect_site(grid[: k + 1], run.exposure.conc_mg_l[:, : k + 1])[:, k]
+        drug = models.response.drug_logit(effective_ce(cohort, ce), response_background(models, cohort))
+        acrn = acr_n_pct(latent_improvement(drug, cohort.response_u), intercepts["acr20"], intercepts["acr50"])
+    z = np.zeros((cohort.n, 2)) if cohort.joint_z is None else cohort.joint_z[:, occasion, :]
+    tjc, sjc = (
+        assessed_joint_count(joint_count_level(cohort.covariates[c], acrn), z[:, i])
+        for i, c in enumerate(_JOINT_COUNTS)
+    )
+    return tjc, sjc
+
+
+def start_non_response(
+    baseline: np.ndarray, total: np.ndarray, best_gain: np.ndarray, response_pct: int, flare_pct: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lack of response, flare) (P,) by the START policy's own integer rules (``policies.escalation``): the
+    total improved < ``response_pct`` % from baseline, or (otherwise) the best earlier gain from week 22 fell
+    by >= ``flare_pct`` %; a baseline total of 0 cannot be judged (neither)."""
+    b, t, best = (np.asarray(x, np.int64) for x in (baseline, total, best_gain))
+    lack = (b > 0) & _LESS_THAN(b, t, response_pct)
+    flare = (b > 0) & ~lack & _LOST(best, b - t, flare_pct)
+    return np.asarray(lack, bool), np.asarray(flare, bool)
 
 
 def start_arm(models: Models, cohort: Cohort, regimen: str, grid: np.ndarray) -> ArmRun:
-    """START (Rahman 2007, S5): +step mg/kg at infusions 5-8 for non-responders."""
-    policy: Any = get_policy("start-escalation")  # StartEscalation (its step fields)
+    """START (Rahman 2007, S5): +step mg/kg at infusions 5-8 for non-response on the assessed total joint count.
+
+    The policy's own rules (``policies.escalation``: ``improved_less_than``, ``lost_at_least``, its step,
+    thresholds and flare reference) on TJC28 + SJC28 assessed with their visit-to-visit error
+    (:func:`start_joint_counts`). ``jc20@<day>``: the total improved by at least the policy's response % at
+    week 54 (Rahman's "responded after escalation")."""
+    policy: Any = get_policy("start-escalation")  # StartEscalation (its step and threshold fields)
     times, base = regimen_mg_per_kg(regimen, float(grid[-1]))
     mgkg = np.tile(base, (cohort.n, 1))
     ceiling = max_dose_mg_per_kg(8.0, policy.rules)
     escalated = np.zeros(cohort.n, bool)
     primary = np.zeros(cohort.n, bool)
-    was_responder = np.zeros(cohort.n, bool)
     n_steps = np.zeros(cohort.n, int)
+    best_gain = np.zeros(cohort.n, np.int64)
+    run = fixed_arm(models, cohort, times, mgkg, grid)
+    assessed: dict[str, np.ndarray] = {}
+    tjc, sjc = start_joint_counts(models, run, 0.0, 0)
+    assessed.update({"tjc28_assessed@0": tjc, "sjc28_assessed@0": sjc})
+    baseline = tjc + sjc
+    occasion = 0
     for number in policy.escalation_infusions:
         j = number - 1
         if j >= times.size:
             break
+        occasion += 1
         run = fixed_arm(models, cohort, times, mgkg, grid)
-        resp = responder(models, run, "acr20", times[j])
+        tjc, sjc = start_joint_counts(models, run, float(times[j]), occasion)
+        assessed.update({f"tjc28_assessed@{times[j]:g}": tjc, f"sjc28_assessed@{times[j]:g}": sjc})
+        gain = baseline - (tjc + sjc)
+        lack, flare = start_non_response(baseline, tjc + sjc, best_gain, policy.response_pct, policy.flare_pct)
         wanted = mgkg[:, j] + policy.step_mg_per_kg
-        esc = ~resp & (wanted <= ceiling)
-        primary |= esc & ~escalated & ~was_responder
+        esc = (lack | flare) & (wanted <= ceiling)
+        primary |= esc & ~escalated & lack
         mgkg[esc, j:] = wanted[esc, None]
         escalated |= esc
         n_steps += esc
-        was_responder |= resp
+        if times[j] >= policy.flare_reference_from_day:
+            best_gain = np.maximum(best_gain, gain)
     run = fixed_arm(models, cohort, times, mgkg, grid)
+    end = float(grid[-1])
+    tjc, sjc = start_joint_counts(models, run, end, occasion + 1)
+    assessed.update({f"tjc28_assessed@{end:g}": tjc, f"sjc28_assessed@{end:g}": sjc})
+    lack, _ = start_non_response(baseline, tjc + sjc, best_gain, policy.response_pct, policy.flare_pct)
     run.flags.update(
         escalated=escalated,
         escalated_primary=primary,
         escalated_secondary=escalated & ~primary,
         escalations=n_steps.astype(float),
+        **{f"jc20@{end:g}": (baseline > 0) & ~lack},
+        **assessed,
     )
     return run
 

@@ -391,19 +391,19 @@ def start() -> Trial:
             Ref("rahman2007", "stayed on 3 mg/kg", arm, "week 54 (one year)"),
         ),
         Quantity(
-            "ACR20 at week 54 among escalated",
-            M.pct(arm, "acr20@378", M.key_true("escalated")),
+            "TJC+SJC improved >= 20 % at week 54 among escalated",
+            M.pct(arm, "jc20@378", M.key_true("escalated")),
             Ref(
                 "rahman2007",
                 "responded after escalation (20% TJC/SJC improvement)",
                 "escalated",
                 "after the last escalation",
             ),
-            note="Assumption: response after escalation = ACR20 responder at week 54.",
+            note="Assumption: response after escalation = assessed TJC28+SJC28 improved >= 20 % at week 54.",
         ),
         Quantity(
-            "ACR20 at week 54 among primary non-responders",
-            M.pct(arm, "acr20@378", M.key_true("escalated_primary")),
+            "TJC+SJC improved >= 20 % at week 54 among primary non-responders",
+            M.pct(arm, "jc20@378", M.key_true("escalated_primary")),
             Ref(
                 "rahman2007",
                 "responded after escalation (20% TJC/SJC improvement)",
@@ -412,8 +412,8 @@ def start() -> Trial:
             ),
         ),
         Quantity(
-            "ACR20 at week 54 among secondary non-responders",
-            M.pct(arm, "acr20@378", M.key_true("escalated_secondary")),
+            "TJC+SJC improved >= 20 % at week 54 among secondary non-responders",
+            M.pct(arm, "jc20@378", M.key_true("escalated_secondary")),
             Ref(
                 "rahman2007",
                 "responded after escalation (20% TJC/SJC improvement)",

@@ -63,6 +63,32 @@ def latent_for_acr_n(acr_n_pct_value: float, intercept_acr20: float, intercept_a
     return float(z20 + (acr_n_pct_value - 20.0) * (z50 - z20) / 30.0)
 
 
+#: Within-patient (occasion-to-occasion) variation of a 28-joint count (issue 12). Uhlig, Kvien & Pincus,
+#: Ann Rheum Dis 2009;68:972 (28 stable RA patients, two complete assessments within one week): the smallest
+#: detectable differences of all seven core-set measures were 10-15 % of each measure's maximum (MDC%).
+#: Assumption: SDD = 12.5 % (the midpoint) of 28 joints for the tender and for the swollen count, so the
+#: standard error of one assessment is SDD / (1.96 sqrt 2) = 1.26 joints; additive, normal, independent between
+#: the two counts and between occasions, on the count the patient's improvement gives, rounded to whole joints
+#: and clipped to [0, 28]. A week's test-retest is a lower bound for 8 weeks between visits (disease also
+#: fluctuates). Nothing is fitted to it.
+JOINT_COUNT_SDD_FRACTION = 0.125
+JOINT_COUNT_MAX = 28
+JOINT_COUNT_SEM = JOINT_COUNT_SDD_FRACTION * JOINT_COUNT_MAX / (1.959963984540054 * np.sqrt(2.0))
+
+
+def joint_count_level(baseline_count: FloatArray, acr_n: FloatArray) -> FloatArray:
+    """The count (P,) a patient's improvement of ``acr_n`` % gives, before the assessment's error and rounding
+    (the module docstring's assumption: joints improve by the patient's ACR-N fraction)."""
+    return np.asarray(baseline_count, dtype=float) * (1.0 - np.asarray(acr_n, dtype=float) / 100.0)
+
+
+def assessed_joint_count(level: FloatArray, z: FloatArray, sem: float = JOINT_COUNT_SEM) -> npt.NDArray[np.int64]:
+    """One assessment (P,) of a 28-joint count: level + sem * z, rounded to whole joints, clipped to [0, 28]
+    (see JOINT_COUNT_SEM); ``z`` standard normals."""
+    value = np.asarray(level, dtype=float) + sem * np.asarray(z, dtype=float)
+    return np.clip(np.rint(value), 0, JOINT_COUNT_MAX).astype(np.int64)
+
+
 def das28_crp_array(tjc28: FloatArray, sjc28: FloatArray, crp_mg_l: FloatArray, ptga_mm: FloatArray) -> FloatArray:
     """DAS28-CRP(4) = 0.56 sqrt(TJC28) + 0.28 sqrt(SJC28) + 0.36 ln(CRP + 1) + 0.014 GH + 0.96."""
     return 0.56 * np.sqrt(tjc28) + 0.28 * np.sqrt(sjc28) + 0.36 * np.log(crp_mg_l + 1.0) + 0.014 * ptga_mm + 0.96

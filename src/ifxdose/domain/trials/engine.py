@@ -80,6 +80,9 @@ CRP_OCCASION_CV = 0.42
 CRP_OCCASION_SIGMA = lognormal_sigma_from_cv(CRP_OCCASION_CV)
 #: Columns of per-patient occasion draws (Cohort.crp_occasion_z): one per distinct measurement day of a trial.
 N_CRP_OCCASIONS = 16
+#: Joint-count assessments per patient with their own error draws (Cohort.joint_z): START's baseline and the
+#: visits of weeks 22, 30, 38, 46 and 54.
+N_JOINT_OCCASIONS = 6
 #: MTX started with the trial drug lowers inflammation too (issue 12, session 4). The response model's
 #: background fraction g (MTX in MTX-naive patients, ASPIRE; core.response, fitted on ASPIRE's MTX + placebo
 #: median ACR-N only) also enters the CRP suppression by the same Bliss combination:
@@ -119,6 +122,10 @@ class Cohort:
     #: (P,) background fraction g of the CRP suppression (MTX started with the drug, MTX_START_ON_CRP);
     #: None: 0 (no random draw: the response model's population constant)
     crp_background: np.ndarray | None = None
+    #: (P, N_JOINT_OCCASIONS, 2) standard normals of the tender and swollen 28-joint counts' assessment error
+    #: (endpoints.JOINT_COUNT_SEM) at START's assessments (baseline, weeks 22, 30, 38, 46, 54; drawn last in
+    #: make_cohort so that every earlier draw is unchanged); None: counts without assessment error
+    joint_z: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -149,8 +156,19 @@ def make_cohort(
     if "crp_mg_l" in covariates:
         median, sigma_total = crp_lognormal(population)
         level = crp_patient_level_mg_l(covariates["crp_mg_l"], level_z, median, sigma_total, CRP_OCCASION_SIGMA)
+    joint_z = rng.standard_normal((n, N_JOINT_OCCASIONS, 2))
     return Cohort(
-        covariates, eta, ada_exp, response_u, residual_z, progression_z, reading_z, level, occasion_z, background
+        covariates,
+        eta,
+        ada_exp,
+        response_u,
+        residual_z,
+        progression_z,
+        reading_z,
+        level,
+        occasion_z,
+        background,
+        joint_z,
     )
 
 
@@ -272,6 +290,7 @@ def _subset_cohort(cohort: Cohort, idx: np.ndarray) -> Cohort:
         None if cohort.crp_level_mg_l is None else cohort.crp_level_mg_l[idx],
         None if cohort.crp_occasion_z is None else cohort.crp_occasion_z[idx],
         None if cohort.crp_background is None else cohort.crp_background[idx],
+        None if cohort.joint_z is None else cohort.joint_z[idx],
     )
 
 
