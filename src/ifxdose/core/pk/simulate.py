@@ -44,6 +44,7 @@ def _chunk(
     sl: slice,
     linear: bool,
     out: np.ndarray | None = None,
+    same: bool | None = None,
 ) -> np.ndarray:
     part = DoseTable(doses.time_days[sl], doses.amount_mg[sl], doses.duration_days[sl], doses.route[sl])
     p = {k: v[sl] for k, v in params.items()}
@@ -51,7 +52,7 @@ def _chunk(
     obs_part = obs if obs.ndim == 1 else obs[sl]
     if not linear:
         return simulate_ode(model.structure, p, seg, part, obs_part)
-    conc, ill = simulate_linear(model.structure, p, seg, part, obs_part, out=out)
+    conc, ill = simulate_linear(model.structure, p, seg, part, obs_part, out=out, same=same)
     if ill.any():
         fallback = simulate_ode(model.structure, p, seg, part, obs_part, patients=np.nonzero(ill)[0])
         conc[ill] = fallback[ill]
@@ -110,7 +111,9 @@ def simulate_concentrations(
         chunk_size = max(chunk_size, P)
     for lo in range(0, P, chunk_size):
         sl = slice(lo, min(lo + chunk_size, P))
-        conc = _chunk(model, params, segment_start_days, doses, obs, sl, linear, out=out[sl] if linear else None)
+        conc = _chunk(  # rows of patients sharing one schedule share it too: checked once, above
+            model, params, segment_start_days, doses, obs, sl, linear, out[sl] if linear else None, shared or None
+        )
         if not np.shares_memory(conc, out):  # the linear paths write in place
             out[sl] = conc
     unreached = ~np.isfinite(obs)  # padding: NaN on every path (the NumPy path left it unwritten)
