@@ -13,7 +13,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from ifxdose.core.estimation import Observations, Problem, compiled, objective
+from ifxdose.core.estimation import Observations, Problem, compiled, exact, objective
 from ifxdose.core.pk import ROUTE_IV
 from ifxdose.domain.modelfiles import default_model_name, load_model
 
@@ -169,6 +169,9 @@ def test_exact_hessian_equals_a_40_digit_reference(case):
     np.testing.assert_allclose(g[0], g_ref, rtol=1e-9, atol=1e-9 * max(1.0, np.max(np.abs(g_ref))))
     np.testing.assert_allclose(H[0], H_ref, rtol=1e-8, atol=1e-9 * scale)
     assert np.array_equal(H[0], H[0].T)
+    # the same formulas in Python (processes without numba): the same numbers, bit for bit
+    f_py, g_py, H_py, ill = exact.ofv_gradient_hessian(packed, x)
+    assert not ill and f_py == f[0] and np.array_equal(g_py, g[0]) and np.array_equal(H_py, H[0])
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
@@ -192,6 +195,9 @@ def test_exact_derivatives_equal_the_complex_step_at_many_points(case):
         )
     scale = np.max(np.abs(H), axis=(1, 2))[:, None, None]
     assert np.all(np.abs(H - H_fd) <= 1e-6 * scale)
+    for s, x in enumerate(X):  # the Python copy of the pass: bitwise the compiled one everywhere
+        f_py, g_py, H_py, _ = exact.ofv_gradient_hessian(packed, x)
+        assert f_py == f[s] and np.array_equal(g_py, g[s]) and np.array_equal(H_py, H[s])
 
 
 def test_time_varying_covariates_never_take_the_compiled_path():
@@ -205,24 +211,41 @@ def test_time_varying_covariates_never_take_the_compiled_path():
     assert compiled.pack([pr], [_obs([42.0], [5.0])]) is None
 
 
-def test_laplace_uses_the_exact_hessian_once_the_compiled_map_is_loaded():
-    """Laplace's Hessian at the MAP: central differences of the OFV on a fresh process (nothing
-    compiled loaded: no import triggered), the exact one once the compiled MAP is loaded; the
-    exact one equals the 40-digit reference, the differences agree with it to their O(h^2)."""
+def test_laplace_hessian_is_exact_and_the_same_before_and_after_the_compiled_map_loads():
+    """Laplace's Hessian at the MAP on a fresh process (nothing compiled loaded: no import
+    triggered) is the Python copy of the exact pass; once the compiled MAP is loaded, the
+    compiled pass: the same numbers bit for bit (an interval does not change when numba loads),
+    equal to the 40-digit reference; central differences of the OFV agree to their O(h^2)."""
     from ifxdose.core.estimation import estimate_map, laplace
     from ifxdose.core.estimation.posterior import hessian
 
     pr, o = MP_CASES["2-cmt infusions, M3"]
     eta = estimate_map(pr, o).eta
     assert not compiled.ready()  # the suite's fixture: nothing compiled loaded in this test yet
-    H_fd = hessian(pr, o, eta)
+    H_before, cov_before = hessian(pr, o, eta), laplace(pr, o, eta)
+    assert not compiled.ready()  # the Python copy imported nothing compiled
     compiled.module()
     assert compiled.ready()
     H = hessian(pr, o, eta)
+    assert np.array_equal(H_before, H) and np.array_equal(cov_before, laplace(pr, o, eta))
     _, _, H_ref = _mp_derivatives(compiled.pack([pr], [o]), eta)
     np.testing.assert_allclose(H, H_ref, rtol=1e-8, atol=1e-9 * np.max(np.abs(H_ref)))
+    H_fd = _central_differences(pr, o, eta)
     np.testing.assert_allclose(H_fd, H_ref, rtol=1e-4, atol=1e-5 * np.max(np.abs(H_ref)))
     np.testing.assert_allclose(laplace(pr, o, eta), 2.0 * np.linalg.inv(H_ref), rtol=1e-7)
+
+
+def _central_differences(pr, o, eta, h=1e-3):
+    """Second differences of the NumPy objective (independent of both exact passes)."""
+    k = eta.size
+    H = np.empty((k, k))
+    E = np.eye(k) * h
+    for i in range(k):
+        for j in range(k):
+            pts = np.array([eta + E[i] + E[j], eta + E[i] - E[j], eta - E[i] + E[j], eta - E[i] - E[j]])
+            pp, pm, mp_, mm = objective(pr, o, pts)
+            H[i, j] = (pp - pm - mp_ + mm) / (4 * h * h)
+    return H
 
 
 def test_batch_pack_equals_one_patient_packs_with_ragged_regimens():

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import qmc
 
+from ifxdose.core.estimation import exact as _exact
 from ifxdose.core.pk import kernel as _kernel
 from ifxdose.core.pk.events import ROUTE_IV
 
@@ -74,19 +75,25 @@ def ready() -> bool:
 
 
 def exact_hessian(problem: Any, obs: Any, eta: F64) -> F64 | None:
-    """The OFV's exact Hessian (k, k) at eta from the compiled one-pass derivatives, or None when
-    the compiled MAP is not loaded here, the problem is not eligible, or the point is
-    ill-conditioned or not finite (the caller then differentiates numerically)."""
-    if not ready() or not eligible(problem):
+    """The OFV's exact Hessian (k, k) at eta from the one-pass analytic derivatives: compiled
+    when the compiled MAP is loaded here, else the same formulas in Python
+    (:mod:`ifxdose.core.estimation.exact`), so the answer does not depend on whether numba has
+    loaded; None when the problem is not eligible or the point is ill-conditioned or not finite
+    (the caller then differentiates numerically)."""
+    if not eligible(problem):
         return None
     packed = pack([problem], [obs])
     if packed is None:
         return None
-    f, _, H = ofv_gradient_hessian(packed, np.asarray(eta, float)[None, :])
-    if not np.isfinite(f[0]):
-        return None
-    out: F64 = H[0]
-    return out
+    x = np.asarray(eta, float)
+    if ready():
+        f, _, H = ofv_gradient_hessian(packed, x[None, :])
+        if not np.isfinite(f[0]):
+            return None
+        out: F64 = H[0]
+        return out
+    f0, _, H0, ill = _exact.ofv_gradient_hessian(packed, x)
+    return None if ill or not np.isfinite(f0) else H0
 
 
 @dataclass(frozen=True)

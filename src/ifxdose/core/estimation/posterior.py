@@ -40,9 +40,10 @@ def prior_sample(problem: Problem, n: int, seed: int = 0) -> EtaSample:
 
 def hessian(problem: Problem, obs: Observations, eta_hat: np.ndarray, step: float = 1e-3) -> np.ndarray:
     """Hessian of the OFV at eta_hat: exact (analytic second derivatives of the closed form,
-    :func:`ifxdose.core.estimation.compiled.exact_hessian`) when the compiled MAP is loaded in
-    this process and the model is eligible; otherwise central differences of the OFV (error
-    O(step^2)), all points in one batch."""
+    :func:`ifxdose.core.estimation.compiled.exact_hessian`: compiled once numba is loaded in
+    this process, the same formulas in Python before) when the model is eligible for the
+    compiled MAP; otherwise central differences of the OFV (error O(step^2)), all points in
+    one batch."""
     exact = _compiled.exact_hessian(problem, obs, eta_hat)
     if exact is not None:
         return exact
