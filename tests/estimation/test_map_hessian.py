@@ -266,3 +266,19 @@ def test_batch_pack_equals_one_patient_packs_with_ragged_regimens():
             for name in ("obs_t", "y", "lloq", "blq"):
                 assert np.array_equal(getattr(packed, name)[p, :no], getattr(one, name)[0], equal_nan=name != "blq")
             assert np.array_equal(packed.tv[p], one.tv[0])
+
+
+def test_python_pass_flags_ill_conditioned_eigenvectors_where_the_compiled_one_does():
+    """Q a millionth of its typical value (eta_Q = -20): the 2-compartment eigenvectors are
+    ill-conditioned (condition number > 1e8); both passes say so (the compiled one with a NaN
+    OFV), and Laplace's Hessian falls back to central differences instead of using them."""
+    from ifxdose.core.estimation import compiled as c
+
+    pr, o = CASES["4 random effects"]
+    packed = c.pack([pr], [o])
+    for q, ill_expected in ((-10.0, False), (-20.0, True)):
+        x = np.array([0.0, 0.0, q, 0.0])
+        f, _, _ = c.ofv_gradient_hessian(packed, x[None, :])
+        *_, ill = exact.ofv_gradient_hessian(packed, x)
+        assert ill is ill_expected and bool(np.isnan(f[0])) is ill_expected
+    assert c.exact_hessian(pr, o, np.array([0.0, 0.0, -20.0, 0.0])) is None
