@@ -177,15 +177,36 @@ def test_mtx_start_lowers_the_placebo_crp_course_and_only_there():
     np.testing.assert_allclose(plain.crp_background, np.zeros(n))
 
 
-def test_pk_crp_covariate_ignores_the_mtx_start_background():
-    """The PK's weekly CRP is the drug's suppression only (engine.MTX_START_ON_CRP: the ADA/E-R calibration
-    simulates ASPIRE's exposure without the background), the damage course has it."""
+def test_pk_crp_covariate_sees_the_mtx_start_background():
+    """Session 5 (engine.MTX_START_ON_PK): the PK's weekly CRP carries the MTX-start background as the damage
+    course does, by the hand formula level * (1 - 0.9 (g + (1 - g) C / (1 + C))) at C = 2 mg/L."""
     models = load_models()
+    g = models.response.mtx_start_fraction
     n, grid = 3, np.arange(0.0, 29.0)
     cov = {"weight_kg": np.full(n, 70.0), "crp_mg_l": np.full(n, 30.0), "mtx_start": np.ones(n)}
     cohort = E.make_cohort(cov, models, np.random.default_rng(1))
     conc = np.full((n, grid.size), 2.0)
-    drug_only = E.crp_course(cohort, conc, background=False)
-    np.testing.assert_allclose(drug_only, E.crp_level(cohort)[:, None] * (1 - 0.9 * 2.0 / 3.0) * np.ones(grid.size))
-    np.testing.assert_allclose(E.weekly_crp(cohort, conc, grid), drug_only[:, :4])
-    assert np.all(E.crp_course(cohort, conc) < drug_only)
+    expected = E.crp_level(cohort)[:, None] * (1 - 0.9 * (g + (1 - g) * 2.0 / 3.0)) * np.ones((1, 4))
+    assert E.MTX_START_ON_PK
+    np.testing.assert_allclose(E.weekly_crp(cohort, conc, grid), expected)
+    np.testing.assert_allclose(E.crp_course(cohort, conc)[:, :4], expected)
+
+
+def test_calibration_cohorts_carry_the_engine_background():
+    """The calibration's scenario patients get the g the engine gives the same patients (MTX starting with
+    the drug only), so the ADA fit and the trial engine simulate ASPIRE's exposure alike."""
+    from ifxdose.domain.trials.calibrate import load_setup, pk_background, scenario_cohort
+
+    models = load_models()
+    g = pk_background(load_setup())
+    assert g == pytest.approx(models.response.mtx_start_fraction, abs=0.02)  # the fixed point, one step
+    aspire = scenario_cohort(models.pk, "aspire", 50, 3, g)
+    np.testing.assert_allclose(aspire.crp_background, np.full(50, g))
+    np.testing.assert_allclose(
+        aspire.crp_background / g,
+        models.response.background(aspire.covariates, 50) / models.response.mtx_start_fraction,
+    )
+    attract = scenario_cohort(models.pk, "attract", 50, 3, g)
+    assert attract.crp_background is None or not np.any(attract.crp_background)
+    plain = scenario_cohort(models.pk, "aspire", 50, 3, 0.0)
+    np.testing.assert_array_equal(plain.eta, aspire.eta)  # the same patients, no extra draw

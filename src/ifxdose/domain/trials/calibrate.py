@@ -26,7 +26,7 @@ import datetime as dt
 import json
 import tomllib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, Callable
 
@@ -39,6 +39,7 @@ from ifxdose.core.pk import DoseTable, PKModel
 from ifxdose.domain.evidence import get_study
 from ifxdose.domain.evidence.models import Outcome, Study
 from ifxdose.domain.modelfiles import load_library_model as load_model
+from ifxdose.domain.trials import engine
 from ifxdose.domain.trials.definitions import ASSAYS
 from ifxdose.domain.trials.endpoints import latent_for_acr_n
 from ifxdose.domain.trials.engine import (
@@ -127,10 +128,26 @@ def target_regimen(spec: dict[str, Any]) -> str | None:
     return arm.regimen
 
 
-def scenario_cohort(pk: PKModel, population: str, n: int, seed: int) -> Cohort:
-    """The same virtual patients for every evaluation (common random numbers)."""
+def scenario_cohort(pk: PKModel, population: str, n: int, seed: int, pk_background: float = 0.0) -> Cohort:
+    """The same virtual patients for every evaluation (common random numbers). ``pk_background``: the
+    MTX-start background fraction g of patients who start MTX with the drug (``mtx_start``), as the trial
+    engine gives it to them (``ResponseModel.background``), so that the PK's CRP covariate sees it
+    (engine.MTX_START_ON_PK; setup ``[background] pk_fraction``)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(population.encode()),)))
-    return make_cohort(virtual_population(population, n, rng), Models(pk, None, None), rng)  # type: ignore[arg-type]
+    covariates = virtual_population(population, n, rng)
+    cohort = make_cohort(covariates, Models(pk, None, None), rng)  # type: ignore[arg-type]
+    start = covariates.get("mtx_start")
+    if start is None or not pk_background:
+        return cohort
+    return replace(cohort, crp_background=np.asarray(pk_background * (start > 0), dtype=float))
+
+
+def pk_background(setup: dict[str, Any]) -> float:
+    """The MTX-start background g the PK's CRP covariate sees in the calibration's scenarios (setup
+    ``[background] pk_fraction``; 0 without it). Assumption (docs/trials.md, Calibration): g is fitted after
+    the ADA and exposure-response steps, so the scenarios take the previous calibration's g and the run
+    reports the new one beside it (one fixed-point step; re-run while they differ)."""
+    return float(setup.get("background", {}).get("pk_fraction", 0.0)) if engine.MTX_START_ON_PK else 0.0
 
 
 def binomial_nll(pred_pct: np.ndarray, obs_pct: np.ndarray, n: np.ndarray) -> float:
@@ -167,7 +184,7 @@ def ada_scenarios(setup: dict[str, Any], pk: PKModel) -> list[AdaScenario]:
     out = []
     for spec in setup["immunogenicity"]["targets"]:
         target = make_target(spec)
-        cohort = scenario_cohort(pk, spec["population"], setup["n_virtual"], setup["seed"])
+        cohort = scenario_cohort(pk, spec["population"], setup["n_virtual"], setup["seed"], pk_background(setup))
         grid = daily_grid(np.ceil(spec["day"]) + 1)
         regimen = target_regimen(spec)
         assert regimen is not None, spec
@@ -432,7 +449,9 @@ def er_scenarios(setup: dict[str, Any], models: Models) -> list[ErScenario]:
         regimen = target_regimen(spec)
         key = (spec["population"], regimen)
         if key not in cache:
-            cohort = scenario_cohort(models.pk, spec["population"], setup["n_virtual"], setup["seed"])
+            cohort = scenario_cohort(
+                models.pk, spec["population"], setup["n_virtual"], setup["seed"], pk_background(setup)
+            )
             grid = daily_grid(400)
             doses = None
             if regimen is not None:
@@ -567,6 +586,7 @@ def with_background(doc: dict[str, Any], setup: dict[str, Any]) -> dict[str, Any
         return doc
     er = models_from(doc, pk=load_model(doc["pk_model"])).response
     g, row = fit_background(setup, er)
+    row["pk_fraction_in"] = pk_background(setup)
     doc["exposure_response"]["values"]["mtx_start_fraction"] = g
     doc["background"] = {
         "form": "logit P = intercept + emax (g + (1 - g) f), g = mtx_start_fraction where MTX starts with the drug",

@@ -93,10 +93,14 @@ N_JOINT_OCCASIONS = 6
 #: 2006, Arthritis Rheum 54:26). Assumptions: the same g on the CRP scale as on the response scale; from day
 #: 0 (ASPIRE titrated MTX to 20 mg/week by week 8, so the first weeks' effect is overstated); placebo arms of
 #: MTX-naive patients get it too (they start MTX); g = 0 wherever MTX is continued (MTX-IR). It lowers the
-#: CRP course that drives damage and the measured CRP, not the PK's CRP covariate (Assumption: the
-#: ADA/exposure-response calibration simulates ASPIRE's exposure without it, so the engine stays consistent
-#: with the calibration; with it, CL ~ CRP^0.118 would be about 15 % lower in ASPIRE, 0.25^0.118 = 0.85).
+#: CRP course that drives damage and the measured CRP and, since session 5, the PK's CRP covariate too
+#: (MTX_START_ON_PK below; CL ~ CRP^0.118 about 15 % lower in ASPIRE, 0.25^0.118 = 0.85).
 MTX_START_ON_CRP = True
+#: The MTX start also lowers the CRP the PK's CRP covariate sees (issue 12, session 5): weekly_crp takes the
+#: background too, so ASPIRE's clearance falls with its CRP (CL ~ CRP^0.118). Consistent with the
+#: calibration because the calibration's scenarios carry the same g (calibrate.scenario_cohort, setup
+#: ``[background] pk_fraction``: the previous calibration's g, Assumption: one fixed-point step).
+MTX_START_ON_PK = True
 
 
 @dataclass(frozen=True)
@@ -247,8 +251,8 @@ def week_starts(grid: np.ndarray) -> np.ndarray:
 
 def weekly_crp(cohort: Cohort, conc_mg_l: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Mean CRP (P, S) over each weekly segment of the grid, for the PK's CRP covariate: the drug's
-    suppression only, without the MTX-start background (see MTX_START_ON_CRP)."""
-    crp = crp_course(cohort, conc_mg_l, background=False)
+    suppression and, with MTX_START_ON_PK, the MTX-start background (see MTX_START_ON_CRP)."""
+    crp = crp_course(cohort, conc_mg_l, background=MTX_START_ON_PK)
     first = np.searchsorted(grid, np.maximum(week_starts(grid), grid[0]))
     counts = np.diff(np.append(first, grid.size))
     return np.add.reduceat(crp, first, axis=1) / counts
