@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -235,6 +236,42 @@ def test_next_days_start_reads_no_history_and_computes_nothing_for_an_unchanged_
     assert read_by_start_job.count("RA-0000") == 0 and read_by_start_job.count("RA-0003") == 0
     assert read_by_start_job.count("RA-0001") <= 1  # changed on day 1 after its mark: read once, then marked
     for app in (first, next_day):
+        app.state.store.close()
+
+
+def test_a_page_waits_for_a_stuck_precompute_of_its_patient_only_up_to_the_bound(tmp_path, template_db, monkeypatch):
+    """Issue 13 item 3: the page opened at once after a write waits for the write's precompute
+    (not computing twice), but a precompute that hangs holds the page at most KEY_WAIT_S: then
+    the page computes the profile itself and answers."""
+    shutil.copy(template_db, tmp_path / "web.sqlite3")
+    release, entered = threading.Event(), threading.Event()
+
+    def stuck(history):
+        if threading.current_thread().name.startswith("ifxdose-precompute"):
+            entered.set()
+            assert release.wait(120)
+        return engine.predict_profile(history)
+
+    monkeypatch.setattr(clinic, "KEY_WAIT_S", 0.5)
+    recommender = Recommender(recommend=engine.recommend, predict_profile=stuck, cache_profiles=True)
+    app = make_app(
+        f"sqlite:///{tmp_path / 'web.sqlite3'}", users=False, recommender=recommender, settings={"precompute": True}
+    )
+    st.import_history(app.state.store, example_history(), user="fixture")
+    try:
+        with TestClient(app, base_url="http://testserver") as client:
+            sign_in(client)
+            r = client.post("/api/v1/patients/RA-0001/levels", json={"date": "2024-08-20T09:00:00", "value_mg_l": 2.5})
+            assert r.status_code == 201, r.text
+            assert entered.wait(120)  # the write's precompute is inside the profile, holding its lock
+            started = time.monotonic()
+            page = client.get("/patients/RA-0001")
+            waited = time.monotonic() - started
+            assert page.status_code == 200 and "<svg" in page.text
+            assert waited >= 0.5  # it did wait for the other computation first
+            release.set()
+    finally:
+        release.set()
         app.state.store.close()
 
 

@@ -27,11 +27,12 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.store import ENTRY_KINDS as ENTRY_KINDS
@@ -253,14 +254,28 @@ def estimate_fingerprint() -> str:
 
 
 _KEY_LOCKS = 64
+#: Assumption (helper 13's choice): a page waits at most this long (s) for another thread of
+#: its process computing the same result (the precompute after a write takes ~0.25 s quiet);
+#: after that it computes the result itself rather than hang behind a stuck computation.
+KEY_WAIT_S = 3.0
 
 
-def _key_lock(store: st.Store, key: str) -> threading.Lock:
-    """One of 64 per-process locks, chosen by the cache key: two threads of this process never
-    compute the same derived result at once (the second reads what the first stored)."""
+@contextmanager
+def _key_lock(store: st.Store, key: str, wait_s: float | None = None) -> Iterator[bool]:
+    """One of 64 per-process locks, chosen by the cache key: two threads of this process do not
+    compute the same derived result at once (the second reads what the first stored). Held
+    for at most :data:`KEY_WAIT_S` of waiting: then the caller goes on without it (True if held)."""
     with store.memo_lock:
         locks: list[threading.Lock] = store.memo.setdefault("key_locks", [threading.Lock() for _ in range(_KEY_LOCKS)])
-    return locks[int(key[:8], 16) % _KEY_LOCKS]
+    lock = locks[int(key[:8], 16) % _KEY_LOCKS]
+    held = lock.acquire(timeout=KEY_WAIT_S if wait_s is None else wait_s)
+    if not held:
+        log.warning("waited %.1f s for another computation of a page result: computing it here", KEY_WAIT_S)
+    try:
+        yield held
+    finally:
+        if held:
+            lock.release()
 
 
 class Precompute:
