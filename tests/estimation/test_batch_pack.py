@@ -5,6 +5,7 @@ one-patient code (pack of one patient; map._finish_compiled, what estimate_map r
 compiled code runs here (the Fits are written by hand)."""
 
 import copy
+import dataclasses
 import pickle
 
 import numpy as np
@@ -193,3 +194,5 @@ def test_batch_results_pickle_and_copy_as_plain_results():
                 r.n_evaluations,
             )
         assert "MapResult(" in repr(r) and "'message'" in repr(r)
+        changed = dataclasses.replace(r, ofv=r.ofv + 1.0)
+        assert changed.ofv == r.ofv + 1.0 and changed.starts == r.starts and np.array_equal(changed.eta, r.eta)

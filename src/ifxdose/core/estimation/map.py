@@ -83,8 +83,9 @@ class _BatchMapResult(MapResult):
     ~12,000 dicts and lists the caller mostly never reads). Equal field for field to the one-by-one
     result; pickles and copies as a plain :class:`MapResult`."""
 
-    def __init__(
-        self,
+    @classmethod
+    def lazy(
+        cls,
         eta: np.ndarray,
         ofv: float,
         ofv_prior_mode: float,
@@ -93,7 +94,9 @@ class _BatchMapResult(MapResult):
         warnings: list[str],
         runs: _BatchRuns,
         p: int,
-    ) -> None:
+    ) -> "_BatchMapResult":
+        """Patient p's result, its records left in ``runs`` until read (one dict per result)."""
+        self = object.__new__(cls)
         object.__setattr__(
             self,
             "__dict__",
@@ -108,6 +111,7 @@ class _BatchMapResult(MapResult):
                 "_p": p,
             },
         )
+        return self
 
     @property
     def starts(self) -> list[dict[str, Any]]:
@@ -116,6 +120,11 @@ class _BatchMapResult(MapResult):
             d["_starts"] = d["_runs"].records(d["_p"])
         out: list[dict[str, Any]] = d["_starts"]
         return out
+
+    @starts.setter
+    def starts(self, value: list[dict[str, Any]]) -> None:
+        # only the dataclass __init__ sets it (dataclasses.replace builds a new result that way)
+        self.__dict__["_starts"] = value
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
@@ -499,7 +508,7 @@ def _finish_batch(
                 out.append(exc)
             continue
         warnings = [] if levels_l[p] else [NO_LEVELS_WARNING]
-        out.append(_BatchMapResult(eta, fs_l[p], ofv0_l[p], gn_l[p], nev_l[p], warnings, runs, p))
+        out.append(_BatchMapResult.lazy(eta, fs_l[p], ofv0_l[p], gn_l[p], nev_l[p], warnings, runs, p))
     return out
 
 
