@@ -11,7 +11,7 @@ from scipy.special import log_ndtr
 
 from ifxdose.core.estimation import Observations, Problem, compiled, estimate_map, objective
 from ifxdose.core.estimation import map as map_mod
-from ifxdose.core.estimation.map import EstimationError, _Derivatives
+from ifxdose.core.estimation.map import EstimationError, _Derivatives, estimate_map_batch
 from ifxdose.core.pk import ROUTE_IV
 from ifxdose.core.pk.events import DoseTable
 from ifxdose.core.pk.simulate import simulate_concentrations
@@ -226,3 +226,53 @@ def test_a_zero_prediction_with_proportional_error_on_both_paths(use, monkeypatc
     without = estimate_map(pr, Observations(np.array([14.0]), np.array([12.0]), np.full(1, np.nan)))
     assert np.isfinite(with_zero.ofv)
     assert np.allclose(with_zero.eta, without.eta, atol=1e-4)
+
+
+# In this file, not its own: pytest-xdist (--dist loadfile) then runs it on the worker that has
+# already compiled the single-fit kernels (fit_serial and its callees, which the threaded
+# fit_parallel shares), instead of compiling them a second time on the other worker at the same
+# time on a fresh clone (empty numba cache): docs/development.md.
+def test_batch_equals_sequential_fits(monkeypatch):
+    rng = np.random.default_rng(7)
+    problems, observations = [], []
+    for _ in range(40):
+        w = float(rng.uniform(45, 95))
+        pr = ra_problem(weight_kg=w)
+        c = pr.predict(MODEL.sample_eta(1, rng), np.array([42.0, 98.0, 154.0]))[0] * np.exp(
+            0.35 * rng.standard_normal(3)
+        )
+        problems.append(pr)
+        observations.append(obs([42.0, 98.0, 154.0], np.where(c < 0.5, np.nan, c)))
+    problems.append(ra_problem())
+    observations.append(obs([42.0, 98.0], [400.0, 350.0]))  # implausible: an error in its place
+    problems.append(ra_problem(weight_kg=70.0))
+    observations.append(obs([], []))  # no levels: the prior, with its warning
+    problems.append(ra_problem())
+    observations.append(obs([20.0, 42.0], [30.0, np.nan], lloq=8.0))  # multimodal: the one-by-one finish
+    problems.append(ra_problem(weight_kg=80.0))
+    observations.append(obs([42.0, 70.0, 98.0, 154.0, 160.0], [6.1, 2.9, 1.2, np.nan, 9.0]))  # more levels
+    monkeypatch.setattr(compiled, "use_compiled", lambda n: True)
+    batch = estimate_map_batch(problems, observations)
+    serial = estimate_map_batch(problems, observations, parallel=False)
+    one_by_one = []
+    for pr, o in zip(problems, observations):
+        try:
+            one_by_one.append(estimate_map(pr, o))
+        except EstimationError as exc:
+            one_by_one.append(exc)
+    for a, b, c in zip(batch, serial, one_by_one):
+        if isinstance(c, EstimationError):
+            assert str(a) == str(b) == str(c)
+            continue
+        assert np.array_equal(a.eta, c.eta) and np.array_equal(b.eta, c.eta)  # same compiled code: bitwise
+        for r in (a, b):  # every field, the runs' records included (the batch assembles them itself)
+            assert (r.ofv, r.ofv_prior_mode, r.gradient_norm, r.n_evaluations) == (
+                c.ofv,
+                c.ofv_prior_mode,
+                c.gradient_norm,
+                c.n_evaluations,
+            )
+            assert r.starts == c.starts and r.warnings == c.warnings
+    _numpy_path(monkeypatch)
+    for a, pr, o in zip(batch[:10], problems, observations):
+        np.testing.assert_allclose(a.eta, estimate_map(pr, o).eta, atol=1e-5)

@@ -31,6 +31,15 @@ CONVERGED, DECREMENT, STALLED, MAX_ITER, NOT_FINITE, ILL = 0, 1, 2, 3, 4, 5
 JOINED = 10  #: + index of the earlier start whose optimum this start reached (map.JOIN_TOL)
 JOIN_TOL = 1e-3
 
+# Compile time (a fresh clone or a new numba cache pays it once; issue 14, docs/development.md):
+# numba compiles a function once per argument-type signature; a prange index is typed uint64
+# (the parfor pass first types the loop as a range, int64: two compilations of the callee) and
+# an integer constant argument as its own literal type. So the prange index and the start index
+# of the global-search Newton run are passed as np.int64(...): fit_parallel reuses fit_serial's
+# compiled _fit_one, and _newton is compiled once. The literal ``order`` of _ofv_exact (0: value
+# only, 2: with derivatives) and the -1 seeds of _hd_params are kept on purpose: each gives its
+# own specialised machine code (the values-only screen does no derivative work).
+
 
 # Elementary functions of a complex-step number a + i b, b infinitesimal (|b| <= 1e-20 times a
 # derivative): f(a + i b) = f(a) + i b f'(a) exactly in floating point (the b^2 terms are below
@@ -703,7 +712,7 @@ def _fit_one(
             starts[p, n] = global_pts[i_best]
             fs[p, n], status[p, n], iters[p, n] = _newton(
                 global_pts[i_best], gtol, max_iter, pt, xs[p, n], gs[p, n],
-                xs[p], 0,
+                xs[p], np.int64(0),
             )  # fmt: skip
             if status[p, n] == ILL:
                 return -1
@@ -779,7 +788,7 @@ def fit_parallel(
     do not depend on the thread that computes them."""
     for p in prange(data[0].shape[0]):
         n_starts[p] = _fit_one(
-            p,
+            np.int64(p),  # prange's index is unsigned: int64 shares fit_serial's compiled _fit_one
             screen,
             white,
             global_pts,

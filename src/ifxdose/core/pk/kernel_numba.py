@@ -29,7 +29,7 @@ def propagate(obs_times, times, kinds, payload, lam, V, W, v1, f_sc, amount, dur
     rd = 0 if duration.shape[0] == 1 else 1
     for i in prange(P):
         _patient(
-            i,
+            np.int64(i),  # prange's index is unsigned: int64, the type the parfor pass first compiles _patient for
             i * ro,
             i * rs,
             i * rd,
