@@ -139,3 +139,11 @@ def test_the_drawn_curve_and_band_stay_within_the_stated_pixels_of_the_daily_cur
             other = jitter[0 if name == "lower" else 1]
             noise = np.abs(np.log10(other) - np.log10(np.maximum(exact[name], 1e-12)))[shown] * PX_PER_DECADE_MAX
             assert px.max() < MAX_PX_BAND and px.max() < noise.max(), (where, float(noise.max()))
+
+
+def test_the_problem_shared_with_the_estimate_changes_no_number(case):
+    """predict_profile builds the problem once and hands it to the estimate: the profile equals
+    the one drawn from an estimate computed on its own (as the case fixture does)."""
+    history, model, est, profile = case
+    again = predict_profile(history, model=model.name, n_samples=500, seed=3)
+    assert again.model_dump() == profile.model_dump()

@@ -24,6 +24,7 @@ from ifxdose.core.estimation import (
     EtaSample,
     MapResult,
     Observations,
+    Problem,
     estimate_map,
     laplace,
     prior_sample,
@@ -223,13 +224,19 @@ class Estimate:
 
 
 def estimate(
-    history: PatientHistory, model: str | PKModel | None = None, n_samples: int = 1000, seed: int = 0
+    history: PatientHistory,
+    model: str | PKModel | None = None,
+    n_samples: int = 1000,
+    seed: int = 0,
+    *,
+    problem: Problem | None = None,
 ) -> Estimate:
-    """MAP + Laplace + SIR for one patient; raises InputError on an unusable history."""
+    """MAP + Laplace + SIR for one patient; raises InputError on an unusable history.
+    ``problem``: ``build_problem(history, model)`` when the caller built it already (the plot)."""
     m = load_library_model(model or default_model_name()) if not isinstance(model, PKModel) else model
     if not history.infusions:
         raise InputError("infusions", [], "at least one infusion is needed to estimate PK")
-    problem = build_problem(history, m)
+    problem = problem if problem is not None else build_problem(history, m)
     obs = history_observations(history)
     retry_warnings: list[str] = []
     try:

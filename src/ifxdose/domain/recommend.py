@@ -1093,10 +1093,10 @@ def predict_profile(
     """Individual prediction (MAP) and 80% posterior band over the history, for plots, at
     the points of :func:`profile_grid_days` (each value is the exact engine's at its time)."""
     m = load_model(model or default_model_name())
-    est = est or estimate(history, m, n_samples=n_samples, seed=seed)
+    problem = build_problem(history, m)  # one build, shared with the estimate
+    est = est or estimate(history, m, n_samples=n_samples, seed=seed, problem=problem)
     doses = dose_events(history)
     end = horizon_days or (max(d for d, *_ in doses) + 56.0)
-    problem = build_problem(history, m)
     t = profile_grid_days(doses, problem.segment_start_days, end)
     ipred = problem.predict(est.map.eta[None, :], t)[0]
     band = problem.predict(est.posterior.eta, t)
