@@ -425,3 +425,25 @@ def test_data_loaded_into_a_running_server_are_precomputed_after_the_next_workli
         assert all(name.startswith("ifxdose-precompute") for name in counting.calls)
         counting.forbidden = True
         assert client.get("/patients/RA-0007").status_code == 200
+
+
+def test_no_page_template_is_compiled_in_a_request_after_start(precompute_app, monkeypatch):
+    """The templates are compiled when the app starts, so the first worklist view and the first
+    patient page of a new server process compile nothing (a counting Jinja loader)."""
+    from ifxdose.adapters.web.render import TEMPLATES
+
+    TEMPLATES.env.cache.clear()  # as in a new process (earlier tests compiled them in this one)
+    with TestClient(precompute_app, base_url="http://testserver") as client:
+        loaded: list[str] = []
+        real = TEMPLATES.env.loader.get_source
+
+        def counting(environment, name):
+            loaded.append(name)
+            return real(environment, name)
+
+        monkeypatch.setattr(TEMPLATES.env.loader, "get_source", counting)
+        monkeypatch.setattr(TEMPLATES.env, "auto_reload", False)  # no up-to-date check of the files
+        sign_in(client)
+        assert client.get("/patients").status_code == 200
+        assert client.get("/patients/RA-0001").status_code == 200
+    assert loaded == []

@@ -199,7 +199,17 @@ def queue_precompute_at_start(store: Store, settings: WebSettings) -> None:
         log.info("precompute at start queued for %d patients", len(codes))
 
 
+def compile_templates() -> None:
+    """Compile every page template before serving (~0.5 s): the first view of each page no
+    longer pays its compilation (the next day's first worklist view was ~150 ms, then 45)."""
+    from ifxdose.adapters.web.render import TEMPLATES
+
+    for name in TEMPLATES.env.list_templates(extensions=["html"]):
+        TEMPLATES.env.get_template(name)
+
+
 def _start(store: Store, settings: WebSettings) -> None:
+    compile_templates()
     fill_worklist_cache(store, settings)
     queue_precompute_at_start(store, settings)
 
