@@ -44,7 +44,7 @@ def add_users(store: st.Store) -> None:
 def make_app(url: str, *, users: bool = True, **kwargs):
     # The background precompute after writes is off unless a test asks for it
     # (tests/web/test_precompute.py): most tests view no page after a write.
-    overrides = {"precompute": False, **kwargs.pop("settings", {})}
+    overrides = {"precompute": False, "settle_heap": False, **kwargs.pop("settings", {})}
     settings = WebSettings(
         **{"mode": "test", "database_url": url, "secret_key": "test-secret-" + "x" * 32, "today": TODAY, **overrides}
     )

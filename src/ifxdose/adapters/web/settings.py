@@ -66,6 +66,11 @@ class WebSettings(BaseSettings):
         description="at start, queue this many patients (worklist order: next infusion soonest first) "
         "whose profile is not stored to the background precompute; 0: none",
     )
+    settle_heap: bool = Field(
+        True,
+        description="after the start work, collect garbage once and exempt the objects alive then from "
+        "later collections (gc.freeze): the first request pays no full collection of that heap",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "WebSettings":
