@@ -8,7 +8,10 @@ The arguments are built by the package's own call boundaries (``compiled.fit``,
 ``compiled.ofv_and_gradient``, ``kernel.run``), so the compiled signatures are the ones the
 suite and production use. Prints JSON (seconds; ``uptime`` load averages, the machine is shared).
 
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/numba_compile.py [ENTRY ...]``
+With ``--rev REV`` every measurement is made twice, interleaved (REV's ``map_numba.py`` and
+``kernel_numba.py``, loaded from ``git show``, then today's), so that machine load hits both alike.
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/numba_compile.py [--rev REV] [ENTRY ...]``
 """
 
 from __future__ import annotations
@@ -92,7 +95,34 @@ def _simulate_call(shared: bool):  # type: ignore[no-untyped-def]
     return lambda: simulate_concentrations(m, p, np.full((P, 1), -np.inf), doses, obs)
 
 
+def _use_revision(rev: str) -> None:
+    """Make the package's call boundaries use REV's compiled modules (a new file each: empty cache)."""
+    import importlib.util
+    import tempfile
+    from pathlib import Path
+
+    from ifxdose.core.estimation import compiled
+    from ifxdose.core.pk import kernel
+
+    root = Path(__file__).resolve().parents[1]
+    for rel, state, key in (
+        ("src/ifxdose/core/estimation/map_numba.py", compiled._STATE, "mod"),
+        ("src/ifxdose/core/pk/kernel_numba.py", kernel._STATE, "fn"),
+    ):
+        text = subprocess.run(["git", "show", f"{rev}:{rel}"], cwd=root, check=True, capture_output=True, text=True)
+        path = Path(tempfile.mkdtemp(prefix="numba-rev-")) / f"rev_{Path(rel).name}"
+        path.write_text(text.stdout)
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = mod
+        spec.loader.exec_module(mod)
+        state[key] = mod
+
+
 def _child(entries: list[str]) -> None:
+    if entries and entries[0].startswith("--rev="):
+        _use_revision(entries.pop(0).split("=", 1)[1])
     out = {}
     for entry in entries:
         fn = _call(entry)
@@ -106,29 +136,36 @@ def _child(entries: list[str]) -> None:
     print(json.dumps(out))
 
 
-def _run(entries: list[str]) -> dict[str, float]:
+def _run(entries: list[str], rev: str | None = None) -> dict[str, float]:
     env = dict(os.environ, NUMBA_CACHE_DIR=tempfile.mkdtemp(prefix="numba-cold-"), IFXDOSE_KERNEL_MIN_WORK="0")
-    res = subprocess.run([sys.executable, __file__, "--child", *entries], env=env, capture_output=True, text=True)
+    args = [f"--rev={rev}"] if rev else []
+    res = subprocess.run(
+        [sys.executable, __file__, "--child", *args, *entries], env=env, capture_output=True, text=True
+    )
     if res.returncode:
         raise SystemExit(res.stderr)
     result: dict[str, float] = json.loads(res.stdout.strip().splitlines()[-1])
     return result
 
 
-def main(entries: list[str]) -> None:
+def main(entries: list[str], rev: str | None = None) -> None:
     t0 = time.time()
-    each = {}
+    load = [os.getloadavg()]
+    variants = [rev, None] if rev else [None]
+    each: dict[str, dict[str, float]] = {str(v or "today"): {} for v in variants}
     for e in entries:
-        each.update(_run([e]))
-    together = _run(entries)
+        for v in variants:
+            each[str(v or "today")].update(_run([e], v))
+    together = {str(v or "today"): _run(entries, v) for v in variants}
+    load.append(os.getloadavg())
     print(
         json.dumps(
             {
                 "compile_s_each_in_its_own_empty_cache": each,
                 "compile_s_all_in_one_process": together,
-                "total_one_process_s": round(sum(together.values()), 1),
+                "total_one_process_s": {k: round(sum(v.values()), 1) for k, v in together.items()},
                 "wall_s": round(time.time() - t0, 1),
-                "loadavg": os.getloadavg(),
+                "loadavg_start_end": load,
             },
             indent=1,
         )
@@ -141,4 +178,8 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child(sys.argv[2:])
     else:
-        main(sys.argv[1:] or list(ENTRIES))
+        argv = sys.argv[1:]
+        rev = None
+        if argv[:1] == ["--rev"]:
+            rev, argv = argv[1], argv[2:]
+        main(argv or list(ENTRIES), rev)
