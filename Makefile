@@ -54,7 +54,7 @@ test: $(VENV)/.installed-test system-deps
 	trap 'bash tests/store/postgres.sh stop "$$pgdir"' EXIT; \
 	url=$$(bash tests/store/postgres.sh start "$$pgdir") || exit 1; \
 	echo "PostgreSQL for the tests: $$url"; \
-	IFXDOSE_TEST_POSTGRES_URL="$$url" $(PYTEST) -q -n $(TEST_WORKERS) --dist loadfile
+	IFXDOSE_TEST_POSTGRES_URL="$$url" $(PYTEST) -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The deep fuzz run (not part of `make test`): every property-based fuzz test with
 # IFXDOSE_FUZZ_EXAMPLES examples per property instead of the CI counts (tests/fuzzing.py).

@@ -11,6 +11,9 @@ references, each the competent version of what a user would write:
 - ``numba_fused``: a hand-written numba kernel fused over patients x times, specialised to
   the structure (scalars in registers, one schedule), single thread;
 - ``memory_floor``: allocating and writing the (P, T) output array once.
+- ``memory_floor_thread_speedup_2_vs_1``: the same allocation and write by numba threads, 1 vs 2
+  threads (paired, like the engine): the most a kernel that must write its output can gain from
+  a second thread on this machine (a bound for ``thread_speedup_2_vs_1``, measured in the same run).
 
 ``ratio_to_fused_kernel`` = ifxdose engine time / hand-written numba time, single thread
 (goal <= 1.5); ``thread_speedup_2_vs_1`` = ifxdose kernel 1 thread / 2 threads (goal
@@ -252,6 +255,21 @@ def memory_floor(n: int) -> np.ndarray:
     return out
 
 
+@numba.njit(parallel=True, cache=True)
+def _fill_rows(out: np.ndarray) -> None:
+    for i in numba.prange(out.shape[0]):
+        out[i, :] = 1.0
+
+
+def memory_floor_threaded(n: int) -> np.ndarray:
+    """The memory floor written by numba threads (``numba.set_num_threads`` sets how many): the
+    1- vs 2-thread ratio of allocating and writing the output is the most any kernel that
+    must write that output can gain from a second thread on this machine."""
+    out = np.empty((n, GRID.size))
+    _fill_rows(out)
+    return out
+
+
 # ------------------------------------------------------------------------- measuring
 def timed(fn) -> float:
     t0 = time.perf_counter()
@@ -329,12 +347,15 @@ def model_block(label: str, model_name: str) -> dict:
             "numba_fused_1_thread": with_threads(1, lambda: numba_fused(params, doses, schedule)),
             "numba_fused_2_threads": with_threads(2, lambda: numba_fused(params, doses, schedule)),
             "memory_floor": lambda: timed(lambda: memory_floor(N)),
+            "memory_floor_1_thread": with_threads(1, lambda: memory_floor_threaded(N)),
+            "memory_floor_2_threads": with_threads(2, lambda: memory_floor_threaded(N)),
         }
     )
     kernel.set_threads(None)
     t = {k: statistics.median(v) for k, v in runs.items()}
     ours = thread_speedup(runs["ifxdose_engine_1_thread"], runs["ifxdose_engine_2_threads"])
     ref = thread_speedup(runs["numba_fused_1_thread"], runs["numba_fused_2_threads"])
+    floor = thread_speedup(runs["memory_floor_1_thread"], runs["memory_floor_2_threads"])
     base = t["numba_fused_1_thread"]
     return {
         "model": model_name,
@@ -347,7 +368,8 @@ def model_block(label: str, model_name: str) -> dict:
         "ratio_end_to_end_to_fused_kernel": round(t["ifxdose_end_to_end_1_thread"] / base, 3),
         "thread_speedup_2_vs_1": ours["median_of_paired_ratios"],
         "reference_thread_speedup_2_vs_1": ref["median_of_paired_ratios"],
-        "thread_speedup_detail": {"ifxdose_engine": ours, "numba_fused_reference": ref},
+        "memory_floor_thread_speedup_2_vs_1": floor["median_of_paired_ratios"],
+        "thread_speedup_detail": {"ifxdose_engine": ours, "numba_fused_reference": ref, "memory_floor": floor},
         "max_rel_diff_vs_ifxdose": max_rel,
     }
 

@@ -128,3 +128,31 @@ def cheap_password_hashes():
         yield saved[0]
     finally:
         users._hasher, users._DUMMY_HASH = saved
+
+
+# The slowest test files of a fresh clone (per-file sums of `--durations`, 2026-12-01 00:57 on
+# 726adc1: docs/development.md), slowest first. `make test` runs pytest-xdist with
+# `--dist loadfile --no-loadscope-reorder`, which hands files to the two workers in collection
+# order as each finishes; with these first, the long files start at once and the many short ones
+# fill in behind them (longest-processing-time-first), instead of xdist's default order (files
+# with the most tests first), which left these few-test, long files to the end and one worker
+# idle. Order only: every test still runs, and a file missing from this list keeps its place.
+SLOWEST_FILES_FIRST = (
+    "tests/estimation/test_gradients.py",
+    "tests/web/test_browser.py",
+    "tests/pk/test_kernel.py",
+    "tests/web/test_fuzz_api.py",
+    "tests/web/test_workers.py",
+    "tests/scale/test_dask.py",
+    "tests/web/test_concurrency_http.py",
+    "tests/store/test_concurrency_and_crash.py",
+    "tests/trials/test_seed_troughs.py",
+    "tests/nmtran/test_import_nonmem.py",
+    "tests/web/test_robustness.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slowest files first (stable sort: the order inside a file and among the others is kept)."""
+    rank = {path: i for i, path in enumerate(SLOWEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
