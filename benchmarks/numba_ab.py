@@ -17,6 +17,7 @@ b18cdba, before issue 14's compile-time changes).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -61,21 +62,19 @@ def _fit(mod: ModuleType, packed: compiled.Packed, geometry: tuple, threads: boo
     """compiled.fit's call with ``mod`` as the compiled module; returns the end points."""
     _, L, screen, white = geometry
     P, Q, k = packed.tv.shape[0], screen.shape[0], screen.shape[1]
-    out = (
-        np.full((P, Q), np.inf),
-        np.zeros((P, 4, k)),
-        np.zeros((P, 4, k)),
-        np.full((P, 4), np.inf),
-        np.zeros((P, 4, k)),
-        np.zeros((P, 4), np.int64),
-        np.zeros((P, 4), np.int64),
-        np.zeros(P, np.int64),
-        np.zeros(P, np.bool_),
-        np.zeros(P, np.int64),
-    )
+    out = compiled.empty_fits(P, Q, k)
     fn = mod.fit_threads if threads else mod.fit_serial
-    fn(screen, white, compiled._global_points_scaled(L), compiled.OFV_TOL, 1e-6, MAX_ITER, packed.args(), *out)
-    return out[2]
+    fn(
+        screen,
+        white,
+        compiled._global_points_scaled(L),
+        compiled.OFV_TOL,
+        1e-6,
+        MAX_ITER,
+        packed.args(),
+        *(getattr(out, f.name) for f in dataclasses.fields(out)),
+    )
+    return out.xs
 
 
 def _eigen(mod: ModuleType, K: np.ndarray) -> np.ndarray:

@@ -291,6 +291,23 @@ class Fits:
     n_evaluations: npt.NDArray[np.int64]
 
 
+def empty_fits(P: int, Q: int, k: int) -> Fits:
+    """The output buffers the compiled stages write into: P patients, Q screen points, k random
+    effects (OFVs start at +inf, everything else at zero)."""
+    return Fits(
+        np.full((P, Q), np.inf),
+        np.zeros((P, 4, k)),
+        np.zeros((P, 4, k)),
+        np.full((P, 4), np.inf),
+        np.zeros((P, 4, k)),
+        np.zeros((P, 4), np.int64),
+        np.zeros((P, 4), np.int64),
+        np.zeros(P, np.int64),
+        np.zeros(P, np.bool_),
+        np.zeros(P, np.int64),
+    )
+
+
 #: Assumption (numerical design): the compiled path's global search (stage 2b, only when starts
 #: disagree) scans this many scrambled-Sobol points of the whitened box [-4, 4]^k and runs
 #: Newton from the best; the NumPy path runs differential evolution over the same box.
@@ -322,18 +339,7 @@ def fit(packed: Packed, screen: F64, white: F64, L: F64, gtol: float, max_iter: 
     if mod is None:
         raise RuntimeError("the compiled MAP is not available (numba missing or IFXDOSE_KERNEL=0)")
     P, Q, k = packed.tv.shape[0], screen.shape[0], screen.shape[1]
-    out = Fits(
-        np.full((P, Q), np.inf),
-        np.zeros((P, 4, k)),
-        np.zeros((P, 4, k)),
-        np.full((P, 4), np.inf),
-        np.zeros((P, 4, k)),
-        np.zeros((P, 4), np.int64),
-        np.zeros((P, 4), np.int64),
-        np.zeros(P, np.int64),
-        np.zeros(P, np.bool_),
-        np.zeros(P, np.int64),
-    )
+    out = empty_fits(P, Q, k)
     fn = mod.fit_threads if parallel and P > 1 else mod.fit_serial
     fn(
         np.ascontiguousarray(screen, float),
