@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ifxdose.adapters import store as st
 from ifxdose.adapters.store import ENTRY_KINDS as ENTRY_KINDS
@@ -268,9 +268,10 @@ def _key_lock(store: st.Store, key: str, wait_s: float | None = None) -> Iterato
     with store.memo_lock:
         locks: list[threading.Lock] = store.memo.setdefault("key_locks", [threading.Lock() for _ in range(_KEY_LOCKS)])
     lock = locks[int(key[:8], 16) % _KEY_LOCKS]
-    held = lock.acquire(timeout=KEY_WAIT_S if wait_s is None else wait_s)
+    wait = KEY_WAIT_S if wait_s is None else wait_s
+    held = lock.acquire(timeout=wait)
     if not held:
-        log.warning("waited %.1f s for another computation of a page result: computing it here", KEY_WAIT_S)
+        log.warning("waited %.1f s for another computation of a page result: computing it here", wait)
     try:
         yield held
     finally:
@@ -403,7 +404,9 @@ def checked_key(code: str, audit_id: int) -> str:
     return hashlib.sha256(f"page-results-checked|{estimate_fingerprint()}|{code}|{audit_id}".encode()).hexdigest()
 
 
-def warm_many(store: st.Store, recommender: Recommender, codes: list[str], *, before_each: Any = None) -> int:
+def warm_many(
+    store: st.Store, recommender: Recommender, codes: list[str], *, before_each: Callable[[], object] | None = None
+) -> int:
     """Compute and cache the page results of those patients whose current history has none;
     how many patients were computed.
 

@@ -72,14 +72,14 @@ def data_versions(store: Store, codes: list[str] | None = None) -> dict[str, tup
                 select(AuditRow.patient_code, func.max(AuditRow.id)).where(in_audit).group_by(AuditRow.patient_code)
             ).all()
         )
-        in_patients = RecommendationRow.status == "accepted"
+        accepted_rows = RecommendationRow.status == "accepted"
         if codes is not None:
-            in_patients = in_patients & Patient.code.in_(codes)
+            accepted_rows = accepted_rows & Patient.code.in_(codes)
         accepted = dict(
             session.execute(
                 select(Patient.code, func.max(RecommendationRow.id))
                 .join(RecommendationRow, RecommendationRow.patient_id == Patient.id)
-                .where(in_patients)
+                .where(accepted_rows)
                 .group_by(Patient.code)
             ).all()
         )

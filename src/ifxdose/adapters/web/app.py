@@ -3,6 +3,7 @@ JSON API under /api/v1; OpenAPI at /api/openapi.json, read as a page at /api/doc
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -223,8 +224,6 @@ def settle_heap() -> None:
     process (the benchmark's next-day database): the first worklist view 284 ms, of which one
     generation-2 collection (361 ms under cProfile), later views ~50 ms; with this, 77 ms.
     Objects created later are collected as usual; shutdown unfreezes."""
-    import gc
-
     gc.collect()
     gc.freeze()
 
@@ -234,8 +233,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(_start, app.state.store, app.state.settings)
     yield
     if app.state.settings.settle_heap:
-        import gc
-
         gc.unfreeze()
     precompute = app.state.store.memo.get("precompute")
     if precompute is not None:
