@@ -8,7 +8,8 @@ future doses are updated.
 
 Assumptions (docs/trials.md):
 - START: the policy's rules on TJC28 + SJC28 as assessed at the visit: the counts the patient's
-  ACR-N gives (endpoints.py) plus the assessment's visit-to-visit error (endpoints.JOINT_COUNT_SEM,
+  ACR-N gives with the patient's excess over it (the spread of ACR-N's parts, endpoints.component_gaps,
+  sigma calibrated on the infliximab label's ATTRACT component medians) plus the assessment's visit-to-visit error (endpoints.JOINT_COUNT_SEM,
   Uhlig 2009), rounded; baseline assessed the same way. An escalated patient is primary if the first
   escalation was for lack of response (< 20 %), secondary if for a flare. "Responded after escalation"
   = total improved >= 20 % at the week-54 assessment (the last visit, after every escalation).
@@ -35,7 +36,13 @@ from ifxdose.domain.policies import get_policy
 from ifxdose.domain.policies.escalation import improved_less_than, lost_at_least
 from ifxdose.domain.policies.programmed import TIER_DOSES, tnf_tier
 from ifxdose.domain.policies.troughs import band_array
-from ifxdose.domain.trials.endpoints import acr_n_pct, assessed_joint_count, joint_count_level, latent_improvement
+from ifxdose.domain.trials.endpoints import (
+    acr_n_pct,
+    assessed_joint_count,
+    component_gaps,
+    joint_count_level,
+    latent_improvement,
+)
 from ifxdose.domain.trials.engine import (
     ArmRun,
     Cohort,
@@ -69,8 +76,15 @@ def start_joint_counts(models: Models, run: ArmRun, day: float, occasion: int) -
         drug = models.response.drug_logit(effective_ce(cohort, ce), response_background(models, cohort))
         acrn = acr_n_pct(latent_improvement(drug, cohort.response_u), intercepts["acr20"], intercepts["acr50"])
     z = np.zeros((cohort.n, 2)) if cohort.joint_z is None else cohort.joint_z[:, occasion, :]
+    # the parts' spread after baseline only: at baseline every improvement is 0 by definition
+    gaps = None if occasion == 0 or cohort.component_z is None else component_gaps(cohort.component_z)
     tjc, sjc = (
-        assessed_joint_count(joint_count_level(cohort.covariates[c], acrn), z[:, i])
+        assessed_joint_count(
+            joint_count_level(
+                cohort.covariates[c], acrn, None if gaps is None else gaps[:, i], models.joint_spread_sigma
+            ),
+            z[:, i],
+        )
         for i, c in enumerate(_JOINT_COUNTS)
     )
     return tjc, sjc

@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from scipy import integrate
 from scipy.special import logit
+from scipy.stats import norm
 
 from ifxdose.domain.scores._exact import dec, round_half_up
 from ifxdose.domain.scores.eular import classify_response
@@ -79,10 +81,47 @@ JOINT_COUNT_MAX = 28
 JOINT_COUNT_SEM = JOINT_COUNT_SDD_FRACTION * JOINT_COUNT_MAX / (1.959963984540054 * np.sqrt(2.0))
 
 
-def joint_count_level(baseline_count: FloatArray, acr_n: FloatArray) -> FloatArray:
-    """The count (P,) a patient's improvement of ``acr_n`` % gives, before the assessment's error and rounding
-    (the module docstring's assumption: joints improve by the patient's ACR-N fraction)."""
-    return np.asarray(baseline_count, dtype=float) * (1.0 - np.asarray(acr_n, dtype=float) / 100.0)
+#: The three parts of ACR-N (Felson 1995 definition as used by ASPIRE, St Clair 2004): ACR-N = min(%dTJC, %dSJC,
+#: median % improvement of the other five core-set measures). Columns of ``Cohort.component_z``.
+ACR_N_PARTS = ("tjc28", "sjc28", "other_five")
+
+
+def component_gaps(component_z: FloatArray) -> FloatArray:
+    """Gaps g (P, 3) >= 0 of each ACR-N part (columns ACR_N_PARTS) behind the limiting one: g_c = max_j z_j - z_c.
+
+    Component spread (issue 12, session 6). Assumption: after baseline, each part's remaining fraction
+    (1 - improvement/100) is the patient's common level times exp(sigma z_c), with z_c independent standard
+    normals, one set per patient (a patient trait, persistent over visits), the three parts exchangeable.
+    ACR-N is the part with the *largest* remaining fraction (the smallest improvement), so a part's remaining
+    fraction is ACR-N's times exp(-sigma g_c): the part that limits ACR-N has g = 0, the others a non-negative
+    excess improvement. Exactly one gap per patient is 0 (almost surely)."""
+    z = np.asarray(component_z, dtype=float)
+    return np.asarray(z.max(axis=1, keepdims=True) - z, dtype=float)
+
+
+def gap_cdf(x: float) -> float:
+    """P(g_c <= x) for one part (closed form of :func:`component_gaps`' law): the part is within x of the largest
+    of three i.i.d. standard normals, P = int phi(t) Phi(t + x)^2 dt for x >= 0 (1/3 at x = 0: each part limits
+    ACR-N equally often); 0 for x < 0."""
+    if x < 0:
+        return 0.0
+    value, _ = integrate.quad(lambda t: norm.pdf(t) * norm.cdf(t + x) ** 2, -np.inf, np.inf, epsabs=1e-12)
+    return float(value)
+
+
+def joint_count_level(
+    baseline_count: FloatArray, acr_n: FloatArray, gap: FloatArray | None = None, sigma: float = 0.0
+) -> FloatArray:
+    """The count (P,) a patient's improvement of ``acr_n`` % gives, before the assessment's error and rounding:
+    baseline * (1 - ACR-N/100) * exp(-sigma * gap) (:func:`component_gaps`; ``gap`` None or sigma 0: the joints
+    improve by exactly the ACR-N fraction, the minimum the definition allows). The count's improvement is never
+    below ACR-N (the definition's inequality)."""
+    if not (np.isfinite(sigma) and sigma >= 0.0):
+        raise ValueError("sigma must be a finite number >= 0")
+    level = np.asarray(baseline_count, dtype=float) * (1.0 - np.asarray(acr_n, dtype=float) / 100.0)
+    if gap is None or sigma == 0.0:
+        return level
+    return np.asarray(level * np.exp(-sigma * np.asarray(gap, dtype=float)), dtype=float)
 
 
 def assessed_joint_count(level: FloatArray, z: FloatArray, sem: float = JOINT_COUNT_SEM) -> npt.NDArray[np.int64]:

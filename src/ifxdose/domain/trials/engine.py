@@ -27,6 +27,7 @@ from ifxdose.core.pk import ROUTE_IV, DoseTable, PKModel, simulate_concentration
 from ifxdose.core.population import lognormal_sigma_from_cv
 from ifxdose.core.response import crp_course_mg_l, crp_patient_level_mg_l
 from ifxdose.domain.dosing.regimen import parse_regimen
+from ifxdose.domain.trials.endpoints import ACR_N_PARTS
 from ifxdose.domain.trials.models import Models
 from ifxdose.domain.trials.population import crp_lognormal
 
@@ -130,6 +131,9 @@ class Cohort:
     #: (endpoints.JOINT_COUNT_SEM) at START's assessments (baseline, weeks 22, 30, 38, 46, 54; drawn last in
     #: make_cohort so that every earlier draw is unchanged); None: counts without assessment error
     joint_z: np.ndarray | None = None
+    #: (P, 3) standard normals of the spread of ACR-N's three parts (TJC28, SJC28, the other five;
+    #: endpoints.component_gaps), one set per patient (drawn after joint_z, last); None: no spread
+    component_z: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -161,6 +165,7 @@ def make_cohort(
         median, sigma_total = crp_lognormal(population)
         level = crp_patient_level_mg_l(covariates["crp_mg_l"], level_z, median, sigma_total, CRP_OCCASION_SIGMA)
     joint_z = rng.standard_normal((n, N_JOINT_OCCASIONS, 2))
+    component_z = rng.standard_normal((n, len(ACR_N_PARTS)))
     return Cohort(
         covariates,
         eta,
@@ -173,6 +178,7 @@ def make_cohort(
         occasion_z,
         background,
         joint_z,
+        component_z,
     )
 
 
@@ -295,6 +301,7 @@ def _subset_cohort(cohort: Cohort, idx: np.ndarray) -> Cohort:
         None if cohort.crp_occasion_z is None else cohort.crp_occasion_z[idx],
         None if cohort.crp_background is None else cohort.crp_background[idx],
         None if cohort.joint_z is None else cohort.joint_z[idx],
+        None if cohort.component_z is None else cohort.component_z[idx],
     )
 
 

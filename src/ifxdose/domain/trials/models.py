@@ -84,6 +84,23 @@ class Models:
     inflammation: bool = False
     #: Radiographic progression (data/progression.toml, validation/fit_progression.py); None: not modelled.
     progression: ProgressionModel | None = None
+    #: Spread sigma of ACR-N's three parts on the log remaining-fraction scale (endpoints.component_gaps;
+    #: data/joint_counts.toml, validation/fit_joint_counts.py); 0: joints improve by exactly ACR-N.
+    joint_spread_sigma: float = 0.0
+
+
+def joint_counts_data() -> dict[str, Any] | None:
+    """``data/joint_counts.toml`` (validation/fit_joint_counts.py), or None when it has not been written."""
+    path = resources.files("ifxdose.domain.trials") / "data" / "joint_counts.toml"
+    if not path.is_file():
+        return None
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def joint_spread_sigma() -> float:
+    """The calibrated spread of ACR-N's parts (0 without ``data/joint_counts.toml``)."""
+    data = joint_counts_data()
+    return 0.0 if data is None else float(data["values"]["sigma"])
 
 
 def calibration_data() -> dict[str, Any]:
@@ -110,6 +127,7 @@ def models_from(data: dict[str, Any], pk: PKModel | None = None) -> Models:
         calibration_version=str(data.get("version", "")),
         inflammation=bool(data.get("inflammation_feedback", False)),
         progression=load_progression(),
+        joint_spread_sigma=joint_spread_sigma(),
     )
 
 
