@@ -132,3 +132,21 @@ def test_stored_sigma_is_a_fresh_calibration():
     assert stored is not None
     fresh = run()
     assert fresh["values"]["sigma"] == pytest.approx(stored["values"]["sigma"], rel=1e-9)
+
+
+def test_das28_components_take_their_own_parts_by_hand():
+    # ACR-N 20 %, sigma 1, gaps (0, 0.5, 1.0): TJC keeps 0.8, SJC 0.8 e^-0.5, patient global and ESR 0.8 e^-1
+    from ifxdose.domain.trials.endpoints import components_at
+
+    base = {
+        k: np.array([v]) for k, v in dict(tjc28=20.0, sjc28=10.0, ptga_mm=60.0, esr_mm_h=40.0, crp_mg_l=20.0).items()
+    }
+    c = components_at(base, np.array([20.0]), np.array([5.0]), np.array([[0.0, 0.5, 1.0]]), 1.0)
+    assert c["tjc28"][0] == 16
+    assert c["sjc28"][0] == np.rint(10 * 0.8 * np.exp(-0.5))  # 4.85 -> 5
+    assert c["ptga_mm"][0] == pytest.approx(60 * 0.8 * np.exp(-1.0))
+    assert c["esr_mm_h"][0] == pytest.approx(40 * 0.8 * np.exp(-1.0))
+    assert c["crp_mg_l"][0] == 5.0  # CRP follows the drug
+    # without gaps: every component keeps exactly the ACR-N fraction (as before session 6)
+    same = components_at(base, np.array([20.0]), np.array([5.0]))
+    assert (same["tjc28"][0], same["sjc28"][0], same["ptga_mm"][0]) == (16, 8, pytest.approx(48.0))

@@ -12,14 +12,16 @@ thresholds sit on this scale. Assumption: the threshold's position is linear in 
 
 clipped to [-100, 100] %; ACR70 <=> ACR-N >= 70 (an extrapolation of the two calibrated thresholds, not
 fitted to any ACR70 figure). Assumption: the tender and swollen joint counts, the patient global and the
-ESR improve by the patient's ACR-N fraction (counts rounded to whole joints); CRP follows the drug
+ESR improve by the patient's ACR-N fraction (counts rounded to whole joints) times each part's excess from
+the spread of ACR-N's parts (component_gaps, session 6; sigma from validation/fit_joint_counts.py): the
+joint counts their own parts, the patient global and ESR the other five's part; CRP follows the drug
 (engine.crp_course) when inflammation over time is on, else it also improves by the ACR-N fraction.
 DAS28 (ESR and CRP, 4 variables; das-score.nl formulas, as :mod:`ifxdose.domain.scores.das28`) is
 computed from those components, and EULAR response with the project's own rule
 (:func:`ifxdose.domain.scores.eular.classify_response` on DAS28 rounded half-up to 2 decimals).
-Because ACR-N is the *smallest* of the core-set improvements, scaling every component by it is
-conservative: simulated DAS28 falls less than in patients whose joints improve more than their
-limiting component (docs/trials.md).
+Because ACR-N is the *smallest* of the core-set improvements, scaling every component by it alone (sigma 0)
+is conservative: simulated DAS28 falls less than in patients whose parts improve more than their limiting
+part (docs/trials.md, "Joint counts beyond ACR-N").
 """
 
 from __future__ import annotations
@@ -142,16 +144,28 @@ def das28_esr_array(tjc28: FloatArray, sjc28: FloatArray, esr_mm_h: FloatArray, 
 
 
 def components_at(
-    baseline: dict[str, FloatArray], acr_n: FloatArray, crp_mg_l: FloatArray | None
+    baseline: dict[str, FloatArray],
+    acr_n: FloatArray,
+    crp_mg_l: FloatArray | None,
+    gaps: FloatArray | None = None,
+    sigma: float = 0.0,
 ) -> dict[str, FloatArray]:
-    """Core-set components (P,) after an improvement of ``acr_n`` % (module docstring)."""
-    keep = 1.0 - np.asarray(acr_n, dtype=float) / 100.0
-    crp = baseline["crp_mg_l"] * keep if crp_mg_l is None else np.asarray(crp_mg_l, dtype=float)
+    """Core-set components (P,) after an improvement of ``acr_n`` % (module docstring). With the spread of
+    ACR-N's parts (``gaps`` (P, 3) from :func:`component_gaps`, ``sigma``; session 6) each part keeps
+    (1 - ACR-N/100) exp(-sigma g) of its baseline (:func:`joint_count_level`): TJC28 and SJC28 their own part,
+    the patient global and ESR the other five's part (Assumption: each improves by the median of the five,
+    its own scatter around that median not modelled); without: every component keeps (1 - ACR-N/100)."""
+    acr = np.asarray(acr_n, dtype=float)
+
+    def keep(part: int) -> FloatArray:
+        return joint_count_level(np.ones_like(acr), acr, None if gaps is None else gaps[:, part], sigma)
+
+    crp = baseline["crp_mg_l"] * keep(2) if crp_mg_l is None else np.asarray(crp_mg_l, dtype=float)
     return {
-        "tjc28": np.clip(np.rint(baseline["tjc28"] * keep), 0, 28),
-        "sjc28": np.clip(np.rint(baseline["sjc28"] * keep), 0, 28),
-        "ptga_mm": np.clip(baseline["ptga_mm"] * keep, 0, 100),
-        "esr_mm_h": np.maximum(baseline["esr_mm_h"] * keep, ESR_FLOOR_MM_H),
+        "tjc28": np.clip(np.rint(baseline["tjc28"] * keep(0)), 0, 28),
+        "sjc28": np.clip(np.rint(baseline["sjc28"] * keep(1)), 0, 28),
+        "ptga_mm": np.clip(baseline["ptga_mm"] * keep(2), 0, 100),
+        "esr_mm_h": np.maximum(baseline["esr_mm_h"] * keep(2), ESR_FLOOR_MM_H),
         "crp_mg_l": np.maximum(crp, np.minimum(baseline["crp_mg_l"], CRP_FLOOR_MG_L)),
     }
 

@@ -23,7 +23,14 @@ from ifxdose.domain.policies.programmed import tnf_tier
 from ifxdose.domain.trials.adaptive import maintenance_arm, programmed_arm, start_arm
 from ifxdose.domain.trials.calibrate import find_outcome
 from ifxdose.domain.trials.definitions import ArmSpec, Quantity, Trial, get_trial
-from ifxdose.domain.trials.endpoints import acr_n_pct, components_at, das28_pair, eular_response, latent_improvement
+from ifxdose.domain.trials.endpoints import (
+    acr_n_pct,
+    component_gaps,
+    components_at,
+    das28_pair,
+    eular_response,
+    latent_improvement,
+)
 from ifxdose.domain.trials.engine import (
     CRP_OCCASION_SIGMA,
     LOD_MG_L,
@@ -164,12 +171,14 @@ def continuous_endpoint_records(
     das_crp0, das_esr0 = das28_pair(components_at(base, np.zeros(run.cohort.n), None))
     rec: dict[str, np.ndarray] = {"das28_crp@0": das_crp0, "das28_esr@0": das_esr0}
     g = response_background(models, run.cohort)
+    # the spread of ACR-N's parts after baseline (endpoints.component_gaps; session 6), as START's joint counts
+    gaps = None if run.cohort.component_z is None else component_gaps(run.cohort.component_z)
     for day in days:
         k = int(np.searchsorted(grid, day))
         z = latent_improvement(models.response.drug_logit(effective_ce(run.cohort, ce[:, k]), g), run.cohort.response_u)
         acrn = acr_n_pct(z, intercepts["acr20"], intercepts["acr50"])
         crp_k = None if crp is None else measured_crp(run.cohort, crp[:, k], (occasion or {}).get(day, 0))
-        das_crp, das_esr = das28_pair(components_at(base, acrn, crp_k))
+        das_crp, das_esr = das28_pair(components_at(base, acrn, crp_k, gaps, models.joint_spread_sigma))
         eular = eular_response(das_crp0, das_crp)
         rec.update(
             {
