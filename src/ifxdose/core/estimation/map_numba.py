@@ -30,33 +30,42 @@ LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 CONVERGED, DECREMENT, STALLED, MAX_ITER, NOT_FINITE, ILL = 0, 1, 2, 3, 4, 5
 JOINED = 10  #: + index of the earlier start whose optimum this start reached (map.JOIN_TOL)
 JOIN_TOL = 1e-3
+#: ``order`` of :func:`_ofv_exact` (value only / with gradient and Hessian) and the "no random
+#: effect seeded" index of :func:`_hd_params`, as int64 values rather than Python ints: numba
+#: types an integer constant argument as its own literal type and compiles the callee once per
+#: literal value; an int64 is one runtime argument, one compilation (compile time below).
+VALUES, DERIVATIVES, NO_SEED = np.int64(0), np.int64(2), np.int64(-1)
 
 # Compile time (a fresh clone or a new numba cache pays it once; issue 14, docs/development.md):
 # numba compiles a function once per argument-type signature; a prange index is typed uint64
 # (the parfor pass first types the loop as a range, int64: two compilations of the callee) and
 # an integer constant argument as its own literal type. So the prange index and the start index
 # of the global-search Newton run are passed as np.int64(...): fit_parallel reuses fit_serial's
-# compiled _fit_one, and _newton is compiled once. The literal ``order`` of _ofv_exact (0: value
-# only, 2: with derivatives) and the -1 seeds of _hd_params are kept on purpose: each gives its
-# own specialised machine code (the values-only screen does no derivative work).
+# compiled _fit_one, and _newton is compiled once. Session 6: ``order`` of _ofv_exact and the
+# "no seed" index of _hd_params are int64 values too (VALUES, DERIVATIVES, NO_SEED: one compilation
+# each instead of one per literal; the branches on ``order`` are runtime tests), the small
+# complex-step and hyper-dual helpers are plain functions that LLVM inlines (no numba IR-level
+# inline="always", which re-typed every inlined body at every call site), and the screen's stable
+# sort is a short insertion sort instead of numba's mergesort argsort. fit_serial on an empty
+# cache: ~50 -> ~39 s CPU; run time unchanged within the A/A noise (docs/development.md).
 
 
 # Elementary functions of a complex-step number a + i b, b infinitesimal (|b| <= 1e-20 times a
 # derivative): f(a + i b) = f(a) + i b f'(a) exactly in floating point (the b^2 terms are below
 # the last bit), so no sin/cos. Not general complex functions.
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _exp(x):
     e = math.exp(x.real)
     return complex(e, e * x.imag)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _expm1(x):
     e = math.expm1(x.real)
     return complex(e, (e + 1.0) * x.imag)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _sqrt(x):
     r = math.sqrt(x.real)
     if r == 0.0:  # sd exactly 0 (a pre-dose level, proportional error only): replaced by the caller
@@ -64,7 +73,7 @@ def _sqrt(x):
     return complex(r, 0.5 * x.imag / r)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _log(x):
     return complex(math.log(x.real), x.imag / x.real)
 
@@ -230,7 +239,7 @@ def _fg(x, g, pt):
 # (Fike & Alonso, AIAA 2011-886: a + b e1 + c e2 + d e1e2 with e1^2 = e2^2 = 0, exact to
 # round-off), one pass per pair (i <= j) of random effects over ~40 operations.
 # ---------------------------------------------------------------------------------------------
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hd_mul(a, b):
     return (
         a[0] * b[0],
@@ -240,39 +249,39 @@ def _hd_mul(a, b):
     )
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hd_fn(a, f0, f1, f2):
     """f(a) for a hyper-dual a, given f, f' and f'' at a[0]."""
     return (f0, f1 * a[1], f1 * a[2], f1 * a[3] + f2 * a[1] * a[2])
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hd_inv(a):
     r = 1.0 / a[0]
     return _hd_fn(a, r, -r * r, 2.0 * r * r * r)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hd_div(a, b):
     return _hd_mul(a, _hd_inv(b))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hd_add(a, b):
     return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3])
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hd_sub(a, b):
     return (a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3])
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hd_scale(a, s):
     return (a[0] * s, a[1] * s, a[2] * s, a[3] * s)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True)
 def _hd_sqrt(a):
     r = math.sqrt(a[0])
     return _hd_fn(a, r, 0.5 / r, -0.25 / (r * r * r))
@@ -329,7 +338,7 @@ def _param_jets(x, pt, jv, jg, jh):
     n_pairs = k if k > 0 else 1
     for i in range(n_pairs):
         for j in range(i, n_pairs):
-            qs = _hd_params(tv, x, eta_param, two_cmt, i if k > 0 else -1, j if k > 0 else -1)
+            qs = _hd_params(tv, x, eta_param, two_cmt, i if k > 0 else NO_SEED, j if k > 0 else NO_SEED)
             for r in range(6):
                 qr = qs[r]
                 jv[r] = qr[0]
@@ -422,7 +431,7 @@ def _ofv_exact(x, g, H, pt, order, jv, jg, jh, fg, fh):
     if order > 0:
         ill = _param_jets(x, pt, jv, jg, jh)
     else:  # values only: one pass with no derivative seeded
-        qs = _hd_params(tv, x, eta_param, two_cmt, -1, -1)
+        qs = _hd_params(tv, x, eta_param, two_cmt, NO_SEED, NO_SEED)
         for r in range(6):
             jv[r] = qs[r][0]
         ill = _ill_conditioned(x, pt, jv)
@@ -569,7 +578,7 @@ def _newton(
     gn = np.zeros(k)
     Hn = np.zeros((k, k))
     jv, jg, jh, fg, fh = _work(k)
-    f, ill = _ofv_exact(x, g, H, pt, 2, jv, jg, jh, fg, fh)
+    f, ill = _ofv_exact(x, g, H, pt, DERIVATIVES, jv, jg, jh, fg, fh)
     status, it = NOT_FINITE, 0
     if ill:
         status = ILL
@@ -596,7 +605,7 @@ def _newton(
             accepted = False
             while True:
                 xn = x + t * step
-                fn, illn = _ofv_exact(xn, gn, Hn, pt, 2, jv, jg, jh, fg, fh)
+                fn, illn = _ofv_exact(xn, gn, Hn, pt, DERIVATIVES, jv, jg, jh, fg, fh)
                 if illn:
                     status = ILL
                     break
@@ -617,6 +626,24 @@ def _newton(
     out_x[:] = x
     out_g[:] = g
     return f, status, it
+
+
+@numba.njit(cache=True, nogil=True)
+def _stable_order(v):
+    """``np.argsort(v, kind="mergesort")`` for the screen's ~20 values (no NaN: the caller stores
+    +inf for them): a stable insertion sort, the same permutation as any stable sort. Numba's
+    mergesort argsort costs ~4 s of compilation on an empty cache, paid again in every caller's
+    LLVM module; here it is a few lines (Q = 1 + 2k + 16 values: at most ~300 comparisons)."""
+    n = v.shape[0]
+    order = np.arange(n)
+    for i in range(1, n):
+        cur = order[i]
+        j = i - 1
+        while j >= 0 and v[order[j]] > v[cur]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = cur
+    return order
 
 
 @numba.njit(cache=True, nogil=True)
@@ -648,13 +675,13 @@ def _fit_one(
     g0, h0 = np.empty(k), np.empty((k, k))
     any_ill = False
     for s in range(Q):
-        v, ill = _ofv_exact(screen[s], g0, h0, pt, 0, jv, jg, jh, fg, fh)
+        v, ill = _ofv_exact(screen[s], g0, h0, pt, VALUES, jv, jg, jh, fg, fh)
         any_ill = any_ill or ill
         screen_ofv[p, s] = v if np.isfinite(v) else np.inf
     n_eval[p] = Q
     if any_ill:
         return -1
-    order = np.argsort(screen_ofv[p], kind="mergesort")
+    order = _stable_order(screen_ofv[p])
     if not np.isfinite(screen_ofv[p, order[0]]):
         return 0
     chosen = np.full(3, -1)
@@ -704,7 +731,7 @@ def _fit_one(
     if disagree:  # stage 2b: scan the global points, Newton from the best one
         g_best, i_best = np.inf, -1
         for s in range(global_pts.shape[0]):
-            v, ill = _ofv_exact(global_pts[s], g0, h0, pt, 0, jv, jg, jh, fg, fh)
+            v, ill = _ofv_exact(global_pts[s], g0, h0, pt, VALUES, jv, jg, jh, fg, fh)
             if np.isfinite(v) and v < g_best:
                 g_best, i_best = v, s
         n_eval[p] += global_pts.shape[0]
@@ -853,5 +880,5 @@ def ofv_derivative_points(
     pt = _patient(data, p)
     jv, jg, jh, fg, fh = _work(X.shape[1])
     for s in range(X.shape[0]):
-        f, ill = _ofv_exact(X[s], out_g[s], out_h[s], pt, 2, jv, jg, jh, fg, fh)
+        f, ill = _ofv_exact(X[s], out_g[s], out_h[s], pt, DERIVATIVES, jv, jg, jh, fg, fh)
         out_f[s] = np.nan if ill else f
