@@ -131,7 +131,8 @@ def test_stored_sigma_is_a_fresh_calibration():
     stored = joint_counts_data()
     assert stored is not None
     fresh = run()
-    assert fresh["values"]["sigma"] == pytest.approx(stored["values"]["sigma"], rel=1e-9)
+    # a stale file (models re-calibrated, sigma not re-fitted) moves sigma far more than floating-point noise
+    assert fresh["values"]["sigma"] == pytest.approx(stored["values"]["sigma"], rel=1e-6)
 
 
 def test_das28_components_take_their_own_parts_by_hand():
