@@ -35,18 +35,20 @@ def _params(structure: str, n_patients: int, rng: np.random.Generator) -> dict[s
     return {k: typical[k] * np.exp(rng.normal(0.0, 0.3, (n_patients, S))) for k in STRUCTURES[structure]}
 
 
-def reference(structure: str, params: dict[str, np.ndarray], patient: int) -> np.ndarray:
-    """Concentrations at OBS_DAYS by the augmented matrix exponential, event to event."""
+def reference(
+    structure: str, params: dict[str, np.ndarray], patient: int, obs_days: np.ndarray = OBS_DAYS
+) -> np.ndarray:
+    """Concentrations at ``obs_days`` by the augmented matrix exponential, event to event."""
     n = {"1cmt": 1, "2cmt": 2, "3cmt": 3}[structure]
     K_seg = rate_matrix(structure, {k: v[patient] for k, v in params.items()})  # (S, n, n)
     events = sorted(
         [(float(s), "switch", i) for i, s in enumerate(SEGMENT_START_DAYS) if np.isfinite(s)]
         + [(t, "start", j) for j, (t, _, d, _) in enumerate(DOSES)]
         + [(t + d, "end", j) for j, (t, _, d, _) in enumerate(DOSES) if d > 0]
-        + [(float(t), "obs", j) for j, t in enumerate(OBS_DAYS)]
+        + [(float(t), "obs", j) for j, t in enumerate(obs_days)]
     )
     A, rate, seg, now = np.zeros(n), 0.0, 0, 0.0
-    out = np.empty(OBS_DAYS.size)
+    out = np.empty(obs_days.size)
     for t, what, j in events:
         M = np.zeros((n + 1, n + 1))
         M[:n, :n], M[0, n] = K_seg[seg], rate
@@ -65,12 +67,12 @@ def reference(structure: str, params: dict[str, np.ndarray], patient: int) -> np
     return out
 
 
-def _simulate(structure: str, params: dict[str, np.ndarray]) -> np.ndarray:
+def _simulate(structure: str, params: dict[str, np.ndarray], obs_days: np.ndarray = OBS_DAYS) -> np.ndarray:
     P = next(iter(params.values())).shape[0]
     doses = DoseTable.from_lists([DOSES] * P)
     segments = np.broadcast_to(SEGMENT_START_DAYS, (P, SEGMENT_START_DAYS.size))
-    schedule = shared_schedule(doses, segments, OBS_DAYS)
-    conc, ill = simulate_shared(structure, params, doses, OBS_DAYS.size, schedule)
+    schedule = shared_schedule(doses, segments, obs_days)
+    conc, ill = simulate_shared(structure, params, doses, obs_days.size, schedule)
     assert not ill.any()
     return np.asarray(conc)
 
@@ -96,3 +98,14 @@ def test_complex_step_derivative_across_switches_equals_the_reference_central_di
         up = reference(structure, {**params, "CL": params["CL"] * np.exp(h)}, p)
         down = reference(structure, {**params, "CL": params["CL"] * np.exp(-h)}, p)
         np.testing.assert_allclose(derivative[p], (up - down) / (2 * h), rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_samples", [1, 4, 8])
+def test_samples_before_the_last_doses_and_switches_are_exact(n_samples):
+    """Levels end before the history does (the estimate's usual case: infusions after the last
+    trough): the engine stops after the last sample; each value still equals the reference."""
+    obs_days = OBS_DAYS[:n_samples]
+    params = _params("2cmt", 3, np.random.default_rng(3))
+    conc = _simulate("2cmt", params, obs_days)
+    for p in range(3):
+        np.testing.assert_allclose(conc[p], reference("2cmt", params, p, obs_days), rtol=1e-10, atol=0)

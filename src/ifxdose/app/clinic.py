@@ -56,6 +56,7 @@ from ifxdose.domain.clinic import (
     due_on,
     infusion_schedule,
 )
+from ifxdose.domain.estimation import pausing_between_stages
 from ifxdose.domain.patient import PatientHistory, PatientInfo, as_date
 from ifxdose.domain.recommend import Option, Recommendation
 
@@ -269,7 +270,13 @@ def _key_lock(store: st.Store, key: str, wait_s: float | None = None) -> Iterato
         locks: list[threading.Lock] = store.memo.setdefault("key_locks", [threading.Lock() for _ in range(_KEY_LOCKS)])
     lock = locks[int(key[:8], 16) % _KEY_LOCKS]
     wait = KEY_WAIT_S if wait_s is None else wait_s
-    held = lock.acquire(timeout=wait)
+    held = lock.acquire(blocking=False)
+    if not held:  # counted while waiting: the start job does not pause while someone waits for it
+        _count_key_waiter(store, +1)
+        try:
+            held = lock.acquire(timeout=wait)
+        finally:
+            _count_key_waiter(store, -1)
     if not held:
         log.warning("waited %.1f s for another computation of a page result: computing it here", wait)
     try:
@@ -277,6 +284,16 @@ def _key_lock(store: st.Store, key: str, wait_s: float | None = None) -> Iterato
     finally:
         if held:
             lock.release()
+
+
+def _count_key_waiter(store: st.Store, change: int) -> None:
+    with store.memo_lock:
+        store.memo["key_waiters"] = int(store.memo.get("key_waiters", 0)) + change
+
+
+def key_waiters(store: st.Store) -> int:
+    """How many threads of this process are waiting for another's computation of a page result."""
+    return int(store.memo.get("key_waiters", 0))
 
 
 class Precompute:
@@ -330,6 +347,21 @@ class Precompute:
                 left = deadline - now
                 self._requests.wait(left if self._in_flight else min(left, quiet - idle_for))
 
+    def pause_for_requests(self, max_wait_s: float | None = None) -> float:
+        """Between the stages of a start-job computation (MAP, Laplace, SIR, band): while a
+        request is in flight, wait for it to end (at most ``max_wait_s``, default
+        :data:`START_PAUSE_MAX_S`), so a request that begins in the middle of a background
+        computation runs alone from the next stage on instead of sharing the interpreter (the
+        GIL) with it to the end. Never while a thread waits for a page result's lock (it may be
+        waiting for this very computation). The seconds waited."""
+        started = time.monotonic()
+        deadline = started + (START_PAUSE_MAX_S if max_wait_s is None else max_wait_s)
+        with self._requests:
+            while self._in_flight and not key_waiters(self.store) and time.monotonic() < deadline:
+                # woken when a request ends; the lock waiters are polled (no notification)
+                self._requests.wait(min(PAUSE_POLL_S, max(0.0, deadline - time.monotonic())))
+        return time.monotonic() - started
+
     def submit(self, code: str) -> None:
         with self._lock:
             if code in self._pending:
@@ -366,7 +398,8 @@ class Precompute:
     def _run_chunk(self, codes: list[str], computed: int) -> None:
         chunk, rest = codes[:START_CHUNK], codes[START_CHUNK:]
         try:
-            computed += warm_many(self.store, self.recommender, chunk, before_each=self.yield_to_requests)
+            with pausing_between_stages(self.pause_for_requests):
+                computed += warm_many(self.store, self.recommender, chunk, before_each=self.yield_to_requests)
         except Exception as exc:  # the pages compute on demand
             log.warning("precompute at start failed: %s", type(exc).__name__)
         if rest:
@@ -395,6 +428,12 @@ START_CHUNK = 4
 START_QUIET_S = 0.2
 #: ... or after waiting this long (s), so it still advances while requests never stop.
 START_YIELD_MAX_S = 2.0
+#: Assumption (helper 13's choice): between the stages of one patient's computation the start
+#: job waits at most this long (s) for the requests in flight (~0.25 s: a page computed in
+#: the request), so under constant load a patient takes at most ~3 x this longer ...
+START_PAUSE_MAX_S = 0.5
+#: ... and looks again at least this often (s) whether a thread waits for its result.
+PAUSE_POLL_S = 0.01
 
 
 def checked_key(code: str, audit_id: int) -> str:

@@ -11,6 +11,9 @@ their assumptions, doses, levels, the :class:`Problem`).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, Literal
@@ -34,6 +37,30 @@ from ifxdose.core.pk.model import UNITS, PKModel
 from ifxdose.domain.modelfiles import default_model_name, load_library_model
 from ifxdose.domain.patient import PatientHistory
 from ifxdose.domain.timeline import build_problem, history_observations
+
+_PAUSE = threading.local()
+
+
+@contextmanager
+def pausing_between_stages(pause: Callable[[], object]) -> Iterator[None]:
+    """Within this block, in this thread, :func:`estimate` and
+    :func:`ifxdose.domain.recommend.predict_profile` call ``pause()`` between their stages (after
+    the MAP, after the Laplace approximation, after SIR): a background job computing beside
+    requests (the clinic's start job) can let a request run alone there instead of sharing the
+    interpreter with it for the whole computation. What is computed does not change."""
+    before = getattr(_PAUSE, "fn", None)
+    _PAUSE.fn = pause
+    try:
+        yield
+    finally:
+        _PAUSE.fn = before
+
+
+def between_stages() -> None:
+    """The pause point of :func:`pausing_between_stages` (nothing outside such a block)."""
+    pause = getattr(_PAUSE, "fn", None)
+    if pause is not None:
+        pause()
 
 
 class _Frozen(BaseModel):
@@ -241,7 +268,9 @@ def estimate(
     retry_warnings: list[str] = []
     try:
         fit = estimate_map(problem, obs)
+        between_stages()
         cov = laplace(problem, obs, fit.eta)
+        between_stages()
         if not obs.n:
             post = prior_sample(problem, n_samples, seed)
         else:
@@ -261,6 +290,7 @@ def estimate(
                 )
     except EstimationError as exc:
         raise InputError("levels", f"{obs.n} level(s)", f"estimation failed: {exc}") from None
+    between_stages()
     ipred = problem.predict(fit.eta[None, :], obs.time_days)[0] if obs.n else np.array([])
     warnings = list(fit.warnings) + retry_warnings + ada_assay_warnings(history)
     params = {k: float(v[0, -1]) for k, v in problem.parameters(fit.eta[None, :]).items()}

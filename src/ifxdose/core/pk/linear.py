@@ -398,7 +398,9 @@ def simulate_shared(
     tmp = np.empty((n, P), dtype=dtype)
     cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     t_prev = times[0]  # step length -> (exp(lam h), expm1(lam h)/lam), per segment
-    for t, kind, pl in zip(times, kinds, payload):
+    sampled = np.flatnonzero(kinds == OBS)
+    last = int(sampled[-1]) + 1 if sampled.size else 0  # events after the last sample change no output
+    for t, kind, pl in zip(times[:last], kinds[:last], payload[:last]):
         if not np.isfinite(t):
             break
         h = t - t_prev
