@@ -128,8 +128,8 @@ class Cohort:
     #: None: 0 (no random draw: the response model's population constant)
     crp_background: np.ndarray | None = None
     #: (P, N_JOINT_OCCASIONS, 2) standard normals of the tender and swollen 28-joint counts' assessment error
-    #: (endpoints.JOINT_COUNT_SEM) at START's assessments (baseline, weeks 22, 30, 38, 46, 54; drawn last in
-    #: make_cohort so that every earlier draw is unchanged); None: counts without assessment error
+    #: (endpoints.JOINT_COUNT_SEM) at START's assessments (baseline, weeks 22, 30, 38, 46, 54; drawn after the
+    #: CRP draws in make_cohort so that every earlier draw is unchanged); None: counts without assessment error
     joint_z: np.ndarray | None = None
     #: (P, 3) standard normals of the spread of ACR-N's three parts (TJC28, SJC28, the other five;
     #: endpoints.component_gaps), one set per patient (drawn after joint_z, last); None: no spread
