@@ -285,7 +285,8 @@ def test_start_job_waits_while_requests_are_served():
     precompute = clinic.Precompute.__new__(clinic.Precompute)
     clinic.Precompute.__init__(precompute, store=None, recommender=None)  # type: ignore[arg-type]
     try:
-        assert precompute.yield_to_requests(quiet_s=0.05, max_wait_s=1.0) < 0.05  # no request yet: at once
+        # no request yet: at once (a wrong wait would last the quiet spell, 1 s; < 0.5 s leaves room for a loaded machine)
+        assert precompute.yield_to_requests(quiet_s=1.0, max_wait_s=5.0) < 0.5
         precompute.request_begins()
         waited = precompute.yield_to_requests(quiet_s=0.05, max_wait_s=0.3)
         assert 0.3 <= waited < 1.0  # a request in flight for ever: the bound
