@@ -45,26 +45,16 @@ system-deps:
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 
-# The static checks (lint-imports, ruff, mypy: single-threaded, ~45 s on a fresh clone, mypy's
-# cache empty) run beside pytest instead of before it: pytest's two workers leave part of the two
-# cores idle (waiting on servers, browsers, subprocesses), and the checks fill it. Their output
-# is printed after pytest's; `make test` fails if either fails (docs/development.md).
 test: $(VENV)/.installed-test system-deps
-	@checks_log=$$(mktemp /tmp/ifxdose-checks.XXXXXX); \
-	( set -e; for cmd in "$(BIN)/lint-imports" \
-	    "$(BIN)/ruff check src tests benchmarks validation" \
-	    "$(BIN)/ruff format --check src tests benchmarks validation" "$(BIN)/mypy"; do \
-	    echo "$$cmd"; $$cmd; done ) > "$$checks_log" 2>&1 & checks=$$!; \
-	pgdir=$$(mktemp -d /tmp/ifxdose-pg.XXXXXX); \
-	trap 'kill $$checks 2>/dev/null; bash tests/store/postgres.sh stop "$$pgdir"; rm -f "$$checks_log"' EXIT; \
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests benchmarks validation
+	$(BIN)/ruff format --check src tests benchmarks validation
+	$(BIN)/mypy
+	@pgdir=$$(mktemp -d /tmp/ifxdose-pg.XXXXXX); \
+	trap 'bash tests/store/postgres.sh stop "$$pgdir"' EXIT; \
 	url=$$(bash tests/store/postgres.sh start "$$pgdir") || exit 1; \
 	echo "PostgreSQL for the tests: $$url"; \
-	IFXDOSE_TEST_POSTGRES_URL="$$url" $(PYTEST) -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder; \
-	tests_rc=$$?; wait $$checks; checks_rc=$$?; \
-	echo "--- static checks (run beside pytest) ---"; cat "$$checks_log"; \
-	if [ $$checks_rc -ne 0 ]; then echo "make test: a static check failed (above)"; fi; \
-	if [ $$tests_rc -ne 0 ]; then echo "make test: pytest failed"; fi; \
-	[ $$tests_rc -eq 0 ] && [ $$checks_rc -eq 0 ]
+	IFXDOSE_TEST_POSTGRES_URL="$$url" $(PYTEST) -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The deep fuzz run (not part of `make test`): every property-based fuzz test with
 # IFXDOSE_FUZZ_EXAMPLES examples per property instead of the CI counts (tests/fuzzing.py).
