@@ -255,7 +255,7 @@ def estimate_fingerprint() -> str:
 
 
 _KEY_LOCKS = 64
-#: Assumption (helper 13's choice): a page waits at most this long (s) for another thread of
+#: Assumption (tuning constant, not a correctness limit): a page waits at most this long (s) for another thread of
 #: its process computing the same result (the precompute after a write takes ~0.25 s quiet);
 #: after that it computes the result itself rather than hang behind a stuck computation.
 KEY_WAIT_S = 3.0
@@ -423,12 +423,12 @@ def warm_patient(store: st.Store, recommender: Recommender, code: str) -> None:
 
 #: Patients per background task of the precompute at start (~0.2 s each on the NumPy path).
 START_CHUNK = 4
-#: Assumption (helper 13's choice): the start job computes its next patient only when no
+#: Assumption (tuning constant, not a correctness limit): the start job computes its next patient only when no
 #: request has been served for this long (s) ...
 START_QUIET_S = 0.2
 #: ... or after waiting this long (s), so it still advances while requests never stop.
 START_YIELD_MAX_S = 2.0
-#: Assumption (helper 13's choice): between the stages of one patient's computation the start
+#: Assumption (tuning constant, not a correctness limit): between the stages of one patient's computation the start
 #: job waits at most this long (s) for the requests in flight (~0.25 s: a page computed in
 #: the request), so under constant load a patient takes at most ~3 x this longer ...
 START_PAUSE_MAX_S = 0.5

@@ -1059,7 +1059,7 @@ class Profile(BaseModel):
 #: The error against the daily curve is measured in tests/web/test_profile_grid.py
 #: (curve <= 0.004 px, band edges <= 0.53 px of the 760 x 300 plot, less than the band's own
 #: sampling noise, on 3-year histories of the three RA models).
-#: Assumption: a plot needs no daily points in the elimination phase (helper 13's grid; the
+#: Assumption: a plot needs no daily points in the elimination phase (the
 #: error above is measured, not assumed).
 PROFILE_STEP_DAYS = 7.0
 PROFILE_DENSE_DAYS = 7.0
