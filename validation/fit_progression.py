@@ -6,25 +6,9 @@ Run: ``.venv/bin/python validation/fit_progression.py [--dry-run]`` (method:
 
 from __future__ import annotations
 
-import argparse
-import json
-from importlib import resources
+from _fit_data import fit_main
 
 from ifxdose.domain.trials.fit_progression import run, to_toml
 
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--dry-run", action="store_true", help="print the result, do not write the file")
-    args = ap.parse_args()
-    doc = run()
-    print(json.dumps(doc, indent=2))
-    if not args.dry_run:
-        path = resources.files("ifxdose.domain.trials") / "data" / "progression.toml"
-        with open(str(path), "w", encoding="utf-8") as f:
-            f.write(to_toml(doc))
-        print(f"wrote {path}")
-
-
 if __name__ == "__main__":
-    main()
+    fit_main(__doc__, run, to_toml, "progression.toml")

@@ -34,6 +34,7 @@ import numpy as np
 from scipy import optimize
 
 from ifxdose.core.errors import InputError
+from ifxdose.domain.trials.calibrate import to_toml as calibration_toml
 from ifxdose.domain.trials.definitions import get_trial
 from ifxdose.domain.trials.endpoints import acr_n_pct, component_gaps, joint_count_level, latent_improvement
 from ifxdose.domain.trials.engine import effective_ce, response_background
@@ -127,14 +128,11 @@ def calibrate_joint_counts(attract: dict[str, dict[str, np.ndarray]]) -> dict[st
 
 
 def to_toml(doc: dict[str, Any]) -> str:
-    lines = ["# Written by validation/fit_joint_counts.py (domain/trials/fit_joint_counts.py); do not edit."]
-    for k in ("version", "date", "method"):
-        lines.append(f'{k} = "{doc[k]}"')
-    for section in ("values", "fit"):
-        lines.append(f"\n[{section}]")
-        for k, v in doc[section].items():
-            lines.append(f"{k} = {v!r}")
-    return "\n".join(lines) + "\n"
+    """The data file's text (:func:`ifxdose.domain.trials.calibrate.to_toml` with its provenance line)."""
+    return (
+        "# Written by validation/fit_joint_counts.py (domain/trials/fit_joint_counts.py); do not edit.\n"
+        + calibration_toml(doc)
+    )
 
 
 def run(models: Models | None = None) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from ifxdose.core.errors import InputError
 from ifxdose.core.progression import lognormal_omega_for_cv, mtss_change
 from ifxdose.domain.evidence import get_study
 from ifxdose.domain.trials.calibrate import find_outcome
+from ifxdose.domain.trials.calibrate import to_toml as calibration_toml
 from ifxdose.domain.trials.definitions import get_trial
 from ifxdose.domain.trials.engine import CRP_OCCASION_CV, CRP_OCCASION_SIGMA, crp_course, effective_ce
 from ifxdose.domain.trials.models import Models, load_models
@@ -191,14 +192,11 @@ def calibrate_progression(
 
 
 def to_toml(doc: dict[str, Any]) -> str:
-    lines = ["# Written by validation/fit_progression.py (domain/trials/fit_progression.py); do not edit."]
-    for k in ("version", "date", "method"):
-        lines.append(f'{k} = "{doc[k]}"')
-    for section in ("values", "fit"):
-        lines.append(f"\n[{section}]")
-        for k, v in doc[section].items():
-            lines.append(f"{k} = {v!r}")
-    return "\n".join(lines) + "\n"
+    """The data file's text (:func:`ifxdose.domain.trials.calibrate.to_toml` with its provenance line)."""
+    return (
+        "# Written by validation/fit_progression.py (domain/trials/fit_progression.py); do not edit.\n"
+        + calibration_toml(doc)
+    )
 
 
 def run(models: Models | None = None) -> dict[str, Any]:
