@@ -110,10 +110,11 @@ def test_every_start_patient_satisfies_the_acr_n_definition():
     grid, r = run_.exposure.grid_days, models.response
     ce = r.effect_site(grid, run_.exposure.conc_mg_l)
     gaps = component_gaps(cohort.component_z)
-    for day in (154.0, 210.0, 378.0):
+    for day, occasion in ((154.0, 1), (210.0, 2), (378.0, 5)):  # START's assessments (weeks 22, 30, 54)
         k = int(np.searchsorted(grid, day))
         drug = r.drug_logit(E.effective_ce(cohort, ce[:, k]), E.response_background(models, cohort))
-        acrn = acr_n_pct(latent_improvement(drug, cohort.response_u), r.intercepts["acr20"], r.intercepts["acr50"])
+        u = E.visit_response_u(cohort, occasion)  # the visit's latent response (session 7)
+        acrn = acr_n_pct(latent_improvement(drug, u), r.intercepts["acr20"], r.intercepts["acr50"])
         parts = []
         for c in range(3):
             base = np.full(cohort.n, 10.0) if c == 2 else cohort.covariates[("tjc28", "sjc28")[c]]

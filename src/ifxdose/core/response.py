@@ -16,13 +16,21 @@ and the drug's increment shrinks by ``1 - g`` where the background is high. ``g 
 above (MTX continued in MTX inadequate responders, ATTRACT). Assumption (docs/trials.md). The effect compartment delays the response after the first
 infusions (START's ACR20 rose from week 2 to week 22, seed S5). The values are calibrated
 (docs/trials.md); the form is an assumption.
+
+Response over visits (issue 12, session 7): a patient's latent uniform at a visit is
+``Phi(sqrt(rho) Phi^-1(u) + sqrt(1 - rho) z_visit)`` (:func:`visit_uniform`, a Gaussian copula), uniform at
+every visit, with two visits' normal scores correlated by ``rho``; ``rho`` is a tetrachoric correlation of
+response status between two visits (:func:`tetrachoric_correlation`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.integrate import quad
+from scipy.optimize import brentq
 from scipy.signal import lfilter
 from scipy.special import expit
+from scipy.stats import norm
 
 from ifxdose.core.errors import InputError
 
@@ -132,3 +140,48 @@ def crp_course_mg_l(
     g = g[:, None] if g.ndim == 1 else g
     crp = crp0 * (1.0 - imax * bliss_fraction(c / (ec50_mg_l + c), g))
     return np.asarray(np.maximum(crp, np.minimum(crp0, floor_mg_l)), dtype=float)
+
+
+def bivariate_normal_cdf(a: float, b: float, rho: float) -> float:
+    """P(X <= a, Y <= b) for standard normals with correlation ``rho`` in (-1, 1).
+
+    One-dimensional quadrature of P = integral_{-inf}^{a} phi(x) Phi((b - rho x) / sqrt(1 - rho^2)) dx
+    (conditioning on X; deterministic, unlike a randomised multivariate algorithm).
+    """
+    if not -1.0 < rho < 1.0:
+        raise InputError("rho", rho, "must be in (-1, 1)")
+    s = float(np.sqrt(1.0 - rho * rho))
+    value, _ = quad(lambda x: norm.pdf(x) * norm.cdf((b - rho * x) / s), -np.inf, a, epsabs=1e-13, epsrel=1e-11)
+    return float(value)
+
+
+def tetrachoric_correlation(p_first: float, p_second: float, p_both: float) -> float:
+    """The correlation of a bivariate standard normal whose two thresholded halves give the shares ``p_first``,
+    ``p_second`` and their joint share ``p_both`` (the tetrachoric correlation of two binary statuses):
+    brentq on :func:`bivariate_normal_cdf` (Pearson 1900)."""
+    for name, p in (("p_first", p_first), ("p_second", p_second), ("p_both", p_both)):
+        if not 0.0 < p < 1.0:
+            raise InputError(name, p, "must be in (0, 1)")
+    if not max(0.0, p_first + p_second - 1.0) < p_both < min(p_first, p_second):
+        raise InputError(
+            "p_both", p_both, f"must be in ({max(0.0, p_first + p_second - 1.0):g}, {min(p_first, p_second):g})"
+        )
+    a, b = float(norm.ppf(p_first)), float(norm.ppf(p_second))
+    return float(brentq(lambda r: bivariate_normal_cdf(a, b, r) - p_both, -0.9999, 0.9999, xtol=1e-12))
+
+
+def visit_uniform(patient_u: np.ndarray, visit_z: np.ndarray, rho: float) -> np.ndarray:
+    """A patient's latent response uniform at one visit: Phi(sqrt(rho) Phi^-1(u) + sqrt(1 - rho) z).
+
+    ``patient_u`` (P,) is the persistent latent uniform, ``visit_z`` (P,) the visit's standard normals. Each
+    visit's uniform is again uniform (the marginal response rate at any one visit is unchanged), and two
+    visits' normal scores correlate by ``rho`` (a persistent plus a visit-specific part, Gaussian copula;
+    docs/trials.md, "Response over visits"). ``rho`` 1 returns ``patient_u``.
+    """
+    if not 0.0 <= rho <= 1.0:
+        raise InputError("rho", rho, "must be in [0, 1]")
+    u = np.asarray(patient_u, dtype=float)
+    if rho == 1.0:
+        return u.copy()
+    score = np.sqrt(rho) * norm.ppf(u) + np.sqrt(1.0 - rho) * np.asarray(visit_z, dtype=float)
+    return np.asarray(norm.cdf(score), dtype=float)

@@ -52,6 +52,7 @@ from ifxdose.domain.trials.engine import (
     measured,
     regimen_mg_per_kg,
     response_background,
+    visit_response_u,
 )
 from ifxdose.domain.trials.models import Models
 
@@ -74,7 +75,9 @@ def start_joint_counts(models: Models, run: ArmRun, day: float, occasion: int) -
         k = int(np.searchsorted(grid, day))
         ce = models.response.effect_site(grid[: k + 1], run.exposure.conc_mg_l[:, : k + 1])[:, k]
         drug = models.response.drug_logit(effective_ce(cohort, ce), response_background(models, cohort))
-        acrn = acr_n_pct(latent_improvement(drug, cohort.response_u), intercepts["acr20"], intercepts["acr50"])
+        acrn = acr_n_pct(
+            latent_improvement(drug, visit_response_u(cohort, occasion)), intercepts["acr20"], intercepts["acr50"]
+        )
     z = np.zeros((cohort.n, 2)) if cohort.joint_z is None else cohort.joint_z[:, occasion, :]
     # the parts' spread after baseline only: at baseline every improvement is 0 by definition
     gaps = None if occasion == 0 or cohort.component_z is None else component_gaps(cohort.component_z)

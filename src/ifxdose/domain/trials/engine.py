@@ -11,8 +11,9 @@ patients with an onset with a second parameter segment (CL x the PK model's ADA 
 from the onset time. Patients without onset keep the fast shared-schedule path.
 
 Responses: a patient responds on day d when the latent uniform u < P(response | Ce(d))
-(Assumption: one latent u per patient shared by all endpoints and days, so a patient's
-response is consistent over time and remission implies ACR20 response).
+(Assumption: one latent u per patient shared by all endpoints, so remission implies ACR20 response;
+the same u on every day for single-visit figures, and at START's assessments a visit uniform with a
+persistent and a visit-specific part, RESPONSE_VISIT_RHO, since session 7).
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from ifxdose.core.errors import InputError
 from ifxdose.core.immunogenicity import onset_days, reported_positive
 from ifxdose.core.pk import ROUTE_IV, DoseTable, PKModel, simulate_concentrations
 from ifxdose.core.population import lognormal_sigma_from_cv
-from ifxdose.core.response import crp_course_mg_l, crp_patient_level_mg_l
+from ifxdose.core.response import (
+    crp_course_mg_l,
+    crp_patient_level_mg_l,
+    tetrachoric_correlation,
+    visit_uniform,
+)
 from ifxdose.domain.dosing.regimen import parse_regimen
 from ifxdose.domain.trials.endpoints import ACR_N_PARTS
 from ifxdose.domain.trials.models import Models
@@ -102,6 +108,31 @@ MTX_START_ON_CRP = True
 #: calibration because the calibration's scenarios carry the same g (calibrate.scenario_cohort, setup
 #: ``[background] pk_fraction``: the previous calibration's g, Assumption: one fixed-point step).
 MTX_START_ON_PK = True
+#: Response over visits (issue 12, session 7). A patient's latent response at a visit is a persistent part plus
+#: a visit-specific part (core.response.visit_uniform, a Gaussian copula on the latent uniform): each visit's
+#: response rate is the one of the calibrated model, and two visits' latent scores correlate by
+#: RESPONSE_VISIT_RHO, so a patient who failed at one visit can respond at a later one without any change of
+#: exposure (regression to the mean; van Vollenhoven, Ann Rheum Dis 2004;63:426: after infliximab dose
+#: increases in routine care, the same worsening-then-improvement was seen in patients whose dose was not
+#: increased and on etanercept — "a regression-like effect"). RESPONSE_VISIT_RHO is the tetrachoric correlation
+#: of ACR20 status between weeks 24 and 52 in GO-FORWARD's group 4 (golimumab 100 mg + MTX in MTX inadequate
+#: responders, n = 89, the one arm with no early escape or crossover before week 52; Keystone, Ann Rheum Dis
+#: 2010;69:1129: ACR20 53/89 at week 24, 58 % at week 52, 41 of the 53 week-24 responders also at week 52,
+#: table "Sustained efficacy outcomes"), outside the 80 compared figures. Assumptions: exchangeable visits (the
+#: same correlation 8 weeks apart in START as 28 weeks apart in GO-FORWARD: no decay of the visit part over
+#: weeks); another anti-TNF monoclonal antibody's figure stands for infliximab's; the ITT analysis counts
+#: withdrawals between weeks 24 and 52 as non-responders (lowers the correlation) while exposure differing
+#: between patients adds persistence the model already has (raises it): neither is corrected; the figure is
+#: ACR20 status as assessed, so it contains the assessment error that START's joint counts also get
+#: (endpoints.JOINT_COUNT_SEM: a small double count). Applied where a published figure reads one patient at
+#: two visits: START's joint-count assessments (adaptive.start_joint_counts); every single-visit figure keeps
+#: the patient's persistent uniform (the same law at any one visit). Draws: Cohort.response_visit_z, last.
+GOFORWARD_GROUP4_ACR20 = {"n": 89, "week24": 53 / 89, "week52": 0.58, "both": 41 / 89}
+RESPONSE_VISIT_RHO = tetrachoric_correlation(
+    GOFORWARD_GROUP4_ACR20["week24"], GOFORWARD_GROUP4_ACR20["week52"], GOFORWARD_GROUP4_ACR20["both"]
+)
+#: False: every visit reads the persistent uniform (the model before session 7; sensitivity runs and tests)
+RESPONSE_VISIT_VARIATION = True
 
 
 @dataclass(frozen=True)
@@ -132,8 +163,11 @@ class Cohort:
     #: CRP draws in make_cohort so that every earlier draw is unchanged); None: counts without assessment error
     joint_z: np.ndarray | None = None
     #: (P, 3) standard normals of the spread of ACR-N's three parts (TJC28, SJC28, the other five;
-    #: endpoints.component_gaps), one set per patient (drawn after joint_z, last); None: no spread
+    #: endpoints.component_gaps), one set per patient (drawn after joint_z); None: no spread
     component_z: np.ndarray | None = None
+    #: (P, N_JOINT_OCCASIONS) standard normals of the visit-specific part of the latent response at START's
+    #: assessments (RESPONSE_VISIT_RHO; drawn after component_z, last); None: the persistent uniform at every visit
+    response_visit_z: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -166,6 +200,7 @@ def make_cohort(
         level = crp_patient_level_mg_l(covariates["crp_mg_l"], level_z, median, sigma_total, CRP_OCCASION_SIGMA)
     joint_z = rng.standard_normal((n, N_JOINT_OCCASIONS, 2))
     component_z = rng.standard_normal((n, len(ACR_N_PARTS)))
+    response_visit_z = rng.standard_normal((n, N_JOINT_OCCASIONS))
     return Cohort(
         covariates,
         eta,
@@ -179,7 +214,16 @@ def make_cohort(
         background,
         joint_z,
         component_z,
+        response_visit_z,
     )
+
+
+def visit_response_u(cohort: Cohort, occasion: int) -> np.ndarray:
+    """The latent response uniform (P,) at START's assessment ``occasion`` (RESPONSE_VISIT_RHO): the persistent
+    uniform when there are no visit draws or RESPONSE_VISIT_VARIATION is off."""
+    if not RESPONSE_VISIT_VARIATION or cohort.response_visit_z is None:
+        return cohort.response_u
+    return visit_uniform(cohort.response_u, cohort.response_visit_z[:, occasion], RESPONSE_VISIT_RHO)
 
 
 @dataclass(frozen=True)
@@ -302,6 +346,7 @@ def _subset_cohort(cohort: Cohort, idx: np.ndarray) -> Cohort:
         None if cohort.crp_background is None else cohort.crp_background[idx],
         None if cohort.joint_z is None else cohort.joint_z[idx],
         None if cohort.component_z is None else cohort.component_z[idx],
+        None if cohort.response_visit_z is None else cohort.response_visit_z[idx],
     )
 
 
