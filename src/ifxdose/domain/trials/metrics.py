@@ -103,6 +103,11 @@ def key_at_least(key: str, threshold: float) -> Mask:
     return lambda rec: np.asarray(rec[key], float) >= threshold
 
 
+def key_between(key: str, low: float, high: float) -> Mask:
+    """``low <= rec[key] <= high`` (both ends included)."""
+    return lambda rec: (np.asarray(rec[key], float) >= low) & (np.asarray(rec[key], float) <= high)
+
+
 def association_p_value(arms: tuple[str, ...], x_key: str, y_key: str) -> Metric:
     """One-sided p-value of a positive Spearman association of ``x_key`` with ``y_key``, arms pooled
     (the test a published "higher X goes with greater Y, p < ..." reports; Spearman: Assumption)."""
