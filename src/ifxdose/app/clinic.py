@@ -148,10 +148,20 @@ def due_from_payload(payload: dict[str, Any], today: date) -> DueStatus:
 def patient_view(
     store: st.Store, recommender: Recommender, code: str, today: date, *, with_profile: bool = True
 ) -> PatientView:
-    history, rows = st.patient_records(store, code)  # one transaction: the history and its rows
-    plan = current_plan(history, st.accepted_plan(store, code))
-    current_hash = st.history_hash(history)
-    recommendations = st.recommendations(store, code)
+    """Everything the patient page shows. Its database reads are one transaction
+    (:meth:`~ifxdose.adapters.store.Store.reading`): the history with its rows, the
+    recommendations with the accepted plan (:func:`ifxdose.adapters.store.page_records`) and
+    the stored trend and profile of this history (one look-up of both keys); only a result not
+    stored yet is computed (or waited for) after it."""
+    wants_profile = with_profile and recommender.cache_profiles
+    with store.reading():
+        records = st.page_records(store, code)
+        history = records.history
+        current_hash = st.history_hash(history)
+        keys = [trends_key(current_hash)] + ([profile_key(current_hash)] if wants_profile and history.infusions else [])
+        stored = st.cached_many(store, keys)
+    plan = current_plan(history, records.accepted)
+    recommendations = records.recommendations
     payload = due_payload(history, today, plan)  # the label replay runs once, for both
     planned = plan.next_date or DueBasis.model_validate(payload["basis"]).next_infusion_date
     view = PatientView(
@@ -160,49 +170,64 @@ def patient_view(
         schedule=infusion_schedule(
             history, today, planned, **({"interval_weeks": plan.interval_weeks} if plan.interval_weeks else {})
         ),
-        trends=cached_trends(store, history, current_hash),
+        trends=cached_trends(store, history, current_hash, stored=stored.get(keys[0])),
         recommendations=recommendations,
         superseded={
             row.id for row in recommendations[:1] if row.status == "proposed" and st.is_superseded(row, current_hash)
         },  # the page acts on the newest only
         stopped_action=plan.stopped_action,
-        infusion_rows=rows["infusions"],
-        assessment_rows=rows["assessments"],
+        infusion_rows=records.rows["infusions"],
+        assessment_rows=records.rows["assessments"],
     )
     if with_profile and history.infusions:
         try:
-            view.profile = cached_profile(store, recommender, history, current_hash)
+            view.profile = cached_profile(
+                store, recommender, history, current_hash, stored=stored.get(keys[-1]) if wants_profile else None
+            )
         except (InputError, ValueError) as exc:
             view.profile_error = str(exc)
     return view
 
 
-def cached_trends(store: st.Store, history: PatientHistory, history_hash: str) -> list[Trend]:
+def cached_trends(
+    store: st.Store, history: PatientHistory, history_hash: str, *, stored: dict[str, Any] | None = None
+) -> list[Trend]:
     """DAS28 and SDAI over time (``ifxdose.domain.clinic.activity_trend``), kept in the
-    database cache under the history's hash and the estimate code's fingerprint like the profile."""
-    key = trends_key(history_hash)
-    with _key_lock(store, key):
-        payload = st.cached(
-            store, key, lambda: {"trends": [t.model_dump(mode="json") for t in activity_trend(history)]}
-        )
-    return [Trend.model_validate(t) for t in payload["trends"]]
+    database cache under the history's hash and the estimate code's fingerprint like the profile
+    (``stored``: the payload already read under that key, if any)."""
+    if stored is None:
+        key = trends_key(history_hash)
+        with _key_lock(store, key):
+            stored = st.cached(
+                store, key, lambda: {"trends": [t.model_dump(mode="json") for t in activity_trend(history)]}
+            )
+    return [Trend.model_validate(t) for t in stored["trends"]]
 
 
-def cached_profile(store: st.Store, recommender: Recommender, history: PatientHistory, history_hash: str):
+def cached_profile(
+    store: st.Store,
+    recommender: Recommender,
+    history: PatientHistory,
+    history_hash: str,
+    *,
+    stored: dict[str, Any] | None = None,
+) -> Any:
     """The plot's profile, computed once per history (MAP + posterior band) and kept in the
     database keyed by the history's hash and :func:`estimate_fingerprint` (the code and data
     of ``ifxdose.core`` and ``ifxdose.domain``, NumPy's and SciPy's versions): a new history or
     a changed model or estimation never reads an older estimate, while an upgrade that changes
     only the app, the web pages or the store keeps them. Only the domain's own ``Profile`` is
-    cached (a stand-in engine's result is recomputed)."""
+    cached (a stand-in engine's result is recomputed). ``stored``: the payload already read
+    under this history's key, if any (then nothing is read or computed)."""
     from ifxdose.domain.recommend import Profile
 
     if not recommender.cache_profiles:
         return recommender.predict_profile(history)
-    key = profile_key(history_hash)
-    with _key_lock(store, key):  # a page opened while the precompute runs waits for it, not computes twice
-        payload = st.cached(store, key, lambda: recommender.predict_profile(history).model_dump(mode="json"))
-    return Profile.model_validate(payload)
+    if stored is None:
+        key = profile_key(history_hash)
+        with _key_lock(store, key):  # a page opened while the precompute runs waits for it, not computes twice
+            stored = st.cached(store, key, lambda: recommender.predict_profile(history).model_dump(mode="json"))
+    return Profile.model_validate(stored)
 
 
 def profile_key(history_hash: str) -> str:
@@ -459,13 +484,14 @@ def warm_many(
     waits there while requests are served)."""
     if not codes:
         return 0
-    versions = st.data_versions(store, codes)
-    marks = {code: checked_key(code, version[0]) for code, version in versions.items()}
-    seen = st.cached_many(store, list(marks.values())) if recommender.cache_profiles else {}
-    todo = [code for code in codes if code in marks and marks[code] not in seen]
+    with store.reading():  # the versions, their marks and the histories: one transaction
+        versions = st.data_versions(store, codes)
+        marks = {code: checked_key(code, version[0]) for code, version in versions.items()}
+        seen = st.cached_many(store, list(marks.values())) if recommender.cache_profiles else {}
+        todo = [code for code in codes if code in marks and marks[code] not in seen]
+        loaded = st.histories(store, todo) if todo else {}
     if not todo:
         return 0
-    loaded = st.histories(store, todo)
     hashes = {code: st.history_hash(history) for code, history in loaded.items()}
     wanted = {
         code: [trends_key(h)] + ([profile_key(h)] if loaded[code].infusions else []) for code, h in hashes.items()

@@ -50,7 +50,11 @@ def put_cached(store: Store, items: dict[str, dict[str, Any]]) -> None:
         return
     try:
         with store.transaction() as session:
-            present = set(cached_many(store, list(items)))
+            keys, present = list(items), set()
+            for i in range(0, len(keys), 500):  # in this transaction (not a second connection)
+                present.update(
+                    session.scalars(select(EstimateCache.key).where(EstimateCache.key.in_(keys[i : i + 500])))
+                )
             session.add_all(EstimateCache(key=k, payload=v) for k, v in items.items() if k not in present)
     except IntegrityError:
         pass

@@ -64,6 +64,7 @@ class Store:
         #: from (the database stays the source of truth; see ``ifxdose.app.clinic.worklist``).
         self.memo: dict[str, Any] = {}
         self.memo_lock = threading.Lock()
+        self._reading = threading.local()
 
     @property
     def dialect(self) -> str:
@@ -71,9 +72,33 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Commit on success, roll back on any exception."""
+        """Commit on success, roll back on any exception. Inside :meth:`reading` (this thread),
+        the reading's transaction (joined: it commits or rolls back at the reading's end)."""
+        joined: Session | None = getattr(self._reading, "session", None)
+        if joined is not None:
+            yield joined
+            return
         with self._sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Several reads as one transaction: every :meth:`transaction` this thread opens inside
+        the block joins it (one pooled connection, one liveness ping, one BEGIN/COMMIT instead
+        of one each). On PostgreSQL every round trip to the server costs; the patient page's
+        reads took six transactions (issue 13). Keep the block short and free of computation
+        (on SQLite every transaction holds the write lock: ``BEGIN IMMEDIATE``) and of code that
+        catches a database error and goes on (a failed statement aborts the joined
+        transaction). Nested readings join the outermost."""
+        if getattr(self._reading, "session", None) is not None:
+            yield
+            return
+        with self._sessions.begin() as session:
+            self._reading.session = session
+            try:
+                yield
+            finally:
+                self._reading.session = None
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (creates the database on first run)."""

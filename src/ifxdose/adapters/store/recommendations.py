@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -14,7 +15,7 @@ from ifxdose.adapters.store.audit import audit
 from ifxdose.adapters.store.checks import check_value
 from ifxdose.adapters.store.db import Store
 from ifxdose.adapters.store.errors import Conflict, NotFound
-from ifxdose.adapters.store.records import _history_data, _patient
+from ifxdose.adapters.store.records import ENTRY_KINDS, _history_data, _patient, _rows, _to_entry
 from ifxdose.adapters.store.tables import RecommendationRow
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import PatientHistory
@@ -186,3 +187,46 @@ def accepted_plan(store: Store, code: str) -> RecommendationRow | None:
             .order_by(RecommendationRow.id.desc())
             .limit(1)
         ).first()
+
+
+@dataclass
+class PageRecords:
+    """What the patient page reads from the database (:func:`page_records`)."""
+
+    history: PatientHistory
+    rows: dict[str, list[Any]]  # the stored rows the history was built from, by kind, oldest first
+    recommendations: list[RecommendationRow]  # newest first, at most ``limit``
+    accepted: RecommendationRow | None  # the newest accepted one (its plan), if any
+
+
+def page_records(store: Store, code: str, limit: int = 20) -> PageRecords:
+    """The patient's history with its rows (derived columns: vials, scores), the newest
+    ``limit`` recommendations and the newest accepted one, in one transaction with one look-up
+    of the patient: 1 + 7 + 1 statements (one more only when none of the newest ``limit`` is
+    accepted and older ones exist). The same values as :func:`~ifxdose.adapters.store.records.patient_records`,
+    :func:`recommendations` and :func:`accepted_plan` read apart (tested)."""
+    with store.transaction() as session:
+        patient = _patient(session, code)
+        rows = {kind: _rows(session, kind, patient) for kind in ENTRY_KINDS}
+        newest = list(
+            session.scalars(
+                select(RecommendationRow)
+                .where(RecommendationRow.patient_id == patient.id)
+                .order_by(RecommendationRow.id.desc())
+                .limit(limit)
+            )
+        )
+        accepted = next((row for row in newest if row.status == "accepted"), None)
+        if accepted is None and len(newest) == limit:  # an older accepted one may still plan
+            accepted = session.scalars(
+                select(RecommendationRow)
+                .where(RecommendationRow.patient_id == patient.id, RecommendationRow.status == "accepted")
+                .order_by(RecommendationRow.id.desc())
+                .limit(1)
+            ).first()
+        data: dict[str, Any] = {
+            "patient": {"id": patient.code, "sex": patient.sex, "birth_year": patient.birth_year},
+            "baseline_tnf_pg_ml": patient.baseline_tnf_pg_ml,
+            **{kind: [_to_entry(kind, row) for row in kind_rows] for kind, kind_rows in rows.items()},
+        }
+    return PageRecords(PatientHistory.model_validate(data), rows, newest, accepted)
