@@ -40,7 +40,8 @@ same run (``ratio_to_health``), the cache speed-up (cold / warm), the machine's 
 
 Run: ``.venv/bin/python benchmarks/clinic.py [--patients 1000] [--url postgresql://...]``
 (SQLite in a temporary folder by default; building the database takes a few minutes;
-``--db FILE`` builds a SQLite file once and benchmarks a fresh copy of it on every run).
+``--db FILE`` builds a SQLite file once and benchmarks a fresh copy of it on every run;
+``--url postgresql://... --pg-template NAME`` does the same on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -150,6 +151,26 @@ def _count_rows(url: str) -> int:
     return rows
 
 
+def _pg_admin(server_url: str, sql: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        cursor = conn.execute(sql)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _pg_copy(server_url: str, template: str, n: int) -> tuple[str, str]:
+    """(URL, name) of a fresh copy of the PostgreSQL database ``template`` on the server of
+    ``server_url`` (built with ``n`` patients first if it does not exist)."""
+    base = server_url.rpartition("/")[0]
+    if not _pg_admin(server_url, f"SELECT 1 FROM pg_database WHERE datname = '{template}'"):
+        _pg_admin(server_url, f'CREATE DATABASE "{template}"')
+        build(f"{base}/{template}", n)
+    name = f"{template}_run_{os.getpid()}"
+    _pg_admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return f"{base}/{name}", name
+
+
 def _time(client, method: str, path: str) -> float:
     started = time.perf_counter()
     r = client.request(method, path)
@@ -247,11 +268,21 @@ def main() -> None:
         default=250,
         help="IFXDOSE_PRECOMPUTE_AT_START: patients the server precomputes at start (worklist order)",
     )
+    parser.add_argument(
+        "--pg-template",
+        default=None,
+        help="with --url: PostgreSQL database to build once and reuse on later runs (each run benchmarks a fresh "
+        "copy made with CREATE DATABASE ... TEMPLATE, dropped after)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ifxdose-bench-"))
     url = args.url or f"sqlite:///{folder / 'clinic.sqlite3'}"
+    copy_name = None
     started = time.perf_counter()
-    if args.db is not None and not args.url:
+    if args.url and args.pg_template:
+        url, copy_name = _pg_copy(args.url, args.pg_template, args.patients)
+        rows = _count_rows(url)
+    elif args.db is not None and not args.url:
         if not args.db.exists():
             build(f"sqlite:///{args.db}", args.patients)
         shutil.copyfile(args.db, folder / "clinic.sqlite3")
@@ -329,6 +360,8 @@ def main() -> None:
             next_day = [_time(client, "GET", "/patients") for _ in range(5)]
     finally:
         stop(proc)
+    if copy_name is not None:
+        _pg_admin(args.url, f'DROP DATABASE IF EXISTS "{copy_name}" WITH (FORCE)')
     floor = sorted(health)[round(0.95 * (len(health) - 1))]
     out = {
         "benchmark": "clinic",
