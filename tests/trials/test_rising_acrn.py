@@ -56,6 +56,15 @@ def test_worst_excluded_hand_example() -> None:
     assert mod.worst_excluded_for_mean(x, 50.0) == pytest.approx(25.0)  # keep 100, 50, 0
     assert mod.worst_excluded_for_mean(x, 75.0) == pytest.approx(50.0)  # keep 100, 50
     assert mod.worst_excluded_for_mean(x, 101.0) == pytest.approx(100.0)
+    # median: all four -> 25; drop -50 -> (100, 50, 0) median 50; drop 0 too -> (100, 50) median 75
+    assert mod.worst_excluded_for_mean(x, 50.0, "median") == pytest.approx(25.0)
+    assert mod.worst_excluded_for_mean(x, 60.0, "median") == pytest.approx(50.0)
+
+
+def test_shift_for_median_hand_example() -> None:
+    mod = _script()
+    # median of (-10, 0, 30) is 0; a shift of 12 makes it 12
+    assert mod.shift_for_mean(np.array([-10.0, 0.0, 30.0]), 12.0, "median") == pytest.approx(12.0)
 
 
 def test_unclipped_acr_n_matches_the_endpoint_inside_the_clip() -> None:
