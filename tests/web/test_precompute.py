@@ -290,9 +290,12 @@ def test_start_job_waits_while_requests_are_served():
         precompute.request_begins()
         waited = precompute.yield_to_requests(quiet_s=0.05, max_wait_s=0.3)
         assert 0.3 <= waited < 1.0  # a request in flight for ever: the bound
+        # timed from before the timer starts: the request ends >= 0.2 s after t0, then 0.1 s of quiet
+        # (the wait alone starts a little after t0, so it can be a hair under 0.3 s)
+        t0 = time.monotonic()
         threading.Timer(0.2, precompute.request_ends).start()
         waited = precompute.yield_to_requests(quiet_s=0.1, max_wait_s=5.0)
-        assert 0.3 <= waited < 2.0  # the request ended at 0.2 s, then 0.1 s of quiet
+        assert time.monotonic() - t0 >= 0.3 and waited < 2.0
     finally:
         precompute.close()
 
