@@ -484,21 +484,20 @@ def warm_many(
     waits there while requests are served)."""
     if not codes:
         return 0
-    with store.reading():  # the versions, their marks and the histories: one transaction
+    with store.reading():  # the versions, their marks, the histories, their stored results: one transaction
         versions = st.data_versions(store, codes)
         marks = {code: checked_key(code, version[0]) for code, version in versions.items()}
         seen = st.cached_many(store, list(marks.values())) if recommender.cache_profiles else {}
         todo = [code for code in codes if code in marks and marks[code] not in seen]
         loaded = st.histories(store, todo) if todo else {}
+        hashes = {code: st.history_hash(history) for code, history in loaded.items()}
+        wanted = {
+            code: [trends_key(h)] + ([profile_key(h)] if loaded[code].infusions and recommender.cache_profiles else [])
+            for code, h in hashes.items()
+        }
+        found = st.cached_many(store, [key for keys in wanted.values() for key in keys]) if wanted else {}
     if not todo:
         return 0
-    hashes = {code: st.history_hash(history) for code, history in loaded.items()}
-    wanted = {
-        code: [trends_key(h)] + ([profile_key(h)] if loaded[code].infusions else []) for code, h in hashes.items()
-    }
-    if not recommender.cache_profiles:
-        wanted = {code: keys[:1] for code, keys in wanted.items()}
-    found = st.cached_many(store, [key for keys in wanted.values() for key in keys])
     computed = 0
     for code in todo:
         if code not in loaded or all(key in found for key in wanted[code]):
@@ -506,12 +505,14 @@ def warm_many(
         if before_each is not None:
             before_each()
         history, current_hash = loaded[code], hashes[code]
-        cached_trends(store, history, current_hash)
+        # the profile first: a page opened at once after the write waits for it (the trend,
+        # ~5 ms, it computes itself if it gets there first)
         if history.infusions and recommender.cache_profiles:
             try:
                 cached_profile(store, recommender, history, current_hash)
             except (InputError, ValueError):  # the page shows the error (and computes it again)
                 pass
+        cached_trends(store, history, current_hash)
         computed += 1
     if recommender.cache_profiles:
         st.put_cached(store, {marks[code]: {"history_hash": hashes[code]} for code in todo if code in loaded})
