@@ -2,6 +2,7 @@
 the IFXDOSE_* settings in the environment; creates the test accounts, then serves."""
 
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -9,6 +10,11 @@ from pathlib import Path
 
 PASSWORD = "test-password-1"
 USERS = {"doc": "physician", "pharm": "pharmacist", "viewer": "readonly"}
+# For httpx calls to these plain-http loopback servers: ``verify=NO_TLS``. Without it httpx builds an
+# SSL context for every client and loads certifi's CA bundle into it (0.1-0.3 s CPU each; ~90 per
+# multi-worker test), though no certificate is ever checked. This shared context holds no CA, so an
+# https URL would fail its verification rather than skip it.
+NO_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def main() -> None:
@@ -45,7 +51,7 @@ def start(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
         if proc.poll() is not None:
             raise RuntimeError(log_path.read_text())
         try:
-            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/api/v1/health", timeout=1, verify=NO_TLS).status_code == 200:
                 return proc, base
         except httpx.HTTPError:
             time.sleep(0.2)

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from ifxdose.adapters import store as st
 from web.conftest import PASSWORD, csrf_of, make_app
+from web.live_server import NO_TLS
 
 JSON = {"Content-Type": "application/json"}
 BAD_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e309", "-1e309"]
@@ -175,7 +176,7 @@ def served(app):
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
-            httpx.get(f"{base}/api/v1/health", timeout=1)
+            httpx.get(f"{base}/api/v1/health", timeout=1, verify=NO_TLS)
             break
         except httpx.HTTPError:
             threading.Event().wait(0.05)
@@ -200,7 +201,7 @@ def _blocked(monkeypatch, name: str) -> tuple[threading.Event, threading.Event]:
 
 def test_health_answers_while_a_form_sign_in_is_hashing(served, monkeypatch):
     entered, release = _blocked(monkeypatch, "authenticate")
-    with httpx.Client(base_url=served, timeout=30) as browser:
+    with httpx.Client(base_url=served, timeout=30, verify=NO_TLS) as browser:
         token = csrf_of(browser.get("/login").text)
         signing_in = threading.Thread(
             target=browser.post,
@@ -211,14 +212,14 @@ def test_health_answers_while_a_form_sign_in_is_hashing(served, monkeypatch):
         try:
             assert entered.wait(20), "the sign-in never reached the password check"
             # the sign-in is still in progress: a blocked event loop could not answer this
-            assert httpx.get(f"{served}/api/v1/health", timeout=5).json() == {"status": "ok"}
+            assert httpx.get(f"{served}/api/v1/health", timeout=5, verify=NO_TLS).json() == {"status": "ok"}
         finally:
             release.set()
             signing_in.join(30)
 
 
 def test_health_answers_while_a_form_write_waits_for_the_database(served, with_example, monkeypatch):
-    with httpx.Client(base_url=served, timeout=30) as browser:
+    with httpx.Client(base_url=served, timeout=30, verify=NO_TLS) as browser:
         token = csrf_of(browser.get("/login").text)
         browser.post("/login", data={"username": "doc", "password": PASSWORD, "csrf_token": token})
         form = browser.get("/patients/RA-0001/record/weight").text
@@ -231,7 +232,7 @@ def test_health_answers_while_a_form_write_waits_for_the_database(served, with_e
         writing.start()
         try:
             assert entered.wait(20)
-            assert httpx.get(f"{served}/api/v1/health", timeout=5).json() == {"status": "ok"}
+            assert httpx.get(f"{served}/api/v1/health", timeout=5, verify=NO_TLS).json() == {"status": "ok"}
         finally:
             release.set()
             writing.join(30)
@@ -243,7 +244,10 @@ def test_thirty_concurrent_wrong_passwords_get_429s(served, app):
 
     def attempt(_):
         return httpx.post(
-            f"{served}/api/v1/session", json={"username": "doc", "password": "wrong-password"}, timeout=60
+            f"{served}/api/v1/session",
+            json={"username": "doc", "password": "wrong-password"},
+            timeout=60,
+            verify=NO_TLS,
         ).status_code
 
     from concurrent.futures import ThreadPoolExecutor

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from ifxdose.adapters import store as st
 from ifxdose.adapters.cli import app as cli
 from store.databases import make_db_url
-from web.live_server import PASSWORD, USERS, free_port
+from web.live_server import NO_TLS, PASSWORD, USERS, free_port
 
 
 def test_serve_without_a_secret_exits_2_with_one_line(monkeypatch):
@@ -62,7 +62,7 @@ def test_two_workers_behave_as_one(tmp_path, worker_db):
     try:
         for _ in range(300):
             try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/api/v1/health", timeout=1, verify=NO_TLS).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -70,19 +70,31 @@ def test_two_workers_behave_as_one(tmp_path, worker_db):
         # a fresh connection per request: the kernel spreads them over both workers
         def attempt(_):
             return httpx.post(
-                f"{base}/api/v1/session", json={"username": "pharm", "password": "wrong-pass"}, timeout=60
+                f"{base}/api/v1/session",
+                json={"username": "pharm", "password": "wrong-pass"},
+                timeout=60,
+                verify=NO_TLS,
             ).status_code
 
         with ThreadPoolExecutor(30) as pool:
             codes = list(pool.map(attempt, range(30)))
         assert codes.count(401) == 5 and codes.count(429) == 25, codes
-        signed = httpx.post(f"{base}/api/v1/session", json={"username": "doc", "password": PASSWORD}, timeout=60)
-        cookies, token = signed.cookies, signed.json()["csrf_token"]
-        assert all(httpx.get(f"{base}/api/v1/session", cookies=cookies).status_code == 200 for _ in range(6))
-        assert (
-            httpx.delete(f"{base}/api/v1/session", cookies=cookies, headers={"X-CSRF-Token": token}).status_code == 204
+        signed = httpx.post(
+            f"{base}/api/v1/session", json={"username": "doc", "password": PASSWORD}, timeout=60, verify=NO_TLS
         )
-        assert all(httpx.get(f"{base}/api/v1/session", cookies=cookies).status_code == 401 for _ in range(6))
+        cookies, token = signed.cookies, signed.json()["csrf_token"]
+        assert all(
+            httpx.get(f"{base}/api/v1/session", cookies=cookies, verify=NO_TLS).status_code == 200 for _ in range(6)
+        )
+        assert (
+            httpx.delete(
+                f"{base}/api/v1/session", cookies=cookies, headers={"X-CSRF-Token": token}, verify=NO_TLS
+            ).status_code
+            == 204
+        )
+        assert all(
+            httpx.get(f"{base}/api/v1/session", cookies=cookies, verify=NO_TLS).status_code == 401 for _ in range(6)
+        )
     finally:
         proc.terminate()
         try:
