@@ -3,28 +3,54 @@ that holds every acknowledged write (SQLite WAL + synchronous=FULL; PostgreSQL).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from sqlalchemy import text
 
 from ifxdose.adapters.store import add_entry, create_patient, entry_rows, patient_history
 from ifxdose.domain.patient import Infusion, PatientInfo
+from store.writer import write
 
-WRITER = Path(__file__).with_name("writer.py")
+# Writers are forked from the test process, which has imported the store already: a fresh
+# interpreter per writer spent 2-3 s of CPU importing it (14 writers per run of this file) before
+# its first write. Each writer is still a process of its own with its own connections (the parent's
+# pooled connections are never used in the child), killed with SIGKILL in the crash test.
+_FORK = multiprocessing.get_context("fork")
 
 
-def _start(db_url: str, tag: str, count: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(WRITER), db_url, "P-1", tag, str(count)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _run_writer(db_url: str, tag: str, count: int, write_fd: int) -> None:
+    with os.fdopen(write_fd, "w") as out:
+        write(db_url, "P-1", tag, count, out)
+
+
+class _Writer:
+    """A forked writer (store/writer.py) whose acknowledgements are read from a pipe."""
+
+    def __init__(self, db_url: str, tag: str, count: int) -> None:
+        read_fd, write_fd = os.pipe()
+        self.process = _FORK.Process(target=_run_writer, args=(db_url, tag, count, write_fd))
+        self.process.start()
+        os.close(write_fd)  # the child holds the only write end: end of file when it exits
+        self.stdout = os.fdopen(read_fd)
+        self.pid = self.process.pid
+
+    def communicate(self, timeout: float) -> tuple[str, str]:
+        """(the rest of its output, "") once it has exited (its traceback, if any, went to stderr)."""
+        rest = self.stdout.read()
+        self.stdout.close()
+        self.process.join(timeout)
+        return rest, ""
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+
+def _start(db_url: str, tag: str, count: int) -> _Writer:
+    return _Writer(db_url, tag, count)
 
 
 def _lots_and_assays(store) -> set[str]:
@@ -65,7 +91,7 @@ def test_killed_writer_keeps_every_acknowledged_write(store, db_url):
         lines = []
         while len(lines) < target:
             line = proc.stdout.readline()
-            assert line, proc.stderr.read()
+            assert line, f"writer exited early (code {proc.process.exitcode}); its traceback is in stderr"
             lines.append(line)
         time.sleep(0.005 * round_)  # land the kill at a different point of a write each round
         os.kill(proc.pid, signal.SIGKILL)
