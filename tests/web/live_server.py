@@ -38,10 +38,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def add_accounts(database_url: str) -> None:
+    """The test accounts, created by the test process before the server starts: there they get
+    argon2's cheapest hashes (tests/conftest.py, ``cheap_password_hashes``), so the server's
+    sign-ins verify those (the same code path, parameters read from the stored hash) instead of
+    the production profile's ~0.3 s of CPU per account and per sign-in. The server's own loop
+    in ``main`` then finds them present."""
+    from ifxdose.adapters import store as st
+
+    store = st.open_store(database_url)
+    try:
+        for name, role in USERS.items():
+            try:
+                st.create_user(store, name, PASSWORD, role, locale="en")
+            except st.Conflict:
+                pass
+    finally:
+        store.close()
+
+
 def start(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
-    """Start the server; return (process, base URL) once it answers."""
+    """Start the server (with the test accounts); return (process, base URL) once it answers."""
     import httpx
 
+    add_accounts(env["IFXDOSE_DATABASE_URL"])
     port = free_port()
     log = open(log_path, "w")
     proc = subprocess.Popen([sys.executable, __file__, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -27,8 +27,6 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
-    from ifxdose.adapters.web.app import create_app
-    from ifxdose.adapters.web.demo import ACCOUNTS, CLINIC_NAME, PASSWORD, seed_demo
     from ifxdose.adapters.web.settings import WebSettings
 
     if demo:
@@ -46,6 +44,20 @@ def serve(
             for error in exc.errors():
                 typer.echo(f"error: {str(error['msg']).removeprefix('Value error, ')}", err=True)
             raise typer.Exit(2) from None
+    banner = f"ifxdose clinic on http://{host}:{port}/  (API: http://{host}:{port}/api/docs)  Ctrl+C to stop"
+    if workers > 1 and not demo:
+        # The workers build the app from the environment; this process only migrates the
+        # database once before they start (the web app's imports and construction, ~3-4 s of
+        # CPU, would be spent on an app that never serves).
+        from ifxdose.app.auth import open_clinic
+
+        open_clinic(settings.database_url).close()
+        typer.echo(banner)
+        _run_workers(workers, host, port)
+        return
+    from ifxdose.adapters.web.app import create_app
+    from ifxdose.adapters.web.demo import ACCOUNTS, CLINIC_NAME, PASSWORD, seed_demo
+
     application = create_app(settings)
     if demo:
         seed_demo(application.state.store, application.state.recommender, settings.current_date())
@@ -54,26 +66,31 @@ def serve(
             f"Sign in as {ACCOUNTS[0][0]} / {PASSWORD} "
             f"(also {ACCOUNTS[1][0]}, {ACCOUNTS[2][0]} (read-only), same password)"
         )
-    typer.echo(f"ifxdose clinic on http://{host}:{port}/  (API: http://{host}:{port}/api/docs)  Ctrl+C to stop")
-    if workers > 1:
-        if demo:  # the workers read their settings from the environment: pass the demo's on
-            os.environ.update(
-                IFXDOSE_MODE="demo",
-                IFXDOSE_DATABASE_URL=settings.database_url,
-                IFXDOSE_SECRET_KEY=settings.secret_key.get_secret_value(),
-            )
-        application.state.store.close()
-        uvicorn.run(
-            "ifxdose.adapters.web.app:create_app",
-            factory=True,
-            workers=workers,
-            host=host,
-            port=port,
-            access_log=False,
-            log_level="warning",
+    typer.echo(banner)
+    if workers > 1:  # the demo: the workers read their settings from the environment: pass the demo's on
+        os.environ.update(
+            IFXDOSE_MODE="demo",
+            IFXDOSE_DATABASE_URL=settings.database_url,
+            IFXDOSE_SECRET_KEY=settings.secret_key.get_secret_value(),
         )
+        application.state.store.close()
+        _run_workers(workers, host, port)
         return
     uvicorn.run(application, host=host, port=port, access_log=False, log_level="warning")
+
+
+def _run_workers(workers: int, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "ifxdose.adapters.web.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+    )
 
 
 @app.command("clinic-user")
