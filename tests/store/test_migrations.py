@@ -9,8 +9,8 @@ from ifxdose.adapters.store.db import alembic_config
 from ifxdose.adapters.store.tables import Base
 
 
-def test_migrations_match_tables_and_downgrade(db_url):
-    store = open_store(db_url)
+def test_migrations_match_tables_and_downgrade(empty_db_url):
+    store = open_store(empty_db_url)
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
         assert MigrationContext.configure(conn).get_current_revision() == "0003"
