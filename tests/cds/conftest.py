@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from web.conftest import app, client, template_db, with_example, with_underexposed_example  # noqa: F401  (fixtures)
+from web.conftest import (  # noqa: F401  (fixtures)
+    app,
+    client,
+    shared_app,
+    template_db,
+    with_example,
+    with_underexposed_example,
+)
 
 
 @pytest.fixture
