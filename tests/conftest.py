@@ -145,7 +145,6 @@ SLOWEST_FILES_FIRST = (
     "tests/web/test_workers.py",
     "tests/scale/test_dask.py",
     "tests/web/test_concurrency_http.py",
-    "tests/store/test_concurrency_and_crash.py",
     "tests/trials/test_seed_troughs.py",
     "tests/nmtran/test_import_nonmem.py",
     "tests/web/test_robustness.py",
