@@ -110,7 +110,8 @@ def cheap_password_hashes():
     low-memory profile (64 MiB, 3 passes, ~0.3 s CPU per hash or sign-in): several hundred
     sign-ins in the suite. Verification reads the parameters from each stored hash, so the
     code path is the same; the production parameters are tested once
-    (tests/test_suite_settings.py). Servers started as subprocesses keep production hashing.
+    (tests/test_suite_settings.py). Servers started as subprocesses would hash as in production:
+    tests/web/live_server.add_accounts creates their accounts here first.
     Assumption: tests do not depend on the hashing cost (the sign-in limit counts attempts,
     not time)."""
     try:
