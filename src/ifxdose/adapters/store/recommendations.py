@@ -15,12 +15,14 @@ from ifxdose.adapters.store.audit import audit
 from ifxdose.adapters.store.checks import check_value
 from ifxdose.adapters.store.db import Store
 from ifxdose.adapters.store.errors import Conflict, NotFound
-from ifxdose.adapters.store.records import ENTRY_KINDS, _history_data, _patient, _rows, _to_entry
+from ifxdose.adapters.store.records import ENTRY_KINDS, _history_data, _history_from_rows, _patient, _rows
 from ifxdose.adapters.store.tables import RecommendationRow
 from ifxdose.core.errors import InputError
 from ifxdose.domain.patient import PatientHistory
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from ifxdose.domain.recommend import Option, Recommendation
 
 SUPERSEDED = (
@@ -180,13 +182,16 @@ def accepted_rows(store: Store, ids: list[int]) -> dict[int, RecommendationRow]:
 def accepted_plan(store: Store, code: str) -> RecommendationRow | None:
     """The newest accepted recommendation, whose chosen option plans the next infusion."""
     with store.transaction() as session:
-        patient = _patient(session, code)
-        return session.scalars(
-            select(RecommendationRow)
-            .where(RecommendationRow.patient_id == patient.id, RecommendationRow.status == "accepted")
-            .order_by(RecommendationRow.id.desc())
-            .limit(1)
-        ).first()
+        return _newest_accepted(session, _patient(session, code).id)
+
+
+def _newest_accepted(session: Session, patient_id: int) -> RecommendationRow | None:
+    return session.scalars(
+        select(RecommendationRow)
+        .where(RecommendationRow.patient_id == patient_id, RecommendationRow.status == "accepted")
+        .order_by(RecommendationRow.id.desc())
+        .limit(1)
+    ).first()
 
 
 @dataclass
@@ -218,15 +223,6 @@ def page_records(store: Store, code: str, limit: int = 20) -> PageRecords:
         )
         accepted = next((row for row in newest if row.status == "accepted"), None)
         if accepted is None and len(newest) == limit:  # an older accepted one may still plan
-            accepted = session.scalars(
-                select(RecommendationRow)
-                .where(RecommendationRow.patient_id == patient.id, RecommendationRow.status == "accepted")
-                .order_by(RecommendationRow.id.desc())
-                .limit(1)
-            ).first()
-        data: dict[str, Any] = {
-            "patient": {"id": patient.code, "sex": patient.sex, "birth_year": patient.birth_year},
-            "baseline_tnf_pg_ml": patient.baseline_tnf_pg_ml,
-            **{kind: [_to_entry(kind, row) for row in kind_rows] for kind, kind_rows in rows.items()},
-        }
+            accepted = _newest_accepted(session, patient.id)
+        data = _history_from_rows(patient, rows)
     return PageRecords(PatientHistory.model_validate(data), rows, newest, accepted)

@@ -113,12 +113,17 @@ def _rows(session: Session, kind: str, patient: Patient, *, voided: bool = False
 
 
 def _history_data(session: Session, patient: Patient) -> dict[str, Any]:
+    return _history_from_rows(patient, {kind: _rows(session, kind, patient) for kind in ENTRY_KINDS})
+
+
+def _history_from_rows(patient: Patient, rows: dict[str, list[Any]]) -> dict[str, Any]:
+    """The history's data from the patient and its stored rows by kind (oldest first)."""
     data: dict[str, Any] = {
         "patient": {"id": patient.code, "sex": patient.sex, "birth_year": patient.birth_year},
         "baseline_tnf_pg_ml": patient.baseline_tnf_pg_ml,
     }
     for kind in ENTRY_KINDS:
-        data[kind] = [_to_entry(kind, row) for row in _rows(session, kind, patient)]
+        data[kind] = [_to_entry(kind, row) for row in rows[kind]]
     return data
 
 
