@@ -99,7 +99,7 @@ def test_visit_uniform_is_uniform_and_two_visits_follow_the_bivariate_law():
 def test_stored_correlation_is_go_forward_group_4_and_reproduces_its_counts():
     g = E.GOFORWARD_GROUP4_ACR20
     assert (g["n"], g["week24"], g["week52"], g["both"]) == (89, 53 / 89, 0.58, 41 / 89)
-    rho = E.RESPONSE_VISIT_RHO
+    rho = E.response_visit_rho()
     assert 0.6 < rho < 0.75
     # by Monte Carlo through the model's own visit uniforms: 41 of the 53 week-24 responders respond at week 52
     rng = np.random.default_rng(24)
@@ -126,7 +126,7 @@ def test_start_assessments_read_the_visit_uniform(monkeypatch):
     def acrn(u: np.ndarray) -> np.ndarray:
         return acr_n_pct(latent_improvement(drug, u), ints["acr20"], ints["acr50"])
 
-    expected_u = visit_uniform(cohort.response_u, cohort.response_visit_z[:, occasion], E.RESPONSE_VISIT_RHO)
+    expected_u = visit_uniform(cohort.response_u, cohort.response_visit_z[:, occasion], E.response_visit_rho())
     assert np.array_equal(E.visit_response_u(cohort, occasion), expected_u)
     # the assessed counts with assessment error removed follow the visit ACR-N, not the persistent one
     monkeypatch.setattr(E, "RESPONSE_VISIT_VARIATION", False)

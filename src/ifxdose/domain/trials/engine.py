@@ -13,11 +13,12 @@ from the onset time. Patients without onset keep the fast shared-schedule path.
 Responses: a patient responds on day d when the latent uniform u < P(response | Ce(d))
 (Assumption: one latent u per patient shared by all endpoints, so remission implies ACR20 response;
 the same u on every day for single-visit figures, and at START's assessments a visit uniform with a
-persistent and a visit-specific part, RESPONSE_VISIT_RHO, since session 7).
+persistent and a visit-specific part, response_visit_rho(), since session 7).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,10 +112,10 @@ MTX_START_ON_PK = True
 #: Response over visits (issue 12, session 7). A patient's latent response at a visit is a persistent part plus
 #: a visit-specific part (core.response.visit_uniform, a Gaussian copula on the latent uniform): each visit's
 #: response rate is the one of the calibrated model, and two visits' latent scores correlate by
-#: RESPONSE_VISIT_RHO, so a patient who failed at one visit can respond at a later one without any change of
+#: response_visit_rho(), so a patient who failed at one visit can respond at a later one without any change of
 #: exposure (regression to the mean; van Vollenhoven, Ann Rheum Dis 2004;63:426: after infliximab dose
 #: increases in routine care, the same worsening-then-improvement was seen in patients whose dose was not
-#: increased and on etanercept — "a regression-like effect"). RESPONSE_VISIT_RHO is the tetrachoric correlation
+#: increased and on etanercept — "a regression-like effect"). response_visit_rho() is the tetrachoric correlation
 #: of ACR20 status between weeks 24 and 52 in GO-FORWARD's group 4 (golimumab 100 mg + MTX in MTX inadequate
 #: responders, n = 89, the one arm with no early escape or crossover before week 52; Keystone, Ann Rheum Dis
 #: 2010;69:1129: ACR20 53/89 at week 24, 58 % at week 52, 41 of the 53 week-24 responders also at week 52,
@@ -128,9 +129,16 @@ MTX_START_ON_PK = True
 #: two visits: START's joint-count assessments (adaptive.start_joint_counts); every single-visit figure keeps
 #: the patient's persistent uniform (the same law at any one visit). Draws: Cohort.response_visit_z, last.
 GOFORWARD_GROUP4_ACR20 = {"n": 89, "week24": 53 / 89, "week52": 0.58, "both": 41 / 89}
-RESPONSE_VISIT_RHO = tetrachoric_correlation(
-    GOFORWARD_GROUP4_ACR20["week24"], GOFORWARD_GROUP4_ACR20["week52"], GOFORWARD_GROUP4_ACR20["both"]
-)
+
+
+@functools.cache
+def response_visit_rho() -> float:
+    """GOFORWARD_GROUP4_ACR20's tetrachoric correlation (0.683), computed on first use (its
+    root-finding over a quadrature takes ~0.3 s, too much for every import of the trial engine)."""
+    g = GOFORWARD_GROUP4_ACR20
+    return tetrachoric_correlation(g["week24"], g["week52"], g["both"])
+
+
 #: False: every visit reads the persistent uniform (the model before session 7; sensitivity runs and tests)
 RESPONSE_VISIT_VARIATION = True
 
@@ -166,7 +174,7 @@ class Cohort:
     #: endpoints.component_gaps), one set per patient (drawn after joint_z); None: no spread
     component_z: np.ndarray | None = None
     #: (P, N_JOINT_OCCASIONS) standard normals of the visit-specific part of the latent response at START's
-    #: assessments (RESPONSE_VISIT_RHO; drawn after component_z, last); None: the persistent uniform at every visit
+    #: assessments (response_visit_rho(); drawn after component_z, last); None: the persistent uniform at every visit
     response_visit_z: np.ndarray | None = None
 
     @property
@@ -219,11 +227,11 @@ def make_cohort(
 
 
 def visit_response_u(cohort: Cohort, occasion: int) -> np.ndarray:
-    """The latent response uniform (P,) at START's assessment ``occasion`` (RESPONSE_VISIT_RHO): the persistent
+    """The latent response uniform (P,) at START's assessment ``occasion`` (response_visit_rho()): the persistent
     uniform when there are no visit draws or RESPONSE_VISIT_VARIATION is off."""
     if not RESPONSE_VISIT_VARIATION or cohort.response_visit_z is None:
         return cohort.response_u
-    return visit_uniform(cohort.response_u, cohort.response_visit_z[:, occasion], RESPONSE_VISIT_RHO)
+    return visit_uniform(cohort.response_u, cohort.response_visit_z[:, occasion], response_visit_rho())
 
 
 @dataclass(frozen=True)
