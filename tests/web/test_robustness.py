@@ -116,6 +116,43 @@ def test_true_is_not_a_number(client, with_example, path, body, field):
     assert len(st.patient_history(client.app.state.store, "RA-0001").weights) == 2
 
 
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        # found by the schemathesis run: 5e-324 (the smallest float, > 0) was stored as a weight and a dose;
+        # the decision engine then refused every recommendation (adult range 25-250 kg) and the page's
+        # profile computed with a zero volume
+        ("/api/v1/patients/RA-0001/weights", {"date": "2024-08-01", "weight_kg": 5e-324}, "weight_kg"),
+        ("/api/v1/patients/RA-0001/weights", {"date": "2024-08-01", "weight_kg": 24.9}, "weight_kg"),
+        ("/api/v1/patients/RA-0001/weights", {"date": "2024-08-01", "weight_kg": 250.1}, "weight_kg"),
+        # an entry before the patient's birth year (the example patient: born 1968)
+        ("/api/v1/patients/RA-0001/assessments", {"date": "1956-06-08", "tjc28": 3, "sjc28": 9}, "date"),
+    ],
+)
+def test_implausible_entries_are_refused_when_written(client, with_example, path, body, field):
+    """Refused at write time with the field and the allowed range, not a 422 at compute time later."""
+    before = st.patient_history(client.app.state.store, "RA-0001")
+    r = client.post(path, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["field"] == field
+    after = st.patient_history(client.app.state.store, "RA-0001")
+    assert (len(after.weights), len(after.assessments)) == (len(before.weights), len(before.assessments))
+
+
+def test_adult_weights_at_the_range_ends_are_recorded(client, with_example):
+    """The range's ends are allowed (the bounds are inclusive, as in the decision engine)."""
+    for day, kg in (("2024-08-01", 25.0), ("2024-08-02", 250.0)):
+        r = client.post("/api/v1/patients/RA-0001/weights", json={"date": day, "weight_kg": kg})
+        assert r.status_code == 201, r.text
+
+
+def test_the_write_time_refusals_read_in_japanese():
+    from ifxdose.adapters.web.i18n.errors import localize
+
+    assert localize("a date not before the patient's birth year (1968)", "ja") == "患者の生年（1968年）以降の日付"
+    assert localize("an adult weight is 25-250 kg", "ja") == "成人の体重 25〜250 kg"
+
+
 def test_true_is_not_a_number_in_an_import(client):
     history = {
         "patient": {"id": "B-2", "sex": "male", "birth_year": 1970},

@@ -8,8 +8,9 @@ its audit row in the same transaction.
 Nothing is hard-deleted: an entry is corrected by voiding it (kept, with who, when and a
 required reason; left out of the history) or amending it (the old row voided, a new row
 naming it in ``amends_id``); the audit row keeps before and after. At write time an entry
-is refused (InputError naming the field) when it is dated after today, repeats an entry
-already recorded, or puts a second infusion on a day that has one. A write carrying a
+is refused (InputError naming the field) when it is dated after today or before the patient's
+birth year, repeats an entry already recorded, puts a second infusion on a day that has one,
+or records a weight outside the adult range the decision engine accepts (25-250 kg). A write carrying a
 ``request_id`` already seen returns the first write's ids (a double-clicked Save).
 """
 
@@ -40,6 +41,7 @@ from ifxdose.adapters.store.tables import (
 )
 from ifxdose.core.errors import InputError, check_range
 from ifxdose.domain.clinic import assessment_scores
+from ifxdose.domain.decisions.plausibility import ADULT_WEIGHT_KG
 from ifxdose.domain.dosing.vials import round_to_vials
 from ifxdose.domain.patient import (
     AdaResult,
@@ -273,12 +275,22 @@ def _comparable(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_new_entry(data: dict[str, Any], kind: str, entry: BaseModel, today: date | None) -> None:
-    """Refuse, naming the field, an entry dated after ``today``, one identical to an entry
-    already recorded, or a second infusion on one day (``data``: the history without it)."""
+    """Refuse, naming the field, an entry dated after ``today`` or before the patient's birth
+    year, one identical to an entry already recorded, a second infusion on one day, or a
+    weight outside the adult range the decision engine accepts (``data``: the history without
+    it). Checked when an entry is written, not when stored rows are read: rows recorded before a
+    check existed stay readable (and correctable)."""
     when = entry.date  # type: ignore[attr-defined]
     day = as_date(when)
     if today is not None and day > today:
         raise InputError("date", when.isoformat(), f"a date not after today ({today.isoformat()})")
+    birth_year = data.get("patient", {}).get("birth_year")
+    if birth_year is not None and day.year < birth_year:
+        raise InputError("date", when.isoformat(), f"a date not before the patient's birth year ({birth_year})")
+    if kind == "weights":
+        lo, hi = ADULT_WEIGHT_KG  # the decision engine refuses every recommendation outside it
+        if not lo <= entry.weight_kg <= hi:  # type: ignore[attr-defined]
+            raise InputError("weight_kg", entry.weight_kg, f"an adult weight is {lo:g}-{hi:g} kg")  # type: ignore[attr-defined]
     new = _comparable(entry.model_dump())
     if any(_comparable(dict(existing)) == new for existing in data[kind]):
         raise InputError(

@@ -19,6 +19,8 @@ _JA_RULES: list[tuple[str, str]] = [
         "日付 YYYY-MM-DD（または日時 YYYY-MM-DDTHH:MM）、{0}〜{1}",
     ),
     (r"^a date not after today \((\S+)\)$", "今日（{0}）以前の日付"),
+    (r"^a date not before the patient's birth year \((\d+)\)$", "患者の生年（{0}年）以降の日付"),
+    (r"^an adult weight is (\S+)-(\S+) kg$", "成人の体重 {0}〜{1} kg"),
     (
         r"^this (.+) is already recorded \(amend or void the recorded one instead\)$",
         "この記録（{0}）は既に登録されています（登録済みの記録を修正または無効化してください）",
