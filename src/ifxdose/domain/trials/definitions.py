@@ -400,7 +400,7 @@ def start() -> Trial:
                 "after the last escalation",
             ),
             note=(
-                "Denominator as Rahman 2007's abstract defines the figure (session 8): the patients 'who received "
+                "Denominator as Rahman 2007's abstract defines the figure (session 7): the patients 'who received "
                 "up to three dose escalations' (the seed: all escalated). Assumption: response after escalation = "
                 "assessed TJC28+SJC28 improved >= 20 % at week 54."
             ),
