@@ -20,15 +20,10 @@ NO_TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 def main() -> None:
     import uvicorn
 
-    from ifxdose.adapters import store as st
     from ifxdose.adapters.web.app import create_app
 
     app = create_app()
-    for name, role in USERS.items():
-        try:
-            st.create_user(app.state.store, name, PASSWORD, role, locale="en")
-        except st.Conflict:
-            pass
+    ensure_accounts(app.state.store)
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=False, log_level="warning")
 
 
@@ -36,6 +31,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def ensure_accounts(store) -> None:
+    """The test accounts (USERS, PASSWORD) in ``store``; those already present are kept."""
+    from ifxdose.adapters import store as st
+
+    for name, role in USERS.items():
+        try:
+            st.create_user(store, name, PASSWORD, role, locale="en")
+        except st.Conflict:
+            pass
 
 
 def add_accounts(database_url: str) -> None:
@@ -48,11 +54,7 @@ def add_accounts(database_url: str) -> None:
 
     store = st.open_store(database_url)
     try:
-        for name, role in USERS.items():
-            try:
-                st.create_user(store, name, PASSWORD, role, locale="en")
-            except st.Conflict:
-                pass
+        ensure_accounts(store)
     finally:
         store.close()
 

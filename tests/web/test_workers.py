@@ -15,10 +15,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from ifxdose.adapters import store as st
 from ifxdose.adapters.cli import app as cli
 from store.databases import make_db_url
-from web.live_server import NO_TLS, PASSWORD, USERS, free_port
+from web.live_server import NO_TLS, PASSWORD, add_accounts, free_port
 
 
 def test_serve_without_a_secret_exits_2_with_one_line(monkeypatch):
@@ -39,10 +38,7 @@ def worker_db(request, tmp_path):
 
 def test_two_workers_behave_as_one(tmp_path, worker_db):
     url = worker_db
-    store = st.open_store(url)
-    for name, role in USERS.items():
-        st.create_user(store, name, PASSWORD, role, locale="en")
-    store.close()
+    add_accounts(url)
     port = free_port()
     env = dict(
         os.environ,

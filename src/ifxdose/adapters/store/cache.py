@@ -4,7 +4,7 @@ of the history, so new or corrected data miss the cache by construction)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,12 +30,19 @@ def cached(store: Store, key: str, compute: Callable[[], dict[str, Any]]) -> dic
     return payload
 
 
+#: Keys per ``IN (...)`` list (one query each).
+KEYS_PER_QUERY = 500
+
+
+def _chunks(keys: list[str]) -> Iterator[list[str]]:
+    return (keys[i : i + KEYS_PER_QUERY] for i in range(0, len(keys), KEYS_PER_QUERY))
+
+
 def cached_many(store: Store, keys: list[str]) -> dict[str, dict[str, Any]]:
-    """The stored payloads of those ``keys`` that are cached (one query per 500 keys)."""
+    """The stored payloads of those ``keys`` that are cached (one query per KEYS_PER_QUERY keys)."""
     found: dict[str, dict[str, Any]] = {}
     with store.transaction() as session:
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
+        for chunk in _chunks(keys):
             found.update(
                 session.execute(
                     select(EstimateCache.key, EstimateCache.payload).where(EstimateCache.key.in_(chunk))
@@ -50,11 +57,9 @@ def put_cached(store: Store, items: dict[str, dict[str, Any]]) -> None:
         return
     try:
         with store.transaction() as session:
-            keys, present = list(items), set()
-            for i in range(0, len(keys), 500):  # in this transaction (not a second connection)
-                present.update(
-                    session.scalars(select(EstimateCache.key).where(EstimateCache.key.in_(keys[i : i + 500])))
-                )
+            present: set[str] = set()
+            for chunk in _chunks(list(items)):  # in this transaction (not a second connection)
+                present.update(session.scalars(select(EstimateCache.key).where(EstimateCache.key.in_(chunk))))
             session.add_all(EstimateCache(key=k, payload=v) for k, v in items.items() if k not in present)
     except IntegrityError:
         pass

@@ -41,7 +41,7 @@ from ifxdose.adapters.store.tables import (
 )
 from ifxdose.core.errors import InputError, check_range
 from ifxdose.domain.clinic import assessment_scores
-from ifxdose.domain.decisions.plausibility import ADULT_WEIGHT_KG
+from ifxdose.domain.decisions.plausibility import check_adult_weight
 from ifxdose.domain.dosing.vials import round_to_vials
 from ifxdose.domain.patient import (
     AdaResult,
@@ -287,10 +287,8 @@ def check_new_entry(data: dict[str, Any], kind: str, entry: BaseModel, today: da
     birth_year = data.get("patient", {}).get("birth_year")
     if birth_year is not None and day.year < birth_year:
         raise InputError("date", when.isoformat(), f"a date not before the patient's birth year ({birth_year})")
-    if kind == "weights":
-        lo, hi = ADULT_WEIGHT_KG  # the decision engine refuses every recommendation outside it
-        if not lo <= entry.weight_kg <= hi:  # type: ignore[attr-defined]
-            raise InputError("weight_kg", entry.weight_kg, f"an adult weight is {lo:g}-{hi:g} kg")  # type: ignore[attr-defined]
+    if kind == "weights":  # the decision engine refuses every recommendation for a weight outside it
+        check_adult_weight("weight_kg", entry.weight_kg)  # type: ignore[attr-defined]
     new = _comparable(entry.model_dump())
     if any(_comparable(dict(existing)) == new for existing in data[kind]):
         raise InputError(

@@ -56,13 +56,19 @@ class Warning_:
         return f"{self.code}: {self.message}"
 
 
+def check_adult_weight(field: str, weight_kg: float) -> None:
+    """Raise :class:`InputError` naming ``field`` for a weight outside :data:`ADULT_WEIGHT_KG`
+    (also the store's check when a weight is written)."""
+    lo, hi = ADULT_WEIGHT_KG
+    if not lo <= weight_kg <= hi:
+        raise InputError(field, weight_kg, f"an adult weight is {lo:g}-{hi:g} kg")
+
+
 def check_history(history: PatientHistory, today: date) -> list[Warning_]:
     """Raise :class:`InputError` for an impossible history; return named warnings."""
     out: list[Warning_] = []
-    lo, hi = ADULT_WEIGHT_KG
     for i, w in enumerate(history.weights):
-        if not lo <= w.weight_kg <= hi:
-            raise InputError(f"weights[{i}].weight_kg", w.weight_kg, f"an adult weight is {lo:g}-{hi:g} kg")
+        check_adult_weight(f"weights[{i}].weight_kg", w.weight_kg)
     infusions = [i for i in history.infusions if as_date(i.date) <= today]
     for k, inf in enumerate(infusions):
         day = as_date(inf.date)

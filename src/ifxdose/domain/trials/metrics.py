@@ -105,7 +105,12 @@ def key_at_least(key: str, threshold: float) -> Mask:
 
 def key_between(key: str, low: float, high: float) -> Mask:
     """``low <= rec[key] <= high`` (both ends included)."""
-    return lambda rec: (np.asarray(rec[key], float) >= low) & (np.asarray(rec[key], float) <= high)
+
+    def mask(rec: dict[str, np.ndarray]) -> np.ndarray:
+        value = np.asarray(rec[key], float)
+        return (value >= low) & (value <= high)
+
+    return mask
 
 
 def association_p_value(arms: tuple[str, ...], x_key: str, y_key: str) -> Metric:
