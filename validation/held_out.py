@@ -77,10 +77,12 @@ def pk_rows() -> list[dict]:
     ]
 
 
-def _replicates(population: str, regimen: str | None, n: int, horizon: float, seed: int):
+def _replicates(population: str, regimen: str | None, n: int, horizon: float, seed: int, study: str):
+    """Replicates of one held-out cohort; ``study`` names it as a trial new to the model (its own draw of
+    the between-trial effect on the response intercepts, models.trial_effects)."""
     models = load_models()
     grid = daily_grid(horizon)
-    for r, m in enumerate(replicate_models(models, REPLICATES)):
+    for r, m in enumerate(replicate_models(models, REPLICATES, study, seed)):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(r,)))
         cohort = make_cohort(virtual_population(population, n, rng), m, rng)
         if regimen is None:
@@ -99,7 +101,7 @@ def kim2013_rows() -> list[dict]:
         ("placebo + MTX", None, 30.6, 72),
     ):
         vals = []
-        for m, run in _replicates("rising", regimen, n, 210.0, 13):
+        for m, run in _replicates("rising", regimen, n, 210.0, 13, "kim2013"):
             ce = m.response.effect_site(run.exposure.grid_days, run.exposure.conc_mg_l)[:, -1]
             vals.append(
                 100
@@ -130,7 +132,7 @@ def reconfirm2_rows() -> list[dict]:
 
     regimen = "3 mg/kg at weeks 0,2,6 then every 8 weeks until week 46"
     das0, das, rem = [], [], []
-    for m, run in _replicates("rising", regimen, 410, 378.0, 17):
+    for m, run in _replicates("rising", regimen, 410, 378.0, 17, "reconfirm2"):
         ce = m.response.effect_site(run.exposure.grid_days, run.exposure.conc_mg_l)
         rec = continuous_endpoint_records(m, (378.0,), run, ce)
         das0.append(float(np.mean(rec["das28_crp@0"])))
@@ -170,7 +172,7 @@ def routine_care_rows() -> list[dict]:
     """H4 (BMC MSD 2012, n = 147) and H5 (Siljehult 2018, n = 94): maintenance troughs on label dosing."""
     day = 378.0  # week-54 pre-infusion trough (steady state on q8w)
     med, low, high, le05, ada = [], [], [], [], []
-    for m, run in _replicates("attract", LABEL, 400, day, 17):
+    for m, run in _replicates("attract", LABEL, 400, day, 17, "routine care"):
         c = run.exposure.conc_mg_l[:, -1]
         y = measured(m, c, run.cohort.residual_z[:, 0])
         med.append(np.median(y))

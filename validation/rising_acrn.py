@@ -92,7 +92,7 @@ def arm_summaries(trial_name: str, published: dict[str, float], statistic: str) 
     models = load_models()
     trial = get_trial(trial_name)
     rows: dict[str, list[dict[str, float]]] = {a: [] for a in published}
-    for r, m in enumerate(replicate_models(models, REPLICATES)):
+    for r, m in enumerate(replicate_models(models, REPLICATES, trial.study, SEED)):
         for a, arm in enumerate(trial.arms):
             if arm.name not in published:
                 continue

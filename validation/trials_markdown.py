@@ -31,7 +31,7 @@ def main() -> None:
     total_i = sum(r.summary()["inside"] for r in results)
     print(
         f"Command: `ifxdose trial run all --replicates {args.replicates} --seed {args.seed}` "
-        f"(calibration {models.calibration_version}; PK {models.pk.name}; parameter uncertainty in the intervals). "
+        f"(calibration {models.calibration_version}; PK {models.pk.name}; parameter uncertainty and between-trial heterogeneity in the intervals). "
         f"**{total_i} of {total_c} published values inside the 95 % interval** ({100 * total_i / total_c:.0f} %); "
         f"runtime {runtime:.0f} s on this machine.\n"
     )

@@ -15,8 +15,11 @@ Method (docs/trials.md):
    stochastic ADA (fixed seed); the expected response is the mean of P(Ce(day)). Maximise
    the binomial likelihood of the ACR20 targets over the intercept, log emax, log ec50 and
    log ke0, with a log-normal prior on ke0 from S1's onset ("maximal from week 3"; without
-   it ke0 and ec50 drift to 0 together: the arms' ACR20 alone cannot separate them); then
-   each remission intercept alone, the drug effect fixed.
+   it ke0 and ec50 drift to 0 together: the arms' ACR20 alone cannot separate them), each
+   trial's effect on the intercepts integrated out (between-trial heterogeneity, SD from
+   [exposure_response.between_trial]; core.heterogeneity); then each remission intercept
+   alone, the drug effect and the trial's effect fixed; then draws of each fitted trial's
+   effect given each posterior draw (``study_effect_draws``).
 3. Fit per figure: observed (with the Wilson 95 % CI for its n) vs predicted.
 """
 
@@ -32,8 +35,10 @@ from typing import Any, Callable
 
 import numpy as np
 from scipy import optimize, stats
+from scipy.special import expit
 
 from ifxdose.core.errors import InputError
+from ifxdose.core.heterogeneity import binomial_loglik, conditional_draws, conditional_mean, marginal_loglik
 from ifxdose.core.immunogenicity import window_cumulative_hazard
 from ifxdose.core.pk import DoseTable, PKModel
 from ifxdose.domain.evidence import get_study
@@ -54,7 +59,7 @@ from ifxdose.domain.trials.engine import (
     regimen_mg_per_kg,
     reported_ada,
 )
-from ifxdose.domain.trials.models import AdaModel, Models, ResponseModel, models_from
+from ifxdose.domain.trials.models import AdaModel, Models, ResponseModel, models_from, shift_intercepts
 from ifxdose.domain.trials.population import population_constants, virtual_population
 
 DATA = resources.files("ifxdose.domain.trials") / "data"
@@ -151,9 +156,7 @@ def pk_background(setup: dict[str, Any]) -> float:
 
 
 def binomial_nll(pred_pct: np.ndarray, obs_pct: np.ndarray, n: np.ndarray) -> float:
-    p = np.clip(pred_pct / 100.0, 1e-9, 1 - 1e-9)
-    k = obs_pct / 100.0 * n
-    return float(-np.sum(k * np.log(p) + (n - k) * np.log1p(-p)))
+    return -float(binomial_loglik(np.asarray(pred_pct, float) / 100.0, obs_pct, n))
 
 
 def interp_columns(values: np.ndarray, grid: np.ndarray, day: float) -> np.ndarray:
@@ -469,8 +472,52 @@ def response_model(x: np.ndarray, hill: float, intercepts: dict[str, float]) -> 
     )
 
 
-def predict_response_pct(model: ResponseModel, sc: ErScenario, cache: dict[str, Any]) -> float:
-    return float(100 * np.mean(model.probability(sc.target.spec["endpoint"], sc.ce_at_day(model, cache))))
+def predict_response_pct(model: ResponseModel, sc: ErScenario, cache: dict[str, Any], u: float = 0.0) -> float:
+    """The expected share (%) of the scenario's endpoint; ``u`` the trial effect on every intercept."""
+    m = model if u == 0.0 else shift_intercepts(model, u)
+    return float(100 * np.mean(m.probability(sc.target.spec["endpoint"], sc.ce_at_day(m, cache))))
+
+
+def between_trial_sd(i_squared: float, pooled_share: float, patients: float, trials: float) -> float:
+    """Between-trial SD tau on the logit scale from a meta-analysis's I^2: tau^2 = I^2/(1 - I^2) * s^2, s^2 =
+    1/(m p (1 - p)) the logit variance of a typical arm (m = patients/trials, p the pooled share)
+    (Higgins and Thompson 2002, Stat Med 21:1539: I^2 = tau^2/(tau^2 + s^2))."""
+    m = patients / trials
+    s2 = 1.0 / (m * pooled_share * (1.0 - pooled_share))
+    return float(np.sqrt(i_squared / (1.0 - i_squared) * s2))
+
+
+def between_trial(setup: dict[str, Any]) -> tuple[float, str]:
+    """(SD of the trial effect on the logit scale, its source); (0, "") without [exposure_response.between_trial]."""
+    spec = setup["exposure_response"].get("between_trial")
+    if not spec:
+        return 0.0, ""
+    sd = between_trial_sd(spec["i_squared"], spec["pooled_placebo_acr20"], spec["placebo_patients"], spec["trials"])
+    return sd, str(spec["source"])
+
+
+def study_loglik(
+    model: ResponseModel, scs: list[ErScenario], cache: dict[str, Any]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """u (array) -> the binomial log-likelihood of the scenarios' figures with trial effect u on every intercept
+    (the shares as ``predict_response_pct``: the mean over the virtual patients of expit(intercept + u + drug))."""
+    obs = np.array([s.target.observed_pct for s in scs])
+    n = np.array([s.target.n for s in scs], float)
+    logits = [model.intercepts[s.target.spec["endpoint"]] + model.drug_logit(s.ce_at_day(model, cache)) for s in scs]
+
+    def at(u: np.ndarray) -> np.ndarray:
+        u = np.atleast_1d(np.asarray(u, float))
+        shares = np.column_stack([expit(lg[None, :] + u[:, None]).mean(axis=1) for lg in logits])
+        return binomial_loglik(shares, obs, n)
+
+    return at
+
+
+def by_study(scs: list[ErScenario]) -> dict[str, list[ErScenario]]:
+    out: dict[str, list[ErScenario]] = {}
+    for s in scs:
+        out.setdefault(s.target.spec["study"], []).append(s)
+    return out
 
 
 def ke0_prior(setup: dict[str, Any]) -> tuple[float, float, str]:
@@ -491,20 +538,25 @@ def fit_exposure_response(
     sc = er_scenarios(setup, models)
     hill = setup["exposure_response"]["fixed"]["hill"]
     acr = [s for s in sc if s.target.spec["endpoint"] == "acr20" and s.target.spec["use"] == "fit"]
-    obs = np.array([s.target.observed_pct for s in acr])
-    n = np.array([s.target.n for s in acr], float)
-
     prior_mean, prior_sd, _ = ke0_prior(setup)
     cache: dict[str, Any] = {}
+    tau, _ = between_trial(setup)
+    studies = by_study(acr)
 
     def nll(x: np.ndarray) -> float:
+        """Minus the log-likelihood of the ACR20 figures, each trial's effect integrated out (a random-effects
+        model for binomial data; tau = 0: the pooled binomial likelihood), plus the ke0 prior."""
         m = response_model(x, hill, {})
         penalty = 0.5 * ((x[3] - prior_mean) / prior_sd) ** 2
-        return float(binomial_nll(np.array([predict_response_pct(m, s, cache) for s in acr]), obs, n) + penalty)
+        return float(-sum(marginal_loglik(study_loglik(m, own, cache), tau) for own in studies.values()) + penalty)
 
     s0 = setup["exposure_response"]["start"]
     x0 = np.array([s0["intercept_acr20"], np.log(s0["emax"]), np.log(s0["ec50_mg_l"]), np.log(s0["ke0_per_day"])])
     res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 4000})
+    # Each fitted trial's own effect at the ML estimate (its posterior mean given its ACR20 figures): the
+    # other endpoints' intercepts are fitted on top of it, and its figures are predicted with it.
+    m_hat = response_model(res.x, hill, {})
+    u_hat = {k: conditional_mean(study_loglik(m_hat, own, cache), tau) for k, own in studies.items()}
     intercepts = {}
     for endpoint in sorted({s.target.spec["endpoint"] for s in sc} - {"acr20"}):
         own = [s for s in sc if s.target.spec["endpoint"] == endpoint and s.target.spec["use"] == "fit"]
@@ -519,27 +571,62 @@ def fit_exposure_response(
             nn: np.ndarray = nn,
         ) -> float:
             m = response_model(res.x, hill, {endpoint: float(a)})
-            return binomial_nll(np.array([predict_response_pct(m, s, cache) for s in own]), o, nn)
+            pred = [predict_response_pct(m, s, cache, u_hat.get(s.target.spec["study"], 0.0)) for s in own]
+            return binomial_nll(np.array(pred), o, nn)
 
         intercepts[endpoint] = float(
             optimize.minimize_scalar(nll1, bounds=(-8, 4), method="bounded", options={"xatol": 1e-7}).x
         )
     model = response_model(res.x, hill, intercepts)
-    rows = [fit_row(s.target, predict_response_pct(model, s, cache)) for s in sc]
-    global _ER_POSTERIOR
+    rows = [
+        fit_row(s.target, predict_response_pct(model, s, cache, u_hat.get(s.target.spec["study"], 0.0))) for s in sc
+    ]
+    global _ER_POSTERIOR, _STUDY_EFFECTS
     draws = laplace_draws(nll, res.x, setup.get("posterior", {}).get("draws_kept", 200), setup["seed"])
     if setup.get("posterior", {}).get("er_sampler") == "emcee":
         draws = er_posterior(setup, nll, res.x, draws, pool)
     _ER_POSTERIOR = np.column_stack([draws[:, 0], np.exp(draws[:, 1:])])
+    _STUDY_EFFECTS = study_effect_draws(draws, hill, studies, tau, cache, setup["seed"])
+    _STUDY_EFFECTS_ML.clear()
+    _STUDY_EFFECTS_ML.update(u_hat)
+    thin = slice(None, None, max(1, len(draws) // 25))
     for r, s in zip(rows, sc):
+        u_draws = _STUDY_EFFECTS.get(s.target.spec["study"], np.zeros(len(draws)))
         pred = [
-            predict_response_pct(response_model(d, hill, intercepts), s, cache)
-            for d in draws[:: max(1, len(draws) // 25)]
+            predict_response_pct(response_model(d, hill, intercepts), s, cache, float(u))
+            for d, u in zip(draws[thin], u_draws[thin])
         ]
         r["predictive_low95_pct"], r["predictive_high95_pct"] = (
             round(float(v), 2) for v in np.percentile(pred, [2.5, 97.5])
         )
     return model, rows, float(res.fun)
+
+
+_STUDY_EFFECTS: dict[str, np.ndarray] = {}
+_STUDY_EFFECTS_ML: dict[str, float] = {}
+
+
+def study_effect_draws(
+    draws: np.ndarray,
+    hill: float,
+    studies: dict[str, list[ErScenario]],
+    tau: float,
+    cache: dict[str, Any],
+    seed: int,
+) -> dict[str, np.ndarray]:
+    """For every fitted trial, one draw of its effect per posterior draw of (intercept, log Emax, log EC50,
+    log ke0): from its conditional posterior given that draw and the trial's ACR20 figures (prior
+    Normal(0, tau^2)); together the pairs are draws of the joint posterior. tau = 0: no draws."""
+    if tau <= 0:
+        return {}
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(b"between-trial"),)))
+    uniforms = rng.uniform(size=(len(studies), len(draws)))
+    out: dict[str, list[float]] = {k: [] for k in studies}
+    for j, d in enumerate(draws):
+        m = response_model(d, hill, {})
+        for i, (k, own) in enumerate(studies.items()):
+            out[k].append(float(conditional_draws(study_loglik(m, own, cache), tau, uniforms[i, j : j + 1])[0]))
+    return {k: np.array(v) for k, v in out.items()}
 
 
 def mtx_start_fraction(median_acr_n_pct: float, er: ResponseModel) -> tuple[float, float]:
@@ -671,6 +758,13 @@ def calibrate(setup: dict[str, Any] | None = None, pool: Any = None) -> dict[str
                 "ec50_mg_l": er.ec50_mg_l,
                 "hill": er.hill,
                 **{f"intercept_{k}": v for k, v in er.intercepts.items()},
+                "between_trial_sd_logit": between_trial(setup)[0],
+            },
+            "between_trial": {
+                "sd_logit": between_trial(setup)[0],
+                "source": between_trial(setup)[1],
+                "level_absorbed": setup["exposure_response"].get("between_trial", {}).get("level_absorbed", {}),
+                "study_effects_at_ml": dict(_STUDY_EFFECTS_ML),
             },
             "fixed_sources": {**setup["exposure_response"]["fixed_sources"], "prior_ke0": ke0_prior(setup)[2]},
             "prior_log_ke0": {"mean": ke0_prior(setup)[0], "sd": ke0_prior(setup)[1]},
@@ -692,6 +786,7 @@ def calibrate(setup: dict[str, Any] | None = None, pool: Any = None) -> dict[str
             "ada_draws": [[float(f"{v:.6g}") for v in row] for row in _ADA_POSTERIOR],
             "er_parameters": ["intercept_acr20", "emax", "ec50_mg_l", "ke0_per_day"],
             "er_draws": [[float(f"{v:.6g}") for v in row] for row in _ER_POSTERIOR],
+            "study_effect_draws": {k: [float(f"{v:.6g}") for v in u] for k, u in _STUDY_EFFECTS.items()},
         },
     }
     return with_background(doc, setup)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from ifxdose.domain.trials.calibrate import to_toml as calibration_toml
 from ifxdose.domain.trials.definitions import get_trial
 from ifxdose.domain.trials.endpoints import acr_n_pct, component_gaps, joint_count_level, latent_improvement
 from ifxdose.domain.trials.engine import effective_ce, response_background
-from ifxdose.domain.trials.models import Models, load_models
+from ifxdose.domain.trials.models import Models, load_models, point_trial_effect, shift_intercepts
 
 SCALE = 10
 SEED = 20261201
@@ -63,6 +64,8 @@ def simulate_attract(models: Models, scale: int = SCALE, seed: int = SEED) -> di
     from ifxdose.domain.trials.runner import simulate_arm
 
     trial = get_trial("attract")
+    # ATTRACT's own level: the calibration fitted its ACR20 figures with a trial effect (models.point_trial_effect).
+    models = replace(models, response=shift_intercepts(models.response, point_trial_effect(trial.study)))
     intercepts = models.response.intercepts
     out: dict[str, dict[str, np.ndarray]] = {}
     for a, arm in enumerate(trial.arms):

@@ -7,6 +7,7 @@ here is tuned by hand. ``load_models()`` joins them with the default RA PK model
 from __future__ import annotations
 
 import tomllib
+import zlib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
@@ -136,9 +137,55 @@ def load_models() -> Models:
     return models_from(calibration_data())
 
 
-def posterior_variants(models: Models, n: int) -> list[Models]:
+def shift_intercepts(model: ResponseModel, u: float) -> ResponseModel:
+    """The response model with every endpoint's intercept moved by ``u`` (a trial effect on the logit scale)."""
+    return replace(model, intercepts={k: v + u for k, v in model.intercepts.items()})
+
+
+#: The random stream of new trials' effects: SeedSequence(seed, spawn_key=(this, crc32(study))) — apart
+#: from the patients' streams (runner: spawn_key=(r, a)).
+TRIAL_EFFECT_STREAM = zlib.crc32(b"between-trial effect")
+
+
+def trial_effects(study: str | None, n: int, er_index: np.ndarray, seed: int) -> np.ndarray:
+    """The trial effect u (logit scale) of each of ``n`` replicates of a trial of ``study``.
+
+    - a trial whose ACR20 figures the calibration fitted: its own posterior draw paired with the replicate's
+      exposure-response draw (calibration.toml [posterior] study_effect_draws);
+    - a trial whose level a parameter fitted on it alone absorbs ([exposure_response.between_trial]
+      level_absorbed, e.g. ASPIRE's MTX-start fraction, RRRR's remission intercepts): 0;
+    - any other trial (a new trial for the model): u ~ Normal(0, sd^2), sd = between_trial_sd_logit.
+    ``study`` None (no trial: a patient-level question) or no between-trial SD stored: zeros.
+    """
+    data = calibration_data()
+    het = data.get("exposure_response", {}).get("between_trial", {})
+    sd = float(het.get("sd_logit", 0.0))
+    if study is None or sd <= 0 or study in het.get("level_absorbed", {}):
+        return np.zeros(n)
+    own = data.get("posterior", {}).get("study_effect_draws", {}).get(study)
+    if own is not None:
+        return np.asarray(np.asarray(own, float)[er_index], dtype=float)
+    rng = np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(TRIAL_EFFECT_STREAM, zlib.crc32(study.encode())))
+    )
+    return sd * rng.standard_normal(n)
+
+
+def point_trial_effect(study: str | None) -> float:
+    """The trial effect at the point estimate: a fitted trial's posterior mean at the ML parameters
+    (calibration.toml [exposure_response.between_trial] study_effects_at_ml); 0 for any other trial (the mean
+    of a new trial's effect) and for ``study`` None."""
+    het = calibration_data().get("exposure_response", {}).get("between_trial", {})
+    return float(het.get("study_effects_at_ml", {}).get(study, 0.0)) if study is not None else 0.0
+
+
+def posterior_variants(models: Models, n: int, study: str | None = None, seed: int = 0) -> list[Models]:
     """``n`` draws of the ADA and exposure-response parameters (calibration.toml [posterior]),
     evenly spaced; the PK model is left as given. Without stored draws: ``[models] * n``.
+
+    With ``study`` (the trial's evidence key), each draw also carries the trial's effect on every intercept
+    (``trial_effects``: between-trial heterogeneity, so the interval is that of a trial of the published
+    size drawn from the population of trials; ``seed`` the replication's seed).
 
     Every endpoint's intercept moves with the drawn ACR20 intercept (Assumption: the thresholds' spacing
     on the latent scale, e.g. ACR50 below ACR20, stays at its ML value; the other intercepts are fitted
@@ -150,9 +197,11 @@ def posterior_variants(models: Models, n: int) -> list[Models]:
     ada, er = np.array(post["ada_draws"], float), np.array(post["er_draws"], float)
     r = models.response
     out = []
-    for i, j in zip(np.linspace(0, len(ada) - 1, n).astype(int), np.linspace(0, len(er) - 1, n).astype(int)):
+    er_index = np.linspace(0, len(er) - 1, n).astype(int)
+    effects = trial_effects(study, n, er_index, seed)
+    for i, j, u in zip(np.linspace(0, len(ada) - 1, n).astype(int), er_index, effects):
         a = AdaModel(ada[i, 0], ada[i, 1], models.ada.threshold_mg_l, ada[i, 2], ada[i, 3])
-        shift = float(er[j, 0]) - r.intercepts["acr20"]
+        shift = float(er[j, 0]) - r.intercepts["acr20"] + float(u)
         e = ResponseModel(
             float(er[j, 3]),
             float(er[j, 1]),

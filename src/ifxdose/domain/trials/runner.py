@@ -48,7 +48,14 @@ from ifxdose.domain.trials.engine import (
 )
 from ifxdose.domain.trials.mbma import MODEL_NAME as MBMA_MODEL
 from ifxdose.domain.trials.mbma import posterior_models
-from ifxdose.domain.trials.models import ENDPOINTS, Models, load_models, posterior_variants
+from ifxdose.domain.trials.models import (
+    ENDPOINTS,
+    Models,
+    load_models,
+    point_trial_effect,
+    posterior_variants,
+    shift_intercepts,
+)
 from ifxdose.domain.trials.population import virtual_population
 from ifxdose.domain.trials.progression import progression_records
 
@@ -324,10 +331,12 @@ class TrialResult:
         }
 
 
-def replicate_models(models: Models, replicates: int) -> list[Models]:
+def replicate_models(models: Models, replicates: int, study: str | None = None, seed: int = 0) -> list[Models]:
     """One posterior draw per replicate (parameter uncertainty): ADA and exposure-response draws from
-    ``data/calibration.toml`` and, for the MBMA default, PK draws from ``data/mbma_posterior.toml``."""
-    variants = posterior_variants(models, replicates)
+    ``data/calibration.toml`` and, for the MBMA default, PK draws from ``data/mbma_posterior.toml``; with
+    ``study``, the trial's effect on the response intercepts too (between-trial heterogeneity,
+    ``models.trial_effects``)."""
+    variants = posterior_variants(models, replicates, study, seed)
     if models.pk.name != MBMA_MODEL:
         return variants
     return [replace(v, pk=pk) for v, pk in zip(variants, posterior_models(replicates))]
@@ -350,7 +359,10 @@ def run_trial(
     order. Each replicate draws from its own seed sequence, so the result is the same.
 
     With ``parameter_uncertainty`` (default) replicate r uses the r-th of ``replicates`` evenly spaced
-    posterior draws of the model parameters, so the 95 % interval holds parameter and sampling uncertainty.
+    posterior draws of the model parameters and the trial's effect on the response intercepts (its own
+    posterior for a trial the calibration fitted, a new trial's draw otherwise: between-trial heterogeneity,
+    ``models.trial_effects``), so the 95 % interval holds parameter, trial and sampling uncertainty. Without
+    it: the point estimate (with a fitted trial's own effect at the ML parameters) and the sampling spread.
     """
     if n is not None and n <= 0:
         raise InputError("n", n, "allowed range is [1, inf) patients per arm")
@@ -359,8 +371,13 @@ def run_trial(
     trial = get_trial(name)
     models = models or load_models()
     result = TrialResult(trial, n, replicates, seed, models.calibration_version)
-    per_replicate = replicate_models(models, replicates) if parameter_uncertainty else [models] * replicates
-    result.parameter_uncertainty = parameter_uncertainty and per_replicate[0] is not models
+    per_replicate = replicate_models(models, replicates, trial.study, seed) if parameter_uncertainty else []
+    result.parameter_uncertainty = bool(per_replicate) and per_replicate[0] is not models
+    if not result.parameter_uncertainty:  # the point estimate, with a fitted trial's own effect
+        u = point_trial_effect(trial.study)
+        per_replicate = [
+            models if u == 0.0 else replace(models, response=shift_intercepts(models.response, u))
+        ] * replicates
 
     def replicate(r: int) -> list[tuple[int, float]]:
         records = replicate_records(per_replicate[r], trial, n, seed, r)
