@@ -1,7 +1,7 @@
 """All trials, published vs simulated, as the Markdown of docs/trials.md (same numbers as
-``ifxdose trial run all --replicates 20 --seed 1``), with the summary and the runtime.
+``ifxdose trial run all --replicates 100 --seed 1``), with the summary and the runtime.
 
-Run: ``.venv/bin/python validation/trials_markdown.py [--replicates 20] [--seed 1] [--json out.json]``
+Run: ``.venv/bin/python validation/trials_markdown.py [--replicates 100] [--seed 1] [--json out.json]``
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def fmt(x) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--replicates", type=int, default=20)
+    ap.add_argument("--replicates", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()

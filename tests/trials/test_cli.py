@@ -73,3 +73,11 @@ def test_calibrate_show_prints_the_stored_fit_without_refitting(ifxdose_cli, tmp
     r2 = ifxdose_cli("trial", "calibrate", "--show", "--out", str(copy))
     assert r2.returncode == 0, r2.stderr
     assert "h0_per_day = 7.5e-09" in r2.stdout
+
+
+def test_too_few_replicates_are_labelled_as_a_range():
+    """Below 39 replicates the 95 % positions fall outside the sample: the title says the interval is the
+    sample's range and its expected coverage, (n - 1)/(n + 1) (3 replicates: 50 %)."""
+    args = ["trial", "run", "elliott1994", "--n", "12", "--replicates", "3", "--seed", "5"]
+    text = " ".join(runner.invoke(app, args, terminal_width=300).stdout.split())
+    assert "fewer than 39 replicates the interval is their range (expected coverage 50 %)" in text

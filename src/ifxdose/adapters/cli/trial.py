@@ -21,7 +21,7 @@ from ifxdose.adapters.cli import app
 from ifxdose.app.scale import emcee_pool, executor, parse_scheduler
 from ifxdose.core.errors import InputError
 from ifxdose.domain.trials import get_trial, load_models, run_trial, trial_names
-from ifxdose.domain.trials.runner import TrialResult
+from ifxdose.domain.trials.runner import MIN_REPLICATES_FOR_95, TrialResult
 
 console = Console()
 trial_app = typer.Typer(
@@ -68,6 +68,12 @@ def _print_result(res: TrialResult) -> None:
     table = Table(
         title=f"{res.trial.title} — {s['inside']}/{s['compared']} published values inside the 95% interval "
         f"({res.replicates} replicates, seed {res.seed})"
+        + (
+            ""
+            if res.replicates >= MIN_REPLICATES_FOR_95
+            else f" — with fewer than {MIN_REPLICATES_FOR_95} replicates the interval is their range "
+            f"(expected coverage {100 * (res.replicates - 1) / (res.replicates + 1):.0f} %)"
+        )
     )
     for col in ("quantity", "arm", "role", "published", "median", "95% interval", "inside"):
         table.add_column(col, overflow="fold")
@@ -91,7 +97,13 @@ def _print_result(res: TrialResult) -> None:
 def trial_run(
     name: Annotated[str, typer.Argument(help="A trial name from 'ifxdose trial list', or 'all'.")],
     n: Annotated[Optional[int], typer.Option("--n", help="Patients per arm (default: the trial's arm sizes).")] = None,
-    replicates: Annotated[int, typer.Option("--replicates", help="Replicates of the whole trial.")] = 20,
+    replicates: Annotated[
+        int,
+        typer.Option(
+            "--replicates",
+            help="Replicates of the whole trial (a 95 % interval needs at least 39; see docs/trials.md).",
+        ),
+    ] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")] = 0,
     report: Annotated[
         Optional[Path], typer.Option("--report", help="Folder for PNG/SVG plots and trials.html.")
