@@ -28,9 +28,9 @@ from ifxdose.domain.trials.engine import (
 from ifxdose.domain.trials.mbma import terminal_half_life_days
 from ifxdose.domain.trials.models import load_models
 from ifxdose.domain.trials.population import virtual_population
-from ifxdose.domain.trials.runner import replicate_interval, replicate_models
+from ifxdose.domain.trials.runner import DEFAULT_REPLICATES, replicate_interval, replicate_models
 
-REPLICATES = 100  # session 8: >= 39 for a 95 % interval (runner.MIN_REPLICATES_FOR_95); 20 before
+REPLICATES = DEFAULT_REPLICATES  # session 8: >= 39 for a 95 % interval (runner.MIN_REPLICATES_FOR_95); 20 before
 LABEL = "3 mg/kg at weeks 0,2,6 then every 8 weeks"
 
 
@@ -180,9 +180,8 @@ def routine_care_rows() -> list[dict]:
         high.append(100 * np.mean(y > 5.0))
         le05.append(100 * np.mean(y <= 0.5))
         ada.append(100 * np.mean(reported_ada(run, day, "drug-sensitive")))
-    q = replicate_interval
     rows = []
-    m_, lo_, hi_ = q(med)
+    m_, lo_, hi_ = replicate_interval(med)
     rows.append(
         {
             "id": "H4a",
@@ -197,7 +196,7 @@ def routine_care_rows() -> list[dict]:
         ("H4b", low, "31% < 1 mg/L (20-42)", (20, 42)),
         ("H4c", high, "14% > 5 mg/L (5-22)", (5, 22)),
     ):
-        mm, lo, hi = q(vals)
+        mm, lo, hi = replicate_interval(vals)
         rows.append(
             {
                 "id": key,
@@ -209,7 +208,7 @@ def routine_care_rows() -> list[dict]:
             }
         )
     a, b = wilson(0.25 * 94, 94)
-    mm, lo, hi = q(le05)
+    mm, lo, hi = replicate_interval(le05)
     rows.append(
         {
             "id": "H5a",
@@ -221,7 +220,7 @@ def routine_care_rows() -> list[dict]:
         }
     )
     a, b = wilson(0.117 * 94, 94)
-    mm, lo, hi = q(ada)
+    mm, lo, hi = replicate_interval(ada)
     rows.append(
         {
             "id": "H5b",

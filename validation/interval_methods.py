@@ -45,7 +45,9 @@ def _counts(results: list[Any]) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--replicates", type=int, default=100)
+    ap.add_argument(
+        "--replicates", type=int, default=100
+    )  # runner.DEFAULT_REPLICATES; literal: runs in pre-session-8 checkouts
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     models = load_models()

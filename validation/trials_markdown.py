@@ -11,6 +11,7 @@ import json
 import time
 
 from ifxdose.domain.trials import load_models, run_trial, trial_names
+from ifxdose.domain.trials.runner import DEFAULT_REPLICATES
 
 
 def fmt(x) -> str:
@@ -19,7 +20,7 @@ def fmt(x) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--replicates", type=int, default=100)
+    ap.add_argument("--replicates", type=int, default=DEFAULT_REPLICATES)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()

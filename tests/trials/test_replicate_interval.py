@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ifxdose.domain.trials.runner import MIN_REPLICATES_FOR_95, replicate_interval
+from ifxdose.domain.trials.runner import MIN_REPLICATES_FOR_95, replicate_interval, replicate_interval_coverage
 
 
 def _expected_coverage(n: int, method: str | None = None, samples: int = 4000) -> float:
@@ -19,6 +19,7 @@ def _expected_coverage(n: int, method: str | None = None, samples: int = 4000) -
 def test_interval_covers_95_percent_of_a_new_trial(n):
     # E[F(x_(k))] = k / (n + 1): positions 0.025 (n + 1) and 0.975 (n + 1) cover 0.95 exactly (SE < 1e-3 here)
     assert _expected_coverage(n) == pytest.approx(0.95, abs=0.002)
+    assert replicate_interval_coverage(n) == pytest.approx(_expected_coverage(n), abs=0.002)
 
 
 def test_linear_interpolation_undercovers_with_few_replicates():
@@ -33,6 +34,7 @@ def test_too_few_replicates_give_the_sample_range():
     _, lo, hi = replicate_interval(x)
     assert (lo, hi) == (x.min(), x.max())
     assert _expected_coverage(n) == pytest.approx((n - 1) / (n + 1), abs=0.002)
+    assert replicate_interval_coverage(n) == pytest.approx(_expected_coverage(n), abs=0.002)
     x = np.random.default_rng(2).normal(size=MIN_REPLICATES_FOR_95)
     assert replicate_interval(x)[1] == pytest.approx(x.min())  # position exactly 1 at n = 39
 

@@ -21,7 +21,12 @@ from ifxdose.adapters.cli import app
 from ifxdose.app.scale import emcee_pool, executor, parse_scheduler
 from ifxdose.core.errors import InputError
 from ifxdose.domain.trials import get_trial, load_models, run_trial, trial_names
-from ifxdose.domain.trials.runner import MIN_REPLICATES_FOR_95, TrialResult
+from ifxdose.domain.trials.runner import (
+    DEFAULT_REPLICATES,
+    MIN_REPLICATES_FOR_95,
+    TrialResult,
+    replicate_interval_coverage,
+)
 
 console = Console()
 trial_app = typer.Typer(
@@ -72,7 +77,7 @@ def _print_result(res: TrialResult) -> None:
             ""
             if res.replicates >= MIN_REPLICATES_FOR_95
             else f" — with fewer than {MIN_REPLICATES_FOR_95} replicates the interval is their range "
-            f"(expected coverage {100 * (res.replicates - 1) / (res.replicates + 1):.0f} %)"
+            f"(expected coverage {100 * replicate_interval_coverage(res.replicates):.0f} %)"
         )
     )
     for col in ("quantity", "arm", "role", "published", "median", "95% interval", "inside"):
@@ -101,9 +106,9 @@ def trial_run(
         int,
         typer.Option(
             "--replicates",
-            help="Replicates of the whole trial (a 95 % interval needs at least 39; see docs/trials.md).",
+            help=f"Replicates of the whole trial (a 95 % interval needs at least {MIN_REPLICATES_FOR_95}; see docs/trials.md).",
         ),
-    ] = 100,
+    ] = DEFAULT_REPLICATES,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (results are deterministic for a seed).")] = 0,
     report: Annotated[
         Optional[Path], typer.Option("--report", help="Folder for PNG/SVG plots and trials.html.")

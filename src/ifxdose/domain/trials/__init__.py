@@ -3,7 +3,7 @@ calibrated to the evidence base, and the seed's trials run arm by arm with repli
 
 ```python
 from ifxdose.domain.trials import run_trial, trial_names, load_models, virtual_population
-res = run_trial("attract", replicates=20, seed=1)
+res = run_trial("attract", replicates=100, seed=1)
 res.rows()          # published vs simulated median and 95 % interval, inside or not
 ```
 Models and calibration: docs/trials.md; ``ifxdose trial calibrate``.
